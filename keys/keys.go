@@ -1,0 +1,79 @@
+// Package keys reads the key material ipsecmon is given: Wireshark's esp_sa,
+// ikev1_decryption_table and ikev2_decryption_table, `ip xfrm state` output
+// and ipsecmon's native key format. It knows nothing about packets; it turns
+// files into the Set below. Key bytes are secrets: nothing in this package
+// prints them, and errors name the file and line, never the key.
+package keys
+
+import (
+	"net/netip"
+
+	"ipsecmon/algo"
+)
+
+// Protocol numbers of the SAs in a key file.
+const (
+	ProtoESP uint8 = 50
+	ProtoAH  uint8 = 51
+)
+
+// SA is the keying of one ESP or AH security association.
+type SA struct {
+	Proto uint8
+	// Src and Dst select the outer addresses the SA applies to. A zero-bit
+	// prefix is Wireshark's "*" wildcard.
+	Src, Dst netip.Prefix
+	SPI      uint32
+	AnySPI   bool // Wireshark's "*" SPI
+	Enc      algo.Enc
+	EncKey   []byte // includes the salt/nonce for CTR, GCM, CCM, GMAC and ChaCha20-Poly1305
+	Auth     algo.Auth
+	AuthKey  []byte
+	ESN      bool
+	// EncapSport/EncapDport are the UDP encapsulation ports (RFC 3948); zero when none or not stated.
+	EncapSport, EncapDport uint16
+	Mode                   string // "tunnel", "transport" or "" when the file does not say
+	ReplayWindow           int    // 0 when the file does not say
+	Origin                 string // "file:line", for messages
+}
+
+// IKEv1SA is the keying of one ISAKMP SA (phase 1).
+type IKEv1SA struct {
+	ICookie    [8]byte
+	RCookie    [8]byte
+	HasRCookie bool
+	// EncKey is the phase 1 encryption key, already cut to the cipher's key
+	// length (Wireshark's ikev1_decryption_table column).
+	EncKey []byte
+	Enc    algo.Enc // EncUnknown: take it from the Main/Aggressive Mode SA payload
+	PRF    algo.PRF // PRFUnknown: take it from the negotiated hash
+	// SKEYIDd derives Quick Mode KEYMAT (RFC 2409 §5.5); only the native format carries it.
+	SKEYIDd []byte
+	SKEYIDa []byte
+	Origin  string
+}
+
+// IKEv2SA is the keying of one IKEv2 SA.
+type IKEv2SA struct {
+	SPIi, SPIr [8]byte
+	Enc        algo.Enc
+	SKei, SKer []byte // include the salt for AEAD and CTR modes (RFC 5282, RFC 5930)
+	Integ      algo.Auth
+	SKai, SKar []byte
+	PRF        algo.PRF
+	// SKd derives CHILD SA KEYMAT (RFC 7296 §2.17); only the native format carries it.
+	SKd    []byte
+	Origin string
+}
+
+// Set is everything read from one or more key files.
+type Set struct {
+	SAs   []SA
+	IKEv1 []IKEv1SA
+	IKEv2 []IKEv2SA
+	// Authoritative is set when a source lists the host's whole SA database
+	// (an `ip xfrm state` dump), so that a packet for an SPI not in it is a Bad SPI.
+	Authoritative bool
+	// Warnings are non-fatal findings, e.g. a key file readable by group or others.
+	Warnings []string
+}
