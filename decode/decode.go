@@ -1,0 +1,351 @@
+// Package decode turns captured frames into typed, zero-copy views of the
+// parts of a packet that IPsec analysis needs: outer addresses, ESP/AH
+// headers, UDP encapsulation (RFC 3948) and IKE messages. It keeps no state
+// between packets and counts nothing; the analyzer does that.
+//
+// Link layers (Ethernet, 802.1Q/802.1ad, Linux cooked v1/v2, BSD loopback,
+// raw IP) and IP come from gopacket's DecodingLayers; the IPsec layers are
+// ipsecmon's own, because they must expose what gopacket's do not (wire
+// lengths past a snap length, AH's cleartext next header, RFC 3948's three
+// kinds of UDP 4500 payload) and gopacket has no IKE layer. One Decoder walks
+// a packet without allocating.
+package decode
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+var errEmpty = errors.New("empty packet")
+
+// Kind says what a packet is to ipsecmon.
+type Kind uint8
+
+const (
+	KindOther        Kind = iota // not IPsec or IKE
+	KindIPsec                    // one or two IPsec headers (ESP, AH, or an AH+ESP bundle)
+	KindIKE                      // an IKE message on UDP 500, or on 4500 after a non-ESP marker
+	KindNATKeepalive             // RFC 3948 §2.3
+	KindFragment                 // an IP fragment of something that may be IPsec or IKE; needs reassembly
+)
+
+var kindNames = [...]string{"other", "ipsec", "ike", "nat-keepalive", "fragment"}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("kind(%d)", k)
+}
+
+// IPsecHeader is one ESP or AH header found in a packet.
+type IPsecHeader struct {
+	Proto uint8 // ProtoESP or ProtoAH
+	SPI   uint32
+	Seq   uint32
+	// Offset is where the header starts within Packet.IP.
+	Offset int
+	// WireLen is the length on the wire from the first byte of this header to
+	// the end of the IP packet, from the IP length fields: what ipsecmon
+	// counts as this SA's bytes even when the capture was cut short.
+	WireLen int
+	// Data is the captured part of the same span (shorter than WireLen when truncated).
+	Data []byte
+	// NextHeader and ICV are AH's cleartext fields (zero for ESP).
+	NextHeader uint8
+	ICV        []byte
+}
+
+// Truncated reports whether the capture holds less than the whole header-to-end span.
+func (h *IPsecHeader) Truncated() bool { return len(h.Data) < h.WireLen }
+
+// Packet is the decoded view of one frame. Slices point into the frame and
+// are valid only until the frame's buffer is reused.
+type Packet struct {
+	Kind      Kind
+	IPVersion uint8
+	Src, Dst  netip.Addr
+	// IP is the outer IP packet as captured, from its header to the end given
+	// by its length field (link padding removed).
+	IP []byte
+	// IPWireLen is the IP packet's length per its header.
+	IPWireLen int
+	// Protocol is the IP protocol after the IPv4 header or IPv6 extension headers.
+	Protocol uint8
+	// UDP ports, when the packet is UDP.
+	UDP              bool
+	SrcPort, DstPort uint16
+	// Encapsulated is set for ESP and IKE carried in UDP 4500 (RFC 3948).
+	Encapsulated bool
+
+	IPsec  [2]IPsecHeader
+	NIPsec int
+
+	// IKE is the IKE message (non-ESP marker removed) and its fixed header.
+	IKE       []byte
+	IKEHeader IKEHeader
+
+	// Fragment fields, for KindFragment.
+	FragID     uint32
+	FragOffset int // bytes
+	MoreFrags  bool
+
+	VLANs int
+}
+
+// ESP returns the packet's ESP header, if any.
+func (p *Packet) ESP() *IPsecHeader {
+	for i := 0; i < p.NIPsec; i++ {
+		if p.IPsec[i].Proto == ProtoESP {
+			return &p.IPsec[i]
+		}
+	}
+	return nil
+}
+
+// Decoder decodes frames of any supported link type. It is not safe for
+// concurrent use; give each goroutine its own.
+type Decoder struct {
+	eth   layers.Ethernet
+	dot1q layers.Dot1Q
+	sll   layers.LinuxSLL
+	sll2  layers.LinuxSLL2
+	loop  layers.Loopback
+	raw   RawIP
+	ip4   layers.IPv4
+	ip6   layers.IPv6
+	ext   [4]IPv6Ext
+	udp   UDP
+	encap UDPEncap
+	esp   ESP
+	ah    AH
+	ike   IKEHeader
+
+	parsers map[layers.LinkType]*gopacket.DecodingLayerParser
+	decoded []gopacket.LayerType
+}
+
+// NewDecoder returns a Decoder ready for every supported link type.
+func NewDecoder() *Decoder {
+	d := &Decoder{parsers: make(map[layers.LinkType]*gopacket.DecodingLayerParser), decoded: make([]gopacket.LayerType, 0, 16)}
+	for i, t := range []gopacket.LayerType{layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination, layers.LayerTypeIPv6Fragment} {
+		d.ext[i].headerClass = t
+	}
+	first := map[layers.LinkType]gopacket.LayerType{
+		layers.LinkTypeEthernet:  layers.LayerTypeEthernet,
+		layers.LinkTypeLinuxSLL:  layers.LayerTypeLinuxSLL,
+		layers.LinkTypeLinuxSLL2: layers.LayerTypeLinuxSLL2,
+		layers.LinkTypeNull:      layers.LayerTypeLoopback,
+		layers.LinkTypeLoop:      layers.LayerTypeLoopback,
+		layers.LinkTypeRaw:       LayerTypeRawIP,
+		layers.LinkTypeIPv4:      LayerTypeRawIP,
+		layers.LinkTypeIPv6:      LayerTypeRawIP,
+		12:                       LayerTypeRawIP, // DLT_RAW as some systems write it
+		14:                       LayerTypeRawIP, // DLT_RAW on OpenBSD
+	}
+	for lt, f := range first {
+		p := gopacket.NewDecodingLayerParser(f)
+		var c gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
+		for _, l := range d.layerList() {
+			c = c.Put(l)
+		}
+		p.SetDecodingLayerContainer(c)
+		p.IgnoreUnsupported = true
+		d.parsers[lt] = p
+	}
+	return d
+}
+
+// extSlot routes each IPv6 extension header type to its own layer struct, so
+// that a chain of different headers keeps each one's fields.
+type extSlot struct {
+	*IPv6Ext
+}
+
+func (e extSlot) CanDecode() gopacket.LayerClass { return e.headerClass }
+
+func (d *Decoder) layerList() []gopacket.DecodingLayer {
+	return []gopacket.DecodingLayer{
+		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.raw, &d.ip4, &d.ip6,
+		extSlot{&d.ext[0]}, extSlot{&d.ext[1]}, extSlot{&d.ext[2]}, extSlot{&d.ext[3]},
+		&d.udp, &d.encap, &d.esp, &d.ah, &d.ike,
+	}
+}
+
+// SupportsLinkType reports whether Decode understands frames of lt.
+func (d *Decoder) SupportsLinkType(lt layers.LinkType) bool {
+	_, ok := d.parsers[lt]
+	return ok
+}
+
+// Decode fills p from one frame. wireLen is the frame's original length
+// (CaptureInfo.Length): when it exceeds len(data) the capture was cut by the
+// snap length and short IPsec payloads are expected; otherwise a length field
+// pointing past the data is malformed input. A non-nil error means the packet
+// was malformed where it mattered; p.Kind is still set as far as decoding got.
+func (d *Decoder) Decode(lt layers.LinkType, data []byte, wireLen int, p *Packet) error {
+	*p = Packet{}
+	parser, ok := d.parsers[lt]
+	if !ok {
+		return fmt.Errorf("unsupported link type %d (%s)", int(lt), lt)
+	}
+	snapped := wireLen > len(data)
+	err := parser.DecodeLayers(data, &d.decoded)
+	return d.fill(p, err, snapped)
+}
+
+func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
+	var ipPayloadWire int // wire bytes after the IP header(s), per the length fields
+	var ipStart []byte
+	for _, t := range d.decoded {
+		switch t {
+		case layers.LayerTypeDot1Q:
+			p.VLANs++
+		case layers.LayerTypeIPv4:
+			ip := &d.ip4
+			p.IPVersion = 4
+			p.Src = netip.AddrFrom4([4]byte(ip.SrcIP))
+			p.Dst = netip.AddrFrom4([4]byte(ip.DstIP))
+			p.IPWireLen = int(ip.Length)
+			p.Protocol = uint8(ip.Protocol)
+			ipStart = ip.Contents
+			p.IP = ip.Contents[:len(ip.Contents)+len(ip.Payload)]
+			ipPayloadWire = int(ip.Length) - len(ip.Contents)
+			if ip.Flags&layers.IPv4MoreFragments != 0 || ip.FragOffset != 0 {
+				if interesting(p.Protocol) {
+					p.Kind = KindFragment
+					p.FragID = uint32(ip.Id)
+					p.FragOffset = int(ip.FragOffset) * 8
+					p.MoreFrags = ip.Flags&layers.IPv4MoreFragments != 0
+				}
+				return d.lengthError(p, err, snapped)
+			}
+		case layers.LayerTypeIPv6:
+			ip := &d.ip6
+			p.IPVersion = 6
+			p.Src = netip.AddrFrom16([16]byte(ip.SrcIP))
+			p.Dst = netip.AddrFrom16([16]byte(ip.DstIP))
+			p.IPWireLen = 40 + int(ip.Length)
+			p.Protocol = uint8(ip.NextHeader)
+			if ip.HopByHop != nil {
+				p.Protocol = uint8(ip.HopByHop.NextHeader)
+			}
+			ipStart = ip.Contents
+			p.IP = ip.Contents[:40+len(ip.Payload)+hbhLen(ip)]
+			ipPayloadWire = int(ip.Length) - hbhLen(ip)
+		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination, layers.LayerTypeIPv6Fragment:
+			e := d.extFor(t)
+			ipPayloadWire -= len(e.Contents)
+			p.Protocol = uint8(e.NextHeader)
+			if e.IsFragment && (e.FragOffset != 0 || e.MoreFrags) {
+				if interesting(p.Protocol) {
+					p.Kind = KindFragment
+					p.FragID = e.FragID
+					p.FragOffset = int(e.FragOffset) * 8
+					p.MoreFrags = e.MoreFrags
+				}
+				return d.lengthError(p, err, snapped)
+			}
+		case layers.LayerTypeUDP:
+			p.UDP = true
+			p.SrcPort, p.DstPort = d.udp.SrcPort, d.udp.DstPort
+			ipPayloadWire -= 8
+		case LayerTypeUDPEncap:
+			switch d.encap.Kind {
+			case EncapKeepalive:
+				p.Kind = KindNATKeepalive
+			case EncapIKE:
+				ipPayloadWire -= 4
+				p.Encapsulated = true
+			case EncapESP:
+				p.Encapsulated = true
+			}
+		case layers.LayerTypeIPSecESP, layers.LayerTypeIPSecAH:
+			if p.NIPsec == len(p.IPsec) {
+				break
+			}
+			h := &p.IPsec[p.NIPsec]
+			p.NIPsec++
+			p.Kind = KindIPsec
+			var contents []byte
+			if t == layers.LayerTypeIPSecESP {
+				h.Proto, h.SPI, h.Seq = ProtoESP, d.esp.SPI, d.esp.Seq
+				contents = d.esp.Contents
+				h.Data = d.esp.Contents[:len(d.esp.Contents)+len(d.esp.Payload)]
+			} else {
+				h.Proto, h.SPI, h.Seq = ProtoAH, d.ah.SPI, d.ah.Seq
+				h.NextHeader, h.ICV = uint8(d.ah.NextHeader), d.ah.ICV
+				contents = d.ah.Contents
+				h.Data = d.ah.Contents[:len(d.ah.Contents)+len(d.ah.Payload)]
+			}
+			h.Offset = offsetIn(ipStart, h.Data)
+			h.WireLen = ipPayloadWire
+			ipPayloadWire -= len(contents)
+		case LayerTypeIKE:
+			p.Kind = KindIKE
+			p.IKEHeader = d.ike
+			p.IKE = d.ike.Contents
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if p.Kind == KindOther && d.udpIsIKEPort() && len(d.decoded) > 0 && d.decoded[len(d.decoded)-1] == layers.LayerTypeUDP {
+		// UDP 500/4500 whose payload decoding stopped without an error can only be empty.
+		return fmt.Errorf("empty UDP %d/%d payload", p.SrcPort, p.DstPort)
+	}
+	return d.lengthError(p, nil, snapped)
+}
+
+func (d *Decoder) udpIsIKEPort() bool {
+	u := &d.udp
+	return u.SrcPort == PortIKE || u.DstPort == PortIKE || u.SrcPort == PortNATT || u.DstPort == PortNATT
+}
+
+// lengthError turns an IP length that runs past the captured frame into an
+// error unless the snap length explains it.
+func (d *Decoder) lengthError(p *Packet, err error, snapped bool) error {
+	if err != nil {
+		return err
+	}
+	if p.IPVersion != 0 && !snapped && len(p.IP) < p.IPWireLen {
+		return fmt.Errorf("IPv%d length field says %d bytes but the frame holds %d", p.IPVersion, p.IPWireLen, len(p.IP))
+	}
+	return nil
+}
+
+func (d *Decoder) extFor(t gopacket.LayerType) *IPv6Ext {
+	for i := range d.ext {
+		if d.ext[i].headerClass == t {
+			return &d.ext[i]
+		}
+	}
+	return &d.ext[0]
+}
+
+func hbhLen(ip *layers.IPv6) int {
+	if ip.HopByHop == nil {
+		return 0
+	}
+	return int(ip.HopByHop.ActualLength)
+}
+
+// interesting says whether a fragment's protocol could carry what ipsecmon analyses.
+func interesting(proto uint8) bool {
+	return proto == ProtoESP || proto == ProtoAH || proto == uint8(layers.IPProtocolUDP)
+}
+
+// offsetIn is the offset of sub within the buffer that starts at base; both
+// are sub-slices of one frame.
+func offsetIn(base, sub []byte) int {
+	if len(base) == 0 || len(sub) == 0 {
+		return 0
+	}
+	full := base[:cap(base)]
+	subFull := sub[:cap(sub)]
+	return len(full) - len(subFull)
+}

@@ -1,0 +1,298 @@
+package decode
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Layer types ipsecmon adds to gopacket. gopacket reserves 1000-1999 for
+// application types that its parser looks up by array index (its fast path).
+var (
+	LayerTypeRawIP    = gopacket.RegisterLayerType(1917, gopacket.LayerTypeMetadata{Name: "RawIP", Decoder: gopacket.DecodeFunc(decodeUnsupported)})
+	LayerTypeUDPEncap = gopacket.RegisterLayerType(1919, gopacket.LayerTypeMetadata{Name: "UDPEncap", Decoder: gopacket.DecodeFunc(decodeUnsupported)})
+	LayerTypeIKE      = gopacket.RegisterLayerType(1920, gopacket.LayerTypeMetadata{Name: "IKE", Decoder: gopacket.DecodeFunc(decodeUnsupported)})
+)
+
+// ipsecmon only uses these layers through DecodingLayerParser; the
+// gopacket.Packet path is not supported.
+func decodeUnsupported(_ []byte, _ gopacket.PacketBuilder) error {
+	return fmt.Errorf("decode: ipsecmon layers are DecodingLayers only")
+}
+
+// Well-known ports: IKE (RFC 7296 §2) and IKE/ESP over UDP (RFC 3948).
+const (
+	PortIKE     = 500
+	PortNATT    = 4500
+	ProtoESP    = 50
+	ProtoAH     = 51
+	protoIPIP   = 4
+	protoIPv6   = 41
+	protoNoNext = 59
+)
+
+// RawIP is the first layer of link types that carry bare IP (LINKTYPE_RAW,
+// IPV4, IPV6): the version nibble says which.
+type RawIP struct {
+	layers.BaseLayer
+	next gopacket.LayerType
+}
+
+func (r *RawIP) LayerType() gopacket.LayerType  { return LayerTypeRawIP }
+func (r *RawIP) CanDecode() gopacket.LayerClass { return LayerTypeRawIP }
+func (r *RawIP) NextLayerType() gopacket.LayerType {
+	return r.next
+}
+
+func (r *RawIP) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 1 {
+		df.SetTruncated()
+		return errEmpty
+	}
+	switch data[0] >> 4 {
+	case 4:
+		r.next = layers.LayerTypeIPv4
+	case 6:
+		r.next = layers.LayerTypeIPv6
+	default:
+		return fmt.Errorf("raw IP: version %d is neither 4 nor 6", data[0]>>4)
+	}
+	r.BaseLayer = layers.BaseLayer{Contents: data[:0], Payload: data}
+	return nil
+}
+
+// IPv6Ext walks the IPv6 extension headers that may stand between the fixed
+// header and ESP/AH (RFC 8200 §4). gopacket's own skipper treats the
+// Fragment header like any other, which would make a non-first fragment look
+// like the start of an ESP packet; this one records fragmentation and stops.
+type IPv6Ext struct {
+	layers.BaseLayer
+	NextHeader layers.IPProtocol
+	// Fragment header fields, when this header is one.
+	IsFragment  bool
+	FragOffset  uint16 // in 8-byte units
+	MoreFrags   bool
+	FragID      uint32
+	headerClass gopacket.LayerType
+}
+
+var ipv6ExtClass = gopacket.NewLayerClass([]gopacket.LayerType{
+	layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing,
+	layers.LayerTypeIPv6Destination, layers.LayerTypeIPv6Fragment,
+})
+
+func (e *IPv6Ext) LayerType() gopacket.LayerType  { return e.headerClass }
+func (e *IPv6Ext) CanDecode() gopacket.LayerClass { return ipv6ExtClass }
+func (e *IPv6Ext) NextLayerType() gopacket.LayerType {
+	if e.IsFragment && (e.FragOffset != 0 || e.MoreFrags) {
+		return gopacket.LayerTypeFragment
+	}
+	return e.NextHeader.LayerType()
+}
+
+func (e *IPv6Ext) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 8 {
+		df.SetTruncated()
+		return fmt.Errorf("IPv6 extension header: %d of 8 bytes", len(data))
+	}
+	e.NextHeader = layers.IPProtocol(data[0])
+	e.IsFragment = false
+	n := (int(data[1]) + 1) * 8
+	// The Fragment header has a fixed length; its second byte is reserved (RFC 8200 §4.5).
+	if e.headerClass == layers.LayerTypeIPv6Fragment {
+		n = 8
+		e.IsFragment = true
+		fo := binary.BigEndian.Uint16(data[2:4])
+		e.FragOffset = fo >> 3
+		e.MoreFrags = fo&1 == 1
+		e.FragID = binary.BigEndian.Uint32(data[4:8])
+	}
+	if n > len(data) {
+		df.SetTruncated()
+		return fmt.Errorf("IPv6 extension header length %d exceeds the %d bytes left", n, len(data))
+	}
+	e.BaseLayer = layers.BaseLayer{Contents: data[:n], Payload: data[n:]}
+	return nil
+}
+
+// UDP decodes the UDP header and routes IKE (500) and NAT-T (4500) onwards;
+// gopacket's own UDP would hand both to its generic payload layer.
+type UDP struct {
+	layers.BaseLayer
+	SrcPort, DstPort uint16
+	Length           uint16
+}
+
+func (u *UDP) LayerType() gopacket.LayerType  { return layers.LayerTypeUDP }
+func (u *UDP) CanDecode() gopacket.LayerClass { return layers.LayerTypeUDP }
+func (u *UDP) NextLayerType() gopacket.LayerType {
+	switch {
+	case u.SrcPort == PortNATT || u.DstPort == PortNATT:
+		return LayerTypeUDPEncap
+	case u.SrcPort == PortIKE || u.DstPort == PortIKE:
+		return LayerTypeIKE
+	}
+	return gopacket.LayerTypeZero
+}
+
+func (u *UDP) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 8 {
+		df.SetTruncated()
+		return fmt.Errorf("UDP header: %d of 8 bytes", len(data))
+	}
+	u.SrcPort = binary.BigEndian.Uint16(data[0:2])
+	u.DstPort = binary.BigEndian.Uint16(data[2:4])
+	u.Length = binary.BigEndian.Uint16(data[4:6])
+	u.BaseLayer = layers.BaseLayer{Contents: data[:8], Payload: data[8:]}
+	return nil
+}
+
+// UDPEncapKind is what RFC 3948 §2 says a UDP 4500 payload is.
+type UDPEncapKind uint8
+
+const (
+	EncapESP       UDPEncapKind = iota + 1
+	EncapIKE                    // non-ESP marker (four zero bytes) then IKE
+	EncapKeepalive              // a single 0xFF byte (RFC 3948 §2.3)
+)
+
+// UDPEncap classifies a UDP 4500 payload.
+type UDPEncap struct {
+	layers.BaseLayer
+	Kind UDPEncapKind
+}
+
+func (u *UDPEncap) LayerType() gopacket.LayerType  { return LayerTypeUDPEncap }
+func (u *UDPEncap) CanDecode() gopacket.LayerClass { return LayerTypeUDPEncap }
+func (u *UDPEncap) NextLayerType() gopacket.LayerType {
+	switch u.Kind {
+	case EncapESP:
+		return layers.LayerTypeIPSecESP
+	case EncapIKE:
+		return LayerTypeIKE
+	}
+	return gopacket.LayerTypeZero
+}
+
+func (u *UDPEncap) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	switch {
+	case len(data) == 1 && data[0] == 0xff:
+		u.Kind = EncapKeepalive
+		u.BaseLayer = layers.BaseLayer{Contents: data, Payload: data[:0]}
+		return nil
+	case len(data) >= 4 && data[0]|data[1]|data[2]|data[3] == 0:
+		u.Kind = EncapIKE
+		u.BaseLayer = layers.BaseLayer{Contents: data[:4], Payload: data[4:]}
+		return nil
+	case len(data) >= 8:
+		u.Kind = EncapESP
+		u.BaseLayer = layers.BaseLayer{Contents: data[:0], Payload: data}
+		return nil
+	}
+	u.Kind = 0
+	df.SetTruncated()
+	return fmt.Errorf("UDP 4500 payload of %d bytes is neither a NAT keepalive, a non-ESP marker nor an ESP header", len(data))
+}
+
+// ESP is the cleartext part of an ESP header (RFC 4303 §2): SPI and
+// sequence number. Everything after them is opaque without keys.
+type ESP struct {
+	layers.BaseLayer
+	SPI, Seq uint32
+}
+
+func (e *ESP) LayerType() gopacket.LayerType     { return layers.LayerTypeIPSecESP }
+func (e *ESP) CanDecode() gopacket.LayerClass    { return layers.LayerTypeIPSecESP }
+func (e *ESP) NextLayerType() gopacket.LayerType { return gopacket.LayerTypeZero }
+
+func (e *ESP) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 8 {
+		df.SetTruncated()
+		return fmt.Errorf("ESP header: %d of 8 bytes", len(data))
+	}
+	e.SPI = binary.BigEndian.Uint32(data[0:4])
+	e.Seq = binary.BigEndian.Uint32(data[4:8])
+	e.BaseLayer = layers.BaseLayer{Contents: data[:8], Payload: data[8:]}
+	return nil
+}
+
+// AH is the Authentication Header (RFC 4302 §2). Its next header is in the
+// clear, so the mode (tunnel when 4 or 41) and the inner protocol are visible
+// without keys.
+type AH struct {
+	layers.BaseLayer
+	NextHeader layers.IPProtocol
+	SPI, Seq   uint32
+	ICV        []byte
+}
+
+func (a *AH) LayerType() gopacket.LayerType  { return layers.LayerTypeIPSecAH }
+func (a *AH) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPSecAH }
+func (a *AH) NextLayerType() gopacket.LayerType {
+	// An AH+ESP bundle (RFC 4301 §4.5) carries a second SA worth tracking.
+	if a.NextHeader == ProtoESP {
+		return layers.LayerTypeIPSecESP
+	}
+	return gopacket.LayerTypeZero
+}
+
+func (a *AH) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 12 {
+		df.SetTruncated()
+		return fmt.Errorf("AH header: %d of 12 bytes", len(data))
+	}
+	// Payload Len is the AH length in 32-bit words minus 2 (RFC 4302 §2.2).
+	n := (int(data[1]) + 2) * 4
+	if n < 12 {
+		return fmt.Errorf("AH payload length %d gives a header shorter than 12 bytes", data[1])
+	}
+	if n > len(data) {
+		df.SetTruncated()
+		return fmt.Errorf("AH header length %d exceeds the %d bytes left", n, len(data))
+	}
+	a.NextHeader = layers.IPProtocol(data[0])
+	a.SPI = binary.BigEndian.Uint32(data[4:8])
+	a.Seq = binary.BigEndian.Uint32(data[8:12])
+	a.ICV = data[12:n]
+	a.BaseLayer = layers.BaseLayer{Contents: data[:n], Payload: data[n:]}
+	return nil
+}
+
+// IKEHeader is the fixed ISAKMP/IKE header (RFC 2408 §3.1, RFC 7296 §3.1),
+// enough to recognise and count IKE traffic; package decode/ike parses the rest.
+type IKEHeader struct {
+	layers.BaseLayer
+	InitiatorSPI, ResponderSPI uint64
+	NextPayload                uint8
+	Version                    uint8 // major<<4 | minor
+	Exchange                   uint8
+	Flags                      uint8
+	MessageID                  uint32
+	Length                     uint32
+}
+
+func (h *IKEHeader) LayerType() gopacket.LayerType     { return LayerTypeIKE }
+func (h *IKEHeader) CanDecode() gopacket.LayerClass    { return LayerTypeIKE }
+func (h *IKEHeader) NextLayerType() gopacket.LayerType { return gopacket.LayerTypeZero }
+
+func (h *IKEHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
+	if len(data) < 28 {
+		df.SetTruncated()
+		return fmt.Errorf("IKE header: %d of 28 bytes", len(data))
+	}
+	h.InitiatorSPI = binary.BigEndian.Uint64(data[0:8])
+	h.ResponderSPI = binary.BigEndian.Uint64(data[8:16])
+	h.NextPayload = data[16]
+	h.Version = data[17]
+	h.Exchange = data[18]
+	h.Flags = data[19]
+	h.MessageID = binary.BigEndian.Uint32(data[20:24])
+	h.Length = binary.BigEndian.Uint32(data[24:28])
+	if v := h.Version >> 4; v != 1 && v != 2 {
+		return fmt.Errorf("IKE header: major version %d is neither 1 nor 2", v)
+	}
+	h.BaseLayer = layers.BaseLayer{Contents: data, Payload: data[28:]}
+	return nil
+}
