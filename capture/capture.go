@@ -1,0 +1,206 @@
+// Package capture is where packets come from: pcap and pcapng files (plain
+// or gzip-compressed, or standard input) and, in live.go, network interfaces.
+// It hands out frames with their link type and position and knows nothing of
+// what is inside them.
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync/atomic"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Frame is one captured packet. Data is valid until the next call to Next.
+type Frame struct {
+	Data     []byte
+	CI       gopacket.CaptureInfo
+	LinkType layers.LinkType
+	Source   string // file name or interface
+	Index    int    // 1-based position in Source, as Wireshark numbers frames
+}
+
+// Source yields frames until io.EOF.
+type Source interface {
+	// Next fills f with the next frame. Any error other than io.EOF names the
+	// source and packet; after such an error the source is finished.
+	Next(f *Frame) error
+	Name() string
+	Close() error
+}
+
+// Progress reports how far a file source has read, for progress bars.
+type Progress interface {
+	// Position returns bytes read so far and the total (0 when unknown, e.g. stdin).
+	Position() (done, total int64)
+}
+
+// FormatError is an unreadable input: not a capture, or a damaged record.
+type FormatError struct {
+	Source string
+	Packet int // 0 when the file header itself is bad
+	Err    error
+}
+
+func (e *FormatError) Error() string {
+	if e.Packet == 0 {
+		return fmt.Sprintf("%s: %v", e.Source, e.Err)
+	}
+	return fmt.Sprintf("%s: packet %d: %v", e.Source, e.Packet, e.Err)
+}
+
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// Magic numbers (pcap: tcpdump.org/manpages/pcap-savefile.5; pcapng: its Section Header Block type).
+const (
+	magicPcapMicro   = 0xa1b2c3d4
+	magicPcapNano    = 0xa1b23c4d
+	magicPcapngBlock = 0x0a0d0d0a
+)
+
+type packetReader interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+type fileSource struct {
+	name     string
+	closer   io.Closer
+	counter  *countingReader
+	total    int64
+	r        packetReader
+	linkType layers.LinkType // pcap: the file's; pcapng: per interface
+	ng       *pcapgo.NgReader
+	n        int
+	done     bool
+}
+
+// Open opens a capture file; "-" is standard input. pcap (µs and ns),
+// pcapng (several interfaces and link types) and gzip-compressed forms of
+// either are recognised by their magic numbers, not by the file name.
+func Open(name string) (Source, error) {
+	var f *os.File
+	if name == "-" {
+		f = os.Stdin
+		name = "stdin"
+	} else {
+		var err error
+		if f, err = os.Open(name); err != nil {
+			return nil, err
+		}
+	}
+	var total int64
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		total = st.Size()
+	}
+	src, err := newReaderSource(name, f, total)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	src.closer = f
+	return src, nil
+}
+
+// NewReader reads a capture from r (used by tests and stdin).
+func NewReader(name string, r io.Reader) (Source, error) {
+	return newReaderSource(name, r, 0)
+}
+
+func newReaderSource(name string, r io.Reader, total int64) (*fileSource, error) {
+	cr := &countingReader{r: r}
+	src := &fileSource{name: name, counter: cr, total: total}
+	br := bufio.NewReaderSize(cr, 1<<16)
+	head, err := br.Peek(4)
+	if err != nil {
+		return nil, &FormatError{Source: name, Err: fmt.Errorf("too short to be a capture file (%d bytes)", len(head))}
+	}
+	var in io.Reader = br
+	if head[0] == 0x1f && head[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, &FormatError{Source: name, Err: fmt.Errorf("gzip: %w", err)}
+		}
+		br = bufio.NewReaderSize(zr, 1<<16)
+		in = br
+		if head, err = br.Peek(4); err != nil {
+			return nil, &FormatError{Source: name, Err: fmt.Errorf("gzip content too short to be a capture file: %w", err)}
+		}
+	}
+	switch m := binary.LittleEndian.Uint32(head); {
+	case m == magicPcapMicro || m == magicPcapNano || binary.BigEndian.Uint32(head) == magicPcapMicro || binary.BigEndian.Uint32(head) == magicPcapNano:
+		pr, err := pcapgo.NewReader(in)
+		if err != nil {
+			return nil, &FormatError{Source: name, Err: fmt.Errorf("pcap header: %w", err)}
+		}
+		src.r, src.linkType = pr, pr.LinkType()
+	case m == magicPcapngBlock:
+		nr, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		if err != nil {
+			return nil, &FormatError{Source: name, Err: fmt.Errorf("pcapng header: %w", err)}
+		}
+		src.r, src.ng = nr, nr
+	default:
+		return nil, &FormatError{Source: name, Err: fmt.Errorf("not a pcap or pcapng file (magic %08x)", binary.BigEndian.Uint32(head))}
+	}
+	return src, nil
+}
+
+func (s *fileSource) Name() string { return s.name }
+
+func (s *fileSource) Close() error {
+	if s.closer != nil && s.closer != os.Stdin {
+		return s.closer.Close()
+	}
+	return nil
+}
+
+func (s *fileSource) Position() (int64, int64) { return s.counter.n.Load(), s.total }
+
+func (s *fileSource) Next(f *Frame) error {
+	if s.done {
+		return io.EOF
+	}
+	data, ci, err := s.r.ZeroCopyReadPacketData()
+	if err != nil {
+		s.done = true
+		if err == io.EOF {
+			return io.EOF
+		}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			err = errors.New("file ends in the middle of a packet record (truncated capture)")
+		}
+		return &FormatError{Source: s.name, Packet: s.n + 1, Err: err}
+	}
+	s.n++
+	lt := s.linkType
+	if s.ng != nil {
+		if len(ci.AncillaryData) > 0 {
+			if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				lt = l
+			}
+		} else {
+			lt = s.ng.LinkType()
+		}
+	}
+	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
