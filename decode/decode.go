@@ -191,11 +191,52 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, wireLen int, p *Packet
 	*p = Packet{}
 	parser, ok := d.parsers[lt]
 	if !ok {
-		return fmt.Errorf("unsupported link type %d (%s)", int(lt), lt)
+		return &Error{Layer: "link", Err: fmt.Errorf("unsupported link type %d (%s)", int(lt), lt)}
 	}
 	snapped := wireLen > len(data)
 	err := parser.DecodeLayers(data, &d.decoded)
+	if err != nil {
+		err = &Error{Layer: d.failedLayer(parser), Err: err}
+	}
 	return d.fill(p, err, snapped)
+}
+
+// Error is a packet that could not be decoded where it mattered.
+type Error struct {
+	// Layer is the layer that failed, e.g. "IPv4" or "ESP"; "length" for an
+	// IP length field pointing past the frame.
+	Layer string
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+// failedLayer names the layer the parser stopped in: the one after the last
+// layer it decoded.
+func (d *Decoder) failedLayer(parser *gopacket.DecodingLayerParser) string {
+	if len(d.decoded) == 0 {
+		return "link"
+	}
+	last := d.decoded[len(d.decoded)-1]
+	for _, l := range d.layerList() {
+		if l.CanDecode().Contains(last) {
+			return layerName(l.NextLayerType())
+		}
+	}
+	return "unknown"
+}
+
+func layerName(t gopacket.LayerType) string {
+	switch t {
+	case layers.LayerTypeIPSecESP:
+		return "ESP"
+	case layers.LayerTypeIPSecAH:
+		return "AH"
+	case LayerTypeUDPEncap:
+		return "UDP 4500"
+	}
+	return t.String()
 }
 
 func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
@@ -296,7 +337,7 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 	}
 	if p.Kind == KindOther && d.udpIsIKEPort() && len(d.decoded) > 0 && d.decoded[len(d.decoded)-1] == layers.LayerTypeUDP {
 		// UDP 500/4500 whose payload decoding stopped without an error can only be empty.
-		return fmt.Errorf("empty UDP %d/%d payload", p.SrcPort, p.DstPort)
+		return &Error{Layer: "UDP", Err: fmt.Errorf("empty UDP %d/%d payload", p.SrcPort, p.DstPort)}
 	}
 	return d.lengthError(p, nil, snapped)
 }
@@ -313,7 +354,7 @@ func (d *Decoder) lengthError(p *Packet, err error, snapped bool) error {
 		return err
 	}
 	if p.IPVersion != 0 && !snapped && len(p.IP) < p.IPWireLen {
-		return fmt.Errorf("IPv%d length field says %d bytes but the frame holds %d", p.IPVersion, p.IPWireLen, len(p.IP))
+		return &Error{Layer: "length", Err: fmt.Errorf("IPv%d length field says %d bytes but the frame holds %d", p.IPVersion, p.IPWireLen, len(p.IP))}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -34,6 +35,7 @@ func TestDecode(t *testing.T) {
 		ikeLen  int
 		frag    int // expected FragOffset for fragments
 		errHas  string
+		layer   string // the failing layer named in the *Error
 	}{
 		{
 			name:  "ethernet ipv4 esp",
@@ -133,21 +135,21 @@ func TestDecode(t *testing.T) {
 			frame: cat(ipv4(50, a1, a2, 8+espBody, 0), esp(9, 10, 30)),
 			kind:  KindIPsec, src: "192.0.2.1",
 			hdrs:   []wantHdr{{proto: 50, spi: 9, seq: 10, offset: 20, wireLen: 108, dataLen: 38}},
-			errHas: "length field says 128 bytes but the frame holds 58",
+			errHas: "length field says 128 bytes but the frame holds 58", layer: "length",
 		},
 		{
 			name:  "esp header cut short",
 			lt:    layers.LinkTypeRaw,
 			frame: cat(ipv4(50, a1, a2, 4, 0), u32(9)),
 			kind:  KindOther, src: "192.0.2.1",
-			errHas: "ESP header: 4 of 8 bytes",
+			errHas: "ESP header: 4 of 8 bytes", layer: "ESP",
 		},
 		{
 			name:  "udp 4500 payload that is none of the three",
 			lt:    layers.LinkTypeRaw,
 			frame: cat(ipv4(17, a1, a2, 8+3, 0), udp(4500, 4500, 3), []byte{1, 2, 3}),
 			kind:  KindOther, src: "192.0.2.1",
-			errHas: "UDP 4500 payload of 3 bytes",
+			errHas: "UDP 4500 payload of 3 bytes", layer: "UDP 4500",
 		},
 		{
 			name:  "first ipv4 fragment of esp",
@@ -180,7 +182,7 @@ func TestDecode(t *testing.T) {
 			lt:     layers.LinkType(147),
 			frame:  []byte{1, 2, 3},
 			kind:   KindOther,
-			errHas: "unsupported link type 147",
+			errHas: "unsupported link type 147", layer: "link",
 		},
 	}
 	d := NewDecoder()
@@ -195,6 +197,10 @@ func TestDecode(t *testing.T) {
 			if tt.errHas != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
 					t.Fatalf("error = %v, want it to contain %q", err, tt.errHas)
+				}
+				var de *Error
+				if !errors.As(err, &de) || de.Layer != tt.layer {
+					t.Fatalf("error %#v: want a *decode.Error in layer %q", err, tt.layer)
 				}
 			} else if err != nil {
 				t.Fatalf("unexpected error: %v", err)

@@ -1,0 +1,169 @@
+// Package analyzer is ipsecmon's state: the SA table, anti-replay windows,
+// and the counters behind the Quick Mode views. It consumes decoded packets
+// (package decode) with their capture timestamps and produces Snapshots; it
+// knows nothing about where packets come from or how results are printed.
+package analyzer
+
+import (
+	"net/netip"
+	"time"
+
+	"ipsecmon/decode"
+)
+
+// DefaultReplayWindow is the window size RFC 4303 §3.4.3 recommends as default.
+const DefaultReplayWindow = 64
+
+// Config is what the analyzer is told rather than what it sees.
+type Config struct {
+	// Me lists the addresses that are "this computer": they decide sent vs
+	// received and the Me/Peer columns. Empty: chosen from the traffic.
+	Me []netip.Prefix
+	// ReplayWindow is the anti-replay window size in packets.
+	ReplayWindow int
+}
+
+// Ref says where a packet came from, for messages and events.
+type Ref struct {
+	Source string
+	Index  int
+}
+
+// Analyzer accumulates what the packets show. It is not safe for concurrent use.
+type Analyzer struct {
+	cfg   Config
+	sas   map[SAKey]*SA
+	order []*SA // first-seen order, for stable output
+
+	counts     Counts
+	first, end int64
+}
+
+// Counts are packet tallies that are not per SA.
+type Counts struct {
+	Packets          uint64 // everything handed to the analyzer
+	IPsecPackets     uint64 // packets with at least one ESP or AH header
+	IKEv1Messages    uint64
+	IKEv2Messages    uint64
+	IKEEncapsulated  uint64 // IKE on UDP 4500 behind a non-ESP marker
+	NATKeepalives    uint64
+	FragmentsPending uint64 // IP fragments of ESP/AH/UDP that were not analysed
+	TruncatedIPsec   uint64 // ESP/AH packets whose capture was cut short
+}
+
+// New returns an empty analyzer.
+func New(cfg Config) *Analyzer {
+	if cfg.ReplayWindow <= 0 {
+		cfg.ReplayWindow = DefaultReplayWindow
+	}
+	return &Analyzer{cfg: cfg, sas: make(map[SAKey]*SA)}
+}
+
+// Packet analyses one decoded packet.
+func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
+	now := ts.UnixNano()
+	a.counts.Packets++
+	if a.first == 0 || now < a.first {
+		a.first = now
+	}
+	if now > a.end {
+		a.end = now
+	}
+	switch p.Kind {
+	case decode.KindIPsec:
+		a.counts.IPsecPackets++
+		for i := 0; i < p.NIPsec; i++ {
+			a.ipsec(now, p, &p.IPsec[i])
+		}
+	case decode.KindIKE:
+		if p.IKEHeader.Version>>4 == 1 {
+			a.counts.IKEv1Messages++
+		} else {
+			a.counts.IKEv2Messages++
+		}
+		if p.Encapsulated {
+			a.counts.IKEEncapsulated++
+		}
+	case decode.KindNATKeepalive:
+		a.counts.NATKeepalives++
+	case decode.KindFragment:
+		a.counts.FragmentsPending++
+	}
+}
+
+func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader) {
+	key := SAKey{Dst: p.Dst, SPI: h.SPI, Proto: h.Proto}
+	if p.Encapsulated && h.Proto == ProtoESP {
+		key.SrcPort, key.DstPort = p.SrcPort, p.DstPort
+	}
+	sa := a.sas[key]
+	if sa == nil {
+		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: NewReplayWindow(a.cfg.ReplayWindow)}
+		a.sas[key] = sa
+		a.order = append(a.order, sa)
+	} else if sa.Src != p.Src {
+		sa.SrcChanges++
+	}
+	sa.LastSeen = now
+
+	seq := uint64(h.Seq)
+	if !sa.Window.Check(seq) {
+		sa.Replayed++
+		return
+	}
+	sa.Window.Update(seq)
+	if sa.Accepted == 0 || seq < sa.MinSeq {
+		sa.MinSeq = seq
+	}
+	if seq > sa.MaxSeq {
+		sa.MaxSeq = seq
+	}
+	sa.Accepted++
+	sa.Bytes += uint64(h.WireLen)
+	if h.Truncated() {
+		sa.Truncated++
+		a.counts.TruncatedIPsec++
+	}
+	if h.Proto == ProtoAH {
+		a.ahInner(sa, h)
+	}
+}
+
+// ahInner reads what AH protects: it is in the clear (RFC 4302 §3.1), so the
+// mode and the inner protocol and ports are known without keys.
+func (a *Analyzer) ahInner(sa *SA, h *decode.IPsecHeader) {
+	switch h.NextHeader {
+	case ProtoESP:
+		// An AH+ESP bundle: AH's own mode cannot be told from one header.
+		sa.ahCarriesESP = true
+		return
+	case 4, 41:
+		sa.Mode = ModeTunnel
+	default:
+		sa.Mode = ModeTransport
+	}
+	hl := 12 + len(h.ICV)
+	if hl > len(h.Data) {
+		return
+	}
+	in, err := decode.ParseInner(h.NextHeader, h.Data[hl:])
+	if err != nil {
+		return
+	}
+	sa.noteInner(in.Proto, in.SrcPort, in.DstPort, in.Src, in.Dst)
+}
+
+// SAs returns the tracked SAs in first-seen order. The pointers stay owned
+// by the analyzer; read them only between calls to Packet.
+func (a *Analyzer) SAs() []*SA { return a.order }
+
+// Counts returns the non-SA tallies so far.
+func (a *Analyzer) Counts() Counts { return a.counts }
+
+// TimeSpan returns the first and last capture timestamps seen.
+func (a *Analyzer) TimeSpan() (first, last time.Time) {
+	if a.first == 0 {
+		return time.Time{}, time.Time{}
+	}
+	return time.Unix(0, a.first).UTC(), time.Unix(0, a.end).UTC()
+}

@@ -1,0 +1,156 @@
+package analyzer
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// Protocol numbers of the two IPsec protocols.
+const (
+	ProtoESP uint8 = 50
+	ProtoAH  uint8 = 51
+)
+
+// SAKey identifies a unidirectional SA as a receiver does (RFC 4301 §4.1:
+// SPI, destination, protocol), plus the UDP encapsulation ports so that two
+// NAT-T flows that happen to share an SPI stay apart.
+type SAKey struct {
+	Dst              netip.Addr
+	SPI              uint32
+	Proto            uint8
+	SrcPort, DstPort uint16 // both 0 when not UDP-encapsulated
+}
+
+func (k SAKey) String() string {
+	p := "esp"
+	if k.Proto == ProtoAH {
+		p = "ah"
+	}
+	if k.SrcPort != 0 || k.DstPort != 0 {
+		return fmt.Sprintf("%s 0x%08x to %v (udp %d>%d)", p, k.SPI, k.Dst, k.SrcPort, k.DstPort)
+	}
+	return fmt.Sprintf("%s 0x%08x to %v", p, k.SPI, k.Dst)
+}
+
+// Encapsulated reports UDP encapsulation (RFC 3948).
+func (k SAKey) Encapsulated() bool { return k.SrcPort != 0 || k.DstPort != 0 }
+
+// Mode is an SA's IPsec mode, as far as the input tells.
+type Mode uint8
+
+const (
+	ModeUnknown Mode = iota
+	ModeTransport
+	ModeTunnel
+)
+
+func (m Mode) String() string {
+	switch m {
+	case ModeTransport:
+		return "transport"
+	case ModeTunnel:
+		return "tunnel"
+	}
+	return "unknown"
+}
+
+// State is where an SA is in its life at the end of the input.
+type State uint8
+
+const (
+	StateActive  State = iota
+	StateDeleted       // a Delete payload (or its IKE SA's deletion) removed it
+	StateExpired       // its negotiated lifetime ran out
+)
+
+func (s State) String() string {
+	switch s {
+	case StateDeleted:
+		return "deleted"
+	case StateExpired:
+		return "expired"
+	}
+	return "active"
+}
+
+// SA is the analyzer's record of one unidirectional SA. Fields are kept
+// small: a gateway tracks many thousands of these.
+type SA struct {
+	Key SAKey
+	Src netip.Addr // source of the first packet; NAT rebinding may change it
+	// SrcChanges counts packets whose source differed from Src.
+	SrcChanges uint32
+
+	FirstSeen, LastSeen int64 // Unix nanoseconds of the capture clock
+
+	// Outcome counters: every packet of the SA ends in exactly one of them.
+	Accepted         uint64 // passed every check that could be made
+	Replayed         uint64
+	NotAuthenticated uint64
+	NotDecrypted     uint64
+	// Bytes is the IPsec part of accepted packets: from the first byte of
+	// the ESP/AH header to the end of the IP packet, per the IP length fields.
+	Bytes uint64
+	// Truncated counts accepted packets whose capture was cut short (bytes
+	// still come from the IP header's length).
+	Truncated uint64
+
+	MinSeq, MaxSeq uint64 // over accepted packets
+	Window         ReplayWindow
+
+	Mode  Mode
+	State State
+	// Inner is what the SA carries, when visible (AH payload, decrypted ESP).
+	InnerProto   uint8
+	InnerSrcPort uint16
+	InnerDstPort uint16
+	InnerSrc     netip.Addr // tunnel mode inner addresses of the first packet
+	InnerDst     netip.Addr
+	innerSeen    bool
+	innerMixed   bool // more than one inner protocol/port combination seen
+	ahCarriesESP bool
+	pair         *SA
+	pairFromIKE  bool
+}
+
+// Packets is the number of packets seen on the wire for this SA, whatever their outcome.
+func (s *SA) Packets() uint64 {
+	return s.Accepted + s.Replayed + s.NotAuthenticated + s.NotDecrypted
+}
+
+// Gaps is how many sequence numbers between the lowest and highest accepted
+// one never arrived (lost, or not captured).
+func (s *SA) Gaps() uint64 {
+	if s.Accepted == 0 {
+		return 0
+	}
+	span := s.MaxSeq - s.MinSeq + 1
+	if span <= s.Accepted {
+		return 0
+	}
+	return span - s.Accepted
+}
+
+func (s *SA) noteInner(proto uint8, sport, dport uint16, src, dst netip.Addr) {
+	if !s.innerSeen {
+		s.innerSeen = true
+		s.InnerProto, s.InnerSrcPort, s.InnerDstPort = proto, sport, dport
+		s.InnerSrc, s.InnerDst = src, dst
+		return
+	}
+	if proto != s.InnerProto || sport != s.InnerSrcPort || dport != s.InnerDstPort {
+		s.innerMixed = true
+	}
+}
+
+// InnerKnown reports whether any inner packet was seen, and whether they all
+// had the same protocol and ports.
+func (s *SA) InnerKnown() (seen, uniform bool) { return s.innerSeen, !s.innerMixed }
+
+// CarriesESP reports an AH SA seen protecting ESP (an AH+ESP bundle).
+func (s *SA) CarriesESP() bool { return s.ahCarriesESP }
+
+// HasInnerPorts reports whether the inner protocol has ports (TCP, UDP, SCTP).
+func (s *SA) HasInnerPorts() bool {
+	return s.InnerProto == 6 || s.InnerProto == 17 || s.InnerProto == 132
+}

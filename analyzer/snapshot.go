@@ -1,0 +1,414 @@
+package analyzer
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"slices"
+	"time"
+)
+
+// Figure is one statistic: a number, or "the input cannot tell" (null in
+// JSON, n/a in tables). A figure that is a sum over SAs may be Partial: the
+// number covers only what is known and Note says what was left out.
+type Figure struct {
+	Value uint64
+	Known bool
+	Note  string
+}
+
+func known(v uint64) Figure { return Figure{Value: v, Known: true} }
+
+// MarshalJSON writes the value or null.
+func (f Figure) MarshalJSON() ([]byte, error) {
+	if !f.Known {
+		return []byte("null"), nil
+	}
+	return json.Marshal(f.Value)
+}
+
+// UnmarshalJSON reads a value or null.
+func (f *Figure) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		*f = Figure{}
+		return nil
+	}
+	f.Known = true
+	return json.Unmarshal(b, &f.Value)
+}
+
+// Stat indexes the Quick Mode Statistics, in the IP Security Monitor's order.
+type Stat int
+
+const (
+	ActiveSAs Stat = iota
+	OffloadedSAs
+	PendingKeyOps
+	KeyAdditions
+	KeyDeletions
+	Rekeys
+	ActiveTunnels
+	BadSPIPackets
+	NotDecrypted
+	NotAuthenticated
+	ReplayDetected
+	ConfidentialSent
+	ConfidentialReceived
+	AuthenticatedSent
+	AuthenticatedReceived
+	TransportSent
+	TransportReceived
+	TunnelSent
+	TunnelReceived
+	OffloadedSent
+	OffloadedReceived
+	NumStats
+)
+
+// StatNames holds each statistic's display name and JSON key.
+var StatNames = [NumStats]struct{ Display, Key string }{
+	{"Active Security Associations", "active_security_associations"},
+	{"Offloaded Security Associations", "offloaded_security_associations"},
+	{"Pending Key Operations", "pending_key_operations"},
+	{"Key Additions", "key_additions"},
+	{"Key Deletions", "key_deletions"},
+	{"Rekeys", "rekeys"},
+	{"Active Tunnels", "active_tunnels"},
+	{"Bad SPI Packets", "bad_spi_packets"},
+	{"Packets Not Decrypted", "packets_not_decrypted"},
+	{"Packets Not Authenticated", "packets_not_authenticated"},
+	{"Packets With Replay Detection", "packets_with_replay_detection"},
+	{"Confidential Bytes Sent", "confidential_bytes_sent"},
+	{"Confidential Bytes Received", "confidential_bytes_received"},
+	{"Authenticated Bytes Sent", "authenticated_bytes_sent"},
+	{"Authenticated Bytes Received", "authenticated_bytes_received"},
+	{"Transport Bytes Sent", "transport_bytes_sent"},
+	{"Transport Bytes Received", "transport_bytes_received"},
+	{"Bytes Sent In Tunnels", "bytes_sent_in_tunnels"},
+	{"Bytes Received In Tunnels", "bytes_received_in_tunnels"},
+	{"Offloaded Bytes Sent", "offloaded_bytes_sent"},
+	{"Offloaded Bytes Received", "offloaded_bytes_received"},
+}
+
+// Direction of an SA relative to "me".
+type Direction uint8
+
+const (
+	DirUnknown Direction = iota // neither endpoint is one of mine (a transit capture)
+	DirIn
+	DirOut
+)
+
+// QuickModeSA is one row of the Security Associations view: an inbound and
+// an outbound SA of one negotiation, or a lone direction.
+type QuickModeSA struct {
+	In, Out *SA // either may be nil; both nil never
+	// Pairing says how In and Out were put together: "negotiated" (IKE),
+	// "inferred" (opposite addresses, the only candidate), or "" (lone).
+	Pairing string
+	// MyAddr and PeerAddr are the outer endpoints; for a transit capture
+	// (neither is mine) MyAddr is the source of the first SA seen.
+	MyAddr, PeerAddr netip.Addr
+	Transit          bool
+}
+
+// SAs returns In and Out, whichever exist.
+func (q *QuickModeSA) SAs() []*SA {
+	var r []*SA
+	if q.In != nil {
+		r = append(r, q.In)
+	}
+	if q.Out != nil {
+		r = append(r, q.Out)
+	}
+	return r
+}
+
+// Any returns one of the pair (the first seen).
+func (q *QuickModeSA) Any() *SA {
+	switch {
+	case q.In == nil:
+		return q.Out
+	case q.Out == nil:
+		return q.In
+	case q.Out.FirstSeen < q.In.FirstSeen:
+		return q.Out
+	}
+	return q.In
+}
+
+// Mode is the row's mode when every member agrees and is known.
+func (q *QuickModeSA) Mode() Mode {
+	m := ModeUnknown
+	for i, s := range q.SAs() {
+		if i == 0 {
+			m = s.Mode
+		} else if s.Mode != m {
+			return ModeUnknown
+		}
+	}
+	return m
+}
+
+// Snapshot is the analyzer's state at one moment, ready for the views.
+type Snapshot struct {
+	Me       []netip.Addr // the addresses treated as mine
+	MeChosen bool         // Me was picked from the traffic, not given
+	Stats    [NumStats]Figure
+	Rows     []*QuickModeSA
+	Counts   Counts
+	First    time.Time
+	Last     time.Time
+	SAs      int
+}
+
+// Snapshot computes the views from the current state. The SA pointers in
+// Rows are the analyzer's own: use the snapshot before the next Packet call.
+func (a *Analyzer) Snapshot() *Snapshot {
+	s := &Snapshot{Counts: a.counts, SAs: len(a.order)}
+	s.First, s.Last = a.TimeSpan()
+	mine := a.mine(s)
+	s.Rows = a.pairRows(mine)
+	a.stats(s, mine)
+	return s
+}
+
+// mine returns a membership test for "this computer", choosing the address
+// that is an endpoint of the most SAs when none was configured.
+func (a *Analyzer) mine(s *Snapshot) func(netip.Addr) bool {
+	if len(a.cfg.Me) > 0 {
+		for _, p := range a.cfg.Me {
+			if p.IsSingleIP() {
+				s.Me = append(s.Me, p.Addr())
+			}
+		}
+		prefixes := a.cfg.Me
+		return func(ip netip.Addr) bool {
+			for _, p := range prefixes {
+				if p.Contains(ip) {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	count := map[netip.Addr]int{}
+	firstSeen := map[netip.Addr]int{}
+	for i, sa := range a.order {
+		for _, ip := range []netip.Addr{sa.Key.Dst, sa.Src} {
+			count[ip]++
+			if _, ok := firstSeen[ip]; !ok {
+				firstSeen[ip] = i
+			}
+		}
+	}
+	var best netip.Addr
+	for ip, n := range count {
+		if !best.IsValid() || n > count[best] || (n == count[best] && firstSeen[ip] < firstSeen[best]) {
+			best = ip
+		}
+	}
+	if !best.IsValid() {
+		return func(netip.Addr) bool { return false }
+	}
+	s.Me, s.MeChosen = []netip.Addr{best}, true
+	return func(ip netip.Addr) bool { return ip == best }
+}
+
+// dirKey is one direction between two endpoints for one protocol and encapsulation.
+type dirKey struct {
+	proto            uint8
+	src, dst         netip.Addr
+	srcPort, dstPort uint16
+}
+
+func dirOf(sa *SA) dirKey {
+	return dirKey{sa.Key.Proto, sa.Src, sa.Key.Dst, sa.Key.SrcPort, sa.Key.DstPort}
+}
+
+func (k dirKey) reverse() dirKey {
+	return dirKey{k.proto, k.dst, k.src, k.dstPort, k.srcPort}
+}
+
+// pairRows builds the SA view's rows. Without IKE, two SAs are paired only
+// when each is the other's only candidate: opposite addresses, same protocol,
+// mirrored encapsulation ports.
+func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
+	groups := map[dirKey][]*SA{}
+	for _, sa := range a.order {
+		if sa.pair == nil {
+			k := dirOf(sa)
+			groups[k] = append(groups[k], sa)
+		}
+	}
+	done := map[*SA]bool{}
+	var rows []*QuickModeSA
+	for _, sa := range a.order {
+		if done[sa] {
+			continue
+		}
+		done[sa] = true
+		row := &QuickModeSA{}
+		other := sa.pair
+		if other != nil {
+			row.Pairing = "negotiated"
+		} else if fwd, rev := groups[dirOf(sa)], groups[dirOf(sa).reverse()]; len(fwd) == 1 && len(rev) == 1 && rev[0] != sa {
+			other = rev[0]
+			row.Pairing = "inferred"
+		}
+		if other != nil {
+			done[other] = true
+		}
+		place := func(x *SA) {
+			switch {
+			case mine(x.Key.Dst):
+				row.In = x
+			case mine(x.Src):
+				row.Out = x
+			}
+		}
+		place(sa)
+		if other != nil {
+			place(other)
+		}
+		if row.In == nil && row.Out == nil {
+			// Transit: present the first SA seen as outbound from its source.
+			row.Transit = true
+			row.Out, row.In = sa, other
+		}
+		switch {
+		case row.Transit:
+			row.MyAddr, row.PeerAddr = sa.Src, sa.Key.Dst
+		case row.In != nil:
+			row.MyAddr, row.PeerAddr = row.In.Key.Dst, row.In.Src
+		default:
+			row.MyAddr, row.PeerAddr = row.Out.Src, row.Out.Key.Dst
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// stats fills the Quick Mode Statistics.
+func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
+	st := &s.Stats
+	var active, replayed uint64
+	var confS, confR, authS, authR uint64
+	var trS, trR, tuS, tuR uint64
+	var unknownMode, unknownModeBytes, transit, transitBytes uint64
+	for _, sa := range a.order {
+		if sa.State == StateActive {
+			active++
+		}
+		replayed += sa.Replayed
+		dir := DirUnknown
+		switch {
+		case mine(sa.Key.Dst):
+			dir = DirIn
+		case mine(sa.Src):
+			dir = DirOut
+		}
+		if dir == DirUnknown {
+			transit++
+			transitBytes += sa.Bytes
+			continue
+		}
+		add := func(sent, recv *uint64) {
+			if dir == DirOut {
+				*sent += sa.Bytes
+			} else {
+				*recv += sa.Bytes
+			}
+		}
+		if sa.Key.Proto == ProtoESP {
+			add(&confS, &confR)
+		} else {
+			add(&authS, &authR)
+		}
+		switch sa.Mode {
+		case ModeTransport:
+			add(&trS, &trR)
+		case ModeTunnel:
+			add(&tuS, &tuR)
+		default:
+			unknownMode++
+			unknownModeBytes += sa.Bytes
+		}
+	}
+	st[ActiveSAs] = known(active)
+	st[ReplayDetected] = known(replayed)
+	st[ConfidentialSent], st[ConfidentialReceived] = known(confS), known(confR)
+	st[AuthenticatedSent], st[AuthenticatedReceived] = known(authS), known(authR)
+	if transit > 0 {
+		note := fmt.Sprintf("excludes %d bytes of %d SAs between other hosts", transitBytes, transit)
+		for _, i := range []Stat{ConfidentialSent, ConfidentialReceived, AuthenticatedSent, AuthenticatedReceived} {
+			st[i].Note = note
+		}
+	}
+
+	// Mode-dependent figures: null when no SA's mode is known, otherwise the
+	// known part with a note on what is missing.
+	modeKnown := uint64(len(a.order))-transit > unknownMode
+	modeFig := func(v uint64) Figure {
+		if !modeKnown {
+			return Figure{Note: "the mode of ESP SAs is not visible without keys"}
+		}
+		f := known(v)
+		if unknownMode > 0 {
+			f.Note = fmt.Sprintf("excludes %d bytes of %d SAs of unknown mode", unknownModeBytes, unknownMode)
+		}
+		return f
+	}
+	st[TransportSent], st[TransportReceived] = modeFig(trS), modeFig(trR)
+	st[TunnelSent], st[TunnelReceived] = modeFig(tuS), modeFig(tuR)
+
+	var tunnels, rowsUnknown uint64
+	for _, r := range s.Rows {
+		if anyActive(r) {
+			switch r.Mode() {
+			case ModeTunnel:
+				tunnels++
+			case ModeUnknown:
+				rowsUnknown++
+			}
+		}
+	}
+	switch {
+	case !modeKnown && len(s.Rows) > 0:
+		st[ActiveTunnels] = Figure{Note: "the mode of ESP SAs is not visible without keys"}
+	default:
+		st[ActiveTunnels] = known(tunnels)
+		if rowsUnknown > 0 {
+			st[ActiveTunnels].Note = fmt.Sprintf("excludes %d SA pairs of unknown mode", rowsUnknown)
+		}
+	}
+
+	offload := "offload happens in the NIC and is not visible on the wire"
+	st[OffloadedSAs] = Figure{Note: offload}
+	st[OffloadedSent] = Figure{Note: offload}
+	st[OffloadedReceived] = Figure{Note: offload}
+	noIKE := "needs the IKE negotiations"
+	for _, i := range []Stat{PendingKeyOps, KeyAdditions, KeyDeletions, Rekeys} {
+		st[i] = Figure{Note: noIKE}
+	}
+	st[BadSPIPackets] = Figure{Note: "needs keys or IKE to know which SPIs exist"}
+	st[NotDecrypted] = Figure{Note: "needs keys"}
+	st[NotAuthenticated] = Figure{Note: "needs keys"}
+}
+
+func anyActive(r *QuickModeSA) bool {
+	for _, s := range r.SAs() {
+		if s.State == StateActive {
+			return true
+		}
+	}
+	return false
+}
+
+// SortRowsByFirstSeen orders rows by when their first SA appeared.
+func SortRowsByFirstSeen(rows []*QuickModeSA) {
+	slices.SortStableFunc(rows, func(x, y *QuickModeSA) int {
+		return cmp.Compare(x.Any().FirstSeen, y.Any().FirstSeen)
+	})
+}

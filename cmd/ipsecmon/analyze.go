@@ -1,0 +1,221 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"strings"
+
+	"github.com/spf13/pflag"
+
+	"ipsecmon/analyzer"
+	"ipsecmon/capture"
+	"ipsecmon/pipeline"
+	"ipsecmon/report"
+)
+
+// inputFlags are the flags every analysing command shares.
+type inputFlags struct {
+	reads        []string
+	me           []string
+	replayWindow int
+	output       string
+	quiet        bool
+	expect       []string
+}
+
+func (f *inputFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&f.reads, "read", "r", nil, "capture file to read (pcap, pcapng, gzip-compressed or not; - for stdin); repeatable, read in order")
+	fs.StringArrayVar(&f.me, "me", nil, "address or CIDR of this computer (decides sent/received and Me/Peer); repeatable; default: the endpoint of the most SAs")
+	fs.IntVar(&f.replayWindow, "replay-window", analyzer.DefaultReplayWindow, "anti-replay window size in packets (RFC 4303 §3.4.3)")
+	fs.StringVarP(&f.output, "output", "o", "table", "output format: table, json or csv")
+	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar and no per-packet messages on stderr")
+	fs.StringArrayVar(&f.expect, "expect", nil, "compare the result with a stored '-o json' output and exit 1 on any difference; repeatable")
+}
+
+func (f *inputFlags) config(args []string) (analyzer.Config, report.Format, []string, error) {
+	var cfg analyzer.Config
+	format, err := report.ParseFormat(f.output)
+	if err != nil {
+		return cfg, "", nil, err
+	}
+	for _, s := range f.me {
+		for _, item := range strings.Split(s, ",") {
+			p, err := parseAddrOrPrefix(strings.TrimSpace(item))
+			if err != nil {
+				return cfg, "", nil, fmt.Errorf("--me %q: %w", item, err)
+			}
+			cfg.Me = append(cfg.Me, p)
+		}
+	}
+	if f.replayWindow < 1 || f.replayWindow > 1<<20 {
+		return cfg, "", nil, fmt.Errorf("--replay-window %d: want 1 to %d packets", f.replayWindow, 1<<20)
+	}
+	cfg.ReplayWindow = f.replayWindow
+	inputs := append(append([]string(nil), f.reads...), args...)
+	if len(inputs) == 0 {
+		return cfg, "", nil, errors.New("no input: give capture files with -r FILE (or - for stdin)")
+	}
+	return cfg, format, inputs, nil
+}
+
+func parseAddrOrPrefix(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// analyse reads every input through one pipeline. It returns exitUsage when
+// an input could not be read at all (the others are still analysed).
+func (f *inputFlags) analyse(cfg analyzer.Config, inputs []string, stderr io.Writer) (report.Run, int) {
+	an := analyzer.New(cfg)
+	var msgs io.Writer
+	if !f.quiet {
+		msgs = stderr
+	}
+	run := pipeline.New(an, pipeline.Options{Messages: msgs})
+	status := exitOK
+	for _, name := range inputs {
+		src, err := capture.Open(name)
+		if err != nil {
+			var fe *capture.FormatError
+			if !errors.As(err, &fe) {
+				err = fmt.Errorf("%s: %w", name, unwrapPathError(err))
+			}
+			run.OpenFailed(name, err)
+			if f.quiet {
+				fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+			}
+			status = exitUsage
+			continue
+		}
+		stop := startProgress(src, stderr, f.quiet)
+		_ = run.Source(src) // damaged records are counted and reported by the run
+		stop()
+		src.Close()
+	}
+	run.Finish()
+	return report.Run{Snap: an.Snapshot(), Input: run.Stats()}, status
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+func parseFlags(fs *pflag.FlagSet, args []string, stdout, stderr io.Writer) (done bool, status int) {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, pflag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
+			return true, exitOK
+		}
+		fmt.Fprintf(stderr, "ipsecmon %s: %v\nRun 'ipsecmon %s --help' for usage.\n", fs.Name(), err, fs.Name())
+		return true, exitUsage
+	}
+	return false, exitOK
+}
+
+func newFlagSet(name, synopsis, examples string) *pflag.FlagSet {
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SortFlags = false
+	fs.Usage = func() {
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: ipsecmon %s [flags] [CAPTURE ...]\n\n%s\n\nFlags:\n%s\nExamples:\n%s", name, synopsis, fs.FlagUsages(), examples)
+	}
+	return fs
+}
+
+func usageError(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "ipsecmon %s: %v\nRun 'ipsecmon %s --help' for usage.\n", cmd, err, cmd)
+	return exitUsage
+}
+
+func runStats(args []string, stdout, stderr io.Writer) int {
+	var in inputFlags
+	fs := newFlagSet("stats", "Shows the Quick Mode Statistics of the IP Security Monitor, computed from the packets.\nFigures the input cannot tell are n/a (null in JSON); partial ones are marked and explained.",
+		`  ipsecmon stats -r gateway.pcap
+  ipsecmon stats -r a.pcap -r b.pcapng.gz --me 10.0.0.1 -o json
+  ipsecmon stats -r sample.pcap --expect sample-stats.json
+`)
+	in.register(fs)
+	if done, st := parseFlags(fs, args, stdout, stderr); done {
+		return st
+	}
+	cfg, format, inputs, err := in.config(fs.Args())
+	if err != nil {
+		return usageError(stderr, "stats", err)
+	}
+	r, status := in.analyse(cfg, inputs, stderr)
+	if err := report.WriteStats(stdout, r, format); err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+		return exitUsage
+	}
+	if st := checkExpect(in.expect, r, stdout, stderr); st != exitOK && status == exitOK {
+		status = st
+	}
+	return status
+}
+
+func runSAs(args []string, stdout, stderr io.Writer) int {
+	var in inputFlags
+	var columns, sortBy []string
+	fs := newFlagSet("sas", "Shows the Security Associations view: one row per Quick Mode SA (an inbound and outbound\nSA paired when unambiguous, or a lone direction). Unknown values are '-' (null in JSON).",
+		`  ipsecmon sas -r gateway.pcap
+  ipsecmon sas -r gateway.pcap --columns +spi_in,+spi_out,+packets_in,+bytes_in --sort -bytes_in
+  ipsecmon sas -r gateway.pcap --columns me,peer,spi_in,spi_out,state -o csv
+Columns (title or key): `+columnList()+"\n")
+	in.register(fs)
+	fs.StringArrayVar(&columns, "columns", nil, "columns to show: 'a,b,c' sets them, '+col' adds, '-col' removes (default: the IP Security Monitor's; JSON: all)")
+	fs.StringArrayVar(&sortBy, "sort", nil, "sort by columns, '-col' for descending; repeatable or comma-separated")
+	if done, st := parseFlags(fs, args, stdout, stderr); done {
+		return st
+	}
+	cfg, format, inputs, err := in.config(fs.Args())
+	if err != nil {
+		return usageError(stderr, "sas", err)
+	}
+	cols, err := report.SelectColumns(columns, format == report.JSON)
+	if err != nil {
+		return usageError(stderr, "sas", err)
+	}
+	keys, err := report.ParseSort(sortBy)
+	if err != nil {
+		return usageError(stderr, "sas", err)
+	}
+	r, status := in.analyse(cfg, inputs, stderr)
+	rows := r.Snap.Rows
+	report.SortRows(rows, keys)
+	if err := report.WriteSAs(stdout, rows, cols, format); err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+		return exitUsage
+	}
+	if format == report.Table && !in.quiet {
+		fmt.Fprintf(stderr, "%d Quick Mode SAs. ", len(rows))
+		io.WriteString(stderr, strings.TrimPrefix(report.InputSummary(r), ""))
+	}
+	if st := checkExpect(in.expect, r, stdout, stderr); st != exitOK && status == exitOK {
+		status = st
+	}
+	return status
+}
+
+func columnList() string {
+	var names []string
+	for _, c := range report.Columns {
+		names = append(names, c.Key)
+	}
+	return strings.Join(names, ", ")
+}

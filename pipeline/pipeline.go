@@ -1,0 +1,249 @@
+// Package pipeline connects the stages: frames from capture sources are
+// decoded, IPv4 fragments reassembled, and the results handed to the
+// analyzer. Offline files and live interfaces go through the same Run, so
+// both give the same figures for the same packets.
+package pipeline
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/ip4defrag"
+	"github.com/gopacket/gopacket/layers"
+
+	"ipsecmon/analyzer"
+	"ipsecmon/capture"
+	"ipsecmon/decode"
+)
+
+// Options configure a Run.
+type Options struct {
+	// Messages receives one line per damaged packet or file (nil: none).
+	Messages io.Writer
+	// MaxMessagesPerReason limits those lines; the rest are only counted.
+	MaxMessagesPerReason int
+}
+
+// InputStats describe what was read and what had to be skipped.
+type InputStats struct {
+	Files  []FileStats `json:"files"`
+	Frames uint64      `json:"frames"`
+	Bytes  uint64      `json:"captured_bytes"`
+	// Skipped counts frames not analysed, by reason ("malformed ESP",
+	// "unsupported link type", ...).
+	Skipped map[string]uint64 `json:"skipped"`
+	// Fragments: IPv4 fragments of ESP, AH or UDP that were reassembled into
+	// whole packets, and fragments left over (IPv6, or never completed).
+	FragmentsReassembled uint64 `json:"fragments_reassembled"`
+	PacketsReassembled   uint64 `json:"packets_reassembled"`
+	FragmentsUnanalysed  uint64 `json:"fragments_not_analysed"`
+}
+
+// FileStats is one input's share.
+type FileStats struct {
+	Name   string `json:"name"`
+	Frames uint64 `json:"frames"`
+	// Error is set when the input could not be read to its end.
+	Error string `json:"error,omitempty"`
+	// Unreadable is set when not even its header could be read.
+	Unreadable bool `json:"unreadable,omitempty"`
+}
+
+// SkippedTotal sums Skipped.
+func (s *InputStats) SkippedTotal() uint64 {
+	var n uint64
+	for _, v := range s.Skipped {
+		n += v
+	}
+	return n
+}
+
+// SkipReasons returns the reasons in a stable order.
+func (s *InputStats) SkipReasons() []string {
+	var r []string
+	for k := range s.Skipped {
+		r = append(r, k)
+	}
+	sort.Strings(r)
+	return r
+}
+
+// Run is one analysis: any number of sources feeding one analyzer.
+type Run struct {
+	opts   Options
+	an     *analyzer.Analyzer
+	dec    *decode.Decoder
+	pkt    decode.Packet
+	stats  InputStats
+	shown  map[string]int
+	defrag *ip4defrag.IPv4Defragmenter
+	// fragsHeld counts fragments per datagram until it completes.
+	fragsHeld   map[fragKey]int
+	lastDiscard time.Time
+}
+
+type fragKey struct {
+	src, dst [4]byte
+	id       uint16
+	proto    uint8
+}
+
+// New starts a run feeding an.
+func New(an *analyzer.Analyzer, opts Options) *Run {
+	if opts.MaxMessagesPerReason == 0 {
+		opts.MaxMessagesPerReason = 10
+	}
+	return &Run{
+		opts: opts, an: an, dec: decode.NewDecoder(),
+		stats:     InputStats{Skipped: map[string]uint64{}},
+		shown:     map[string]int{},
+		defrag:    ip4defrag.NewIPv4Defragmenter(),
+		fragsHeld: map[fragKey]int{},
+	}
+}
+
+// Analyzer returns the analyzer this run feeds.
+func (r *Run) Analyzer() *analyzer.Analyzer { return r.an }
+
+// Stats returns the input statistics so far.
+func (r *Run) Stats() *InputStats { return &r.stats }
+
+// OpenFailed records an input that could not be opened at all.
+func (r *Run) OpenFailed(name string, err error) {
+	r.stats.Files = append(r.stats.Files, FileStats{Name: name, Error: err.Error(), Unreadable: true})
+	r.message(fmt.Sprintf("ipsecmon: %v", err), "unreadable input")
+}
+
+// Source reads src to its end. A damaged record ends the file (its framing
+// cannot be trusted past that point); the error is recorded and returned.
+func (r *Run) Source(src capture.Source) error {
+	r.stats.Files = append(r.stats.Files, FileStats{Name: src.Name()})
+	fs := &r.stats.Files[len(r.stats.Files)-1]
+	var f capture.Frame
+	for {
+		err := src.Next(&f)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			fs.Error = err.Error()
+			r.skip("damaged capture record", fmt.Sprintf("ipsecmon: %v; the rest of this file is skipped", err))
+			return err
+		}
+		fs.Frames++
+		r.Frame(&f)
+	}
+}
+
+// Frame analyses one frame.
+func (r *Run) Frame(f *capture.Frame) {
+	r.stats.Frames++
+	r.stats.Bytes += uint64(len(f.Data))
+	err := r.dec.Decode(f.LinkType, f.Data, f.CI.Length, &r.pkt)
+	if err != nil {
+		reason := "malformed packet"
+		var de *decode.Error
+		if errors.As(err, &de) {
+			switch de.Layer {
+			case "link":
+				reason = "unsupported or malformed link layer"
+			case "length":
+				reason = "IP length field past the end of the frame"
+			default:
+				reason = "malformed " + de.Layer
+			}
+		}
+		r.skip(reason, fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, err))
+		return
+	}
+	if r.pkt.Kind == decode.KindFragment {
+		if !r.reassemble(f) {
+			return
+		}
+	}
+	r.an.Packet(f.CI.Timestamp, &r.pkt, analyzer.Ref{Source: f.Source, Index: f.Index})
+}
+
+// reassemble feeds an IPv4 fragment to the defragmenter and, when the
+// datagram is complete, decodes it into r.pkt. IPv6 fragments are passed
+// on to be counted as not analysed.
+func (r *Run) reassemble(f *capture.Frame) bool {
+	if r.pkt.IPVersion != 4 {
+		return true
+	}
+	ts := f.CI.Timestamp
+	// Fragments that never complete must not pile up: drop those older than
+	// the 30 s a receiver would keep them (RFC 791 suggests up to 15 s; Linux uses 30 s).
+	if ts.Sub(r.lastDiscard) > 5*time.Second {
+		r.defrag.DiscardOlderThan(ts.Add(-30 * time.Second))
+		r.lastDiscard = ts
+	}
+	ipBytes := append([]byte(nil), r.pkt.IP...)
+	ip := &layers.IPv4{}
+	if err := ip.DecodeFromBytes(ipBytes, gopacket.NilDecodeFeedback); err != nil {
+		r.skip("malformed IPv4", fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, err))
+		return false
+	}
+	key := fragKey{[4]byte(ip.SrcIP), [4]byte(ip.DstIP), ip.Id, uint8(ip.Protocol)}
+	r.fragsHeld[key]++
+	out, err := r.defrag.DefragIPv4WithTimestamp(ip, ts)
+	if err != nil {
+		r.stats.Skipped["IPv4 fragments dropped by reassembly"] += uint64(r.fragsHeld[key])
+		delete(r.fragsHeld, key)
+		r.message(fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, err), "IPv4 fragments dropped by reassembly")
+		return false
+	}
+	if out == nil {
+		return false
+	}
+	r.stats.FragmentsReassembled += uint64(r.fragsHeld[key])
+	r.stats.PacketsReassembled++
+	delete(r.fragsHeld, key)
+	whole := make([]byte, 20+len(out.Payload))
+	whole[0] = 0x45
+	whole[1] = out.TOS
+	binary.BigEndian.PutUint16(whole[2:], uint16(len(whole)))
+	binary.BigEndian.PutUint16(whole[4:], out.Id)
+	whole[8] = out.TTL
+	whole[9] = uint8(out.Protocol)
+	copy(whole[12:16], out.SrcIP.To4())
+	copy(whole[16:20], out.DstIP.To4())
+	copy(whole[20:], out.Payload)
+	if err := r.dec.Decode(layers.LinkTypeRaw, whole, len(whole), &r.pkt); err != nil {
+		r.skip("malformed reassembled packet", fmt.Sprintf("ipsecmon: %s: packet %d (reassembled): %v", f.Source, f.Index, err))
+		return false
+	}
+	return true
+}
+
+// Finish ends the input: fragments still waiting are counted as not analysed.
+func (r *Run) Finish() {
+	for k, n := range r.fragsHeld {
+		r.stats.FragmentsUnanalysed += uint64(n)
+		delete(r.fragsHeld, k)
+	}
+	r.stats.FragmentsUnanalysed += r.an.Counts().FragmentsPending
+}
+
+func (r *Run) skip(reason, msg string) {
+	r.stats.Skipped[reason]++
+	r.message(msg, reason)
+}
+
+func (r *Run) message(msg, reason string) {
+	if r.opts.Messages == nil {
+		return
+	}
+	r.shown[reason]++
+	switch n := r.shown[reason]; {
+	case n <= r.opts.MaxMessagesPerReason:
+		fmt.Fprintln(r.opts.Messages, msg)
+	case n == r.opts.MaxMessagesPerReason+1:
+		fmt.Fprintf(r.opts.Messages, "ipsecmon: more packets skipped for %q; only counted from here on\n", reason)
+	}
+}

@@ -1,0 +1,539 @@
+package report
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"ipsecmon/analyzer"
+)
+
+type valueKind uint8
+
+const (
+	vNull valueKind = iota
+	vString
+	vNumber
+	vBytes
+	vTime
+	vAddr
+)
+
+// Value is one cell of the SA view. Null means the input cannot tell.
+type Value struct {
+	kind valueKind
+	s    string
+	n    uint64
+	t    time.Time
+	a    netip.Addr
+}
+
+func str(s string) Value       { return Value{kind: vString, s: s} }
+func num(n uint64) Value       { return Value{kind: vNumber, n: n} }
+func byteCount(n uint64) Value { return Value{kind: vBytes, n: n} }
+func addr(a netip.Addr) Value {
+	if !a.IsValid() {
+		return Value{}
+	}
+	return Value{kind: vAddr, a: a}
+}
+func timeAt(ns int64) Value {
+	if ns == 0 {
+		return Value{}
+	}
+	return Value{kind: vTime, t: time.Unix(0, ns).UTC()}
+}
+
+// Null reports an unknown value.
+func (v Value) Null() bool { return v.kind == vNull }
+
+// Text is the value as a table shows it.
+func (v Value) Text() string {
+	switch v.kind {
+	case vString:
+		return v.s
+	case vNumber:
+		return humanize.Comma(int64(v.n))
+	case vBytes:
+		if v.n < 1000 {
+			return strconv.FormatUint(v.n, 10) + " B"
+		}
+		return humanize.Bytes(v.n)
+	case vTime:
+		return v.t.Format("2006-01-02 15:04:05.000")
+	case vAddr:
+		return v.a.String()
+	}
+	return "-"
+}
+
+// Plain is the value as CSV writes it: exact numbers, RFC 3339 times.
+func (v Value) Plain() string {
+	switch v.kind {
+	case vNumber, vBytes:
+		return strconv.FormatUint(v.n, 10)
+	case vTime:
+		return v.t.Format(time.RFC3339Nano)
+	case vNull:
+		return ""
+	}
+	return v.Text()
+}
+
+// MarshalJSON writes numbers as numbers and unknowns as null.
+func (v Value) MarshalJSON() ([]byte, error) {
+	switch v.kind {
+	case vNull:
+		return []byte("null"), nil
+	case vNumber, vBytes:
+		return strconv.AppendUint(nil, v.n, 10), nil
+	case vTime:
+		return json.Marshal(v.t.Format(time.RFC3339Nano))
+	}
+	return json.Marshal(v.Text())
+}
+
+func compareValues(a, b Value) int {
+	if a.kind == vNull || b.kind == vNull {
+		// Unknowns sort last whatever the direction asked for is applied by the caller.
+		return cmp.Compare(boolInt(a.kind == vNull), boolInt(b.kind == vNull))
+	}
+	switch {
+	case a.kind == vAddr && b.kind == vAddr:
+		return a.a.Compare(b.a)
+	case (a.kind == vNumber || a.kind == vBytes) && (b.kind == vNumber || b.kind == vBytes):
+		return cmp.Compare(a.n, b.n)
+	case a.kind == vTime && b.kind == vTime:
+		return a.t.Compare(b.t)
+	}
+	return strings.Compare(a.Text(), b.Text())
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Column is one column of the SA view.
+type Column struct {
+	Name    string // as the IP Security Monitor titles it
+	Key     string // snake_case JSON key
+	Default bool   // one of the seed's default columns
+	Right   bool   // align right (numbers)
+	Get     func(*analyzer.QuickModeSA) Value
+}
+
+func spiOf(s *analyzer.SA) Value {
+	if s == nil {
+		return Value{}
+	}
+	return str(fmt.Sprintf("0x%08x", s.Key.SPI))
+}
+
+func perDir(get func(*analyzer.SA) Value, in bool) func(*analyzer.QuickModeSA) Value {
+	return func(q *analyzer.QuickModeSA) Value {
+		s := q.Out
+		if in {
+			s = q.In
+		}
+		if s == nil {
+			return Value{}
+		}
+		return get(s)
+	}
+}
+
+func protoName(p uint8) string {
+	switch p {
+	case 1:
+		return "ICMP"
+	case 6:
+		return "TCP"
+	case 17:
+		return "UDP"
+	case 58:
+		return "ICMPv6"
+	case 132:
+		return "SCTP"
+	case 47:
+		return "GRE"
+	case 89:
+		return "OSPF"
+	}
+	return strconv.Itoa(int(p))
+}
+
+// inner returns the inner traffic description shared by all members of the
+// row, when it is known and uniform.
+func inner(q *analyzer.QuickModeSA) (*analyzer.SA, bool) {
+	var ref *analyzer.SA
+	for _, s := range q.SAs() {
+		seen, uniform := s.InnerKnown()
+		if !seen {
+			continue
+		}
+		if !uniform {
+			return nil, false
+		}
+		if ref != nil && ref.InnerProto != s.InnerProto {
+			return nil, false
+		}
+		if ref == nil {
+			ref = s
+		}
+	}
+	return ref, ref != nil
+}
+
+func ipsecProtos(q *analyzer.QuickModeSA) (esp, ah, bundle bool) {
+	for _, s := range q.SAs() {
+		if s.Key.Proto == analyzer.ProtoESP {
+			esp = true
+		} else {
+			ah = true
+			if s.CarriesESP() {
+				bundle = true
+			}
+		}
+	}
+	return
+}
+
+func tunnelEndpoint(mine bool) func(*analyzer.QuickModeSA) Value {
+	return func(q *analyzer.QuickModeSA) Value {
+		switch q.Mode() {
+		case analyzer.ModeTunnel:
+			if mine {
+				return addr(q.MyAddr)
+			}
+			return addr(q.PeerAddr)
+		case analyzer.ModeTransport:
+			return str("None")
+		}
+		return Value{}
+	}
+}
+
+// Columns lists every SA view column: the seed's defaults first, in their order.
+var Columns = []*Column{
+	{Name: "Me", Key: "me", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return addr(q.MyAddr) }},
+	{Name: "Peer", Key: "peer", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return addr(q.PeerAddr) }},
+	{Name: "Protocol", Key: "protocol", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if s, ok := inner(q); ok {
+			return str(protoName(s.InnerProto))
+		}
+		return Value{}
+	}},
+	{Name: "My Port", Key: "my_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return innerPort(q, true) }},
+	{Name: "Peer Port", Key: "peer_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return innerPort(q, false) }},
+	{Name: "Negotiation Policy", Key: "negotiation_policy", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return Value{} }},
+	{Name: "AH Integrity", Key: "ah_integrity", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if _, ah, _ := ipsecProtos(q); !ah {
+			return str("None")
+		}
+		return Value{}
+	}},
+	{Name: "ESP Confidentiality", Key: "esp_confidentiality", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if esp, _, bundle := ipsecProtos(q); !esp && !bundle {
+			return str("None")
+		}
+		return Value{}
+	}},
+	{Name: "ESP Integrity", Key: "esp_integrity", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if esp, _, bundle := ipsecProtos(q); !esp && !bundle {
+			return str("None")
+		}
+		return Value{}
+	}},
+	{Name: "My Tunnel Endpoint", Key: "my_tunnel_endpoint", Default: true, Get: tunnelEndpoint(true)},
+	{Name: "Peer Tunnel Endpoint", Key: "peer_tunnel_endpoint", Default: true, Get: tunnelEndpoint(false)},
+
+	{Name: "SPI In", Key: "spi_in", Get: func(q *analyzer.QuickModeSA) Value { return spiOf(q.In) }},
+	{Name: "SPI Out", Key: "spi_out", Get: func(q *analyzer.QuickModeSA) Value { return spiOf(q.Out) }},
+	{Name: "IPsec Protocol", Key: "ipsec_protocol", Get: func(q *analyzer.QuickModeSA) Value {
+		esp, ah, _ := ipsecProtos(q)
+		switch {
+		case esp && ah:
+			return str("AH+ESP")
+		case ah:
+			return str("AH")
+		}
+		return str("ESP")
+	}},
+	{Name: "Encapsulation", Key: "encapsulation", Get: func(q *analyzer.QuickModeSA) Value {
+		s := q.Any()
+		if !s.Key.Encapsulated() {
+			return str("none")
+		}
+		my, peer := s.Key.SrcPort, s.Key.DstPort
+		if s == q.In {
+			my, peer = s.Key.DstPort, s.Key.SrcPort
+		}
+		return str(fmt.Sprintf("UDP %d-%d", my, peer))
+	}},
+	{Name: "Mode", Key: "mode", Get: func(q *analyzer.QuickModeSA) Value {
+		if m := q.Mode(); m != analyzer.ModeUnknown {
+			return str(m.String())
+		}
+		return Value{}
+	}},
+	{Name: "Packets In", Key: "packets_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Accepted) }, true)},
+	{Name: "Packets Out", Key: "packets_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Accepted) }, false)},
+	{Name: "Bytes In", Key: "bytes_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return byteCount(s.Bytes) }, true)},
+	{Name: "Bytes Out", Key: "bytes_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return byteCount(s.Bytes) }, false)},
+	{Name: "Replayed In", Key: "replayed_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Replayed) }, true)},
+	{Name: "Replayed Out", Key: "replayed_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Replayed) }, false)},
+	{Name: "Wire Packets In", Key: "wire_packets_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Packets()) }, true)},
+	{Name: "Wire Packets Out", Key: "wire_packets_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Packets()) }, false)},
+	{Name: "Gaps In", Key: "gaps_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Gaps()) }, true)},
+	{Name: "Gaps Out", Key: "gaps_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Gaps()) }, false)},
+	{Name: "First Seen", Key: "first_seen", Get: func(q *analyzer.QuickModeSA) Value {
+		var t int64
+		for _, s := range q.SAs() {
+			if t == 0 || s.FirstSeen < t {
+				t = s.FirstSeen
+			}
+		}
+		return timeAt(t)
+	}},
+	{Name: "Last Seen", Key: "last_seen", Get: func(q *analyzer.QuickModeSA) Value {
+		var t int64
+		for _, s := range q.SAs() {
+			t = max(t, s.LastSeen)
+		}
+		return timeAt(t)
+	}},
+	{Name: "State", Key: "state", Get: func(q *analyzer.QuickModeSA) Value {
+		var states []string
+		for _, s := range q.SAs() {
+			if st := s.State.String(); !slices.Contains(states, st) {
+				states = append(states, st)
+			}
+		}
+		return str(strings.Join(states, "/"))
+	}},
+	{Name: "Pairing", Key: "pairing", Get: func(q *analyzer.QuickModeSA) Value {
+		if q.Transit {
+			if q.Pairing == "" {
+				return str("lone (transit)")
+			}
+			return str(q.Pairing + " (transit)")
+		}
+		if q.Pairing == "" {
+			return str("lone")
+		}
+		return str(q.Pairing)
+	}},
+}
+
+func innerPort(q *analyzer.QuickModeSA, mine bool) Value {
+	s, ok := inner(q)
+	if !ok || !s.HasInnerPorts() {
+		return Value{}
+	}
+	// For an inbound SA the inner destination port is mine.
+	p := s.InnerSrcPort
+	if (s == q.In) == mine {
+		p = s.InnerDstPort
+	}
+	return num(uint64(p))
+}
+
+func normName(s string) string {
+	s = strings.ToLower(s)
+	return strings.NewReplacer(" ", "", "_", "", "-", "").Replace(s)
+}
+
+// FindColumn looks a column up by title or key, ignoring case, spaces,
+// underscores and dashes.
+func FindColumn(name string) (*Column, error) {
+	n := normName(name)
+	for _, c := range Columns {
+		if normName(c.Name) == n || normName(c.Key) == n {
+			return c, nil
+		}
+	}
+	var keys []string
+	for _, c := range Columns {
+		keys = append(keys, c.Key)
+	}
+	return nil, fmt.Errorf("unknown column %q (columns: %s)", name, strings.Join(keys, ", "))
+}
+
+// SelectColumns applies --columns specs to the defaults: a list without
+// +/- prefixes sets the columns; "+col" adds one, "-col" removes one. With
+// no specs the defaults are the seed's columns, or every column when all is set.
+func SelectColumns(specs []string, all bool) ([]*Column, error) {
+	var items []string
+	for _, s := range specs {
+		for _, it := range strings.Split(s, ",") {
+			if it = strings.TrimSpace(it); it != "" {
+				items = append(items, it)
+			}
+		}
+	}
+	var cols []*Column
+	set := false
+	for _, it := range items {
+		if it[0] != '+' && it[0] != '-' {
+			set = true
+		}
+	}
+	if !set {
+		for _, c := range Columns {
+			if c.Default || all {
+				cols = append(cols, c)
+			}
+		}
+	}
+	for _, it := range items {
+		op := byte(0)
+		if it[0] == '+' || it[0] == '-' {
+			op, it = it[0], it[1:]
+		}
+		c, err := FindColumn(it)
+		if err != nil {
+			return nil, err
+		}
+		i := slices.Index(cols, c)
+		switch {
+		case op == '-':
+			if i >= 0 {
+				cols = slices.Delete(cols, i, i+1)
+			}
+		case i < 0:
+			cols = append(cols, c)
+		}
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("no columns left to show")
+	}
+	return cols, nil
+}
+
+// SortKey is one --sort item.
+type SortKey struct {
+	Col  *Column
+	Desc bool
+}
+
+// ParseSort reads --sort specs: column names, "-" prefix for descending.
+func ParseSort(specs []string) ([]SortKey, error) {
+	var keys []SortKey
+	for _, s := range specs {
+		for _, it := range strings.Split(s, ",") {
+			it = strings.TrimSpace(it)
+			if it == "" {
+				continue
+			}
+			desc := false
+			if it[0] == '-' || it[0] == '+' {
+				desc, it = it[0] == '-', it[1:]
+			}
+			c, err := FindColumn(it)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, SortKey{c, desc})
+		}
+	}
+	return keys, nil
+}
+
+// SortRows orders rows by the keys; unknown values sort last either way.
+func SortRows(rows []*analyzer.QuickModeSA, keys []SortKey) {
+	slices.SortStableFunc(rows, func(a, b *analyzer.QuickModeSA) int {
+		for _, k := range keys {
+			va, vb := k.Col.Get(a), k.Col.Get(b)
+			if va.Null() != vb.Null() {
+				if va.Null() {
+					return 1
+				}
+				return -1
+			}
+			c := compareValues(va, vb)
+			if k.Desc {
+				c = -c
+			}
+			if c != 0 {
+				return c
+			}
+		}
+		return 0
+	})
+}
+
+// SARowsJSON renders rows as a JSON array of objects keyed by column key.
+func SARowsJSON(rows []*analyzer.QuickModeSA, cols []*Column) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("[")
+	for i, q := range rows {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		o := newObject()
+		for _, c := range cols {
+			if err := o.add(c.Key, c.Get(q)); err != nil {
+				return nil, err
+			}
+		}
+		b.Write(o.bytes())
+	}
+	b.WriteString("]")
+	return b.Bytes(), nil
+}
+
+// WriteSAs prints the Security Associations view.
+func WriteSAs(w io.Writer, rows []*analyzer.QuickModeSA, cols []*Column, f Format) error {
+	switch f {
+	case JSON:
+		raw, err := SARowsJSON(rows, cols)
+		if err != nil {
+			return err
+		}
+		var out bytes.Buffer
+		if err := json.Indent(&out, raw, "", "  "); err != nil {
+			return err
+		}
+		out.WriteByte('\n')
+		_, err = w.Write(out.Bytes())
+		return err
+	}
+	header := make([]string, len(cols))
+	right := make([]bool, len(cols))
+	for i, c := range cols {
+		header[i] = c.Name
+		right[i] = c.Right
+	}
+	var cells [][]string
+	for _, q := range rows {
+		r := make([]string, len(cols))
+		for i, c := range cols {
+			if f == CSV {
+				r[i] = c.Get(q).Plain()
+			} else {
+				r[i] = c.Get(q).Text()
+			}
+		}
+		cells = append(cells, r)
+	}
+	if f == CSV {
+		keys := make([]string, len(cols))
+		for i, c := range cols {
+			keys[i] = c.Key
+		}
+		return writeCSV(w, keys, cells)
+	}
+	return writeTable(w, header, cells, right)
+}
