@@ -93,6 +93,9 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 
 func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader) {
 	key := SAKey{Dst: p.Dst, SPI: h.SPI, Proto: h.Proto}
+	if p.Dst.IsMulticast() {
+		key.Src = p.Src
+	}
 	if p.Encapsulated && h.Proto == ProtoESP {
 		key.SrcPort, key.DstPort = p.SrcPort, p.DstPort
 	}
@@ -105,6 +108,7 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader) {
 		sa.SrcChanges++
 	}
 	sa.LastSeen = now
+	sa.WireBytes += uint64(h.WireLen)
 
 	seq := uint64(h.Seq)
 	if !sa.Window.Check(seq) {

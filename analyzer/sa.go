@@ -15,7 +15,11 @@ const (
 // SPI, destination, protocol), plus the UDP encapsulation ports so that two
 // NAT-T flows that happen to share an SPI stay apart.
 type SAKey struct {
-	Dst              netip.Addr
+	Dst netip.Addr
+	// Src is set only for multicast destinations, where RFC 4301 §4.1 has
+	// the receiver match the source too (e.g. OSPFv3 with AH: every router
+	// sends to ff02::5 with the same SPI).
+	Src              netip.Addr
 	SPI              uint32
 	Proto            uint8
 	SrcPort, DstPort uint16 // both 0 when not UDP-encapsulated
@@ -91,6 +95,8 @@ type SA struct {
 	// Bytes is the IPsec part of accepted packets: from the first byte of
 	// the ESP/AH header to the end of the IP packet, per the IP length fields.
 	Bytes uint64
+	// WireBytes is the same span summed over every packet, whatever its outcome.
+	WireBytes uint64
 	// Truncated counts accepted packets whose capture was cut short (bytes
 	// still come from the IP header's length).
 	Truncated uint64

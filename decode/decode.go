@@ -120,6 +120,7 @@ type Decoder struct {
 	ip6   layers.IPv6
 	ext   [4]IPv6Ext
 	udp   UDP
+	gtp   layers.GTPv1U
 	encap UDPEncap
 	esp   ESP
 	ah    AH
@@ -172,7 +173,7 @@ func (d *Decoder) layerList() []gopacket.DecodingLayer {
 	return []gopacket.DecodingLayer{
 		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.raw, &d.ip4, &d.ip6,
 		extSlot{&d.ext[0]}, extSlot{&d.ext[1]}, extSlot{&d.ext[2]}, extSlot{&d.ext[3]},
-		&d.udp, &d.encap, &d.esp, &d.ah, &d.ike,
+		&d.udp, &d.gtp, &d.encap, &d.esp, &d.ah, &d.ike,
 	}
 }
 
@@ -196,7 +197,7 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, wireLen int, p *Packet
 	snapped := wireLen > len(data)
 	err := parser.DecodeLayers(data, &d.decoded)
 	if err != nil {
-		err = &Error{Layer: d.failedLayer(parser), Err: err}
+		err = &Error{Layer: d.failedLayer(parser), Err: err, Snapped: snapped && parser.Truncated}
 	}
 	return d.fill(p, err, snapped)
 }
@@ -207,6 +208,9 @@ type Error struct {
 	// IP length field pointing past the frame.
 	Layer string
 	Err   error
+	// Snapped is set when the capture's snap length cut the packet inside
+	// the headers: the packet was fine on the wire, the capture kept too little.
+	Snapped bool
 }
 
 func (e *Error) Error() string { return e.Err.Error() }
@@ -247,6 +251,9 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 		case layers.LayerTypeDot1Q:
 			p.VLANs++
 		case layers.LayerTypeIPv4:
+			// With tunnels (GTP-U) the same IP struct holds the innermost
+			// header: what comes after it describes that one, so start over.
+			p.UDP, p.SrcPort, p.DstPort, p.Encapsulated = false, 0, 0, false
 			ip := &d.ip4
 			p.IPVersion = 4
 			p.Src = netip.AddrFrom4([4]byte(ip.SrcIP))
@@ -266,6 +273,7 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 				return d.lengthError(p, err, snapped)
 			}
 		case layers.LayerTypeIPv6:
+			p.UDP, p.SrcPort, p.DstPort, p.Encapsulated = false, 0, 0, false
 			ip := &d.ip6
 			p.IPVersion = 6
 			p.Src = netip.AddrFrom16([16]byte(ip.SrcIP))

@@ -26,6 +26,7 @@ func decodeUnsupported(_ []byte, _ gopacket.PacketBuilder) error {
 const (
 	PortIKE     = 500
 	PortNATT    = 4500
+	PortGTPU    = 2152
 	ProtoESP    = 50
 	ProtoAH     = 51
 	protoIPIP   = 4
@@ -133,6 +134,9 @@ func (u *UDP) NextLayerType() gopacket.LayerType {
 		return LayerTypeUDPEncap
 	case u.SrcPort == PortIKE || u.DstPort == PortIKE:
 		return LayerTypeIKE
+	case u.SrcPort == PortGTPU || u.DstPort == PortGTPU:
+		// Mobile networks carry subscribers' IPsec inside GTP-U tunnels.
+		return layers.LayerTypeGTPv1U
 	}
 	return gopacket.LayerTypeZero
 }

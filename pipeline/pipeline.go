@@ -149,10 +149,12 @@ func (r *Run) Frame(f *capture.Frame) {
 		reason := "malformed packet"
 		var de *decode.Error
 		if errors.As(err, &de) {
-			switch de.Layer {
-			case "link":
+			switch {
+			case de.Snapped:
+				reason = "cut by the snap length inside its headers"
+			case de.Layer == "link":
 				reason = "unsupported or malformed link layer"
-			case "length":
+			case de.Layer == "length":
 				reason = "IP length field past the end of the frame"
 			default:
 				reason = "malformed " + de.Layer
