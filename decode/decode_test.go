@@ -2,6 +2,7 @@ package decode
 
 import (
 	"errors"
+	pb "ipsecmon/internal/pktbuild"
 	"net/netip"
 	"strings"
 	"testing"
@@ -21,7 +22,7 @@ type wantHdr struct {
 
 func TestDecode(t *testing.T) {
 	espBody := 100 // IV + ciphertext + ICV stand-in
-	ikeMsg := ikeHdr(0x20, 34, 0x08, 0, 28)
+	ikeMsg := pb.IKEHeader(0x20, 34, 0x08, 0, 28)
 	tests := []struct {
 		name    string
 		lt      layers.LinkType
@@ -40,7 +41,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "ethernet ipv4 esp",
 			lt:    layers.LinkTypeEthernet,
-			frame: cat(ethHdr(0x0800), ipv4(50, a1, a2, 8+espBody, 0), esp(0xc0ffee01, 7, espBody)),
+			frame: pb.Cat(pb.Eth(0x0800), pb.IPv4(50, pb.A1, pb.A2, 8+espBody, 0), pb.ESP(0xc0ffee01, 7, espBody)),
 			kind:  KindIPsec, src: "192.0.2.1",
 			// ESP starts right after the 20-byte IPv4 header; 8+100 bytes to the end.
 			hdrs: []wantHdr{{proto: 50, spi: 0xc0ffee01, seq: 7, offset: 20, wireLen: 108, dataLen: 108}},
@@ -48,14 +49,14 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "802.1ad + 802.1Q ipv4 esp",
 			lt:    layers.LinkTypeEthernet,
-			frame: cat(ethHdr(0x88a8), vlanTag(100, 0x8100), vlanTag(200, 0x0800), ipv4(50, a1, a2, 8+espBody, 0), esp(1, 1, espBody)),
+			frame: pb.Cat(pb.Eth(0x88a8), pb.VLAN(100, 0x8100), pb.VLAN(200, 0x0800), pb.IPv4(50, pb.A1, pb.A2, 8+espBody, 0), pb.ESP(1, 1, espBody)),
 			kind:  KindIPsec, src: "192.0.2.1", vlans: 2,
 			hdrs: []wantHdr{{proto: 50, spi: 1, seq: 1, offset: 20, wireLen: 108, dataLen: 108}},
 		},
 		{
 			name:  "ethernet padding is not ESP",
 			lt:    layers.LinkTypeEthernet,
-			frame: cat(ethHdr(0x0800), ipv4(50, a1, a2, 8+8, 0), esp(2, 3, 8), make([]byte, 10)),
+			frame: pb.Cat(pb.Eth(0x0800), pb.IPv4(50, pb.A1, pb.A2, 8+8, 0), pb.ESP(2, 3, 8), make([]byte, 10)),
 			kind:  KindIPsec, src: "192.0.2.1",
 			hdrs: []wantHdr{{proto: 50, spi: 2, seq: 3, offset: 20, wireLen: 16, dataLen: 16}},
 		},
@@ -63,7 +64,7 @@ func TestDecode(t *testing.T) {
 			name: "linux cooked v1 ipv4 udp 4500 esp",
 			lt:   layers.LinkTypeLinuxSLL,
 			// SLL v1: packet type, ARPHRD, addr len, addr[8], protocol.
-			frame: cat([]byte{0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0}, u16(0x0800), ipv4(17, a1, a2, 8+8+espBody, 0), udp(4500, 4500, 8+espBody), esp(0x11223344, 9, espBody)),
+			frame: pb.Cat([]byte{0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0}, pb.U16(0x0800), pb.IPv4(17, pb.A1, pb.A2, 8+8+espBody, 0), pb.UDP(4500, 4500, 8+espBody), pb.ESP(0x11223344, 9, espBody)),
 			kind:  KindIPsec, src: "192.0.2.1", encap: true,
 			// ESP after IPv4 (20) and UDP (8).
 			hdrs: []wantHdr{{proto: 50, spi: 0x11223344, seq: 9, offset: 28, wireLen: 108, dataLen: 108}},
@@ -72,33 +73,33 @@ func TestDecode(t *testing.T) {
 			name: "linux cooked v2 ipv6 esp",
 			lt:   layers.LinkTypeLinuxSLL2,
 			// SLL2: protocol, reserved, ifindex, ARPHRD, packet type, addr len, addr[8].
-			frame: cat(u16(0x86dd), u16(0), u32(3), u16(1), []byte{0, 6}, make([]byte, 8), ipv6(50, v6a, v6b, 8+espBody), esp(5, 6, espBody)),
+			frame: pb.Cat(pb.U16(0x86dd), pb.U16(0), pb.U32(3), pb.U16(1), []byte{0, 6}, make([]byte, 8), pb.IPv6(50, pb.V6A, pb.V6B, 8+espBody), pb.ESP(5, 6, espBody)),
 			kind:  KindIPsec, src: "2001:db8::1",
 			hdrs: []wantHdr{{proto: 50, spi: 5, seq: 6, offset: 40, wireLen: 108, dataLen: 108}},
 		},
 		{
 			name:  "bsd loopback ipv4 udp 500 ike",
 			lt:    layers.LinkTypeNull,
-			frame: cat([]byte{2, 0, 0, 0}, ipv4(17, a1, a2, 8+28, 0), udp(500, 500, 28), ikeMsg),
+			frame: pb.Cat([]byte{2, 0, 0, 0}, pb.IPv4(17, pb.A1, pb.A2, 8+28, 0), pb.UDP(500, 500, 28), ikeMsg),
 			kind:  KindIKE, src: "192.0.2.1", ikeLen: 28,
 		},
 		{
 			name:  "udp 4500 non-ESP marker then ike",
 			lt:    layers.LinkTypeRaw,
-			frame: cat(ipv4(17, a1, a2, 8+4+28, 0), udp(4500, 4500, 4+28), u32(0), ikeMsg),
+			frame: pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+4+28, 0), pb.UDP(4500, 4500, 4+28), pb.U32(0), ikeMsg),
 			kind:  KindIKE, src: "192.0.2.1", encap: true, ikeLen: 28,
 		},
 		{
 			name:  "nat keepalive",
 			lt:    layers.LinkTypeRaw,
-			frame: cat(ipv4(17, a1, a2, 9, 0), udp(4500, 4500, 1), []byte{0xff}),
+			frame: pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 9, 0), pb.UDP(4500, 4500, 1), []byte{0xff}),
 			kind:  KindNATKeepalive, src: "192.0.2.1",
 		},
 		{
 			name: "raw ipv6 with hop-by-hop and destination options before esp",
 			lt:   layers.LinkTypeIPv6,
 			// HBH (next=60, len 0 → 8 bytes, PadN), Dest opts (next=50, 8 bytes, PadN).
-			frame: cat(ipv6(0, v6a, v6b, 8+8+8+espBody), []byte{60, 0, 1, 4, 0, 0, 0, 0}, []byte{50, 0, 1, 4, 0, 0, 0, 0}, esp(0xabcdef01, 77, espBody)),
+			frame: pb.Cat(pb.IPv6(0, pb.V6A, pb.V6B, 8+8+8+espBody), []byte{60, 0, 1, 4, 0, 0, 0, 0}, []byte{50, 0, 1, 4, 0, 0, 0, 0}, pb.ESP(0xabcdef01, 77, espBody)),
 			kind:  KindIPsec, src: "2001:db8::1",
 			hdrs: []wantHdr{{proto: 50, spi: 0xabcdef01, seq: 77, offset: 56, wireLen: 108, dataLen: 108}},
 		},
@@ -106,7 +107,7 @@ func TestDecode(t *testing.T) {
 			name: "ipv4 ah + esp bundle",
 			lt:   layers.LinkTypeRaw,
 			// AH with a 12-byte ICV is 24 bytes; ESP follows.
-			frame: cat(ipv4(51, a1, a2, 24+8+espBody, 0), ah(50, 0x8179b705, 4, 12), esp(0x48dac2e4, 4, espBody)),
+			frame: pb.Cat(pb.IPv4(51, pb.A1, pb.A2, 24+8+espBody, 0), pb.AH(50, 0x8179b705, 4, 12), pb.ESP(0x48dac2e4, 4, espBody)),
 			kind:  KindIPsec, src: "192.0.2.1",
 			hdrs: []wantHdr{
 				{proto: 51, spi: 0x8179b705, seq: 4, offset: 20, wireLen: 132, dataLen: 132, next: 50},
@@ -116,7 +117,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "ipv4 ah transport carrying icmp",
 			lt:    layers.LinkTypeRaw,
-			frame: cat(ipv4(51, a1, a2, 24+64, 0), ah(1, 0x604816f6, 1, 12), make([]byte, 64)),
+			frame: pb.Cat(pb.IPv4(51, pb.A1, pb.A2, 24+64, 0), pb.AH(1, 0x604816f6, 1, 12), make([]byte, 64)),
 			kind:  KindIPsec, src: "192.0.2.1",
 			hdrs: []wantHdr{{proto: 51, spi: 0x604816f6, seq: 1, offset: 20, wireLen: 88, dataLen: 88, next: 1}},
 		},
@@ -124,7 +125,7 @@ func TestDecode(t *testing.T) {
 			name: "snap length cut the esp payload: counted from the IP length",
 			lt:   layers.LinkTypeRaw,
 			// 20-byte IPv4 + 8-byte ESP header + 30 bytes captured of 100.
-			frame:   cat(ipv4(50, a1, a2, 8+espBody, 0), esp(9, 10, 30)),
+			frame:   pb.Cat(pb.IPv4(50, pb.A1, pb.A2, 8+espBody, 0), pb.ESP(9, 10, 30)),
 			wireLen: 20 + 8 + espBody,
 			kind:    KindIPsec, src: "192.0.2.1",
 			hdrs: []wantHdr{{proto: 50, spi: 9, seq: 10, offset: 20, wireLen: 108, dataLen: 38}},
@@ -132,7 +133,7 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "length field pointing past the frame",
 			lt:    layers.LinkTypeRaw,
-			frame: cat(ipv4(50, a1, a2, 8+espBody, 0), esp(9, 10, 30)),
+			frame: pb.Cat(pb.IPv4(50, pb.A1, pb.A2, 8+espBody, 0), pb.ESP(9, 10, 30)),
 			kind:  KindIPsec, src: "192.0.2.1",
 			hdrs:   []wantHdr{{proto: 50, spi: 9, seq: 10, offset: 20, wireLen: 108, dataLen: 38}},
 			errHas: "length field says 128 bytes but the frame holds 58", layer: "length",
@@ -140,41 +141,41 @@ func TestDecode(t *testing.T) {
 		{
 			name:  "esp header cut short",
 			lt:    layers.LinkTypeRaw,
-			frame: cat(ipv4(50, a1, a2, 4, 0), u32(9)),
+			frame: pb.Cat(pb.IPv4(50, pb.A1, pb.A2, 4, 0), pb.U32(9)),
 			kind:  KindOther, src: "192.0.2.1",
 			errHas: "ESP header: 4 of 8 bytes", layer: "ESP",
 		},
 		{
 			name:  "udp 4500 payload that is none of the three",
 			lt:    layers.LinkTypeRaw,
-			frame: cat(ipv4(17, a1, a2, 8+3, 0), udp(4500, 4500, 3), []byte{1, 2, 3}),
+			frame: pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+3, 0), pb.UDP(4500, 4500, 3), []byte{1, 2, 3}),
 			kind:  KindOther, src: "192.0.2.1",
 			errHas: "UDP 4500 payload of 3 bytes", layer: "UDP 4500",
 		},
 		{
 			name:  "first ipv4 fragment of esp",
 			lt:    layers.LinkTypeRaw,
-			frame: cat(ipv4(50, a1, a2, 8+espBody, 0x2000), esp(1, 1, espBody)),
+			frame: pb.Cat(pb.IPv4(50, pb.A1, pb.A2, 8+espBody, 0x2000), pb.ESP(1, 1, espBody)),
 			kind:  KindFragment, src: "192.0.2.1", frag: 0,
 		},
 		{
 			name: "non-first ipv4 fragment is never read as esp",
 			lt:   layers.LinkTypeRaw,
 			// offset 185 units = 1480 bytes, MF clear.
-			frame: cat(ipv4(50, a1, a2, 108, 185), esp(0xdeadbeef, 1, espBody)),
+			frame: pb.Cat(pb.IPv4(50, pb.A1, pb.A2, 108, 185), pb.ESP(0xdeadbeef, 1, espBody)),
 			kind:  KindFragment, src: "192.0.2.1", frag: 1480,
 		},
 		{
 			name: "non-first ipv6 fragment",
 			lt:   layers.LinkTypeRaw,
 			// Fragment header: next 50, offset 100 units (800 bytes), M=0, id 7.
-			frame: cat(ipv6(44, v6a, v6b, 8+108), []byte{50, 0}, u16(100<<3), u32(7), esp(0xdeadbeef, 1, espBody)),
+			frame: pb.Cat(pb.IPv6(44, pb.V6A, pb.V6B, 8+108), []byte{50, 0}, pb.U16(100<<3), pb.U32(7), pb.ESP(0xdeadbeef, 1, espBody)),
 			kind:  KindFragment, src: "2001:db8::1", frag: 800,
 		},
 		{
 			name:  "tcp is other",
 			lt:    layers.LinkTypeRaw,
-			frame: cat(ipv4(6, a1, a2, 20, 0), make([]byte, 20)),
+			frame: pb.Cat(pb.IPv4(6, pb.A1, pb.A2, 20, 0), make([]byte, 20)),
 			kind:  KindOther, src: "192.0.2.1",
 		},
 		{
@@ -240,7 +241,7 @@ func TestDecode(t *testing.T) {
 }
 
 func TestDecodeAllocationFree(t *testing.T) {
-	frame := cat(ethHdr(0x0800), ipv4(17, a1, a2, 8+108, 0), udp(4500, 4500, 108), esp(1, 1, 100))
+	frame := pb.Cat(pb.Eth(0x0800), pb.IPv4(17, pb.A1, pb.A2, 8+108, 0), pb.UDP(4500, 4500, 108), pb.ESP(1, 1, 100))
 	d := NewDecoder()
 	var p Packet
 	allocs := testing.AllocsPerRun(1000, func() {
@@ -254,21 +255,21 @@ func TestDecodeAllocationFree(t *testing.T) {
 }
 
 func TestParseInner(t *testing.T) {
-	tcpHdr := cat(u16(40000), u16(443), make([]byte, 16))
+	tcpHdr := pb.Cat(pb.U16(40000), pb.U16(443), make([]byte, 16))
 	tests := []struct {
 		name string
 		nh   uint8
 		data []byte
 		want Inner
 	}{
-		{"tunnel ipv4 tcp", 4, cat(ipv4(6, a1, a2, 20, 0), tcpHdr),
-			Inner{Tunnel: true, Src: netip.AddrFrom4(a1), Dst: netip.AddrFrom4(a2), Proto: 6, HasPorts: true, SrcPort: 40000, DstPort: 443}},
-		{"tunnel ipv6 udp", 41, cat(ipv6(17, v6a, v6b, 8), udp(53, 5353, 0)),
-			Inner{Tunnel: true, Src: netip.AddrFrom16(v6a), Dst: netip.AddrFrom16(v6b), Proto: 17, HasPorts: true, SrcPort: 53, DstPort: 5353}},
+		{"tunnel ipv4 tcp", 4, pb.Cat(pb.IPv4(6, pb.A1, pb.A2, 20, 0), tcpHdr),
+			Inner{Tunnel: true, Src: netip.AddrFrom4(pb.A1), Dst: netip.AddrFrom4(pb.A2), Proto: 6, HasPorts: true, SrcPort: 40000, DstPort: 443}},
+		{"tunnel ipv6 udp", 41, pb.Cat(pb.IPv6(17, pb.V6A, pb.V6B, 8), pb.UDP(53, 5353, 0)),
+			Inner{Tunnel: true, Src: netip.AddrFrom16(pb.V6A), Dst: netip.AddrFrom16(pb.V6B), Proto: 17, HasPorts: true, SrcPort: 53, DstPort: 5353}},
 		{"transport icmp", 1, []byte{8, 0, 0, 0}, Inner{Proto: 1}},
-		{"transport udp", 17, udp(500, 4500, 0), Inner{Proto: 17, HasPorts: true, SrcPort: 500, DstPort: 4500}},
-		{"inner non-first fragment", 4, cat(ipv4(17, a1, a2, 8, 10), make([]byte, 8)),
-			Inner{Tunnel: true, Src: netip.AddrFrom4(a1), Dst: netip.AddrFrom4(a2), Proto: 17}},
+		{"transport udp", 17, pb.UDP(500, 4500, 0), Inner{Proto: 17, HasPorts: true, SrcPort: 500, DstPort: 4500}},
+		{"inner non-first fragment", 4, pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8, 10), make([]byte, 8)),
+			Inner{Tunnel: true, Src: netip.AddrFrom4(pb.A1), Dst: netip.AddrFrom4(pb.A2), Proto: 17}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -287,11 +288,11 @@ func TestParseInner(t *testing.T) {
 }
 
 func FuzzDecode(f *testing.F) {
-	f.Add(uint16(layers.LinkTypeEthernet), cat(ethHdr(0x0800), ipv4(50, a1, a2, 16, 0), esp(1, 1, 8)))
-	f.Add(uint16(layers.LinkTypeRaw), cat(ipv4(51, a1, a2, 24+8+16, 0), ah(50, 1, 1, 12), esp(2, 2, 16)))
-	f.Add(uint16(layers.LinkTypeRaw), cat(ipv6(0, v6a, v6b, 16+16), []byte{60, 0, 1, 4, 0, 0, 0, 0}, []byte{50, 0, 1, 4, 0, 0, 0, 0}, esp(1, 1, 8)))
-	f.Add(uint16(layers.LinkTypeLinuxSLL2), cat(u16(0x0800), u16(0), u32(3), u16(1), []byte{0, 6}, make([]byte, 8), ipv4(17, a1, a2, 8+4+28, 0), udp(4500, 4500, 32), u32(0), ikeHdr(0x10, 2, 0, 0, 28)))
-	f.Add(uint16(layers.LinkTypeNull), cat([]byte{2, 0, 0, 0}, ipv4(17, a1, a2, 9, 0), udp(4500, 4500, 1), []byte{0xff}))
+	f.Add(uint16(layers.LinkTypeEthernet), pb.Cat(pb.Eth(0x0800), pb.IPv4(50, pb.A1, pb.A2, 16, 0), pb.ESP(1, 1, 8)))
+	f.Add(uint16(layers.LinkTypeRaw), pb.Cat(pb.IPv4(51, pb.A1, pb.A2, 24+8+16, 0), pb.AH(50, 1, 1, 12), pb.ESP(2, 2, 16)))
+	f.Add(uint16(layers.LinkTypeRaw), pb.Cat(pb.IPv6(0, pb.V6A, pb.V6B, 16+16), []byte{60, 0, 1, 4, 0, 0, 0, 0}, []byte{50, 0, 1, 4, 0, 0, 0, 0}, pb.ESP(1, 1, 8)))
+	f.Add(uint16(layers.LinkTypeLinuxSLL2), pb.Cat(pb.U16(0x0800), pb.U16(0), pb.U32(3), pb.U16(1), []byte{0, 6}, make([]byte, 8), pb.IPv4(17, pb.A1, pb.A2, 8+4+28, 0), pb.UDP(4500, 4500, 32), pb.U32(0), pb.IKEHeader(0x10, 2, 0, 0, 28)))
+	f.Add(uint16(layers.LinkTypeNull), pb.Cat([]byte{2, 0, 0, 0}, pb.IPv4(17, pb.A1, pb.A2, 9, 0), pb.UDP(4500, 4500, 1), []byte{0xff}))
 	d := NewDecoder()
 	f.Fuzz(func(t *testing.T, lt uint16, frame []byte) {
 		var p Packet
