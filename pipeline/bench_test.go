@@ -1,0 +1,161 @@
+package pipeline_test
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"ipsecmon/analyzer"
+	"ipsecmon/capture"
+	"ipsecmon/decode"
+	"ipsecmon/internal/benchgen"
+	"ipsecmon/pipeline"
+	"ipsecmon/report"
+)
+
+var (
+	benchOnce   sync.Once
+	benchPath   string
+	benchFrames int
+	benchBytes  int64
+	benchErr    error
+)
+
+// benchCapture writes the synthetic capture once per test binary run.
+func benchCapture(b *testing.B) (string, int, int64) {
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "ipsecmon-bench")
+		if err != nil {
+			benchErr = err
+			return
+		}
+		benchPath = filepath.Join(dir, "bench.pcap")
+		benchFrames, benchBytes, benchErr = benchgen.Write(benchPath, benchgen.Default)
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	st, err := os.Stat(benchPath)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return benchPath, benchFrames, st.Size()
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchPath != "" {
+		os.RemoveAll(filepath.Dir(benchPath))
+	}
+	os.Exit(code)
+}
+
+func report1(b *testing.B, frames int) {
+	b.ReportMetric(float64(frames)*float64(b.N)/b.Elapsed().Seconds(), "pkts/s")
+}
+
+// BenchmarkBareRead is the baseline: the fastest way gopacket reads the
+// same file, touching each packet's bytes and nothing more.
+func BenchmarkBareRead(b *testing.B) {
+	path, frames, size := benchCapture(b)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		f, err := os.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		var sum byte
+		for {
+			data, _, err := r.ZeroCopyReadPacketData()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			sum += data[len(data)-1]
+			n++
+		}
+		f.Close()
+		if n != frames {
+			b.Fatalf("read %d frames, want %d", n, frames)
+		}
+	}
+	report1(b, frames)
+}
+
+// BenchmarkStats is `ipsecmon stats` on the same file, minus process start:
+// open, decode, analyse, snapshot and render.
+func BenchmarkStats(b *testing.B) {
+	path, frames, size := benchCapture(b)
+	b.SetBytes(size)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		an := analyzer.New(analyzer.Config{Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
+		run := pipeline.New(an, pipeline.Options{})
+		src, err := capture.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := run.Source(src); err != nil {
+			b.Fatal(err)
+		}
+		src.Close()
+		run.Finish()
+		snap := an.Snapshot()
+		if err := report.WriteStats(io.Discard, report.Run{Snap: snap, Input: run.Stats()}, report.Table); err != nil {
+			b.Fatal(err)
+		}
+		if snap.SAs != 2*benchgen.Default.Pairs || an.Counts().IPsecPackets != uint64(frames) {
+			b.Fatalf("%d SAs, %d IPsec packets; want %d, %d", snap.SAs, an.Counts().IPsecPackets, 2*benchgen.Default.Pairs, frames)
+		}
+	}
+	report1(b, frames)
+}
+
+// BenchmarkSAMemory reports the heap bytes each tracked SA costs, map entry included.
+func BenchmarkSAMemory(b *testing.B) {
+	const n = 100_000
+	var perSA float64
+	for i := 0; i < b.N; i++ {
+		pkts := make([]decode.Packet, n)
+		for j := range pkts {
+			p := &pkts[j]
+			p.Kind, p.IPVersion, p.NIPsec = decode.KindIPsec, 4, 1
+			p.Src = netip.AddrFrom4([4]byte{10, 0, 0, 1})
+			p.Dst = netip.AddrFrom4([4]byte{10, byte(j >> 16), byte(j >> 8), byte(j)})
+			p.IPsec[0] = decode.IPsecHeader{Proto: decode.ProtoESP, SPI: uint32(j) + 1, Seq: 1, WireLen: 100}
+		}
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		an := analyzer.New(analyzer.Config{})
+		now := time.Now()
+		for j := range pkts {
+			an.Packet(now, &pkts[j], analyzer.Ref{})
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		perSA = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(an)
+		runtime.KeepAlive(pkts)
+		if len(an.SAs()) != n {
+			b.Fatal(fmt.Sprintf("%d SAs", len(an.SAs())))
+		}
+	}
+	b.ReportMetric(perSA, "B/SA")
+}
