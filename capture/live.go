@@ -1,0 +1,129 @@
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcap"
+)
+
+// DefaultFilter selects what ipsecmon analyses: ESP, AH, IKE and NAT-T,
+// with or without one VLAN tag, and IP fragments that may belong to them
+// (large IKE messages with certificates are fragmented).
+const DefaultFilter = "(esp or ah or udp port 500 or udp port 4500 or (ip and ip[6:2] & 0x3fff != 0 and (ip proto 17 or ip proto 50 or ip proto 51)))" +
+	" or (vlan and (esp or ah or udp port 500 or udp port 4500))"
+
+// LiveOptions configure a capture on an interface.
+type LiveOptions struct {
+	Interface  string
+	Filter     string // BPF; empty means DefaultFilter
+	Snaplen    int
+	Promisc    bool
+	Immediate  bool
+	BufferSize int // bytes; 0 keeps libpcap's default
+}
+
+// Stats are libpcap's counters for a live source: what the kernel delivered,
+// what it dropped for lack of buffer space, and what the interface dropped.
+type Stats struct {
+	Received, Dropped, IfDropped uint64
+}
+
+// LiveSource captures from one interface.
+type LiveSource struct {
+	h       *pcap.Handle
+	name    string
+	lt      layers.LinkType
+	n       int
+	stopped atomic.Bool
+}
+
+// readTimeout bounds how long Next waits inside libpcap, so Stop is noticed.
+const readTimeout = 100 * time.Millisecond
+
+// OpenLive starts capturing. Capturing usually needs root or CAP_NET_RAW.
+func OpenLive(o LiveOptions) (*LiveSource, error) {
+	ih, err := pcap.NewInactiveHandle(o.Interface)
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: %w", o.Interface, err)
+	}
+	defer ih.CleanUp()
+	snap := o.Snaplen
+	if snap <= 0 {
+		snap = 262144
+	}
+	for _, set := range []func() error{
+		func() error { return ih.SetSnapLen(snap) },
+		func() error { return ih.SetPromisc(o.Promisc) },
+		func() error { return ih.SetTimeout(readTimeout) },
+		func() error { return ih.SetImmediateMode(o.Immediate) },
+		func() error {
+			if o.BufferSize > 0 {
+				return ih.SetBufferSize(o.BufferSize)
+			}
+			return nil
+		},
+	} {
+		if err := set(); err != nil {
+			return nil, fmt.Errorf("interface %s: %w", o.Interface, err)
+		}
+	}
+	h, err := ih.Activate()
+	if err != nil {
+		return nil, fmt.Errorf("interface %s: %w", o.Interface, err)
+	}
+	filter := o.Filter
+	if filter == "" {
+		filter = DefaultFilter
+	}
+	if err := h.SetBPFFilter(filter); err != nil {
+		h.Close()
+		return nil, fmt.Errorf("interface %s: filter %q: %w", o.Interface, filter, err)
+	}
+	return &LiveSource{h: h, name: o.Interface, lt: h.LinkType()}, nil
+}
+
+func (s *LiveSource) Name() string { return s.name }
+
+// Next waits for the next packet, or returns io.EOF once Stop was called.
+func (s *LiveSource) Next(f *Frame) error {
+	for {
+		if s.stopped.Load() {
+			return io.EOF
+		}
+		data, ci, err := s.h.ZeroCopyReadPacketData()
+		switch {
+		case err == nil:
+			s.n++
+			*f = Frame{Data: data, CI: ci, LinkType: s.lt, Source: s.name, Index: s.n}
+			return nil
+		case errors.Is(err, pcap.NextErrorTimeoutExpired):
+			continue
+		case errors.Is(err, io.EOF), errors.Is(err, pcap.NextErrorNoMorePackets):
+			return io.EOF
+		default:
+			return fmt.Errorf("%s: packet %d: %w", s.name, s.n+1, err)
+		}
+	}
+}
+
+// Stop makes Next return io.EOF within the read timeout; safe from any goroutine.
+func (s *LiveSource) Stop() { s.stopped.Store(true) }
+
+// Stats returns libpcap's counters.
+func (s *LiveSource) Stats() (Stats, error) {
+	st, err := s.h.Stats()
+	if err != nil {
+		return Stats{}, err
+	}
+	return Stats{Received: uint64(st.PacketsReceived), Dropped: uint64(st.PacketsDropped), IfDropped: uint64(st.PacketsIfDropped)}, nil
+}
+
+func (s *LiveSource) Close() error {
+	s.h.Close()
+	return nil
+}
