@@ -21,6 +21,16 @@ type Config struct {
 	Me []netip.Prefix
 	// ReplayWindow is the anti-replay window size in packets.
 	ReplayWindow int
+	// MaxSAs caps the SAs tracked at once (0: no cap). Packets that would
+	// need one more are counted as untracked, so that a flood of random SPIs
+	// cannot exhaust memory.
+	MaxSAs int
+	// IdleTimeout evicts SAs with no packet for this long (capture clock; 0:
+	// never). EvictEnded evicts deleted and expired SAs this long after their
+	// end (0: never). Evicted SAs leave the SA view; their totals stay in the
+	// statistics.
+	IdleTimeout time.Duration
+	EvictEnded  time.Duration
 }
 
 // Ref says where a packet came from, for messages and events.
@@ -37,6 +47,9 @@ type Analyzer struct {
 
 	counts     Counts
 	first, end int64
+
+	evicted   map[tallyKey]*tally // totals of evicted SAs, by endpoints and kind
+	lastSweep int64
 }
 
 // Counts are packet tallies that are not per SA.
@@ -49,6 +62,8 @@ type Counts struct {
 	NATKeepalives    uint64
 	FragmentsPending uint64 // IP fragments of ESP/AH/UDP that were not analysed
 	TruncatedIPsec   uint64 // ESP/AH packets whose capture was cut short
+	Untracked        uint64 // IPsec packets not analysed because MaxSAs was reached
+	EvictedSAs       uint64 // SAs removed from the table (their totals are kept)
 }
 
 // New returns an empty analyzer.
@@ -89,6 +104,9 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 	case decode.KindFragment:
 		a.counts.FragmentsPending++
 	}
+	if (a.cfg.IdleTimeout > 0 || a.cfg.EvictEnded > 0) && now-a.lastSweep > int64(time.Second) {
+		a.sweep(now)
+	}
 }
 
 func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader) {
@@ -101,6 +119,10 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader) {
 	}
 	sa := a.sas[key]
 	if sa == nil {
+		if a.cfg.MaxSAs > 0 && len(a.sas) >= a.cfg.MaxSAs {
+			a.counts.Untracked++
+			return
+		}
 		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: NewReplayWindow(a.cfg.ReplayWindow)}
 		a.sas[key] = sa
 		a.order = append(a.order, sa)

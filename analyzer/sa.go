@@ -104,8 +104,9 @@ type SA struct {
 	MinSeq, MaxSeq uint64 // over accepted packets
 	Window         ReplayWindow
 
-	Mode  Mode
-	State State
+	Mode    Mode
+	State   State
+	EndedAt int64 // when it was deleted or expired (Unix ns), 0 while active
 	// Inner is what the SA carries, when visible (AH payload, decrypted ESP).
 	InnerProto   uint8
 	InnerSrcPort uint16

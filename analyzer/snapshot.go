@@ -195,9 +195,12 @@ func (a *Analyzer) mine(s *Snapshot) func(netip.Addr) bool {
 	}
 	count := map[netip.Addr]int{}
 	firstSeen := map[netip.Addr]int{}
-	for i, sa := range a.order {
-		for _, ip := range []netip.Addr{sa.Key.Dst, sa.Src} {
-			count[ip]++
+	for i, t := range a.tallies() {
+		for _, ip := range []netip.Addr{t.dst, t.src} {
+			if !ip.IsValid() {
+				continue
+			}
+			count[ip] += int(t.sas)
 			if _, ok := firstSeen[ip]; !ok {
 				firstSeen[ip] = i
 			}
@@ -290,50 +293,63 @@ func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
 	return rows
 }
 
+// tallies returns the live SAs and the evicted totals in one list.
+func (a *Analyzer) tallies() []tally {
+	ts := make([]tally, 0, len(a.order)+len(a.evicted))
+	for _, sa := range a.order {
+		ts = append(ts, sa.tally())
+	}
+	for _, t := range a.evicted {
+		ts = append(ts, *t)
+	}
+	return ts
+}
+
 // stats fills the Quick Mode Statistics.
 func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 	st := &s.Stats
 	var active, replayed uint64
 	var confS, confR, authS, authR uint64
 	var trS, trR, tuS, tuR uint64
-	var unknownMode, unknownModeBytes, transit, transitBytes uint64
-	for _, sa := range a.order {
-		if sa.State == StateActive {
-			active++
+	var unknownMode, unknownModeBytes, transit, transitBytes, modeCandidates uint64
+	for _, t := range a.tallies() {
+		if t.state == StateActive {
+			active += t.sas
 		}
-		replayed += sa.Replayed
+		replayed += t.replayed
 		dir := DirUnknown
 		switch {
-		case mine(sa.Key.Dst):
+		case t.dst.IsValid() && mine(t.dst):
 			dir = DirIn
-		case mine(sa.Src):
+		case t.src.IsValid() && mine(t.src):
 			dir = DirOut
 		}
 		if dir == DirUnknown {
-			transit++
-			transitBytes += sa.Bytes
+			transit += t.sas
+			transitBytes += t.bytes
 			continue
 		}
+		modeCandidates += t.sas
 		add := func(sent, recv *uint64) {
 			if dir == DirOut {
-				*sent += sa.Bytes
+				*sent += t.bytes
 			} else {
-				*recv += sa.Bytes
+				*recv += t.bytes
 			}
 		}
-		if sa.Key.Proto == ProtoESP {
+		if t.proto == ProtoESP {
 			add(&confS, &confR)
 		} else {
 			add(&authS, &authR)
 		}
-		switch sa.Mode {
+		switch t.mode {
 		case ModeTransport:
 			add(&trS, &trR)
 		case ModeTunnel:
 			add(&tuS, &tuR)
 		default:
-			unknownMode++
-			unknownModeBytes += sa.Bytes
+			unknownMode += t.sas
+			unknownModeBytes += t.bytes
 		}
 	}
 	st[ActiveSAs] = known(active)
@@ -349,7 +365,7 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 
 	// Mode-dependent figures: null when no SA's mode is known, otherwise the
 	// known part with a note on what is missing.
-	modeKnown := uint64(len(a.order))-transit > unknownMode
+	modeKnown := modeCandidates > unknownMode
 	modeFig := func(v uint64) Figure {
 		if !modeKnown {
 			return Figure{Note: "the mode of ESP SAs is not visible without keys"}

@@ -1,0 +1,87 @@
+package analyzer
+
+import (
+	"net/netip"
+	"slices"
+)
+
+// tallyKey groups evicted SAs whose figures add up the same way in the
+// statistics: same endpoints, protocol, mode and end state.
+type tallyKey struct {
+	src, dst netip.Addr
+	proto    uint8
+	mode     Mode
+	state    State
+}
+
+// tally is what the statistics need from an SA. Live SAs and the totals of
+// evicted ones are both reduced to tallies.
+type tally struct {
+	tallyKey
+	sas                                 uint64
+	accepted, bytes, wireBytes          uint64
+	replayed, notAuthenticated, notDecr uint64
+}
+
+// maxEvictedTallies bounds the evicted totals: beyond it, endpoints are
+// forgotten and only the direction-less sums remain.
+const maxEvictedTallies = 4096
+
+func (s *SA) tally() tally {
+	return tally{
+		tallyKey: tallyKey{s.Src, s.Key.Dst, s.Key.Proto, s.Mode, s.State},
+		sas:      1, accepted: s.Accepted, bytes: s.Bytes, wireBytes: s.WireBytes,
+		replayed: s.Replayed, notAuthenticated: s.NotAuthenticated, notDecr: s.NotDecrypted,
+	}
+}
+
+func (t *tally) add(o tally) {
+	t.sas += o.sas
+	t.accepted += o.accepted
+	t.bytes += o.bytes
+	t.wireBytes += o.wireBytes
+	t.replayed += o.replayed
+	t.notAuthenticated += o.notAuthenticated
+	t.notDecr += o.notDecr
+}
+
+// sweep evicts idle SAs and SAs that ended long enough ago.
+func (a *Analyzer) sweep(now int64) {
+	a.lastSweep = now
+	idle, ended := int64(a.cfg.IdleTimeout), int64(a.cfg.EvictEnded)
+	a.order = slices.DeleteFunc(a.order, func(sa *SA) bool {
+		evict := (idle > 0 && now-sa.LastSeen > idle) ||
+			(ended > 0 && sa.State != StateActive && now-sa.endedAt() > ended)
+		if evict {
+			a.evict(sa)
+		}
+		return evict
+	})
+}
+
+func (a *Analyzer) evict(sa *SA) {
+	delete(a.sas, sa.Key)
+	a.counts.EvictedSAs++
+	if a.evicted == nil {
+		a.evicted = map[tallyKey]*tally{}
+	}
+	t := sa.tally()
+	k := t.tallyKey
+	if _, ok := a.evicted[k]; !ok && len(a.evicted) >= maxEvictedTallies {
+		k = tallyKey{proto: k.proto, mode: k.mode, state: k.state}
+	}
+	if e := a.evicted[k]; e != nil {
+		e.add(t)
+	} else {
+		t.tallyKey = k
+		a.evicted[k] = &t
+	}
+}
+
+// endedAt is when the SA was deleted or expired (its last packet if unknown).
+func (s *SA) endedAt() int64 {
+	if s.EndedAt != 0 {
+		return s.EndedAt
+	}
+	return s.LastSeen
+}

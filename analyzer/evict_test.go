@@ -1,0 +1,108 @@
+package analyzer
+
+import (
+	"net/netip"
+	"runtime"
+	"testing"
+	"time"
+
+	"ipsecmon/decode"
+)
+
+var epoch = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+
+func espPacket(src, dst string, spi, seq uint32, n int) *decode.Packet {
+	p := &decode.Packet{Kind: decode.KindIPsec, IPVersion: 4, Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), NIPsec: 1}
+	p.IPsec[0] = decode.IPsecHeader{Proto: decode.ProtoESP, SPI: spi, Seq: seq, WireLen: n}
+	return p
+}
+
+func TestMaxSAs(t *testing.T) {
+	a := New(Config{MaxSAs: 2, Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
+	// Two SAs fill the table; the third SA's 5 packets are untracked, and
+	// the first two keep counting.
+	for seq := uint32(1); seq <= 5; seq++ {
+		a.Packet(epoch, espPacket("10.0.0.2", "10.0.0.1", 0x100, seq, 100), Ref{})
+		a.Packet(epoch, espPacket("10.0.0.1", "10.0.0.2", 0x200, seq, 100), Ref{})
+		a.Packet(epoch, espPacket("10.0.0.3", "10.0.0.1", 0x300, seq, 100), Ref{})
+	}
+	if n := len(a.SAs()); n != 2 {
+		t.Fatalf("%d SAs tracked, want 2", n)
+	}
+	if c := a.Counts(); c.Untracked != 5 {
+		t.Errorf("untracked %d, want 5", c.Untracked)
+	}
+	s := a.Snapshot()
+	if s.Stats[ConfidentialReceived].Value != 500 || s.Stats[ConfidentialSent].Value != 500 {
+		t.Errorf("bytes received %d sent %d, want 500 each", s.Stats[ConfidentialReceived].Value, s.Stats[ConfidentialSent].Value)
+	}
+}
+
+func TestIdleEvictionKeepsTotals(t *testing.T) {
+	a := New(Config{IdleTimeout: 10 * time.Second, Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
+	// A sends at 0..2 s, B at 0..30 s. At 30 s A has been idle 28 s > 10 s.
+	for i := 0; i <= 30; i++ {
+		ts := epoch.Add(time.Duration(i) * time.Second)
+		if i <= 2 {
+			a.Packet(ts, espPacket("10.0.0.2", "10.0.0.1", 0xa, uint32(i+1), 100), Ref{})
+		}
+		a.Packet(ts, espPacket("10.0.0.1", "10.0.0.2", 0xb, uint32(i+1), 50), Ref{})
+	}
+	if n := len(a.SAs()); n != 1 || a.SAs()[0].Key.SPI != 0xb {
+		t.Fatalf("tracked %d SAs, want only B", n)
+	}
+	s := a.Snapshot()
+	// A: 3 packets × 100 B received; B: 31 × 50 B sent.
+	if got := s.Stats[ConfidentialReceived]; got.Value != 300 {
+		t.Errorf("received %d, want 300 (A's totals survive its eviction)", got.Value)
+	}
+	if got := s.Stats[ConfidentialSent]; got.Value != 1550 {
+		t.Errorf("sent %d, want 1550", got.Value)
+	}
+	if got := s.Stats[ActiveSAs]; got.Value != 2 {
+		t.Errorf("active SAs %d, want 2: idle is not deleted", got.Value)
+	}
+	if c := a.Counts(); c.EvictedSAs != 1 {
+		t.Errorf("evicted %d, want 1", c.EvictedSAs)
+	}
+}
+
+// A flood of random SPIs must not grow memory past the cap, and the SAs that
+// were there before keep their figures.
+func TestRandomSPIFlood(t *testing.T) {
+	const cap, flood = 10_000, 1_000_000
+	a := New(Config{MaxSAs: cap, Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
+	for seq := uint32(1); seq <= 10; seq++ {
+		a.Packet(epoch, espPacket("10.0.0.2", "10.0.0.1", 0x100, seq, 100), Ref{})
+	}
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	p := espPacket("10.9.9.9", "10.0.0.1", 0, 1, 60)
+	for i := 0; i < flood; i++ {
+		// Multiplying by an odd constant permutes uint32: scattered SPIs, none twice.
+		p.IPsec[0].SPI = uint32(i+1) * 2654435761
+		a.Packet(epoch, p, Ref{})
+	}
+	for seq := uint32(11); seq <= 20; seq++ {
+		a.Packet(epoch, espPacket("10.0.0.2", "10.0.0.1", 0x100, seq, 100), Ref{})
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	if n := len(a.SAs()); n != cap {
+		t.Errorf("%d SAs tracked, want the cap %d", n, cap)
+	}
+	c := a.Counts()
+	if c.Untracked != flood-(cap-1) {
+		t.Errorf("untracked %d, want %d", c.Untracked, flood-(cap-1))
+	}
+	legit := a.sas[SAKey{Dst: netip.MustParseAddr("10.0.0.1"), SPI: 0x100, Proto: ProtoESP}]
+	if legit == nil || legit.Accepted != 20 || legit.Bytes != 2000 {
+		t.Fatalf("the legitimate SA lost its figures: %+v", legit)
+	}
+	// 500 bytes per tracked SA is the design budget; allow the flood's SAs that.
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > cap*500 {
+		t.Errorf("heap grew %d bytes for %d SAs, more than 500 per SA", grew, cap)
+	}
+}
