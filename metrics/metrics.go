@@ -1,0 +1,185 @@
+// Package metrics exports the analyzer's figures to Prometheus, so that
+// many gateways each running ipsecmon can be scraped and aggregated. Names
+// follow Prometheus conventions: counters end in _total, units are in the
+// name. A figure the input cannot tell is not exported at all (Prometheus
+// has no null), rather than exported as 0.
+package metrics
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"ipsecmon/analyzer"
+)
+
+// Interface is one capture interface's libpcap counters.
+type Interface struct {
+	Name                         string
+	Received, Dropped, IfDropped uint64
+}
+
+// Sample is one consistent view of everything exported.
+type Sample struct {
+	Snap       *analyzer.Snapshot
+	Interfaces []Interface
+}
+
+// DefaultMaxSASeries is the default cap on per-SA series: the busiest SAs
+// (by bytes) are exported, the rest are only counted in
+// ipsecmon_sa_series_omitted.
+const DefaultMaxSASeries = 100
+
+// Collector turns Samples into metrics at scrape time.
+type Collector struct {
+	sample    func() Sample
+	maxSeries int
+}
+
+// NewCollector returns a collector that calls sample on every scrape;
+// sample must return a snapshot taken under the analyzer's lock.
+func NewCollector(sample func() Sample, maxSASeries int) *Collector {
+	if maxSASeries < 0 {
+		maxSASeries = 0
+	}
+	return &Collector{sample: sample, maxSeries: maxSASeries}
+}
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("ipsecmon_"+name, help, labels, nil)
+}
+
+// statMetrics maps each statistic to a metric. Direction pairs share one
+// metric with a direction label.
+var statMetrics = [analyzer.NumStats]struct {
+	desc      *prometheus.Desc
+	counter   bool
+	direction string
+}{
+	analyzer.ActiveSAs:             {desc("active_security_associations", "Unidirectional SAs seen and not deleted or expired."), false, ""},
+	analyzer.OffloadedSAs:          {desc("offloaded_security_associations", "SAs offloaded to hardware (never visible on the wire)."), false, ""},
+	analyzer.PendingKeyOps:         {desc("pending_key_operations", "Negotiations started and not completed."), false, ""},
+	analyzer.KeyAdditions:          {desc("key_additions_total", "Completed phase 2 / CHILD negotiations."), true, ""},
+	analyzer.KeyDeletions:          {desc("key_deletions_total", "SA pairs deleted."), true, ""},
+	analyzer.Rekeys:                {desc("rekeys_total", "Negotiations that replaced an existing SA pair."), true, ""},
+	analyzer.ActiveTunnels:         {desc("active_tunnels", "Tunnel-mode SA pairs."), false, ""},
+	analyzer.BadSPIPackets:         {desc("bad_spi_packets_total", "Packets for SPIs no SA has."), true, ""},
+	analyzer.NotDecrypted:          {desc("packets_not_decrypted_total", "Packets whose plaintext could not be valid."), true, ""},
+	analyzer.NotAuthenticated:      {desc("packets_not_authenticated_total", "Packets whose ICV did not match."), true, ""},
+	analyzer.ReplayDetected:        {desc("replay_detected_packets_total", "Packets that failed the anti-replay check."), true, ""},
+	analyzer.ConfidentialSent:      {desc("confidential_bytes_total", "ESP bytes that passed every check.", "direction"), true, "sent"},
+	analyzer.ConfidentialReceived:  {desc("confidential_bytes_total", "ESP bytes that passed every check.", "direction"), true, "received"},
+	analyzer.AuthenticatedSent:     {desc("authenticated_bytes_total", "AH bytes that passed every check.", "direction"), true, "sent"},
+	analyzer.AuthenticatedReceived: {desc("authenticated_bytes_total", "AH bytes that passed every check.", "direction"), true, "received"},
+	analyzer.TransportSent:         {desc("transport_bytes_total", "Bytes of transport-mode SAs.", "direction"), true, "sent"},
+	analyzer.TransportReceived:     {desc("transport_bytes_total", "Bytes of transport-mode SAs.", "direction"), true, "received"},
+	analyzer.TunnelSent:            {desc("tunnel_bytes_total", "Bytes of tunnel-mode SAs.", "direction"), true, "sent"},
+	analyzer.TunnelReceived:        {desc("tunnel_bytes_total", "Bytes of tunnel-mode SAs.", "direction"), true, "received"},
+	analyzer.OffloadedSent:         {desc("offloaded_bytes_total", "Bytes of offloaded SAs (never visible on the wire).", "direction"), true, "sent"},
+	analyzer.OffloadedReceived:     {desc("offloaded_bytes_total", "Bytes of offloaded SAs (never visible on the wire).", "direction"), true, "received"},
+}
+
+var (
+	descCapture      = desc("capture_packets_total", "Packets libpcap delivered, per interface.", "interface")
+	descDropped      = desc("capture_dropped_packets_total", "Packets lost before ipsecmon saw them: by the kernel (buffer full) or the interface.", "interface", "by")
+	descTracked      = desc("tracked_security_associations", "SAs in the analyzer's table.")
+	descUntracked    = desc("untracked_packets_total", "IPsec packets not analysed because the SA table was full (--max-sas).")
+	descEvicted      = desc("evicted_security_associations_total", "SAs removed from the table; their totals stay in the other counters.")
+	descIKE          = desc("ike_messages_total", "IKE messages seen.", "version")
+	descKeepalives   = desc("nat_keepalives_total", "NAT-T keepalives (RFC 3948).")
+	descSAPackets    = desc("sa_packets_total", "Accepted packets per SA.", "spi", "protocol", "direction", "src", "dst")
+	descSABytes      = desc("sa_bytes_total", "Accepted bytes per SA.", "spi", "protocol", "direction", "src", "dst")
+	descSAReplayed   = desc("sa_replay_detected_packets_total", "Packets per SA that failed the anti-replay check.", "spi", "protocol", "direction", "src", "dst")
+	descSAOmitted    = desc("sa_series_omitted", "SAs without per-SA series because of the series cap.")
+	descSeriesPerSA  = []*prometheus.Desc{descSAPackets, descSABytes, descSAReplayed}
+	descWithoutStats = []*prometheus.Desc{descCapture, descDropped, descTracked, descUntracked, descEvicted, descIKE, descKeepalives, descSAOmitted}
+)
+
+// Describe sends every descriptor.
+func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
+	seen := map[*prometheus.Desc]bool{}
+	for _, m := range statMetrics {
+		if !seen[m.desc] {
+			seen[m.desc] = true
+			ch <- m.desc
+		}
+	}
+	for _, d := range append(descWithoutStats, descSeriesPerSA...) {
+		ch <- d
+	}
+}
+
+// Collect reads one sample and turns it into metrics.
+func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.sample()
+	for i, m := range statMetrics {
+		f := s.Snap.Stats[i]
+		if !f.Known {
+			continue
+		}
+		vt := prometheus.GaugeValue
+		if m.counter {
+			vt = prometheus.CounterValue
+		}
+		var labels []string
+		if m.direction != "" {
+			labels = []string{m.direction}
+		}
+		ch <- prometheus.MustNewConstMetric(m.desc, vt, float64(f.Value), labels...)
+	}
+	for _, in := range s.Interfaces {
+		ch <- prometheus.MustNewConstMetric(descCapture, prometheus.CounterValue, float64(in.Received), in.Name)
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(in.Dropped), in.Name, "kernel")
+		ch <- prometheus.MustNewConstMetric(descDropped, prometheus.CounterValue, float64(in.IfDropped), in.Name, "interface")
+	}
+	cnt := s.Snap.Counts
+	ch <- prometheus.MustNewConstMetric(descTracked, prometheus.GaugeValue, float64(s.Snap.SAs))
+	ch <- prometheus.MustNewConstMetric(descUntracked, prometheus.CounterValue, float64(cnt.Untracked))
+	ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(cnt.EvictedSAs))
+	ch <- prometheus.MustNewConstMetric(descIKE, prometheus.CounterValue, float64(cnt.IKEv1Messages), "1")
+	ch <- prometheus.MustNewConstMetric(descIKE, prometheus.CounterValue, float64(cnt.IKEv2Messages), "2")
+	ch <- prometheus.MustNewConstMetric(descKeepalives, prometheus.CounterValue, float64(cnt.NATKeepalives))
+
+	type perSA struct {
+		sa  *analyzer.SA
+		dir string
+	}
+	var all []perSA
+	for _, r := range s.Snap.Rows {
+		if r.In != nil {
+			all = append(all, perSA{r.In, dirLabel(r, true)})
+		}
+		if r.Out != nil {
+			all = append(all, perSA{r.Out, dirLabel(r, false)})
+		}
+	}
+	slices.SortStableFunc(all, func(a, b perSA) int { return cmp.Compare(b.sa.Bytes, a.sa.Bytes) })
+	omitted := 0
+	if len(all) > c.maxSeries {
+		omitted = len(all) - c.maxSeries
+		all = all[:c.maxSeries]
+	}
+	ch <- prometheus.MustNewConstMetric(descSAOmitted, prometheus.GaugeValue, float64(omitted))
+	for _, p := range all {
+		proto := "esp"
+		if p.sa.Key.Proto == analyzer.ProtoAH {
+			proto = "ah"
+		}
+		l := []string{fmt.Sprintf("0x%08x", p.sa.Key.SPI), proto, p.dir, p.sa.Src.String(), p.sa.Key.Dst.String()}
+		ch <- prometheus.MustNewConstMetric(descSAPackets, prometheus.CounterValue, float64(p.sa.Accepted), l...)
+		ch <- prometheus.MustNewConstMetric(descSABytes, prometheus.CounterValue, float64(p.sa.Bytes), l...)
+		ch <- prometheus.MustNewConstMetric(descSAReplayed, prometheus.CounterValue, float64(p.sa.Replayed), l...)
+	}
+}
+
+func dirLabel(r *analyzer.QuickModeSA, in bool) string {
+	switch {
+	case r.Transit:
+		return "transit"
+	case in:
+		return "in"
+	}
+	return "out"
+}
