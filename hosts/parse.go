@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 )
 
@@ -160,16 +159,4 @@ func firstLines(data []byte, n int) []string {
 		}
 	}
 	return out
-}
-
-func anyLineMatches(data []byte, re *regexp.Regexp, limit int) bool {
-	for i, l := range lines(data) {
-		if i >= limit {
-			break
-		}
-		if re.MatchString(l) {
-			return true
-		}
-	}
-	return false
 }

@@ -3,7 +3,6 @@ package hosts
 import (
 	"fmt"
 	"net/netip"
-	"sort"
 	"time"
 
 	"ipsecmon/algo"
@@ -297,14 +296,4 @@ func mergeRaw(dst, src map[string]uint64) map[string]uint64 {
 		}
 	}
 	return dst
-}
-
-// sortSAs orders SAs by SPI then direction, for stable output.
-func sortSAs(sas []SA) {
-	sort.SliceStable(sas, func(i, j int) bool {
-		if sas[i].SPI != sas[j].SPI {
-			return sas[i].SPI < sas[j].SPI
-		}
-		return sas[i].Dir < sas[j].Dir
-	})
 }

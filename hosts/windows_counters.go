@@ -152,7 +152,7 @@ func parseGetCounter(name string, data []byte) (*Snapshot, error) {
 	for i, line := range lines(data) {
 		ln := i + 1
 		t := strings.TrimSpace(line)
-		if t == "" || i == 0 || strings.HasPrefix(t, "---") {
+		if t == "" || strings.HasPrefix(t, "---") || (strings.HasPrefix(t, "Timestamp") && strings.Contains(t, "CounterSamples")) {
 			continue
 		}
 		if m := reGetCounterPath.FindStringSubmatch(line); m != nil {
