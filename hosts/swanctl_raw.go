@@ -187,6 +187,9 @@ func detectSwanctlCounters(data []byte) bool {
 func parseSwanctlCounters(name string, data []byte) (*Snapshot, error) {
 	raw := map[string]uint64{}
 	first := firstLines(data, 1)
+	if len(first) == 0 {
+		return nil, errorf(name, 0, "empty counters output")
+	}
 	if strings.HasPrefix(strings.TrimSpace(first[0]), "counters reply {") {
 		var msgs []viciMessage
 		var err error

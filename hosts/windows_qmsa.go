@@ -47,6 +47,9 @@ type qmsa struct {
 func parseWindowsQMSA(name string, data []byte) (*Snapshot, error) {
 	t := bytes.TrimSpace(data)
 	var list []qmsa
+	if len(t) == 0 {
+		return nil, errorf(name, 0, "empty JSON")
+	}
 	if t[0] == '{' {
 		var one qmsa
 		if err := json.Unmarshal(t, &one); err != nil {
