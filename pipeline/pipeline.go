@@ -140,8 +140,9 @@ func (r *Run) Source(src capture.Source) error {
 	}
 }
 
-// Frame analyses one frame.
-func (r *Run) Frame(f *capture.Frame) {
+// Frame analyses one frame and says what it was (KindOther for frames
+// that were skipped or are not IPsec or IKE).
+func (r *Run) Frame(f *capture.Frame) decode.Kind {
 	r.stats.Frames++
 	r.stats.Bytes += uint64(len(f.Data))
 	err := r.dec.Decode(f.LinkType, f.Data, f.CI.Length, &r.pkt)
@@ -161,14 +162,15 @@ func (r *Run) Frame(f *capture.Frame) {
 			}
 		}
 		r.skip(reason, fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, err))
-		return
+		return decode.KindOther
 	}
 	if r.pkt.Kind == decode.KindFragment {
 		if !r.reassemble(f) {
-			return
+			return decode.KindFragment
 		}
 	}
 	r.an.Packet(f.CI.Timestamp, &r.pkt, analyzer.Ref{Source: f.Source, Index: f.Index})
+	return r.pkt.Kind
 }
 
 // reassemble feeds an IPv4 fragment to the defragmenter and, when the

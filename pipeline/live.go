@@ -1,0 +1,129 @@
+package pipeline
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"ipsecmon/capture"
+	"ipsecmon/decode"
+)
+
+// LiveOptions are the stop conditions and extras of a live run.
+type LiveOptions struct {
+	// Count stops after this many frames (0: no limit); Duration after this
+	// long (0: no limit).
+	Count    uint64
+	Duration time.Duration
+	// Writer, when set, receives every frame that was IPsec, IKE, a NAT
+	// keepalive or a fragment of one.
+	Writer *capture.Writer
+}
+
+// Live feeds frames from live sources into a Run. Each source has its own
+// goroutine; the Run is guarded by one lock, which readers take through With.
+type Live struct {
+	mu      sync.Mutex
+	run     *Run
+	sources []*capture.LiveSource
+	opts    LiveOptions
+	frames  uint64
+	stop    sync.Once
+	wg      sync.WaitGroup
+	done    chan struct{}
+	errs    []error
+}
+
+// StartLive starts reading the sources into r.
+func (r *Run) StartLive(sources []*capture.LiveSource, o LiveOptions) *Live {
+	l := &Live{run: r, sources: sources, opts: o, done: make(chan struct{})}
+	for _, s := range sources {
+		r.stats.Files = append(r.stats.Files, FileStats{Name: s.Name()})
+	}
+	for i, s := range sources {
+		l.wg.Add(1)
+		go l.read(i, s)
+	}
+	if o.Duration > 0 {
+		time.AfterFunc(o.Duration, l.Stop)
+	}
+	go func() { l.wg.Wait(); l.Stop(); close(l.done) }()
+	return l
+}
+
+func (l *Live) read(i int, s *capture.LiveSource) {
+	defer l.wg.Done()
+	var f capture.Frame
+	for {
+		err := s.Next(&f)
+		if err == io.EOF {
+			return
+		}
+		l.mu.Lock()
+		if err != nil {
+			l.errs = append(l.errs, err)
+			l.run.stats.Files[i].Error = err.Error()
+			l.mu.Unlock()
+			return
+		}
+		if l.opts.Count > 0 && l.frames >= l.opts.Count {
+			l.mu.Unlock()
+			l.Stop()
+			return
+		}
+		l.frames++
+		l.run.stats.Files[i].Frames++
+		kind := l.run.Frame(&f)
+		if l.opts.Writer != nil && kind != decode.KindOther {
+			if err := l.opts.Writer.Write(&f); err != nil {
+				l.errs = append(l.errs, fmt.Errorf("writing %s: %w", f.Source, err))
+				l.opts.Writer = nil
+			}
+		}
+		reached := l.opts.Count > 0 && l.frames >= l.opts.Count
+		l.mu.Unlock()
+		if reached {
+			l.Stop()
+			return
+		}
+	}
+}
+
+// Stop ends the capture; Done is closed once every source has stopped.
+func (l *Live) Stop() {
+	l.stop.Do(func() {
+		for _, s := range l.sources {
+			s.Stop()
+		}
+	})
+}
+
+// Done is closed when the live run has ended.
+func (l *Live) Done() <-chan struct{} { return l.done }
+
+// With runs fn while no frame is being analysed.
+func (l *Live) With(fn func(r *Run)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	fn(l.run)
+}
+
+// Errors returns the errors that ended sources early.
+func (l *Live) Errors() []error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]error(nil), l.errs...)
+}
+
+// CaptureStats returns libpcap's counters per source.
+func (l *Live) CaptureStats() []capture.Stats {
+	st := make([]capture.Stats, len(l.sources))
+	for i, s := range l.sources {
+		st[i], _ = s.Stats()
+	}
+	return st
+}
+
+// Sources returns the live sources.
+func (l *Live) Sources() []*capture.LiveSource { return l.sources }
