@@ -5,6 +5,7 @@
 package analyzer
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -31,6 +32,8 @@ type Config struct {
 	// statistics.
 	IdleTimeout time.Duration
 	EvictEnded  time.Duration
+	// OnEvent receives lifecycle events and anomalies as they happen (nil: none).
+	OnEvent func(Event)
 }
 
 // Ref says where a packet came from, for messages and events.
@@ -50,6 +53,8 @@ type Analyzer struct {
 
 	evicted   map[tallyKey]*tally // totals of evicted SAs, by endpoints and kind
 	lastSweep int64
+	bursts    map[burstKey]*burst
+	tableFull bool
 }
 
 // Counts are packet tallies that are not per SA.
@@ -88,7 +93,7 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 	case decode.KindIPsec:
 		a.counts.IPsecPackets++
 		for i := 0; i < p.NIPsec; i++ {
-			a.ipsec(now, p, &p.IPsec[i])
+			a.ipsec(now, p, &p.IPsec[i], ref)
 		}
 	case decode.KindIKE:
 		if p.IKEHeader.Version>>4 == 1 {
@@ -109,7 +114,7 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 	}
 }
 
-func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader) {
+func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader, ref Ref) {
 	key := SAKey{Dst: p.Dst, SPI: h.SPI, Proto: h.Proto}
 	if p.Dst.IsMulticast() {
 		key.Src = p.Src
@@ -121,11 +126,18 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader) {
 	if sa == nil {
 		if a.cfg.MaxSAs > 0 && len(a.sas) >= a.cfg.MaxSAs {
 			a.counts.Untracked++
+			if !a.tableFull {
+				a.tableFull = true
+				a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventUntrackedStarted, Detail: fmt.Sprintf("%d SAs tracked; packets of new SAs are counted as untracked", len(a.sas)), Source: ref.Source, Frame: ref.Index})
+			}
 			return
 		}
 		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: NewReplayWindow(a.cfg.ReplayWindow)}
 		a.sas[key] = sa
 		a.order = append(a.order, sa)
+		if a.cfg.OnEvent != nil {
+			a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventSAAdded, SA: eventSA(key, p.Src), Detail: "first packet (learned from traffic)", Source: ref.Source, Frame: ref.Index})
+		}
 	} else if sa.Src != p.Src {
 		sa.SrcChanges++
 	}
@@ -135,6 +147,7 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader) {
 	seq := uint64(h.Seq)
 	if !sa.Window.Check(seq) {
 		sa.Replayed++
+		a.anomaly(now, EventReplayBurst, key, p.Src, ref, "sequence number already seen or left of the window")
 		return
 	}
 	sa.Window.Update(seq)

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"net/netip"
 	"slices"
+	"time"
 )
 
 // tallyKey groups evicted SAs whose figures add up the same way in the
@@ -62,6 +63,19 @@ func (a *Analyzer) sweep(now int64) {
 func (a *Analyzer) evict(sa *SA) {
 	delete(a.sas, sa.Key)
 	a.counts.EvictedSAs++
+	if len(a.sas) < a.cfg.MaxSAs {
+		a.tableFull = false
+	}
+	if a.cfg.OnEvent != nil {
+		a.emit(Event{Time: time.Unix(0, a.end).UTC(), Type: EventSAEvicted, SA: eventSA(sa.Key, sa.Src), Detail: "state " + sa.State.String() + ", idle since " + time.Unix(0, sa.LastSeen).UTC().Format(time.RFC3339)})
+	}
+	for _, typ := range []string{EventReplayBurst, EventAuthFailure, EventDecryptFailure} {
+		bk := burstKey{sa.Key, typ}
+		if b := a.bursts[bk]; b != nil && b.pending > 0 {
+			a.emit(Event{Time: time.Unix(0, a.end).UTC(), Type: typ, SA: eventSA(sa.Key, sa.Src), Count: b.pending, Source: b.ref.Source, Frame: b.ref.Index})
+		}
+		delete(a.bursts, bk)
+	}
 	if a.evicted == nil {
 		a.evicted = map[tallyKey]*tally{}
 	}

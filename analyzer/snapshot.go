@@ -163,14 +163,29 @@ type Snapshot struct {
 	SAs      int
 }
 
-// Snapshot computes the views from the current state. The SA pointers in
-// Rows are the analyzer's own: use the snapshot before the next Packet call.
+// Snapshot computes the views from the current state. Rows hold copies of
+// the SAs, so a snapshot stays valid while the analyzer carries on (a live
+// capture renders it while packets keep coming).
 func (a *Analyzer) Snapshot() *Snapshot {
 	s := &Snapshot{Counts: a.counts, SAs: len(a.order)}
 	s.First, s.Last = a.TimeSpan()
 	mine := a.mine(s)
 	s.Rows = a.pairRows(mine)
 	a.stats(s, mine)
+	copies := make([]SA, 0, len(a.order))
+	clone := func(p **SA) {
+		if *p != nil {
+			copies = append(copies, **p)
+			c := &copies[len(copies)-1]
+			c.pair = nil
+			c.Window.ring = nil // the live window is not part of a snapshot
+			*p = c
+		}
+	}
+	for _, r := range s.Rows {
+		clone(&r.In)
+		clone(&r.Out)
+	}
 	return s
 }
 

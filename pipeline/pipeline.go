@@ -225,8 +225,10 @@ func (r *Run) reassemble(f *capture.Frame) bool {
 	return true
 }
 
-// Finish ends the input: fragments still waiting are counted as not analysed.
+// Finish ends the input: fragments still waiting are counted as not
+// analysed and the analyzer reports what it still holds back.
 func (r *Run) Finish() {
+	r.an.Finish()
 	for k, n := range r.fragsHeld {
 		r.stats.FragmentsUnanalysed += uint64(n)
 		delete(r.fragsHeld, k)

@@ -21,6 +21,16 @@ import (
 type Run struct {
 	Snap  *analyzer.Snapshot
 	Input *pipeline.InputStats
+	// Capture holds libpcap's counters of a live run: drops are never hidden.
+	Capture []CaptureStats
+}
+
+// CaptureStats are one interface's libpcap counters.
+type CaptureStats struct {
+	Interface string `json:"interface"`
+	Received  uint64 `json:"received"`
+	Dropped   uint64 `json:"dropped_by_kernel"`
+	IfDropped uint64 `json:"dropped_by_interface"`
 }
 
 // object writes a JSON object with keys in the given order (encoding/json
@@ -87,14 +97,16 @@ func StatsJSON(r Run) ([]byte, error) {
 		{"me_chosen", r.Snap.MeChosen},
 		{"notes", notes},
 		{"analysis", map[string]uint64{
-			"packets":                    c.Packets,
-			"ipsec_packets":              c.IPsecPackets,
-			"ikev1_messages":             c.IKEv1Messages,
-			"ikev2_messages":             c.IKEv2Messages,
-			"ike_udp_encapsulated":       c.IKEEncapsulated,
-			"nat_keepalives":             c.NATKeepalives,
-			"truncated_ipsec_packets":    c.TruncatedIPsec,
-			"security_associations_seen": uint64(r.Snap.SAs),
+			"packets":                       c.Packets,
+			"ipsec_packets":                 c.IPsecPackets,
+			"ikev1_messages":                c.IKEv1Messages,
+			"ikev2_messages":                c.IKEv2Messages,
+			"ike_udp_encapsulated":          c.IKEEncapsulated,
+			"nat_keepalives":                c.NATKeepalives,
+			"truncated_ipsec_packets":       c.TruncatedIPsec,
+			"security_associations_tracked": uint64(r.Snap.SAs),
+			"untracked_packets":             c.Untracked,
+			"evicted_security_associations": c.EvictedSAs,
 		}},
 	}
 	if r.Input != nil {
@@ -102,6 +114,12 @@ func StatsJSON(r Run) ([]byte, error) {
 			k string
 			v any
 		}{"input", r.Input})
+	}
+	if r.Capture != nil {
+		meta = append(meta, struct {
+			k string
+			v any
+		}{"capture", r.Capture})
 	}
 	if !r.Snap.First.IsZero() {
 		meta = append(meta, struct {
@@ -211,8 +229,12 @@ func meLine(s *analyzer.Snapshot) string {
 // InputSummary is the human-readable account of what was read and skipped.
 func InputSummary(r Run) string {
 	var b strings.Builder
+	for _, c := range r.Capture {
+		fmt.Fprintf(&b, "Capture %s: %s packets received, %s dropped by the kernel, %s by the interface\n",
+			c.Interface, humanize.Comma(int64(c.Received)), humanize.Comma(int64(c.Dropped)), humanize.Comma(int64(c.IfDropped)))
+	}
 	c := r.Snap.Counts
-	if in := r.Input; in != nil {
+	if in := r.Input; in != nil && r.Capture == nil {
 		fmt.Fprintf(&b, "Input: %d file(s), %s frames", len(in.Files), humanize.Comma(int64(in.Frames)))
 		if !r.Snap.First.IsZero() {
 			fmt.Fprintf(&b, " from %s to %s", r.Snap.First.Format(time.RFC3339), r.Snap.Last.Format(time.RFC3339))
@@ -222,6 +244,12 @@ func InputSummary(r Run) string {
 	fmt.Fprintf(&b, "Seen: %s ESP/AH packets in %d SAs, %s IKEv1 and %s IKEv2 messages (%s behind a non-ESP marker), %s NAT keepalives\n",
 		humanize.Comma(int64(c.IPsecPackets)), r.Snap.SAs, humanize.Comma(int64(c.IKEv1Messages)), humanize.Comma(int64(c.IKEv2Messages)),
 		humanize.Comma(int64(c.IKEEncapsulated)), humanize.Comma(int64(c.NATKeepalives)))
+	if c.Untracked > 0 {
+		fmt.Fprintf(&b, "Untracked: %s IPsec packets of SAs beyond the --max-sas cap\n", humanize.Comma(int64(c.Untracked)))
+	}
+	if c.EvictedSAs > 0 {
+		fmt.Fprintf(&b, "Evicted: %s idle or ended SAs left the SA view; their totals are in the statistics\n", humanize.Comma(int64(c.EvictedSAs)))
+	}
 	if c.TruncatedIPsec > 0 {
 		fmt.Fprintf(&b, "Truncated: %s ESP/AH packets were cut by the snap length (counted from their IP length)\n", humanize.Comma(int64(c.TruncatedIPsec)))
 	}

@@ -24,6 +24,8 @@ type inputFlags struct {
 	output       string
 	quiet        bool
 	expect       []string
+	events       string
+	log          *eventLog
 }
 
 func (f *inputFlags) register(fs *pflag.FlagSet) {
@@ -33,9 +35,10 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table, json or csv")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar and no per-packet messages on stderr")
 	fs.StringArrayVar(&f.expect, "expect", nil, "compare the result with a stored '-o json' output and exit 1 on any difference; repeatable")
+	fs.StringVar(&f.events, "events", "", "write SA lifecycle events and anomalies as JSON lines to FILE (- for stdout)")
 }
 
-func (f *inputFlags) config(args []string) (analyzer.Config, report.Format, []string, error) {
+func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.Format, []string, error) {
 	var cfg analyzer.Config
 	format, err := report.ParseFormat(f.output)
 	if err != nil {
@@ -55,8 +58,11 @@ func (f *inputFlags) config(args []string) (analyzer.Config, report.Format, []st
 	}
 	cfg.ReplayWindow = f.replayWindow
 	inputs := append(append([]string(nil), f.reads...), args...)
-	if len(inputs) == 0 {
-		return cfg, "", nil, errors.New("no input: give capture files with -r FILE (or - for stdin)")
+	switch {
+	case live && len(inputs) > 0:
+		return cfg, "", nil, errBothInputs
+	case !live && len(inputs) == 0:
+		return cfg, "", nil, errors.New("no input: give capture files with -r FILE (- for stdin) or an interface with -i IFACE")
 	}
 	return cfg, format, inputs, nil
 }
@@ -73,15 +79,58 @@ func parseAddrOrPrefix(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
-// analyse reads every input through one pipeline. It returns exitUsage when
-// an input could not be read at all (the others are still analysed).
-func (f *inputFlags) analyse(cfg analyzer.Config, inputs []string, stderr io.Writer) (report.Run, int) {
-	an := analyzer.New(cfg)
+// newRun builds the analyzer and pipeline every analysing command uses.
+func (f *inputFlags) newRun(cfg analyzer.Config, stderr io.Writer) *pipeline.Run {
 	var msgs io.Writer
 	if !f.quiet {
 		msgs = stderr
 	}
-	run := pipeline.New(an, pipeline.Options{Messages: msgs})
+	if f.log != nil {
+		cfg.OnEvent = f.log.add
+	}
+	return pipeline.New(analyzer.New(cfg), pipeline.Options{Messages: msgs})
+}
+
+// openLog opens --events (and the in-memory recent list the watch view shows).
+func (f *inputFlags) openLog(stdout io.Writer, keep int) error {
+	l, err := openEventLog(f.events, stdout, keep)
+	f.log = l
+	return err
+}
+
+func (f *inputFlags) closeLog(stderr io.Writer) int {
+	if f.log == nil {
+		return exitOK
+	}
+	if err := f.log.close(); err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: --events: %v\n", err)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// collect runs the analysis to its end: every -r input in order, or a live
+// capture until its stop condition or a signal. It returns exitUsage when an
+// input could not be read at all (the others are still analysed).
+func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string, stderr io.Writer) (report.Run, int) {
+	run := in.newRun(cfg, stderr)
+	if !lf.live() {
+		return in.analyse(run, inputs, stderr)
+	}
+	sess, err := lf.start(run, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+		return report.Run{}, exitUsage
+	}
+	sess.wait(0, nil)
+	r, ifs := sess.finish(stderr)
+	r.Capture = captureStats(ifs)
+	return r, exitOK
+}
+
+// analyse reads every input through one pipeline.
+func (f *inputFlags) analyse(run *pipeline.Run, inputs []string, stderr io.Writer) (report.Run, int) {
+	an := run.Analyzer()
 	status := exitOK
 	for _, name := range inputs {
 		src, err := capture.Open(name)
@@ -145,20 +194,33 @@ func usageError(stderr io.Writer, cmd string, err error) int {
 
 func runStats(args []string, stdout, stderr io.Writer) int {
 	var in inputFlags
+	var lf liveFlags
 	fs := newFlagSet("stats", "Shows the Quick Mode Statistics of the IP Security Monitor, computed from the packets.\nFigures the input cannot tell are n/a (null in JSON); partial ones are marked and explained.",
 		`  ipsecmon stats -r gateway.pcap
   ipsecmon stats -r a.pcap -r b.pcapng.gz --me 10.0.0.1 -o json
   ipsecmon stats -r sample.pcap --expect sample-stats.json
+  ipsecmon stats -i eth0 --duration 30s -o json
 `)
 	in.register(fs)
+	lf.register(fs)
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
 		return st
 	}
-	cfg, format, inputs, err := in.config(fs.Args())
+	cfg, format, inputs, err := in.config(fs.Args(), lf.live())
 	if err != nil {
 		return usageError(stderr, "stats", err)
 	}
-	r, status := in.analyse(cfg, inputs, stderr)
+	lf.apply(&cfg, fs)
+	if err := in.openLog(stdout, 0); err != nil {
+		return usageError(stderr, "stats", err)
+	}
+	r, status := collect(&in, &lf, cfg, inputs, stderr)
+	if st := in.closeLog(stderr); st != exitOK {
+		status = st
+	}
+	if r.Snap == nil {
+		return status
+	}
 	if err := report.WriteStats(stdout, r, format); err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return exitUsage
@@ -171,6 +233,7 @@ func runStats(args []string, stdout, stderr io.Writer) int {
 
 func runSAs(args []string, stdout, stderr io.Writer) int {
 	var in inputFlags
+	var lf liveFlags
 	var columns, sortBy []string
 	fs := newFlagSet("sas", "Shows the Security Associations view: one row per Quick Mode SA (an inbound and outbound\nSA paired when unambiguous, or a lone direction). Unknown values are '-' (null in JSON).",
 		`  ipsecmon sas -r gateway.pcap
@@ -178,13 +241,18 @@ func runSAs(args []string, stdout, stderr io.Writer) int {
   ipsecmon sas -r gateway.pcap --columns me,peer,spi_in,spi_out,state -o csv
 Columns (title or key): `+columnList()+"\n")
 	in.register(fs)
+	lf.register(fs)
 	fs.StringArrayVar(&columns, "columns", nil, "columns to show: 'a,b,c' sets them, '+col' adds, '-col' removes (default: the IP Security Monitor's; JSON: all)")
 	fs.StringArrayVar(&sortBy, "sort", nil, "sort by columns, '-col' for descending; repeatable or comma-separated")
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
 		return st
 	}
-	cfg, format, inputs, err := in.config(fs.Args())
+	cfg, format, inputs, err := in.config(fs.Args(), lf.live())
 	if err != nil {
+		return usageError(stderr, "sas", err)
+	}
+	lf.apply(&cfg, fs)
+	if err := in.openLog(stdout, 0); err != nil {
 		return usageError(stderr, "sas", err)
 	}
 	cols, err := report.SelectColumns(columns, format == report.JSON)
@@ -195,7 +263,13 @@ Columns (title or key): `+columnList()+"\n")
 	if err != nil {
 		return usageError(stderr, "sas", err)
 	}
-	r, status := in.analyse(cfg, inputs, stderr)
+	r, status := collect(&in, &lf, cfg, inputs, stderr)
+	if st := in.closeLog(stderr); st != exitOK {
+		status = st
+	}
+	if r.Snap == nil {
+		return status
+	}
 	rows := r.Snap.Rows
 	report.SortRows(rows, keys)
 	if err := report.WriteSAs(stdout, rows, cols, format); err != nil {
@@ -204,7 +278,7 @@ Columns (title or key): `+columnList()+"\n")
 	}
 	if format == report.Table && !in.quiet {
 		fmt.Fprintf(stderr, "%d Quick Mode SAs. ", len(rows))
-		io.WriteString(stderr, strings.TrimPrefix(report.InputSummary(r), ""))
+		io.WriteString(stderr, report.InputSummary(r))
 	}
 	if st := checkExpect(in.expect, r, stdout, stderr); st != exitOK && status == exitOK {
 		status = st

@@ -1,0 +1,112 @@
+package analyzer
+
+import (
+	"fmt"
+	"time"
+)
+
+// Event is one SA lifecycle event or anomaly, for the event log and the
+// watch view.
+type Event struct {
+	Time   time.Time `json:"time"`
+	Type   string    `json:"event"`
+	SA     *EventSA  `json:"sa,omitempty"`
+	Count  uint64    `json:"count,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+	Source string    `json:"source,omitempty"`
+	Frame  int       `json:"frame,omitempty"`
+}
+
+// EventSA names the SA an event is about.
+type EventSA struct {
+	SPI      string `json:"spi"`
+	Protocol string `json:"protocol"`
+	Src      string `json:"src"`
+	Dst      string `json:"dst"`
+	SrcPort  uint16 `json:"src_port,omitempty"`
+	DstPort  uint16 `json:"dst_port,omitempty"`
+}
+
+// Event types.
+const (
+	EventSAAdded          = "sa_added" // first packet of an SA learned from traffic
+	EventReplayBurst      = "replay"
+	EventAuthFailure      = "authentication_failure"
+	EventDecryptFailure   = "decryption_failure"
+	EventBadSPI           = "bad_spi"
+	EventSAEvicted        = "sa_evicted"
+	EventSADeleted        = "sa_deleted"
+	EventSAExpired        = "sa_expired"
+	EventSARekeyed        = "sa_rekeyed"
+	EventSANegotiated     = "sa_negotiated"
+	EventNegotiationFail  = "negotiation_failed"
+	EventUntrackedStarted = "sa_table_full"
+)
+
+func eventSA(k SAKey, src fmt.Stringer) *EventSA {
+	p := "esp"
+	if k.Proto == ProtoAH {
+		p = "ah"
+	}
+	return &EventSA{SPI: fmt.Sprintf("0x%08x", k.SPI), Protocol: p, Src: src.String(), Dst: k.Dst.String(), SrcPort: k.SrcPort, DstPort: k.DstPort}
+}
+
+// burstInterval: anomalies of one kind on one SA are reported at most once
+// per interval, with the count since the previous report, so that a replay
+// storm is one line a second rather than one per packet.
+const burstInterval = int64(time.Second)
+
+type burstKey struct {
+	sa  SAKey
+	typ string
+}
+
+type burst struct {
+	last    int64  // when the last event of this kind was emitted
+	pending uint64 // occurrences not yet reported
+	src     fmt.Stringer
+	ref     Ref
+}
+
+func (a *Analyzer) emit(e Event) {
+	if a.cfg.OnEvent != nil {
+		a.cfg.OnEvent(e)
+	}
+}
+
+// anomaly records one occurrence of an anomaly on an SA.
+func (a *Analyzer) anomaly(now int64, typ string, key SAKey, src fmt.Stringer, ref Ref, detail string) {
+	if a.cfg.OnEvent == nil {
+		return
+	}
+	if a.bursts == nil {
+		a.bursts = map[burstKey]*burst{}
+	}
+	bk := burstKey{key, typ}
+	b := a.bursts[bk]
+	if b == nil {
+		b = &burst{last: -burstInterval}
+		a.bursts[bk] = b
+	}
+	b.pending++
+	b.src, b.ref = src, ref
+	if now-b.last >= burstInterval {
+		a.emit(Event{Time: time.Unix(0, now).UTC(), Type: typ, SA: eventSA(key, src), Count: b.pending, Detail: detail, Source: ref.Source, Frame: ref.Index})
+		b.last, b.pending = now, 0
+	}
+}
+
+// flushBursts reports anomalies counted but not yet reported.
+func (a *Analyzer) flushBursts() {
+	for k, b := range a.bursts {
+		if b.pending > 0 {
+			a.emit(Event{Time: time.Unix(0, a.end).UTC(), Type: k.typ, SA: eventSA(k.sa, b.src), Count: b.pending, Source: b.ref.Source, Frame: b.ref.Index})
+			b.pending = 0
+		}
+	}
+}
+
+// Finish ends the input: pending anomaly counts are reported.
+func (a *Analyzer) Finish() {
+	a.flushBursts()
+}

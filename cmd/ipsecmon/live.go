@@ -1,0 +1,237 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/pflag"
+
+	"ipsecmon/analyzer"
+	"ipsecmon/capture"
+	"ipsecmon/metrics"
+	"ipsecmon/pipeline"
+	"ipsecmon/report"
+)
+
+// liveFlags configure capturing from interfaces and what a long run needs.
+type liveFlags struct {
+	ifaces        []string
+	filter        string
+	snaplen       int
+	noPromisc     bool
+	immediate     bool
+	bufferSize    string
+	count         uint64
+	duration      time.Duration
+	metricsListen string
+	metricsMaxSAs int
+	write         string
+	rotateSize    string
+	maxSAs        int
+	idleTimeout   time.Duration
+	evictEnded    time.Duration
+}
+
+func (f *liveFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&f.ifaces, "interface", "i", nil, "capture live on this interface (repeatable; 'any' for all); needs root or CAP_NET_RAW")
+	fs.StringVarP(&f.filter, "filter", "f", "", "BPF filter replacing the default ("+capture.DefaultFilter+")")
+	fs.IntVar(&f.snaplen, "snaplen", 262144, "bytes to capture per packet")
+	fs.BoolVar(&f.noPromisc, "no-promisc", false, "do not put the interface into promiscuous mode")
+	fs.BoolVar(&f.immediate, "immediate", true, "deliver packets as they arrive (libpcap immediate mode)")
+	fs.StringVar(&f.bufferSize, "buffer-size", "", "kernel capture buffer, e.g. 64MiB (default: libpcap's)")
+	fs.Uint64VarP(&f.count, "count", "c", 0, "stop after this many packets")
+	fs.DurationVar(&f.duration, "duration", 0, "stop after this long, e.g. 30s")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics on ADDR (host:port; ':9477' binds 127.0.0.1)")
+	fs.IntVar(&f.metricsMaxSAs, "metrics-max-sas", metrics.DefaultMaxSASeries, "per-SA metric series for at most this many SAs (the busiest)")
+	fs.StringVarP(&f.write, "write", "w", "", "write the analysed IPsec/IKE packets to this pcapng file")
+	fs.StringVar(&f.rotateSize, "rotate-size", "", "start a new -w file at about this size, e.g. 100MB")
+	fs.IntVar(&f.maxSAs, "max-sas", 100000, "track at most this many SAs; packets of further SAs are counted as untracked (0: no cap)")
+	fs.DurationVar(&f.idleTimeout, "sa-idle-timeout", 0, "evict SAs idle this long, keeping their totals (0: never; live default 30m)")
+	fs.DurationVar(&f.evictEnded, "evict-ended", 0, "evict deleted and expired SAs this long after their end (0: never; live default 5m)")
+}
+
+func (f *liveFlags) live() bool { return len(f.ifaces) > 0 }
+
+// apply sets the analyzer's memory bounds; live runs get defaults that keep
+// a days-long capture flat.
+func (f *liveFlags) apply(cfg *analyzer.Config, fs *pflag.FlagSet) {
+	cfg.MaxSAs = f.maxSAs
+	cfg.IdleTimeout, cfg.EvictEnded = f.idleTimeout, f.evictEnded
+	if f.live() {
+		if !fs.Changed("sa-idle-timeout") {
+			cfg.IdleTimeout = 30 * time.Minute
+		}
+		if !fs.Changed("evict-ended") {
+			cfg.EvictEnded = 5 * time.Minute
+		}
+	}
+}
+
+// metricsAddr binds loopback when no host is given: metrics of a gateway are
+// not for everyone unless the operator says so.
+func metricsAddr(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return "", fmt.Errorf("--metrics-listen %q: %w", s, err)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// liveSession is a running live capture with its metrics server.
+type liveSession struct {
+	live    *pipeline.Live
+	run     *pipeline.Run
+	srv     *http.Server
+	writer  *capture.Writer
+	sources []*capture.LiveSource
+}
+
+func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, error) {
+	s := &liveSession{run: run}
+	var buf uint64
+	if f.bufferSize != "" {
+		var err error
+		if buf, err = humanize.ParseBytes(f.bufferSize); err != nil {
+			return nil, fmt.Errorf("--buffer-size: %w", err)
+		}
+	}
+	var rotate uint64
+	if f.rotateSize != "" {
+		var err error
+		if rotate, err = humanize.ParseBytes(f.rotateSize); err != nil {
+			return nil, fmt.Errorf("--rotate-size: %w", err)
+		}
+	}
+	for _, name := range f.ifaces {
+		src, err := capture.OpenLive(capture.LiveOptions{Interface: name, Filter: f.filter, Snaplen: f.snaplen,
+			Promisc: !f.noPromisc, Immediate: f.immediate, BufferSize: int(buf)})
+		if err != nil {
+			s.closeSources()
+			return nil, err
+		}
+		s.sources = append(s.sources, src)
+	}
+	if f.write != "" {
+		w, err := capture.NewWriter(f.write, int64(rotate))
+		if err != nil {
+			s.closeSources()
+			return nil, fmt.Errorf("-w: %w", err)
+		}
+		s.writer = w
+	}
+	s.live = run.StartLive(s.sources, pipeline.LiveOptions{Count: f.count, Duration: f.duration, Writer: s.writer})
+	if f.metricsListen != "" {
+		addr, err := metricsAddr(f.metricsListen)
+		if err != nil {
+			s.stop()
+			return nil, err
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(metrics.NewCollector(s.sample, f.metricsMaxSAs))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			s.stop()
+			return nil, fmt.Errorf("--metrics-listen: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go s.srv.Serve(ln)
+		fmt.Fprintf(stderr, "ipsecmon: metrics on http://%s/metrics\n", ln.Addr())
+	}
+	return s, nil
+}
+
+// sample takes a consistent snapshot for the metrics and the watch view.
+func (s *liveSession) sample() metrics.Sample {
+	var smp metrics.Sample
+	s.live.With(func(r *pipeline.Run) { smp.Snap = r.Analyzer().Snapshot() })
+	for i, st := range s.live.CaptureStats() {
+		smp.Interfaces = append(smp.Interfaces, metrics.Interface{Name: s.sources[i].Name(), Received: st.Received, Dropped: st.Dropped, IfDropped: st.IfDropped})
+	}
+	return smp
+}
+
+// wait blocks until the capture ends by itself or by SIGINT/SIGTERM.
+func (s *liveSession) wait(tick time.Duration, onTick func()) {
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	var t <-chan time.Time
+	if tick > 0 {
+		tk := time.NewTicker(tick)
+		defer tk.Stop()
+		t = tk.C
+	}
+	for {
+		select {
+		case <-sig:
+			s.live.Stop()
+		case <-t:
+			onTick()
+		case <-s.live.Done():
+			return
+		}
+	}
+}
+
+// finish ends the session and returns what the final report needs.
+func (s *liveSession) finish(stderr io.Writer) (report.Run, []metrics.Interface) {
+	s.live.Stop()
+	<-s.live.Done()
+	smp := s.sample()
+	s.stop()
+	for _, err := range s.live.Errors() {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+	}
+	s.run.Finish()
+	smp.Snap = s.run.Analyzer().Snapshot()
+	return report.Run{Snap: smp.Snap, Input: s.run.Stats()}, smp.Interfaces
+}
+
+func (s *liveSession) stop() {
+	if s.live != nil {
+		s.live.Stop()
+		<-s.live.Done()
+	}
+	if s.srv != nil {
+		s.srv.Close()
+	}
+	if s.writer != nil {
+		if err := s.writer.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "ipsecmon: -w: %v\n", err)
+		}
+		s.writer = nil
+	}
+	s.closeSources()
+}
+
+func (s *liveSession) closeSources() {
+	for _, src := range s.sources {
+		src.Close()
+	}
+	s.sources = nil
+}
+
+func captureStats(ifs []metrics.Interface) []report.CaptureStats {
+	out := make([]report.CaptureStats, len(ifs))
+	for i, in := range ifs {
+		out[i] = report.CaptureStats{Interface: in.Name, Received: in.Received, Dropped: in.Dropped, IfDropped: in.IfDropped}
+	}
+	return out
+}
+
+var errBothInputs = errors.New("give capture files (-r) or interfaces (-i), not both")
