@@ -25,11 +25,21 @@ type SA struct {
 	Src, Dst netip.Prefix
 	SPI      uint32
 	AnySPI   bool // Wireshark's "*" SPI
-	Enc      algo.Enc
-	EncKey   []byte // includes the salt/nonce for CTR, GCM, CCM, GMAC and ChaCha20-Poly1305
-	Auth     algo.Auth
-	AuthKey  []byte
-	ESN      bool
+	// SPIWild marks the SPI bits a partial Wireshark wildcard ("0x0000000*")
+	// leaves free; zero for an exact SPI.
+	SPIWild uint32
+	Enc     algo.Enc
+	EncKey  []byte // includes the salt/nonce for CTR, GCM, CCM, GMAC and ChaCha20-Poly1305
+	Auth    algo.Auth
+	AuthKey []byte
+	ESN     bool
+	// SeqHi is the ESN high half the source states (Wireshark's "ESN High
+	// Bits", the receive seq-hi of an `ip xfrm state` dump), a starting point
+	// for ESN inference.
+	SeqHi uint32
+	// NoKeys is set when the source lists the SA without key material
+	// (`ip xfrm state list nokeys`): it still counts for SPI lookups.
+	NoKeys bool
 	// EncapSport/EncapDport are the UDP encapsulation ports (RFC 3948); zero when none or not stated.
 	EncapSport, EncapDport uint16
 	Mode                   string // "tunnel", "transport" or "" when the file does not say
