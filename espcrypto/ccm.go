@@ -57,8 +57,13 @@ func (c *ccm) macPad() {
 	c.n = 0
 }
 
-func (c *ccm) setCounter(i uint32) {
-	binary.BigEndian.PutUint32(c.ctr[aes.BlockSize-4:], i)
+// setCounter writes i into the last l bytes of the counter block (the
+// nonce takes the bytes before them).
+func (c *ccm) setCounter(i uint32, l int) {
+	for k := aes.BlockSize - 1; k >= aes.BlockSize-l; k-- {
+		c.ctr[k] = byte(i)
+		i >>= 8
+	}
 }
 
 // open decrypts ct into dst (len(dst) >= len(ct)) and reports whether tag
@@ -74,11 +79,11 @@ func (c *ccm) open(dst, nonce, ct, tag, aad []byte) bool {
 	clear(c.ctr[:])
 	c.ctr[0] = byte(l - 1)
 	copy(c.ctr[1:], nonce)
-	c.setCounter(0)
+	c.setCounter(0, l)
 	c.b.Encrypt(c.s0[:], c.ctr[:])
 	pt := dst[:len(ct)]
 	for i, off := uint32(1), 0; off < len(ct); i, off = i+1, off+aes.BlockSize {
-		c.setCounter(i)
+		c.setCounter(i, l)
 		c.b.Encrypt(c.ks[:], c.ctr[:])
 		subtle.XORBytes(pt[off:], ct[off:], c.ks[:])
 	}

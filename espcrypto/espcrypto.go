@@ -23,9 +23,12 @@ import (
 	"fmt"
 	"hash"
 
+	//lint:ignore SA1019 legacy SAs in real captures (Wireshark's 2006 samples) still use it; only decryption
 	"golang.org/x/crypto/blowfish"
+	//lint:ignore SA1019 legacy ESP algorithm (RFC 2451) found in captures; only decryption
 	"golang.org/x/crypto/cast5"
 	"golang.org/x/crypto/chacha20poly1305"
+	//lint:ignore SA1019 legacy SAs in real captures (Wireshark's 2006 samples) still use it; only decryption
 	"golang.org/x/crypto/twofish"
 
 	"ipsecmon/algo"
