@@ -86,4 +86,6 @@ type Set struct {
 	Authoritative bool
 	// Warnings are non-fatal findings, e.g. a key file readable by group or others.
 	Warnings []string
+
+	idx *index // built by Parse and Merge for ESPFor
 }
