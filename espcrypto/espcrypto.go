@@ -238,11 +238,11 @@ func New(proto uint8, enc algo.Enc, encKey []byte, auth algo.Auth, authKey []byt
 // NewFromKeys builds the transform of an SA read from a key file.
 func NewFromKeys(sa *keys.SA) (*Transform, error) {
 	if sa.NoKeys {
-		return nil, fmt.Errorf("espcrypto: SA %#08x (%s) has no key material", sa.SPI, sa.Origin)
+		return nil, fmt.Errorf("espcrypto: SA 0x%08x (%s) has no key material", sa.SPI, sa.Origin)
 	}
 	t, err := New(sa.Proto, sa.Enc, sa.EncKey, sa.Auth, sa.AuthKey, sa.ESN)
 	if err != nil {
-		return nil, fmt.Errorf("%w (SA %#08x, %s)", err, sa.SPI, sa.Origin)
+		return nil, fmt.Errorf("%w (SA 0x%08x, %s)", err, sa.SPI, sa.Origin)
 	}
 	return t, nil
 }
