@@ -145,7 +145,8 @@ func detectLine(raw, t string) Format {
 		return FormatWiresharkESP
 	case strings.HasPrefix(raw, "src ") && len(fields) >= 4 && fields[2] == "dst":
 		return FormatXfrm
-	case fields[0] == "ikev2" && len(fields) > 1 && (fields[1] == "I" || fields[1] == "R"):
+	case fields[0] == "ikev2" && len(fields) > 1 && (fields[1] == "I" || fields[1] == "R"),
+		fields[0] == "file" && len(fields) == 2:
 		return FormatTcpdump
 	case (fields[0] == "esp" || fields[0] == "ah" || fields[0] == "ikev1" || fields[0] == "ikev2") && len(fields) > 1 && strings.Contains(fields[1], "="):
 		return FormatNative

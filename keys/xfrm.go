@@ -116,9 +116,17 @@ func (p *parser) xfrmAttr(n int, cur *xfrmState, f []string) error {
 		}
 		return "", false
 	}
+	arg := func(i int) string {
+		if i < len(f) {
+			return f[i]
+		}
+		return ""
+	}
 	switch f[0] {
 	case "proto":
-		cur.proto = f[1]
+		if cur.proto = arg(1); cur.proto == "" {
+			return p.errorf(n, "ip xfrm state: proto without a protocol")
+		}
 		if s, ok := val("spi"); ok {
 			// `ip -s` adds the decimal value: 0xc1a9656b(3249169771).
 			if k := strings.IndexByte(s, '('); k > 0 {
@@ -137,7 +145,7 @@ func (p *parser) xfrmAttr(n int, cur *xfrmState, f []string) error {
 		if cur.inStats { // "replay-window 0 replay 0 failed 0" under stats:
 			return nil
 		}
-		if w, err := strconv.Atoi(f[1]); err == nil {
+		if w, err := strconv.Atoi(arg(1)); err == nil {
 			sa.ReplayWindow = max(sa.ReplayWindow, w)
 		}
 		for k, t := range f {
@@ -156,11 +164,11 @@ func (p *parser) xfrmAttr(n int, cur *xfrmState, f []string) error {
 			}
 		}
 	case "replay_window": // in the "anti-replay esn context" block
-		if w, err := strconv.Atoi(strings.TrimSuffix(f[1], ",")); err == nil {
+		if w, err := strconv.Atoi(strings.TrimSuffix(arg(1), ",")); err == nil {
 			sa.ReplayWindow = max(sa.ReplayWindow, w)
 		}
 	case "seq-hi":
-		if v, err := strconv.ParseUint(strings.TrimSuffix(f[1], ","), 0, 32); err == nil {
+		if v, err := strconv.ParseUint(strings.TrimSuffix(arg(1), ","), 0, 32); err == nil {
 			sa.SeqHi = uint32(v)
 		}
 	case "encap":
