@@ -387,6 +387,14 @@ func (t *Transform) Checked() bool { return t.check }
 // ESN reports whether the SA uses extended sequence numbers.
 func (t *Transform) ESN() bool { return t.esn }
 
+// Proto is ProtoESP or ProtoAH.
+func (t *Transform) Proto() uint8 { return t.proto }
+
+// Enc and Auth are the SA's algorithms (EncNull for AH; AuthNone for the
+// combined modes).
+func (t *Transform) Enc() algo.Enc   { return t.enc }
+func (t *Transform) Auth() algo.Auth { return t.auth }
+
 func grow(b []byte, n int) []byte {
 	if cap(b) < n {
 		return make([]byte, n, n+n/4)
