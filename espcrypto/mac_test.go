@@ -12,7 +12,7 @@ import (
 // Integrity known answers, typed in from the RFCs: RFC 2202 §2-3 (HMAC-MD5,
 // HMAC-SHA-1; the -96 ICV is the leftmost 96 bits, RFC 2403/2404 §2),
 // RFC 4868 §2.7.2 (HMAC-SHA-256-128, -384-192, -512-256 authenticator test
-// cases) and RFC 3566 §4 (AES-XCBC-MAC-96).
+// cases), RFC 4231 §4.2 and RFC 3566 §4 (AES-XCBC-MAC-96).
 func TestICVKnownAnswers(t *testing.T) {
 	jefe := func(n int) []byte { return bytes.Repeat([]byte("Jefe"), n/4) }
 	tests := []struct {
@@ -32,6 +32,11 @@ func TestICVKnownAnswers(t *testing.T) {
 		{"RFC4868 AUTH256-3", algo.AuthHMACSHA256_128, bytes.Repeat([]byte{0xaa}, 32), bytes.Repeat([]byte{0xdd}, 50), "cdcb1220d1ecccea91e53aba3092f962e549fe6ce9ed7fdc43191fbde45c30b0"},
 		{"RFC4868 AUTH384-1", algo.AuthHMACSHA384_192, bytes.Repeat([]byte{0x0b}, 48), []byte("Hi There"), "b6a8d5636f5c6a7224f9977dcf7ee6c7fb6d0c48cbdee9737a959796489bddbc4c5df61d5b3297b4fb68dab9f1b582c2"},
 		{"RFC4868 AUTH384-2", algo.AuthHMACSHA384_192, jefe(48), []byte("what do ya want for nothing?"), "2c7353974f1842fd66d53c452ca42122b28c0b594cfb184da86a368e9b8e16f5349524ca4e82400cbde0686d403371c9"},
+		// RFC 4231 §4.2 test case 1: a 20-byte key, shorter than RFC 4868
+		// asks for; HMAC accepts it (the 2006 Wireshark captures need that).
+		{"RFC4231 1 SHA-256", algo.AuthHMACSHA256_128, bytes.Repeat([]byte{0x0b}, 20), []byte("Hi There"), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+		{"RFC4231 1 SHA-384", algo.AuthHMACSHA384_192, bytes.Repeat([]byte{0x0b}, 20), []byte("Hi There"), "afd03944d84895626b0825f4ab46907f15f9dadbe4101ec682aa034c7cebc59cfaea9ea9076ede7f4af152e8b2fa9cb6"},
+		{"RFC4231 1 SHA-512", algo.AuthHMACSHA512_256, bytes.Repeat([]byte{0x0b}, 20), []byte("Hi There"), "87aa7cdea5ef619d4ff0b4241a1d6cb02379f4e2ce4ec2787ad0b30545e17cdedaa833b7d6b8a702038b274eaea3f4e4be9d914eeb61f1702e696c203a126854"},
 		{"RFC4868 AUTH512-1", algo.AuthHMACSHA512_256, bytes.Repeat([]byte{0x0b}, 64), []byte("Hi There"), "637edc6e01dce7e6742a99451aae82df23da3e92439e590e43e761b33e910fb8ac2878ebd5803f6f0b61dbce5e251ff8789a4722c1be65aea45fd464e89f8f5b"},
 	}
 	xcbcKey := unhex(t, "000102030405060708090a0b0c0d0e0f")
