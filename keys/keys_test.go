@@ -307,7 +307,7 @@ func TestDetect(t *testing.T) {
 		{"esp spi=1 dst=10.0.0.1 enc=null", FormatNative},
 		{"ikev2 spii=00 spir=00", FormatNative},
 	} {
-		got, err := Detect("d", splitLines([]byte(tc.in)))
+		got, err := Detect("d", []byte(tc.in))
 		if err != nil || got != tc.want {
 			t.Errorf("%q: %v %v, want %v", tc.in, got, err, tc.want)
 		}

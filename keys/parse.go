@@ -81,7 +81,7 @@ func Load(path string) (*Set, error) {
 // messages (usually the file name).
 func Parse(name string, data []byte) (*Set, error) {
 	lines := splitLines(data)
-	f, err := Detect(name, lines)
+	f, err := detect(name, lines)
 	if err != nil {
 		return nil, err
 	}
@@ -122,9 +122,14 @@ func splitLines(data []byte) []string {
 	return lines
 }
 
-// Detect recognises the format from the first line that is neither blank
-// nor a comment. A file with no such line is FormatUnknown without error.
-func Detect(name string, lines []string) (Format, error) {
+// Detect recognises the format of key material from the first line that
+// is neither blank nor a comment. A file with no such line is
+// FormatUnknown without error.
+func Detect(name string, data []byte) (Format, error) {
+	return detect(name, splitLines(data))
+}
+
+func detect(name string, lines []string) (Format, error) {
 	for i, l := range lines {
 		t := strings.TrimSpace(l)
 		if t == "" || t[0] == '#' {
