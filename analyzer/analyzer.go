@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"ipsecmon/decode"
+	"ipsecmon/espcrypto"
+	"ipsecmon/keys"
 )
 
 // DefaultReplayWindow is the window size RFC 4303 §3.4.3 recommends as default.
@@ -34,6 +36,12 @@ type Config struct {
 	EvictEnded  time.Duration
 	// OnEvent receives lifecycle events and anomalies as they happen (nil: none).
 	OnEvent func(Event)
+	// Keys verify and decrypt the SAs they cover (nil: keyless).
+	Keys *keys.Set
+	// CompleteKeys declares that Keys lists every SA of the hosts it names,
+	// as an `ip xfrm state` dump does by nature: packets for other SPIs to
+	// those destinations are Bad SPI.
+	CompleteKeys bool
 }
 
 // Ref says where a packet came from, for messages and events.
@@ -55,6 +63,13 @@ type Analyzer struct {
 	lastSweep int64
 	bursts    map[burstKey]*burst
 	tableFull bool
+
+	inner    *decode.Decoder // for the packets found inside decrypted tunnels
+	innerPkt [maxNesting]decode.Packet
+	// covered: destinations whose complete SA list is known (Bad SPI detection).
+	covered   map[netip.Addr]bool
+	badSPIs   map[SAKey]uint64
+	keyErrors map[string]bool
 }
 
 // Counts are packet tallies that are not per SA.
@@ -67,6 +82,7 @@ type Counts struct {
 	NATKeepalives    uint64
 	FragmentsPending uint64 // IP fragments of ESP/AH/UDP that were not analysed
 	TruncatedIPsec   uint64 // ESP/AH packets whose capture was cut short
+	BadSPI           uint64 // packets for an SPI no SA has (needs an authoritative SA source)
 	Untracked        uint64 // IPsec packets not analysed because MaxSAs was reached
 	EvictedSAs       uint64 // SAs removed from the table (their totals are kept)
 }
@@ -76,7 +92,9 @@ func New(cfg Config) *Analyzer {
 	if cfg.ReplayWindow <= 0 {
 		cfg.ReplayWindow = DefaultReplayWindow
 	}
-	return &Analyzer{cfg: cfg, sas: make(map[SAKey]*SA)}
+	a := &Analyzer{cfg: cfg, sas: make(map[SAKey]*SA)}
+	a.indexKeys()
+	return a
 }
 
 // Packet analyses one decoded packet.
@@ -115,6 +133,13 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 }
 
 func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader, ref Ref) {
+	a.ipsecAt(now, p, h, ref, 0)
+}
+
+// maxNesting bounds ESP-in-ESP recursion after decryption.
+const maxNesting = 3
+
+func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, ref Ref, depth int) {
 	key := SAKey{Dst: p.Dst, SPI: h.SPI, Proto: h.Proto}
 	if p.Dst.IsMulticast() {
 		key.Src = p.Src
@@ -124,6 +149,9 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader, ref
 	}
 	sa := a.sas[key]
 	if sa == nil {
+		if a.badSPI(now, key, p, ref) {
+			return
+		}
 		if a.cfg.MaxSAs > 0 && len(a.sas) >= a.cfg.MaxSAs {
 			a.counts.Untracked++
 			if !a.tableFull {
@@ -133,6 +161,7 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader, ref
 			return
 		}
 		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: NewReplayWindow(a.cfg.ReplayWindow)}
+		a.attachKeys(sa)
 		a.sas[key] = sa
 		a.order = append(a.order, sa)
 		if a.cfg.OnEvent != nil {
@@ -145,12 +174,45 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader, ref
 	sa.WireBytes += uint64(h.WireLen)
 
 	seq := uint64(h.Seq)
+	if sa.ESN {
+		// RFC 4303 Appendix A2.2: the high half is inferred from the window.
+		if sa.Window.Started() {
+			seq = sa.Window.InferESN(h.Seq)
+		} else {
+			seq |= uint64(sa.key.seqHiStart) << 32
+		}
+	}
 	if !sa.Window.Check(seq) {
 		sa.Replayed++
 		a.anomaly(now, EventReplayBurst, key, p.Src, ref, "sequence number already seen or left of the window")
 		return
 	}
+	var res espcrypto.Result
+	verified := false
+	if sa.tr != nil && !h.Truncated() {
+		if h.Proto == ProtoESP {
+			res = sa.tr.OpenESP(h.Data, uint32(seq>>32))
+		} else {
+			res = sa.tr.VerifyAH(p.IP, h.Offset, uint32(seq>>32))
+		}
+		switch res.Outcome {
+		case espcrypto.NotAuthenticated, espcrypto.Malformed:
+			// A packet too short to carry its ICV cannot be authenticated
+			// either; Linux counts both in XfrmInStateProtoError.
+			sa.NotAuthenticated++
+			a.anomaly(now, EventAuthFailure, key, p.Src, ref, res.Reason.String())
+			return
+		}
+		verified = true
+	}
+	// RFC 4303 §3.4.3: the window moves only once integrity is established
+	// (without keys, every packet that passes the replay check moves it).
 	sa.Window.Update(seq)
+	if verified && res.Outcome == espcrypto.NotDecrypted {
+		sa.NotDecrypted++
+		a.anomaly(now, EventDecryptFailure, key, p.Src, ref, res.Reason.String())
+		return
+	}
 	if sa.Accepted == 0 || seq < sa.MinSeq {
 		sa.MinSeq = seq
 	}
@@ -159,11 +221,17 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader, ref
 	}
 	sa.Accepted++
 	sa.Bytes += uint64(h.WireLen)
+	if !verified {
+		sa.Unverified++
+	}
 	if h.Truncated() {
 		sa.Truncated++
 		a.counts.TruncatedIPsec++
 	}
-	if h.Proto == ProtoAH {
+	switch {
+	case verified:
+		a.plaintext(now, sa, res, ref, depth)
+	case h.Proto == ProtoAH:
 		a.ahInner(sa, h)
 	}
 }

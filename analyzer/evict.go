@@ -2,6 +2,8 @@ package analyzer
 
 import (
 	"net/netip"
+
+	"ipsecmon/algo"
 	"slices"
 	"time"
 )
@@ -13,6 +15,7 @@ type tallyKey struct {
 	proto    uint8
 	mode     Mode
 	state    State
+	nullEnc  bool
 }
 
 // tally is what the statistics need from an SA. Live SAs and the totals of
@@ -22,6 +25,8 @@ type tally struct {
 	sas                                 uint64
 	accepted, bytes, wireBytes          uint64
 	replayed, notAuthenticated, notDecr uint64
+	keyed                               uint64 // SAs among these that had keys
+	unverified                          uint64 // accepted packets not checked with keys
 }
 
 // maxEvictedTallies bounds the evicted totals: beyond it, endpoints are
@@ -30,9 +35,11 @@ const maxEvictedTallies = 4096
 
 func (s *SA) tally() tally {
 	return tally{
-		tallyKey: tallyKey{s.Src, s.Key.Dst, s.Key.Proto, s.Mode, s.State},
+		// ESP with NULL encryption protects integrity only: authenticated, not confidential.
+		tallyKey: tallyKey{s.Src, s.Key.Dst, s.Key.Proto, s.Mode, s.State, s.key != nil && (s.key.Enc == algo.EncNull || s.key.Enc == algo.EncNullAESGMAC)},
 		sas:      1, accepted: s.Accepted, bytes: s.Bytes, wireBytes: s.WireBytes,
 		replayed: s.Replayed, notAuthenticated: s.NotAuthenticated, notDecr: s.NotDecrypted,
+		keyed: boolCount(s.tr != nil), unverified: s.Unverified,
 	}
 }
 
@@ -44,6 +51,15 @@ func (t *tally) add(o tally) {
 	t.replayed += o.replayed
 	t.notAuthenticated += o.notAuthenticated
 	t.notDecr += o.notDecr
+	t.keyed += o.keyed
+	t.unverified += o.unverified
+}
+
+func boolCount(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // sweep evicts idle SAs and SAs that ended long enough ago.
@@ -82,7 +98,7 @@ func (a *Analyzer) evict(sa *SA) {
 	t := sa.tally()
 	k := t.tallyKey
 	if _, ok := a.evicted[k]; !ok && len(a.evicted) >= maxEvictedTallies {
-		k = tallyKey{proto: k.proto, mode: k.mode, state: k.state}
+		k = tallyKey{proto: k.proto, mode: k.mode, state: k.state, nullEnc: k.nullEnc}
 	}
 	if e := a.evicted[k]; e != nil {
 		e.add(t)

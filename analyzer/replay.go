@@ -14,7 +14,7 @@ type ReplayWindow struct {
 	size   uint32 // window size W in packets
 	nbits  uint32 // ring bits: size rounded up to 64
 	inline uint64 // the ring when nbits == 64, saving an allocation per SA
-	ring   []uint64
+	ring   *[]uint64
 	seen   bool
 }
 
@@ -25,7 +25,8 @@ func NewReplayWindow(size int) ReplayWindow {
 	}
 	w := ReplayWindow{size: uint32(size), nbits: uint32((size + 63) / 64 * 64)}
 	if w.nbits > 64 {
-		w.ring = make([]uint64, w.nbits/64)
+		r := make([]uint64, w.nbits/64)
+		w.ring = &r
 	}
 	return w
 }
@@ -44,7 +45,7 @@ func (w *ReplayWindow) word(seq uint64) (*uint64, uint64) {
 	if w.ring == nil {
 		return &w.inline, 1 << bit
 	}
-	return &w.ring[bit/64], 1 << (bit % 64)
+	return &(*w.ring)[bit/64], 1 << (bit % 64)
 }
 
 // Check reports whether seq would be accepted, without changing the window.
@@ -80,7 +81,9 @@ func (w *ReplayWindow) Update(seq uint64) {
 	if seq > w.top {
 		if diff := seq - w.top; diff >= uint64(w.nbits) {
 			w.inline = 0
-			clear(w.ring)
+			if w.ring != nil {
+				clear(*w.ring)
+			}
 		} else {
 			for s := w.top + 1; s <= seq; s++ {
 				p, m := w.word(s)

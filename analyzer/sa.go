@@ -3,6 +3,9 @@ package analyzer
 import (
 	"fmt"
 	"net/netip"
+
+	"ipsecmon/algo"
+	"ipsecmon/espcrypto"
 )
 
 // Protocol numbers of the two IPsec protocols.
@@ -95,6 +98,13 @@ type SA struct {
 	// Bytes is the IPsec part of accepted packets: from the first byte of
 	// the ESP/AH header to the end of the IP packet, per the IP length fields.
 	Bytes uint64
+	// Unverified counts accepted packets whose integrity was not checked:
+	// the SA has no keys, or the capture cut the packet short.
+	Unverified uint64
+	// PlainBytes is the decrypted payload of verified packets (ESP: the inner
+	// IP packet in tunnel mode, the transport payload in transport mode; AH:
+	// what follows the AH header).
+	PlainBytes uint64
 	// WireBytes is the same span summed over every packet, whatever its outcome.
 	WireBytes uint64
 	// Truncated counts accepted packets whose capture was cut short (bytes
@@ -111,14 +121,44 @@ type SA struct {
 	InnerProto   uint8
 	InnerSrcPort uint16
 	InnerDstPort uint16
-	InnerSrc     netip.Addr // tunnel mode inner addresses of the first packet
-	InnerDst     netip.Addr
+	// innerAddrs holds tunnel mode's inner addresses of the first packet,
+	// kept apart because most SAs never need them.
+	innerAddrs   *[2]netip.Addr
 	innerSeen    bool
 	innerMixed   bool // more than one inner protocol/port combination seen
 	ahCarriesESP bool
 	pair         *SA
 	pairFromIKE  bool
+
+	// Keying, when keys were given.
+	tr  *espcrypto.Transform
+	ESN bool
+	key *KeyInfo
 }
+
+// KeyInfo is what an SA source (a key file, a host's SA list) says about an
+// SA besides its keys.
+type KeyInfo struct {
+	Origin     string // "file:line"
+	Enc        algo.Enc
+	EncKeyBits int
+	Auth       algo.Auth
+	seqHiStart uint32
+}
+
+// Keys returns what an SA source said about the SA, or nil when none lists it.
+func (s *SA) Keys() *KeyInfo { return s.key }
+
+// InnerAddrs returns the inner addresses of a tunnel-mode SA's first packet.
+func (s *SA) InnerAddrs() (src, dst netip.Addr) {
+	if s.innerAddrs == nil {
+		return netip.Addr{}, netip.Addr{}
+	}
+	return s.innerAddrs[0], s.innerAddrs[1]
+}
+
+// Keyed reports whether the SA's packets are verified with keys.
+func (s *SA) Keyed() bool { return s.tr != nil }
 
 // Packets is the number of packets seen on the wire for this SA, whatever their outcome.
 func (s *SA) Packets() uint64 {
@@ -142,7 +182,9 @@ func (s *SA) noteInner(proto uint8, sport, dport uint16, src, dst netip.Addr) {
 	if !s.innerSeen {
 		s.innerSeen = true
 		s.InnerProto, s.InnerSrcPort, s.InnerDstPort = proto, sport, dport
-		s.InnerSrc, s.InnerDst = src, dst
+		if src.IsValid() {
+			s.innerAddrs = &[2]netip.Addr{src, dst}
+		}
 		return
 	}
 	if proto != s.InnerProto || sport != s.InnerSrcPort || dport != s.InnerDstPort {

@@ -161,6 +161,8 @@ type Snapshot struct {
 	First    time.Time
 	Last     time.Time
 	SAs      int
+	// NotInspected counts accepted packets whose integrity was not checked.
+	NotInspected uint64
 }
 
 // Snapshot computes the views from the current state. Rows hold copies of
@@ -250,8 +252,10 @@ func (k dirKey) reverse() dirKey {
 }
 
 // pairRows builds the SA view's rows. Without IKE, two SAs are paired only
-// when each is the other's only candidate: opposite addresses, same protocol,
-// mirrored encapsulation ports.
+// when each is the other's only candidate: opposite addresses, same
+// protocol, mirrored encapsulation ports. When there are several (successive
+// connections between the same two hosts), the only one whose lifetime
+// overlaps still counts as the only candidate.
 func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
 	groups := map[dirKey][]*SA{}
 	for _, sa := range a.order {
@@ -259,6 +263,19 @@ func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
 			k := dirOf(sa)
 			groups[k] = append(groups[k], sa)
 		}
+	}
+	candidates := func(sa *SA) []*SA {
+		rev := groups[dirOf(sa).reverse()]
+		if len(rev) == 1 && rev[0] != sa {
+			return rev
+		}
+		var c []*SA
+		for _, o := range rev {
+			if o != sa && overlaps(sa, o) {
+				c = append(c, o)
+			}
+		}
+		return c
 	}
 	done := map[*SA]bool{}
 	var rows []*QuickModeSA
@@ -271,9 +288,11 @@ func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
 		other := sa.pair
 		if other != nil {
 			row.Pairing = "negotiated"
-		} else if fwd, rev := groups[dirOf(sa)], groups[dirOf(sa).reverse()]; len(fwd) == 1 && len(rev) == 1 && rev[0] != sa {
-			other = rev[0]
-			row.Pairing = "inferred"
+		} else if c := candidates(sa); len(c) == 1 && !done[c[0]] {
+			if back := candidates(c[0]); len(back) == 1 && back[0] == sa {
+				other = c[0]
+				row.Pairing = "inferred"
+			}
 		}
 		if other != nil {
 			done[other] = true
@@ -308,6 +327,19 @@ func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
 	return rows
 }
 
+// overlaps reports whether two SAs were in use at the same time.
+func overlaps(x, y *SA) bool {
+	return x.FirstSeen <= y.endOfUse() && y.FirstSeen <= x.endOfUse()
+}
+
+// endOfUse is the end of an SA's life as far as pairing is concerned.
+func (s *SA) endOfUse() int64 {
+	if s.EndedAt != 0 {
+		return s.EndedAt
+	}
+	return s.LastSeen
+}
+
 // tallies returns the live SAs and the evicted totals in one list.
 func (a *Analyzer) tallies() []tally {
 	ts := make([]tally, 0, len(a.order)+len(a.evicted))
@@ -327,7 +359,15 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 	var confS, confR, authS, authR uint64
 	var trS, trR, tuS, tuR uint64
 	var unknownMode, unknownModeBytes, transit, transitBytes, modeCandidates uint64
+	var keyed, notAuth, notDecr, uninspected, uninspectedSAs uint64
 	for _, t := range a.tallies() {
+		keyed += t.keyed
+		notAuth += t.notAuthenticated
+		notDecr += t.notDecr
+		uninspected += t.unverified
+		if t.keyed < t.sas {
+			uninspectedSAs += t.sas - t.keyed
+		}
 		if t.state == StateActive {
 			active += t.sas
 		}
@@ -352,7 +392,7 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 				*recv += t.bytes
 			}
 		}
-		if t.proto == ProtoESP {
+		if t.proto == ProtoESP && !t.nullEnc {
 			add(&confS, &confR)
 		} else {
 			add(&authS, &authR)
@@ -387,7 +427,7 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 		}
 		f := known(v)
 		if unknownMode > 0 {
-			f.Note = fmt.Sprintf("excludes %d bytes of %d SAs of unknown mode", unknownModeBytes, unknownMode)
+			f.Note = fmt.Sprintf("excludes %d bytes of %d SAs of unknown mode (ESP without keys)", unknownModeBytes, unknownMode)
 		}
 		return f
 	}
@@ -423,9 +463,22 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 	for _, i := range []Stat{PendingKeyOps, KeyAdditions, KeyDeletions, Rekeys} {
 		st[i] = Figure{Note: noIKE}
 	}
-	st[BadSPIPackets] = Figure{Note: "needs keys or IKE to know which SPIs exist"}
-	st[NotDecrypted] = Figure{Note: "needs keys"}
-	st[NotAuthenticated] = Figure{Note: "needs keys"}
+	if a.BadSPIKnown() {
+		st[BadSPIPackets] = known(a.counts.BadSPI)
+	} else {
+		st[BadSPIPackets] = Figure{Note: "needs an authoritative list of SAs (ip xfrm state, --complete-keys) or the decrypted IKE negotiations"}
+	}
+	if keyed == 0 {
+		st[NotDecrypted] = Figure{Note: "needs keys"}
+		st[NotAuthenticated] = Figure{Note: "needs keys"}
+	} else {
+		st[NotDecrypted], st[NotAuthenticated] = known(notDecr), known(notAuth)
+		if uninspected > 0 {
+			note := fmt.Sprintf("%d accepted packets (of %d SAs without keys, or cut by the snap length) were not inspected", uninspected, uninspectedSAs)
+			st[NotDecrypted].Note, st[NotAuthenticated].Note = note, note
+		}
+	}
+	s.NotInspected = uninspected
 }
 
 func anyActive(r *QuickModeSA) bool {

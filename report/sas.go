@@ -14,6 +14,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"ipsecmon/algo"
 	"ipsecmon/analyzer"
 )
 
@@ -227,8 +228,8 @@ func tunnelEndpoint(mine bool) func(*analyzer.QuickModeSA) Value {
 
 // Columns lists every SA view column: the seed's defaults first, in their order.
 var Columns = []*Column{
-	{Name: "Me", Key: "me", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return addr(q.MyAddr) }},
-	{Name: "Peer", Key: "peer", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return addr(q.PeerAddr) }},
+	{Name: "Me", Key: "me", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return endpoint(q, true) }},
+	{Name: "Peer", Key: "peer", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return endpoint(q, false) }},
 	{Name: "Protocol", Key: "protocol", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
 		if s, ok := inner(q); ok {
 			return str(protoName(s.InnerProto))
@@ -242,19 +243,24 @@ var Columns = []*Column{
 		if _, ah, _ := ipsecProtos(q); !ah {
 			return str("None")
 		}
-		return Value{}
+		return algCell(q, analyzer.ProtoAH, func(k *analyzer.KeyInfo) string { return k.Auth.Display() })
 	}},
 	{Name: "ESP Confidentiality", Key: "esp_confidentiality", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
 		if esp, _, bundle := ipsecProtos(q); !esp && !bundle {
 			return str("None")
 		}
-		return Value{}
+		return algCell(q, analyzer.ProtoESP, encName)
 	}},
 	{Name: "ESP Integrity", Key: "esp_integrity", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
 		if esp, _, bundle := ipsecProtos(q); !esp && !bundle {
 			return str("None")
 		}
-		return Value{}
+		return algCell(q, analyzer.ProtoESP, func(k *analyzer.KeyInfo) string {
+			if k.Enc.AEAD() {
+				return encName(k) // integrity comes with the combined-mode cipher
+			}
+			return k.Auth.Display()
+		})
 	}},
 	{Name: "My Tunnel Endpoint", Key: "my_tunnel_endpoint", Default: true, Get: tunnelEndpoint(true)},
 	{Name: "Peer Tunnel Endpoint", Key: "peer_tunnel_endpoint", Default: true, Get: tunnelEndpoint(false)},
@@ -294,6 +300,37 @@ var Columns = []*Column{
 	{Name: "Bytes Out", Key: "bytes_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return byteCount(s.Bytes) }, false)},
 	{Name: "Replayed In", Key: "replayed_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Replayed) }, true)},
 	{Name: "Replayed Out", Key: "replayed_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Replayed) }, false)},
+	{Name: "Plaintext Bytes In", Key: "plaintext_bytes_in", Right: true, Get: perDir(keyedCount(func(s *analyzer.SA) uint64 { return s.PlainBytes }, true), true)},
+	{Name: "Plaintext Bytes Out", Key: "plaintext_bytes_out", Right: true, Get: perDir(keyedCount(func(s *analyzer.SA) uint64 { return s.PlainBytes }, true), false)},
+	{Name: "Not Authenticated In", Key: "not_authenticated_in", Right: true, Get: perDir(keyedCount(func(s *analyzer.SA) uint64 { return s.NotAuthenticated }, false), true)},
+	{Name: "Not Authenticated Out", Key: "not_authenticated_out", Right: true, Get: perDir(keyedCount(func(s *analyzer.SA) uint64 { return s.NotAuthenticated }, false), false)},
+	{Name: "Not Decrypted In", Key: "not_decrypted_in", Right: true, Get: perDir(keyedCount(func(s *analyzer.SA) uint64 { return s.NotDecrypted }, false), true)},
+	{Name: "Not Decrypted Out", Key: "not_decrypted_out", Right: true, Get: perDir(keyedCount(func(s *analyzer.SA) uint64 { return s.NotDecrypted }, false), false)},
+	{Name: "Unverified In", Key: "unverified_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Unverified) }, true)},
+	{Name: "Unverified Out", Key: "unverified_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Unverified) }, false)},
+	{Name: "ESN", Key: "esn", Get: func(q *analyzer.QuickModeSA) Value {
+		for _, s := range q.SAs() {
+			if s.Keys() != nil {
+				if s.ESN {
+					return str("on")
+				}
+				return str("off")
+			}
+		}
+		return Value{}
+	}},
+	{Name: "Key Source", Key: "key_source", Get: func(q *analyzer.QuickModeSA) Value {
+		var srcs []string
+		for _, s := range q.SAs() {
+			if k := s.Keys(); k != nil && !slices.Contains(srcs, k.Origin) {
+				srcs = append(srcs, k.Origin)
+			}
+		}
+		if len(srcs) == 0 {
+			return Value{}
+		}
+		return str(strings.Join(srcs, ", "))
+	}},
 	{Name: "Wire Packets In", Key: "wire_packets_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Packets()) }, true)},
 	{Name: "Wire Packets Out", Key: "wire_packets_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Packets()) }, false)},
 	{Name: "Gaps In", Key: "gaps_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Gaps()) }, true)},
@@ -335,6 +372,76 @@ var Columns = []*Column{
 		}
 		return str(q.Pairing)
 	}},
+}
+
+// algCell shows an algorithm from the keys of the row's SAs of protocol
+// proto; both directions normally agree, and when they do not both are shown.
+func algCell(q *analyzer.QuickModeSA, proto uint8, name func(*analyzer.KeyInfo) string) Value {
+	var names []string
+	for _, s := range q.SAs() {
+		if k := s.Keys(); k != nil && s.Key.Proto == proto {
+			if n := name(k); !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return Value{}
+	}
+	return str(strings.Join(names, " / "))
+}
+
+func encName(k *analyzer.KeyInfo) string {
+	base, _, _ := strings.Cut(k.Enc.Display(), " (")
+	if k.EncKeyBits == 0 || k.Enc == algo.EncNull {
+		return base
+	}
+	n := fmt.Sprintf("%s-%d", base, k.EncKeyBits)
+	if k.Enc.AEAD() && k.Enc.ICVLen() != 16 {
+		n += fmt.Sprintf(" (%d-byte ICV)", k.Enc.ICVLen())
+	}
+	return n
+}
+
+// keyedCount is a per-SA figure that only keys can give: null for SAs without them.
+func keyedCount(get func(*analyzer.SA) uint64, bytes bool) func(*analyzer.SA) Value {
+	return func(s *analyzer.SA) Value {
+		if !s.Keyed() {
+			return Value{}
+		}
+		if bytes {
+			return byteCount(get(s))
+		}
+		return num(get(s))
+	}
+}
+
+// endpoint is the Me or Peer column: the outer address in transport mode (or
+// when the mode is unknown); in tunnel mode the inner address the traffic
+// showed, the tunnel's outer addresses being in the tunnel endpoint columns.
+func endpoint(q *analyzer.QuickModeSA, mine bool) Value {
+	if q.Mode() == analyzer.ModeTunnel {
+		if q.In != nil {
+			if src, dst := q.In.InnerAddrs(); src.IsValid() {
+				if mine {
+					return addr(dst)
+				}
+				return addr(src)
+			}
+		}
+		if q.Out != nil {
+			if src, dst := q.Out.InnerAddrs(); src.IsValid() {
+				if mine {
+					return addr(src)
+				}
+				return addr(dst)
+			}
+		}
+	}
+	if mine {
+		return addr(q.MyAddr)
+	}
+	return addr(q.PeerAddr)
 }
 
 func innerPort(q *analyzer.QuickModeSA, mine bool) Value {

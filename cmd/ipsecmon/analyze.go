@@ -12,6 +12,7 @@ import (
 
 	"ipsecmon/analyzer"
 	"ipsecmon/capture"
+	"ipsecmon/keys"
 	"ipsecmon/pipeline"
 	"ipsecmon/report"
 )
@@ -26,6 +27,8 @@ type inputFlags struct {
 	expect       []string
 	events       string
 	log          *eventLog
+	keyFiles     []string
+	completeKeys bool
 }
 
 func (f *inputFlags) register(fs *pflag.FlagSet) {
@@ -36,6 +39,27 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar and no per-packet messages on stderr")
 	fs.StringArrayVar(&f.expect, "expect", nil, "compare the result with a stored '-o json' output and exit 1 on any difference; repeatable")
 	fs.StringVar(&f.events, "events", "", "write SA lifecycle events and anomalies as JSON lines to FILE (- for stdout)")
+	fs.StringArrayVarP(&f.keyFiles, "keys", "k", nil, "keys to verify and decrypt with: Wireshark esp_sa / ikev1 / ikev2 tables, 'ip xfrm state' output, tcpdump -E secrets or ipsecmon's native format (detected); repeatable")
+	fs.BoolVar(&f.completeKeys, "complete-keys", false, "the key files list every SA of the hosts they name: packets for other SPIs to those hosts are Bad SPI")
+}
+
+// loadKeys reads every --keys file. Key bytes never reach a message.
+func (f *inputFlags) loadKeys(stderr io.Writer) (*keys.Set, error) {
+	if len(f.keyFiles) == 0 {
+		return nil, nil
+	}
+	set := &keys.Set{}
+	for _, name := range f.keyFiles {
+		ks, err := keys.Load(name)
+		if err != nil {
+			return nil, err
+		}
+		set.Merge(ks)
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(stderr, "ipsecmon: warning: %s\n", w)
+	}
+	return set, nil
 }
 
 func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.Format, []string, error) {
@@ -57,6 +81,7 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 		return cfg, "", nil, fmt.Errorf("--replay-window %d: want 1 to %d packets", f.replayWindow, 1<<20)
 	}
 	cfg.ReplayWindow = f.replayWindow
+	cfg.CompleteKeys = f.completeKeys
 	inputs := append(append([]string(nil), f.reads...), args...)
 	switch {
 	case live && len(inputs) > 0:
@@ -113,6 +138,12 @@ func (f *inputFlags) closeLog(stderr io.Writer) int {
 // capture until its stop condition or a signal. It returns exitUsage when an
 // input could not be read at all (the others are still analysed).
 func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string, stderr io.Writer) (report.Run, int) {
+	ks, err := in.loadKeys(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+		return report.Run{}, exitUsage
+	}
+	cfg.Keys = ks
 	run := in.newRun(cfg, stderr)
 	if !lf.live() {
 		return in.analyse(run, inputs, stderr)
@@ -122,10 +153,23 @@ func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return report.Run{}, exitUsage
 	}
+	sess.reload = func() { in.reload(sess, stderr) }
 	sess.wait(0, nil)
 	r, ifs := sess.finish(stderr)
 	r.Capture = captureStats(ifs)
 	return r, exitOK
+}
+
+// reload re-reads the key files on SIGHUP: gateways create new SAs all the
+// time, and their traffic should become verifiable without a restart.
+func (f *inputFlags) reload(s *liveSession, stderr io.Writer) {
+	ks, err := f.loadKeys(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: SIGHUP: keys not reloaded: %v\n", err)
+		return
+	}
+	s.live.With(func(r *pipeline.Run) { r.Analyzer().SetKeys(ks) })
+	fmt.Fprintf(stderr, "ipsecmon: SIGHUP: reloaded %d key file(s)\n", len(f.keyFiles))
 }
 
 // analyse reads every input through one pipeline.

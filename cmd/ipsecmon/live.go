@@ -92,6 +92,7 @@ func metricsAddr(s string) (string, error) {
 
 // liveSession is a running live capture with its metrics server.
 type liveSession struct {
+	reload  func() // on SIGHUP
 	live    *pipeline.Live
 	run     *pipeline.Run
 	srv     *http.Server
@@ -168,7 +169,7 @@ func (s *liveSession) sample() metrics.Sample {
 // wait blocks until the capture ends by itself or by SIGINT/SIGTERM.
 func (s *liveSession) wait(tick time.Duration, onTick func()) {
 	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sig)
 	var t <-chan time.Time
 	if tick > 0 {
@@ -178,7 +179,13 @@ func (s *liveSession) wait(tick time.Duration, onTick func()) {
 	}
 	for {
 		select {
-		case <-sig:
+		case g := <-sig:
+			if g == syscall.SIGHUP {
+				if s.reload != nil {
+					s.reload()
+				}
+				continue
+			}
 			s.live.Stop()
 		case <-t:
 			onTick()

@@ -48,6 +48,12 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "watch", err)
 	}
 	in.quiet = true // per-packet messages would scroll the view away
+	ks, err := in.loadKeys(stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+		return exitUsage
+	}
+	cfg.Keys = ks
 	run := in.newRun(cfg, stderr)
 	sess, err := lf.start(run, stderr)
 	if err != nil {
@@ -58,6 +64,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 	if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		tty = true
 	}
+	sess.reload = func() { in.reload(sess, stderr) }
 	v := &watchView{top: top, tty: tty, interval: interval, log: in.log}
 	sess.wait(interval, func() { v.render(stdout, sess.sample()) })
 	r, ifs := sess.finish(stderr)

@@ -1,0 +1,156 @@
+package analyzer
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"ipsecmon/decode"
+	"ipsecmon/espcrypto"
+	"ipsecmon/keys"
+)
+
+// indexKeys notes the destinations whose SA list is complete.
+func (a *Analyzer) indexKeys() {
+	ks := a.cfg.Keys
+	if ks == nil || !(ks.Authoritative || a.cfg.CompleteKeys) {
+		return
+	}
+	a.covered = map[netip.Addr]bool{}
+	for i := range ks.SAs {
+		if d := ks.SAs[i].Dst; d.IsValid() && d.IsSingleIP() {
+			a.covered[d.Addr()] = true
+		}
+	}
+	// The host's own addresses are covered too: every SA it has is listed.
+	for _, p := range a.cfg.Me {
+		if p.IsSingleIP() {
+			a.covered[p.Addr()] = true
+		}
+	}
+}
+
+// BadSPIKnown reports whether Bad SPI can be counted: only when some source
+// lists the complete set of SAs.
+func (a *Analyzer) BadSPIKnown() bool { return a.covered != nil }
+
+// badSPI counts a packet for an unknown SA as Bad SPI when its destination's
+// SA list is complete.
+func (a *Analyzer) badSPI(now int64, key SAKey, p *decode.Packet, ref Ref) bool {
+	if !a.covered[key.Dst] {
+		return false
+	}
+	if a.cfg.Keys != nil && a.cfg.Keys.ESPFor(key.Proto, p.Src, key.Dst, key.SPI) != nil {
+		return false
+	}
+	a.counts.BadSPI++
+	if a.badSPIs == nil {
+		a.badSPIs = map[SAKey]uint64{}
+	}
+	if len(a.badSPIs) < maxEvictedTallies || a.badSPIs[key] > 0 {
+		a.badSPIs[key]++
+	}
+	a.anomaly(now, EventBadSPI, key, p.Src, ref, "no SA has this SPI")
+	return true
+}
+
+// attachKeys gives a new SA its transform when the keys cover it.
+func (a *Analyzer) attachKeys(sa *SA) {
+	ks := a.cfg.Keys
+	if ks == nil {
+		return
+	}
+	k := ks.ESPFor(sa.Key.Proto, sa.Src, sa.Key.Dst, sa.Key.SPI)
+	if k == nil {
+		return
+	}
+	ki := &KeyInfo{Origin: k.Origin, Enc: k.Enc, Auth: k.Auth, seqHiStart: k.SeqHi}
+	if k.Enc.SaltLen() < len(k.EncKey) {
+		ki.EncKeyBits = 8 * (len(k.EncKey) - k.Enc.SaltLen())
+	}
+	sa.key = ki
+	sa.ESN = k.ESN
+	switch k.Mode {
+	case "tunnel":
+		sa.Mode = ModeTunnel
+	case "transport":
+		sa.Mode = ModeTransport
+	}
+	if k.NoKeys {
+		return
+	}
+	tr, err := espcrypto.NewFromKeys(k)
+	if err != nil {
+		// One message per key entry, without the key itself.
+		if a.keyErrors == nil {
+			a.keyErrors = map[string]bool{}
+		}
+		if !a.keyErrors[k.Origin] {
+			a.keyErrors[k.Origin] = true
+			a.emit(Event{Type: "key_unusable", SA: eventSA(sa.Key, sa.Src), Detail: fmt.Sprintf("%s: %v", k.Origin, err)})
+		}
+		return
+	}
+	sa.tr = tr
+}
+
+// SetKeys replaces the key set (SIGHUP in a live run): SAs without keys
+// that the new set covers become verifiable from their next packet.
+func (a *Analyzer) SetKeys(ks *keys.Set) {
+	a.cfg.Keys = ks
+	a.covered = nil
+	a.indexKeys()
+	for _, sa := range a.order {
+		if sa.tr == nil {
+			a.attachKeys(sa)
+		}
+	}
+}
+
+const rawLink = layers.LinkTypeRaw
+
+// plaintext takes what a verified packet carried: the SA's mode, the inner
+// traffic, and any IPsec nested inside a tunnel.
+func (a *Analyzer) plaintext(now int64, sa *SA, res espcrypto.Result, ref Ref, depth int) {
+	sa.PlainBytes += uint64(len(res.Payload))
+	if res.Reason == espcrypto.ReasonDummy {
+		return // RFC 4303 §2.6: dummy packets carry nothing
+	}
+	nh := res.NextHeader
+	if sa.Key.Proto == ProtoESP {
+		if nh == 4 || nh == 41 {
+			sa.Mode = ModeTunnel
+		} else {
+			sa.Mode = ModeTransport
+		}
+	} else if nh == ProtoESP {
+		sa.ahCarriesESP = true
+		return
+	} else if nh == 4 || nh == 41 {
+		sa.Mode = ModeTunnel
+	} else {
+		sa.Mode = ModeTransport
+	}
+	in, err := decode.ParseInner(nh, res.Payload)
+	if err != nil {
+		return
+	}
+	sa.noteInner(in.Proto, in.SrcPort, in.DstPort, in.Src, in.Dst)
+	if !in.Tunnel || depth+1 >= maxNesting || (in.Proto != ProtoESP && in.Proto != ProtoAH && in.Proto != 17) {
+		return
+	}
+	// A tunnel may carry IPsec of its own (nested SAs): analyse it too. The
+	// payload is copied: it lives in the transform's buffer.
+	if a.inner == nil {
+		a.inner = decode.NewDecoder()
+	}
+	buf := append([]byte(nil), res.Payload...)
+	ip := &a.innerPkt[depth]
+	if err := a.inner.Decode(rawLink, buf, len(buf), ip); err != nil || ip.Kind != decode.KindIPsec {
+		return
+	}
+	for i := 0; i < ip.NIPsec; i++ {
+		a.ipsecAt(now, ip, &ip.IPsec[i], ref, depth+1)
+	}
+}
