@@ -165,7 +165,11 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 		a.sas[key] = sa
 		a.order = append(a.order, sa)
 		if a.cfg.OnEvent != nil {
-			a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventSAAdded, SA: eventSA(key, p.Src), Detail: "first packet (learned from traffic)", Source: ref.Source, Frame: ref.Index})
+			detail := "first packet (learned from traffic)"
+			if sa.key != nil {
+				detail = "first packet (listed in " + sa.key.Origin + ")"
+			}
+			a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventSAAdded, SA: eventSA(key, p.Src), Detail: detail, Source: ref.Source, Frame: ref.Index})
 		}
 	} else if sa.Src != p.Src {
 		sa.SrcChanges++

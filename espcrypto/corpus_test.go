@@ -31,18 +31,6 @@ import (
 // "Key profiles"). Packets are taken apart with gopacket here because the
 // project's own decoder is not this package's to use.
 
-// oracleProfiles maps ORACLE.json keys_profile to the key file tshark had.
-var oracleProfiles = map[string]string{
-	"wiki_esp1":       "wireshark-wiki/ipsec_esp_capture_1/esp_sa",
-	"wiki_esp2":       "wireshark-wiki/ipsec_esp_capture_2/esp_sa",
-	"wiki_esp3":       "wireshark-wiki/ipsec_esp_capture_3/esp_sa",
-	"wiki_esp5":       "wireshark-wiki/ipsec_esp_capture_5/esp_sa",
-	"wiki_ikev2":      "wireshark-wiki/ikev2_esp_natt_aes-gcm_aes-ctr_aes-cbc/esp_sa",
-	"tcpdump_esp1":    "tcpdump/esp_sa.esp1-cmdline.wireshark-derived",
-	"tcpdump_secrets": "tcpdump/esp_sa.esp-secrets.wireshark-derived",
-	"wstests":         "wireshark-tests/esp_sa",
-}
-
 type oracleSA struct {
 	DecryptAttempted int `json:"decrypt_attempted"`
 	TrailerValid     int `json:"trailer_valid"`
@@ -89,7 +77,7 @@ func TestCorpusAgainstTshark(t *testing.T) {
 	for _, name := range names {
 		c := oracle.Captures[name]
 		t.Run(name, func(t *testing.T) {
-			keyFile, ok := oracleProfiles[c.KeysProfile]
+			keyFile, ok := testcorpus.ESPKeyProfiles[c.KeysProfile]
 			if !ok {
 				t.Fatalf("no key file known for profile %q", c.KeysProfile)
 			}

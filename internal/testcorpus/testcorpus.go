@@ -57,3 +57,16 @@ func RepoRoot() (string, error) {
 		d = parent
 	}
 }
+
+// ESPKeyProfiles maps ORACLE.json's keys_profile to the corpus key file
+// tshark was given for it (ORACLE.md, "Key profiles").
+var ESPKeyProfiles = map[string]string{
+	"wiki_esp1":       "wireshark-wiki/ipsec_esp_capture_1/esp_sa",
+	"wiki_esp2":       "wireshark-wiki/ipsec_esp_capture_2/esp_sa",
+	"wiki_esp3":       "wireshark-wiki/ipsec_esp_capture_3/esp_sa",
+	"wiki_esp5":       "wireshark-wiki/ipsec_esp_capture_5/esp_sa",
+	"wiki_ikev2":      "wireshark-wiki/ikev2_esp_natt_aes-gcm_aes-ctr_aes-cbc/esp_sa",
+	"tcpdump_esp1":    "tcpdump/esp_sa.esp1-cmdline.wireshark-derived",
+	"tcpdump_secrets": "tcpdump/esp_sa.esp-secrets.wireshark-derived",
+	"wstests":         "wireshark-tests/esp_sa",
+}
