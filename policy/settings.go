@@ -16,6 +16,7 @@ import (
 
 type settingsNode struct {
 	name     string
+	file     string
 	line     int
 	refs     []string
 	keys     []settingsKV
@@ -24,17 +25,30 @@ type settingsNode struct {
 
 type settingsKV struct {
 	key, value string
+	file       string
 	line       int
 }
 
-func (n *settingsNode) value(key string) (string, int, bool) {
+// value returns the last setting of key and where it was written.
+func (n *settingsNode) value(key string) (string, srcPos, bool) {
 	for i := len(n.keys) - 1; i >= 0; i-- {
 		if n.keys[i].key == key {
-			return n.keys[i].value, n.keys[i].line, true
+			return n.keys[i].value, srcPos{n.keys[i].file, n.keys[i].line}, true
 		}
 	}
-	return "", 0, false
+	return "", srcPos{n.file, n.line}, false
 }
+
+type srcPos struct {
+	file string
+	line int
+}
+
+func (p srcPos) errorf(format string, args ...any) error {
+	return lineError(p.file, p.line, format, args...)
+}
+
+func (p srcPos) String() string { return origin(p.file, p.line) }
 
 func (n *settingsNode) section(name string) *settingsNode {
 	for _, s := range n.sections {
@@ -63,7 +77,7 @@ type includedFile struct {
 }
 
 func parseSettings(file string, data []byte, readFile func(string, string) ([]includedFile, error), warn func(string)) (*settingsNode, error) {
-	root := &settingsNode{line: 1}
+	root := &settingsNode{file: file, line: 1}
 	p := &settingsParser{file: file, data: string(data), line: 1, readFile: readFile, warn: warn}
 	if err := p.body(root, false); err != nil {
 		return nil, err
@@ -146,7 +160,7 @@ func (p *settingsParser) body(n *settingsNode, nested bool) error {
 			if err != nil {
 				return err
 			}
-			n.keys = append(n.keys, settingsKV{name, v, line})
+			n.keys = append(n.keys, settingsKV{name, v, p.file, line})
 		case ':', '{', '\n':
 			var refs []string
 			if p.data[p.pos] == ':' {
@@ -177,7 +191,7 @@ func (p *settingsParser) body(n *settingsNode, nested bool) error {
 			sub := n.section(name)
 			if sub == nil {
 				// A section given twice is merged, later settings win.
-				sub = &settingsNode{name: name, line: line}
+				sub = &settingsNode{name: name, file: p.file, line: line}
 				n.sections = append(n.sections, sub)
 			}
 			sub.refs = append(sub.refs, refs...)
@@ -309,7 +323,7 @@ func resolveRefs(n, root *settingsNode, file string, warn func(string), depth in
 			}
 		}
 		if target == nil || target == n {
-			warn(fmt.Sprintf("%s:%d: section %q references %q, which does not exist (references are full dotted paths)", file, n.line, n.name, r))
+			warn(fmt.Sprintf("%s:%d: section %q references %q, which does not exist (references are full dotted paths)", n.file, n.line, n.name, r))
 			continue
 		}
 		mergeMissing(n, target, 0)
@@ -332,7 +346,7 @@ func mergeMissing(dst, src *settingsNode, depth int) {
 	for _, s := range src.sections {
 		d := dst.section(s.name)
 		if d == nil {
-			d = &settingsNode{name: s.name, line: s.line}
+			d = &settingsNode{name: s.name, file: s.file, line: s.line}
 			dst.sections = append(dst.sections, d)
 		}
 		mergeMissing(d, s, depth+1)

@@ -36,10 +36,10 @@ func parseSwanctlConf(file string, data []byte, follow bool) (*Set, error) {
 
 func swanctlConn(set *Set, file string, c *settingsNode, warn func(string)) error {
 	version := 0
-	if v, line, ok := c.value("version"); ok {
+	if v, pos, ok := c.value("version"); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 2 {
-			return lineError(file, line, "connection %s: version %q is not 0, 1 or 2", c.name, v)
+			return pos.errorf("connection %s: version %q is not 0, 1 or 2", c.name, v)
 		}
 		version = n
 	}
@@ -142,24 +142,25 @@ func parseTSList(list string) ([]trafficSelector, error) {
 
 func (cx *childContext) child(set *Set, ch *settingsNode) error {
 	name := cx.conn + "/" + ch.name
-	at := origin(cx.file, ch.line)
-	get := func(key, dflt string) (string, int) {
-		if v, line, ok := ch.value(key); ok {
-			return v, line
+	at := origin(ch.file, ch.line)
+	get := func(key, dflt string) (string, srcPos) {
+		v, pos, ok := ch.value(key)
+		if !ok {
+			v = dflt
 		}
-		return dflt, ch.line
+		return v, pos
 	}
-	lts, lline := get("local_ts", "dynamic")
-	rts, rline := get("remote_ts", "dynamic")
+	lts, lpos := get("local_ts", "dynamic")
+	rts, rpos := get("remote_ts", "dynamic")
 	locals, err := parseTSList(lts)
 	if err != nil {
-		return lineError(cx.file, lline, "%s: local_ts: %v", name, err)
+		return lpos.errorf("%s: local_ts: %v", name, err)
 	}
 	remotes, err := parseTSList(rts)
 	if err != nil {
-		return lineError(cx.file, rline, "%s: remote_ts: %v", name, err)
+		return rpos.errorf("%s: remote_ts: %v", name, err)
 	}
-	modeS, mline := get("mode", "tunnel")
+	modeS, mpos := get("mode", "tunnel")
 	action := ActionNegotiate
 	var mode Mode
 	switch strings.ToLower(modeS) {
@@ -174,7 +175,7 @@ func (cx *childContext) child(set *Set, ch *settingsNode) error {
 	case "drop":
 		action = ActionBlock
 	default:
-		return lineError(cx.file, mline, "%s: unknown mode %q", name, modeS)
+		return mpos.errorf("%s: unknown mode %q", name, modeS)
 	}
 	for _, l := range locals {
 		for _, r := range remotes {
@@ -190,37 +191,37 @@ func (cx *childContext) child(set *Set, ch *settingsNode) error {
 	pol := NegotiationPolicy{Name: name, Mode: mode, Origin: at}
 	pol.StartAction, _ = get("start_action", "none")
 	pol.CloseAction, _ = get("close_action", "none")
-	rekey, kline := get("rekey_time", "1h")
+	rekey, kpos := get("rekey_time", "1h")
 	life, err := parseDuration(rekey)
 	if err != nil {
-		return lineError(cx.file, kline, "%s: rekey_time: %v", name, err)
+		return kpos.errorf("%s: rekey_time: %v", name, err)
 	}
-	bytesS, bline := get("rekey_bytes", "0")
+	bytesS, bpos := get("rekey_bytes", "0")
 	bytes, err := strconv.ParseUint(bytesS, 0, 64)
 	if err != nil {
-		return lineError(cx.file, bline, "%s: rekey_bytes %q is not a number", name, bytesS)
+		return bpos.errorf("%s: rekey_bytes %q is not a number", name, bytesS)
 	}
-	warnAt := func(line int) func(string) {
-		return func(s string) { cx.warn(fmt.Sprintf("%s:%d: %s: %s", cx.file, line, name, s)) }
+	warnAt := func(pos srcPos) func(string) {
+		return func(s string) { cx.warn(fmt.Sprintf("%s: %s: %s", pos, name, s)) }
 	}
-	esp, eline, hasESP := ch.value("esp_proposals")
-	ah, aline, hasAH := ch.value("ah_proposals")
+	esp, epos, hasESP := ch.value("esp_proposals")
+	ah, apos, hasAH := ch.value("ah_proposals")
 	if !hasESP && !hasAH {
-		esp, eline, hasESP = swUnsetESP, ch.line, true
+		esp, hasESP = swUnsetESP, true
 	}
 	for _, p := range []struct {
 		list  string
-		line  int
+		pos   srcPos
 		proto uint8
 		ok    bool
 		key   string
-	}{{esp, eline, 50, hasESP, "esp_proposals"}, {ah, aline, 51, hasAH, "ah_proposals"}} {
+	}{{esp, epos, 50, hasESP, "esp_proposals"}, {ah, apos, 51, hasAH, "ah_proposals"}} {
 		if !p.ok {
 			continue
 		}
-		ms, err := parseProposals(p.list, p.proto, cx.version == 1, warnAt(p.line))
+		ms, err := parseProposals(p.list, p.proto, cx.version == 1, warnAt(p.pos))
 		if err != nil {
-			return lineError(cx.file, p.line, "%s: %s: %v", name, p.key, err)
+			return p.pos.errorf("%s: %s: %v", name, p.key, err)
 		}
 		for i := range ms {
 			ms[i].LifeSeconds = life
