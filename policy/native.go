@@ -174,7 +174,7 @@ func nativeFilter(name string, fields []string) (GenericFilter, error) {
 	if !negotiates && f.Policy != "" {
 		return f, fmt.Errorf("policy= is only used by negotiate")
 	}
-	if (f.SrcPort.Any() == false || f.DstPort.Any() == false) && f.Proto == 0 {
+	if (!f.SrcPort.Any() || !f.DstPort.Any()) && f.Proto == 0 {
 		return f, fmt.Errorf("ports need a protocol")
 	}
 	if f.Tunnel() && (f.TunnelSrc.Keyword() && f.TunnelSrc.Kind != AddrMe || f.TunnelDst.Keyword()) {
