@@ -84,10 +84,30 @@ func portsCover(a, b policy.Ports) bool {
 }
 
 // MatchSelectors returns the most specific outbound negotiate-security
-// filter whose selectors contain all of the SA's (every local prefix in
-// its source, every remote prefix in its destination, protocol and ports
-// within), or nil: an SA for which it is nil has selectors no policy asks for.
+// filter that contains the SA's first local × remote selector pair, provided
+// every pair is contained in some such filter (source, destination,
+// protocol and ports within); otherwise nil: the SA's selectors are not
+// what any policy asks for.
 func (s *Set) MatchSelectors(n Negotiated) *SpecificFilter {
+	if len(n.Local) == 0 || len(n.Remote) == 0 {
+		return nil
+	}
+	var first *SpecificFilter
+	for _, l := range n.Local {
+		for _, r := range n.Remote {
+			f := s.coveringFilter(selectorAddr(l), selectorAddr(r), n)
+			if f == nil {
+				return nil
+			}
+			if first == nil {
+				first = f
+			}
+		}
+	}
+	return first
+}
+
+func (s *Set) coveringFilter(l, r policy.Addr, n Negotiated) *SpecificFilter {
 	for i := range s.Filters {
 		f := &s.Filters[i]
 		if f.Dir != Outbound || f.Action != policy.ActionNegotiate {
@@ -96,14 +116,7 @@ func (s *Set) MatchSelectors(n Negotiated) *SpecificFilter {
 		if f.Proto != 0 && f.Proto != n.Proto || !portsCover(f.SrcPort, n.LocalPorts) || !portsCover(f.DstPort, n.RemotePorts) {
 			continue
 		}
-		ok := len(n.Local) > 0 && len(n.Remote) > 0
-		for _, l := range n.Local {
-			ok = ok && covers(f.Src, selectorAddr(l))
-		}
-		for _, r := range n.Remote {
-			ok = ok && covers(f.Dst, selectorAddr(r))
-		}
-		if ok {
+		if covers(f.Src, l) && covers(f.Dst, r) {
 			return f
 		}
 	}
