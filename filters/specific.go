@@ -201,16 +201,17 @@ func Build(set *policy.Set, e *Expander, rule WeightRule) *Set {
 	return out
 }
 
-// expandEndpoint: a tunnel endpoint keyword names one address (the first).
+// expandEndpoint: a tunnel endpoint keyword names one address (the first);
+// without addresses it stays the keyword (the endpoint does not take part
+// in matching).
 func expandEndpoint(e *Expander, a policy.Addr) (policy.Addr, error) {
 	if !a.Keyword() {
 		return a, nil
 	}
-	as, err := e.Expand(a)
-	if err != nil {
-		return policy.Addr{}, err
+	if as, err := e.Expand(a); err == nil {
+		return as[0], nil
 	}
-	return as[0], nil
+	return a, nil
 }
 
 func (s *Set) add(f SpecificFilter, rule WeightRule) {

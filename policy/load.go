@@ -12,11 +12,11 @@ import (
 type Format uint8
 
 const (
-	FormatUnknown    Format = iota
-	FormatXfrm              // `ip xfrm policy` output
-	FormatSwanctl           // strongSwan swanctl.conf
-	FormatListConns         // `swanctl --list-conns` output
-	FormatNative            // ipsecmon's policy format
+	FormatUnknown   Format = iota
+	FormatXfrm             // `ip xfrm policy` output
+	FormatSwanctl          // strongSwan swanctl.conf
+	FormatListConns        // `swanctl --list-conns` output
+	FormatNative           // ipsecmon's policy format
 )
 
 func (f Format) String() string {

@@ -323,12 +323,12 @@ func TestNative(t *testing.T) {
 
 func TestDetect(t *testing.T) {
 	for file, want := range map[string]Format{
-		"testdata/xfrm/iproute2-6.1-ip-xfrm-policy.txt":         FormatXfrm,
+		"testdata/xfrm/iproute2-6.1-ip-xfrm-policy.txt":          FormatXfrm,
 		"testdata/xfrm/libreswan-3.1-ip-xfrm-policy-oneline.txt": FormatXfrm,
-		"testdata/swanctl/gateway.conf":                         FormatSwanctl,
-		"testdata/swanctl/lab/ikev1-main-bob.conf":              FormatSwanctl,
-		"testdata/swanctl/gateway.list-conns.txt":               FormatListConns,
-		"testdata/native/server.policy":                         FormatNative,
+		"testdata/swanctl/gateway.conf":                          FormatSwanctl,
+		"testdata/swanctl/lab/ikev1-main-bob.conf":               FormatSwanctl,
+		"testdata/swanctl/gateway.list-conns.txt":                FormatListConns,
+		"testdata/native/server.policy":                          FormatNative,
 	} {
 		data, err := os.ReadFile(file)
 		if err != nil {
