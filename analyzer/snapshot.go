@@ -163,6 +163,12 @@ type Snapshot struct {
 	SAs      int
 	// NotInspected counts accepted packets whose integrity was not checked.
 	NotInspected uint64
+	// BadSPIByDst splits Bad SPI packets by destination; nil when Bad SPI
+	// cannot be told.
+	BadSPIByDst map[netip.Addr]uint64
+	// SAKnowledgeComplete: every SA that existed is known (authoritative SA
+	// list or decrypted IKE), not only those that carried packets.
+	SAKnowledgeComplete bool
 }
 
 // Snapshot computes the views from the current state. Rows hold copies of
@@ -171,6 +177,13 @@ type Snapshot struct {
 func (a *Analyzer) Snapshot() *Snapshot {
 	s := &Snapshot{Counts: a.counts, SAs: len(a.order)}
 	s.First, s.Last = a.TimeSpan()
+	if a.BadSPIKnown() {
+		s.SAKnowledgeComplete = true
+		s.BadSPIByDst = map[netip.Addr]uint64{}
+		for k, n := range a.badSPIs {
+			s.BadSPIByDst[k.Dst] += n
+		}
+	}
 	mine := a.mine(s)
 	s.Rows = a.pairRows(mine)
 	a.stats(s, mine)

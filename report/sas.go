@@ -640,7 +640,7 @@ func WriteSAs(w io.Writer, rows []*analyzer.QuickModeSA, cols []*Column, f Forma
 		for i, c := range cols {
 			keys[i] = c.Key
 		}
-		return writeCSV(w, keys, cells)
+		return WriteCSV(w, keys, cells)
 	}
-	return writeTable(w, header, cells, right)
+	return WriteTable(w, header, cells, right)
 }

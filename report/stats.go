@@ -162,7 +162,7 @@ func WriteStats(w io.Writer, r Run, f Format) error {
 			}
 			rows = append(rows, []string{analyzer.StatNames[i].Display, analyzer.StatNames[i].Key, v})
 		}
-		return writeCSV(w, []string{"statistic", "key", "value"}, rows)
+		return WriteCSV(w, []string{"statistic", "key", "value"}, rows)
 	}
 	var rows [][]string
 	var noteOrder []string
@@ -188,7 +188,7 @@ func WriteStats(w io.Writer, r Run, f Format) error {
 		}
 		rows = append(rows, []string{analyzer.StatNames[i].Display, v})
 	}
-	if err := writeTable(w, []string{"Quick Mode Statistics", "Value"}, rows, []bool{false, true}); err != nil {
+	if err := WriteTable(w, []string{"Quick Mode Statistics", "Value"}, rows, []bool{false, true}); err != nil {
 		return err
 	}
 	var b strings.Builder

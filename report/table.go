@@ -29,9 +29,9 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("unknown output format %q (want table, json or csv)", s)
 }
 
-// writeTable prints rows under a header with columns padded to align.
+// WriteTable prints rows under a header with columns padded to align.
 // right marks columns to align right (numbers).
-func writeTable(w io.Writer, header []string, rows [][]string, right []bool) error {
+func WriteTable(w io.Writer, header []string, rows [][]string, right []bool) error {
 	width := make([]int, len(header))
 	for i, h := range header {
 		width[i] = utf8.RuneCountInString(h)
@@ -73,7 +73,7 @@ func writeTable(w io.Writer, header []string, rows [][]string, right []bool) err
 	return err
 }
 
-func writeCSV(w io.Writer, header []string, rows [][]string) error {
+func WriteCSV(w io.Writer, header []string, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
 		return err

@@ -29,6 +29,7 @@ func init() {
 	commands = []command{
 		{"stats", "Quick Mode Statistics: the IP Security Monitor's counters", runStats},
 		{"sas", "Security Associations: one row per Quick Mode SA", runSAs},
+		{"check", "cross-check the capture's figures with the host's own counters", runCheck},
 		{"watch", "live view of a gateway: statistics with rates, busiest SAs, events, drops", runWatch},
 	}
 }

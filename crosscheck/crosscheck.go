@@ -1,0 +1,479 @@
+// Package crosscheck compares what the packets show (an analyzer snapshot)
+// with what a host reports about itself (package hosts), figure by figure
+// and SA by SA, and says for each whether they agree, differ, or cannot be
+// compared and why.
+package crosscheck
+
+import (
+	"fmt"
+
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"ipsecmon/analyzer"
+	"ipsecmon/hosts"
+)
+
+// Verdict is the outcome of one comparison.
+type Verdict string
+
+const (
+	Agree         Verdict = "agree"
+	Differs       Verdict = "differs"
+	NotComparable Verdict = "not comparable"
+)
+
+// Row is one compared figure.
+type Row struct {
+	Host     string  `json:"host"`
+	SA       string  `json:"sa,omitempty"` // "esp 0x0000abcd in" for per-SA figures
+	Figure   string  `json:"figure"`
+	Analyzer *uint64 `json:"analyzer"`
+	HostVal  *uint64 `json:"host_value"`
+	Diff     *int64  `json:"difference"`
+	Verdict  Verdict `json:"verdict"`
+	Reason   string  `json:"reason,omitempty"`
+}
+
+// Tolerance is how far apart two figures may be and still agree: an
+// absolute count, or a fraction of the host's value.
+type Tolerance struct {
+	Abs      uint64
+	Relative float64
+}
+
+// ParseTolerance reads "0", "3" (absolute) or "0.5%" (relative).
+func ParseTolerance(s string) (Tolerance, error) {
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		f, err := strconv.ParseFloat(p, 64)
+		if err != nil || f < 0 {
+			return Tolerance{}, fmt.Errorf("tolerance %q: want N or N%%", s)
+		}
+		return Tolerance{Relative: f / 100}, nil
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil {
+		return Tolerance{}, fmt.Errorf("tolerance %q: want N or N%%", s)
+	}
+	return Tolerance{Abs: n}, nil
+}
+
+func (t Tolerance) within(a, h uint64) bool {
+	d := a - h
+	if h > a {
+		d = h - a
+	}
+	return d <= t.Abs || float64(d) <= t.Relative*float64(h)
+}
+
+// Host is one host's snapshots: at the end of the capture, and optionally
+// at its start so that deltas are compared.
+type Host struct {
+	After  *hosts.Snapshot
+	Before *hosts.Snapshot
+}
+
+// Input is what a comparison needs from the analysis.
+type Input struct {
+	Snap *analyzer.Snapshot
+	// BadSPIByDst counts Bad SPI packets per destination (nil when the
+	// analyzer could not tell Bad SPI).
+	BadSPIByDst map[netip.Addr]uint64
+	// SAKnowledgeComplete: the analyzer knows every SA that existed (from
+	// decrypted IKE or an authoritative list), so SA counts compare.
+	SAKnowledgeComplete bool
+}
+
+type cmp struct {
+	tol  Tolerance
+	rows []Row
+}
+
+func (c *cmp) add(r Row, a, h *uint64) {
+	r.Analyzer, r.HostVal = a, h
+	switch {
+	case r.Verdict == NotComparable:
+	case a == nil || h == nil:
+		r.Verdict = NotComparable
+		if r.Reason == "" {
+			if a == nil {
+				r.Reason = "the capture cannot tell"
+			} else {
+				r.Reason = "the host does not report it"
+			}
+		}
+	default:
+		d := int64(*a) - int64(*h)
+		r.Diff = &d
+		r.Verdict = Differs
+		if c.tol.within(*a, *h) {
+			r.Verdict = Agree
+		}
+	}
+	c.rows = append(c.rows, r)
+}
+
+func u(v uint64) *uint64 { return &v }
+
+// Compare returns the rows for every host, per SA first, then host-wide.
+func Compare(in Input, hs []Host, tol Tolerance) []Row {
+	c := &cmp{tol: tol}
+	for _, h := range hs {
+		compareHost(c, in, h)
+	}
+	return c.rows
+}
+
+// Differences counts the rows that differ.
+func Differences(rows []Row) int {
+	n := 0
+	for _, r := range rows {
+		if r.Verdict == Differs {
+			n++
+		}
+	}
+	return n
+}
+
+type saKey struct {
+	proto uint8
+	spi   uint32
+	dst   netip.Addr
+}
+
+func protoName(p uint8) string {
+	if p == analyzer.ProtoAH {
+		return "ah"
+	}
+	return "esp"
+}
+
+// delta subtracts the before-snapshot's counter when there is one.
+func delta(after, before *uint64) (*uint64, string) {
+	if after == nil {
+		return nil, ""
+	}
+	if before == nil {
+		return after, ""
+	}
+	if *before > *after {
+		return nil, "the host's counter went down between the snapshots (SA replaced?)"
+	}
+	return u(*after - *before), ""
+}
+
+func compareHost(c *cmp, in Input, h Host) {
+	host := h.After.Source
+	// The host's own addresses: where its inbound SAs end and its outbound ones start.
+	mine := map[netip.Addr]bool{}
+	for _, s := range h.After.SAs {
+		switch s.Dir {
+		case hosts.DirIn:
+			if s.Dst.IsValid() {
+				mine[s.Dst] = true
+			}
+		case hosts.DirOut:
+			if s.Src.IsValid() {
+				mine[s.Src] = true
+			}
+		}
+	}
+	// The analyzer's SAs, by protocol, SPI and destination.
+	seen := map[saKey]*analyzer.SA{}
+	bySPI := map[uint32][]*analyzer.SA{}
+	for _, r := range in.Snap.Rows {
+		for _, s := range r.SAs() {
+			seen[saKey{s.Key.Proto, s.Key.SPI, s.Key.Dst}] = s
+			bySPI[s.Key.SPI] = append(bySPI[s.Key.SPI], s)
+		}
+	}
+	before := map[saKey]*hosts.SA{}
+	if h.Before != nil {
+		for i := range h.Before.SAs {
+			s := &h.Before.SAs[i]
+			before[saKey{s.Proto, s.SPI, s.Dst}] = s
+		}
+	}
+	matched := map[*analyzer.SA]bool{}
+	var installed uint64
+	for i := range h.After.SAs {
+		hs := &h.After.SAs[i]
+		if hs.SPI == 0 {
+			continue
+		}
+		if strings.EqualFold(hs.State, "INSTALLED") || hs.State == "" {
+			installed++
+		}
+		name := fmt.Sprintf("%s 0x%08x %s", protoName(hs.Proto), hs.SPI, hs.Dir)
+		as := seen[saKey{hs.Proto, hs.SPI, hs.Dst}]
+		if as == nil && !hs.Dst.IsValid() && len(bySPI[hs.SPI]) == 1 {
+			as = bySPI[hs.SPI][0]
+		}
+		if as != nil {
+			matched[as] = true
+		}
+		b := before[saKey{hs.Proto, hs.SPI, hs.Dst}]
+		var bp, bb *uint64
+		if b != nil {
+			bp, bb = b.Packets, b.Bytes
+		}
+		hp, why := delta(hs.Packets, bp)
+		row := Row{Host: host, SA: name, Figure: "packets"}
+		var ap *uint64
+		switch {
+		case as != nil:
+			ap = u(as.Accepted)
+		default:
+			ap = u(0) // the capture saw no packet of it
+		}
+		if why != "" {
+			row.Verdict, row.Reason = NotComparable, why
+		} else if hs.Packets == nil {
+			row.Reason = "the host does not report it"
+			if strings.EqualFold(hs.State, "REKEYED") && hs.Dir == hosts.DirOut {
+				row.Reason = "strongSwan drops a rekeyed outbound SA's counters"
+			}
+		} else if b == nil && h.Before == nil && installedBefore(hs, in.Snap) {
+			row.Verdict, row.Reason = NotComparable, "SA installed before the capture started (give --host-before)"
+		}
+		c.add(row, ap, hp)
+
+		row = Row{Host: host, SA: name, Figure: "bytes (" + hs.ByteBasis.String() + ")"}
+		hb, why := delta(hs.Bytes, bb)
+		var ab *uint64
+		reason := ""
+		if as != nil {
+			ab, reason = bytesOnBasis(as, hs.ByteBasis)
+		} else if hs.ByteBasis != hosts.BasisUnknown {
+			ab = u(0)
+		}
+		switch {
+		case why != "":
+			row.Verdict, row.Reason = NotComparable, why
+		case reason != "":
+			row.Verdict, row.Reason = NotComparable, reason
+		case hs.ByteBasis == hosts.BasisUnknown:
+			row.Verdict, row.Reason = NotComparable, "the host's byte basis is unknown (for strongSwan files give --strongswan-backend)"
+		case b == nil && h.Before == nil && installedBefore(hs, in.Snap):
+			row.Verdict, row.Reason = NotComparable, "SA installed before the capture started (give --host-before)"
+		}
+		c.add(row, ab, hb)
+	}
+	// SAs the capture shows at this host that the host does not list.
+	for _, r := range in.Snap.Rows {
+		for _, s := range r.SAs() {
+			if matched[s] || !(mine[s.Key.Dst] || mine[s.Src]) {
+				continue
+			}
+			dir := "out"
+			if mine[s.Key.Dst] {
+				dir = "in"
+			}
+			row := Row{Host: host, SA: fmt.Sprintf("%s 0x%08x %s", protoName(s.Key.Proto), s.Key.SPI, dir), Figure: "packets"}
+			switch {
+			case s.State != analyzer.StateActive:
+				row.Verdict, row.Reason = NotComparable, "SA "+s.State.String()+" before the host's snapshot"
+			default:
+				row.Reason = "the host does not list this SA"
+			}
+			c.add(row, u(s.Accepted), nil)
+			if row.Verdict != NotComparable {
+				// A missing SA is a disagreement, not a figure nobody knows.
+				c.rows[len(c.rows)-1].Verdict = Differs
+			}
+		}
+	}
+	global(c, in, h, mine, installed)
+}
+
+// installedBefore reports an SA whose install time (from the host) is before
+// the first packet of the capture.
+func installedBefore(hs *hosts.SA, s *analyzer.Snapshot) bool {
+	return !hs.AddTime.IsZero() && !s.First.IsZero() && hs.AddTime.Before(s.First)
+}
+
+// bytesOnBasis converts the analyzer's figures to what the host counts.
+func bytesOnBasis(s *analyzer.SA, b hosts.Basis) (*uint64, string) {
+	switch b {
+	case hosts.BasisInnerIP, hosts.BasisLinuxXfrmIn:
+		// Both count the decapsulated payload: the inner IP packet in tunnel
+		// mode, the transport payload otherwise.
+		if !s.Keyed() {
+			return nil, "needs keys: the host counts plaintext bytes"
+		}
+		return u(s.PlainBytes), ""
+	case hosts.BasisLinuxXfrmOut:
+		// Linux counts the outgoing packet before ESP output: outer IP
+		// header, UDP encapsulation, ESP header, IV and the payload; not the
+		// padding, trailer or ICV.
+		k := s.Keys()
+		if !s.Keyed() || k == nil {
+			return nil, "needs keys: the host counts plaintext bytes"
+		}
+		ipHdr := uint64(20)
+		if s.Key.Dst.Is6() {
+			ipHdr = 40
+		}
+		per := ipHdr + 8 + uint64(k.Enc.IVLen())
+		if s.Key.Encapsulated() {
+			per += 8
+		}
+		return u(s.PlainBytes + per*s.Accepted), ""
+	}
+	return nil, ""
+}
+
+func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64) {
+	host := h.After.Source
+	g := h.After.Global
+	var gb hosts.Counters
+	if h.Before != nil {
+		gb = h.Before.Global
+	}
+	// Figures for this host: packets that arrived at it.
+	var replay, notAuth, notDecr, keyed uint64
+	for _, r := range in.Snap.Rows {
+		for _, s := range r.SAs() {
+			if !mine[s.Key.Dst] {
+				continue
+			}
+			replay += s.Replayed
+			notAuth += s.NotAuthenticated
+			notDecr += s.NotDecrypted
+			if s.Keyed() {
+				keyed++
+			}
+		}
+	}
+	add := func(fig string, a *uint64, hv, hb *uint64, reason string) {
+		hd, why := delta(hv, hb)
+		row := Row{Host: host, Figure: fig}
+		if why != "" {
+			row.Verdict, row.Reason = NotComparable, why
+		} else if reason != "" && a == nil {
+			row.Reason = reason
+		}
+		c.add(row, a, hd)
+	}
+	var bad *uint64
+	if in.BadSPIByDst != nil {
+		var n uint64
+		for d, v := range in.BadSPIByDst {
+			if mine[d] {
+				n += v
+			}
+		}
+		bad = &n
+	}
+	if g.BadSPI != nil {
+		add("bad_spi_packets", bad, g.BadSPI, gb.BadSPI, "the capture cannot tell Bad SPI without an authoritative SA list or decrypted IKE")
+	}
+	if g.ReplayFailed != nil {
+		add("packets_with_replay_detection", u(replay), g.ReplayFailed, gb.ReplayFailed, "")
+	}
+	var fails *uint64
+	if keyed > 0 {
+		fails = u(notAuth + notDecr)
+	}
+	if g.ProtoError != nil {
+		add("packets_not_authenticated + packets_not_decrypted", fails, g.ProtoError, gb.ProtoError, "needs keys")
+	}
+	if g.NotAuthenticated != nil && keyed > 0 {
+		add("packets_not_authenticated", u(notAuth), g.NotAuthenticated, gb.NotAuthenticated, "")
+	}
+	if g.NotDecrypted != nil && keyed > 0 {
+		add("packets_not_decrypted", u(notDecr), g.NotDecrypted, gb.NotDecrypted, "")
+	}
+	// Per-SA replay and integrity counters summed (Linux ip -s xfrm state).
+	var sumReplay, sumFail *uint64
+	for _, s := range h.After.SAs {
+		if s.Dir != hosts.DirIn {
+			continue
+		}
+		if s.ReplayDrops != nil || s.ReplayWindowDrops != nil {
+			v := deref(s.ReplayDrops) + deref(s.ReplayWindowDrops)
+			sumReplay = u(deref(sumReplay) + v)
+		}
+		if s.IntegrityFailed != nil {
+			sumFail = u(deref(sumFail) + *s.IntegrityFailed)
+		}
+	}
+	if sumReplay != nil && g.ReplayFailed == nil {
+		add("packets_with_replay_detection (per-SA sum)", u(replay), sumReplay, nil, "")
+	}
+	if sumFail != nil && g.ProtoError == nil {
+		// Linux's per-SA "failed" counts ICV failures only (-EBADMSG in
+		// xfrm_input); bad padding after a good ICV goes to the global
+		// XfrmInStateProtoError alone.
+		var na *uint64
+		if keyed > 0 {
+			na = u(notAuth)
+		}
+		add("packets_not_authenticated (per-SA sum)", na, sumFail, nil, "needs keys")
+	}
+	// Active SAs at this host.
+	var active uint64
+	for _, r := range in.Snap.Rows {
+		for _, s := range r.SAs() {
+			if (mine[s.Key.Dst] || mine[s.Src]) && s.State == analyzer.StateActive {
+				active++
+			}
+		}
+	}
+	row := Row{Host: host, Figure: "active_security_associations"}
+	if !in.SAKnowledgeComplete {
+		row.Verdict, row.Reason = NotComparable, "SAs that carried no packet are invisible without the IKE negotiations or an authoritative SA list"
+	}
+	hostActive := u(installed)
+	if g.ActiveSAs != nil {
+		hostActive = g.ActiveSAs
+	}
+	c.add(row, u(active), hostActive)
+	if d := h.After.Daemon; d != nil {
+		for _, f := range []struct {
+			name string
+			stat analyzer.Stat
+			host *uint64
+		}{{"key_additions", analyzer.KeyAdditions, d.KeyAdditions}, {"key_deletions", analyzer.KeyDeletions, d.KeyDeletions}, {"rekeys", analyzer.Rekeys, d.Rekeys}} {
+			if f.host == nil {
+				continue
+			}
+			fig := in.Snap.Stats[f.stat]
+			var a *uint64
+			if fig.Known {
+				a = u(fig.Value)
+			}
+			var hb *uint64
+			if h.Before != nil && h.Before.Daemon != nil {
+				switch f.name {
+				case "key_additions":
+					hb = h.Before.Daemon.KeyAdditions
+				case "key_deletions":
+					hb = h.Before.Daemon.KeyDeletions
+				case "rekeys":
+					hb = h.Before.Daemon.Rekeys
+				}
+			}
+			add(f.name, a, f.host, hb, "needs the decrypted IKE negotiations")
+		}
+	}
+}
+
+func deref(p *uint64) uint64 {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
+// Sort orders rows by host, then per-SA rows before host-wide ones.
+func Sort(rows []Row) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].Host != rows[j].Host {
+			return rows[i].Host < rows[j].Host
+		}
+		return (rows[i].SA != "") && (rows[j].SA == "")
+	})
+}
