@@ -204,7 +204,7 @@ func (id IDv1) Prefix() (netip.Prefix, bool) {
 }
 
 func rangePrefix(lo, hi netip.Addr) (netip.Prefix, bool) {
-	if lo.Is4() != hi.Is4() {
+	if !lo.IsValid() || !hi.IsValid() || lo.Is4() != hi.Is4() {
 		return netip.Prefix{}, false
 	}
 	for bits := 0; bits <= lo.BitLen(); bits++ {
