@@ -563,9 +563,9 @@ func (t *Tracker) v1Informational(sa *ikeSA, m Message, ps []ike.Payload) {
 				continue
 			}
 			if sa.established.IsZero() {
-				// An error answer during phase 1 ends the attempt.
-				sa.setState("failed", n.Type.String(), m.Time)
-				t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: n.Type.String()})
+				// An error during phase 1 ends the attempt unless the exchange
+				// goes on (peers do retransmit and carry on); Finish decides.
+				sa.failReason = n.Type.String()
 				continue
 			}
 			// An error from the peer answering a Quick Mode fails that negotiation.
