@@ -416,7 +416,7 @@ func TestMalformedCorpus(t *testing.T) {
 	}
 	// The zero-length and bad-length traces must each give exactly one error naming the problem.
 	for p, want := range map[string]string{
-		"zeek-spicy-ipsec/traces/ipsec-ikev1-zero-length.pcap":       "length field 0",
+		"zeek-spicy-ipsec/traces/ipsec-ikev1-zero-length.pcap":        "length field 0",
 		"zeek-spicy-ipsec/traces/ipsec-ikev1-payload-bad-length.pcap": "payload 1 (VID): length 3",
 	} {
 		_, ev := run(t, p, nil)
