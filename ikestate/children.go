@@ -247,3 +247,13 @@ func (t *Tracker) endChildrenOf(sa *ikeSA, sender netip.AddrPort, now time.Time)
 		t.emit(Event{Time: now, Kind: EventChildSADeleted, Child: c.snapshot(), DeletedBy: sender, Reason: "IKE SA deleted"})
 	}
 }
+
+// abandon fails the negotiations of an IKE SA that is going away: no answer
+// can come any more.
+func (t *Tracker) abandon(sa *ikeSA, now time.Time) {
+	for _, n := range t.negs {
+		if n.sa == sa && n.State == "pending" {
+			t.failNegotiation(n, "IKE SA deleted before an answer", now)
+		}
+	}
+}

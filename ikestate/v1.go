@@ -582,6 +582,7 @@ func (t *Tracker) v1Informational(sa *ikeSA, m Message, ps []ike.Payload) {
 			if d.Protocol == ike.ProtoISAKMP {
 				// IKEv1 children outlive their ISAKMP SA.
 				if sa.state != "deleted" {
+					t.abandon(sa, m.Time)
 					sa.setState("deleted", "delete payload", m.Time)
 					t.emit(Event{Time: m.Time, Kind: EventIKESADeleted, IKESA: sa.snapshot(), Reason: "delete payload"})
 				}

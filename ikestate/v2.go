@@ -641,6 +641,7 @@ func (t *Tracker) v2Informational(sa *ikeSA, ex *v2Exchange, m Message, h ike.He
 				continue
 			}
 			t.endChildrenOf(sa, m.Src, m.Time)
+			t.abandon(sa, m.Time)
 			reason := "delete payload"
 			sa.setState("deleted", reason, m.Time)
 			t.emit(Event{Time: m.Time, Kind: EventIKESADeleted, IKESA: sa.snapshot(), Reason: reason})
