@@ -19,7 +19,7 @@ type pl struct {
 	b []byte
 }
 
-func u16(v int) []byte { return binary.BigEndian.AppendUint16(nil, uint16(v)) }
+func u16(v int) []byte    { return binary.BigEndian.AppendUint16(nil, uint16(v)) }
 func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 func cat(bs ...[]byte) []byte {
 	var out []byte
@@ -117,7 +117,7 @@ func tsV4(lo, hi string) []byte {
 }
 
 func nonceV2(b []byte) pl { return pl{ike.PayloadNonceV2, b} }
-func keV2(group int) pl  { return pl{ike.PayloadKEv2, cat(u16(group), u16(0), rng(0x55, 32))} }
+func keV2(group int) pl   { return pl{ike.PayloadKEv2, cat(u16(group), u16(0), rng(0x55, 32))} }
 func notifyV2(proto ike.ProtocolID, spi []byte, typ ike.NotifyType) pl {
 	return pl{ike.PayloadNotifyV2, cat([]byte{byte(proto), byte(len(spi))}, u16(int(typ)), spi)}
 }
@@ -131,7 +131,7 @@ func deleteV2(proto ike.ProtocolID, spis ...uint32) pl {
 	return pl{ike.PayloadDeleteV2, cat([]byte{byte(proto), byte(size)}, u16(len(spis)), b)}
 }
 func idV2(t ike.PayloadType, fqdn string) pl { return pl{t, cat([]byte{2, 0, 0, 0}, []byte(fqdn))} }
-func authV2() pl                               { return pl{ike.PayloadAuth, cat([]byte{2, 0, 0, 0}, rng(0, 32))} }
+func authV2() pl                             { return pl{ike.PayloadAuth, cat([]byte{2, 0, 0, 0}, rng(0, 32))} }
 
 // IKEv1.
 
