@@ -229,6 +229,15 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 		if hit == nil || hit.State != "active" {
 			continue
 		}
+		if !hit.expiry.IsZero() && !now.Before(hit.expiry.Add(-expiryTolerance)) {
+			// IKEv1 peers send a Delete when the hard lifetime fires: the pair
+			// expired, and the Delete only announces it.
+			hit.State, hit.Ended, hit.EndReason = "expired", now, "lifetime (Delete sent)"
+			t.expirations++
+			t.emit(Event{Time: now, Kind: EventChildSAExpired, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender,
+				Reason: "negotiated lifetime ran out; Delete sent"})
+			continue
+		}
 		hit.State, hit.Ended, hit.EndReason = "deleted", now, "delete payload"
 		t.deletions++
 		t.emit(Event{Time: now, Kind: EventChildSADeleted, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender, Reason: "delete payload"})

@@ -169,7 +169,8 @@ func TestIKEv2Lifecycle(t *testing.T) {
 // Mode whose first message is retransmitted, a rekey (same peers and
 // selectors), a Delete, a PFS Quick Mode for other selectors, a refused one
 // and an unanswered one, then the end of input an hour later: the pairs
-// not deleted expire by their 3600-second lifetime.
+// not deleted expire by their 3600-second lifetime, one of them announced
+// by a Delete at its deadline (an expiry, not a deletion).
 func TestIKEv1Lifecycle(t *testing.T) {
 	ci, cr := spi8("1111111111111111"), spi8("2222222222222222")
 	var zero ike.SPI
@@ -227,6 +228,8 @@ func TestIKEv1Lifecycle(t *testing.T) {
 		{130, hostI, hostR, q5[0]},
 		{130.1, hostR, hostI, info(0x1006, notifyV1(ike.NotifyV1NoProposalChosen))},
 		{140, hostI, hostR, q7[0]},
+		// The rekeyed pair's lifetime ends at 100.2 + 3600; the peer announces it.
+		{3700.5, hostR, hostI, info(0x1008, deleteV1(ike.ProtoESP, 0xbbbbbbb2))},
 	}
 	tr := New(ks)
 	ev := play(tr, steps)
@@ -272,7 +275,7 @@ func TestIKEv1Lifecycle(t *testing.T) {
 		t.Errorf("i→r SA %+v", c1.KeysIR)
 	}
 	exp := kinds(ev, EventChildSAExpired)
-	if len(exp) != 2 || !exp[0].Time.Equal(at(100.2).Add(time.Hour)) {
+	if len(exp) != 2 || exp[0].Child.ID != c2.ID || exp[0].DeletedSPI != 0xbbbbbbb2 || !exp[1].Time.Equal(at(120.2).Add(time.Hour)) {
 		t.Errorf("expirations %+v", exp)
 	}
 	c := tr.Counters()

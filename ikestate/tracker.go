@@ -17,6 +17,11 @@ import (
 // Delete when the hard lifetime fires, moments after the deadline.
 const expiryGrace = 30 * time.Second
 
+// expiryTolerance is how early a Delete may come and still announce an
+// expiry: the peers installed the pair a few milliseconds apart and their
+// timers are not exact.
+const expiryTolerance = 5 * time.Second
+
 type spiKey struct {
 	proto uint8
 	spi   uint32
@@ -161,7 +166,17 @@ func (t *Tracker) Finish(end time.Time) {
 
 // expire ends the pairs whose negotiated lifetime has run out. During the
 // input a grace period lets the Delete that usually follows arrive first.
+// ISAKMP SAs past their phase 1 lifetime are marked expired too (no count).
 func (t *Tracker) expire(now time.Time, final bool) {
+	for _, sa := range t.sas {
+		if sa.state != "established" || sa.p1 == nil || sa.p1.LifeSeconds == 0 {
+			continue
+		}
+		end := sa.established.Add(time.Duration(sa.p1.LifeSeconds) * time.Second)
+		if final && !end.After(now) || !final && now.Sub(end) > expiryGrace {
+			sa.setState("expired", "phase 1 lifetime", end)
+		}
+	}
 	for _, c := range t.children {
 		if c.State != "active" || c.expiry.IsZero() {
 			continue
