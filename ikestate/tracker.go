@@ -66,6 +66,9 @@ type Tracker struct {
 	events   []Event
 	now      time.Time
 	finished bool
+	// nextExpiry is the earliest lifetime end among live SAs, so that Handle
+	// scans for expiries only when one is due.
+	nextExpiry time.Time
 
 	msgs, retrans, msgErrors       int
 	decrypted, undecrypted         int
@@ -108,7 +111,9 @@ func (t *Tracker) Handle(m Message) {
 	if m.Time.After(t.now) {
 		t.now = m.Time
 	}
-	t.expire(m.Time, false)
+	if !t.nextExpiry.IsZero() && m.Time.Sub(t.nextExpiry) > expiryGrace {
+		t.expire(m.Time, false)
+	}
 	h, err := ike.ParseHeader(m.Data)
 	if err != nil {
 		t.msgErrors++
@@ -177,6 +182,7 @@ func (t *Tracker) expire(now time.Time, final bool) {
 			sa.setState("expired", "phase 1 lifetime", end)
 		}
 	}
+	t.nextExpiry = time.Time{}
 	for _, c := range t.children {
 		if c.State != "active" || c.expiry.IsZero() {
 			continue
@@ -185,7 +191,20 @@ func (t *Tracker) expire(now time.Time, final bool) {
 			c.State, c.Ended, c.EndReason = "expired", c.expiry, "lifetime"
 			t.expirations++
 			t.emit(Event{Time: c.expiry, Kind: EventChildSAExpired, Child: c.snapshot(), Reason: "negotiated lifetime ran out"})
+			continue
 		}
+		t.noteExpiry(c.expiry)
+	}
+	for _, sa := range t.sas {
+		if sa.state == "established" && sa.p1 != nil && sa.p1.LifeSeconds != 0 {
+			t.noteExpiry(sa.established.Add(time.Duration(sa.p1.LifeSeconds) * time.Second))
+		}
+	}
+}
+
+func (t *Tracker) noteExpiry(at time.Time) {
+	if t.nextExpiry.IsZero() || at.Before(t.nextExpiry) {
+		t.nextExpiry = at
 	}
 }
 

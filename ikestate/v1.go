@@ -224,6 +224,9 @@ func (t *Tracker) v1Phase1(sa *ikeSA, m Message, h ike.Header, msg []byte, info 
 		sa.inferred = !info.Decrypted && h.Encrypted()
 		sa.setState("established", "", m.Time)
 		sa.failReason = ""
+		if sa.p1 != nil && sa.p1.LifeSeconds != 0 {
+			t.noteExpiry(m.Time.Add(time.Duration(sa.p1.LifeSeconds) * time.Second))
+		}
 		t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
 	}
 	return nil
@@ -516,6 +519,7 @@ func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 			c.InitiatorSelectors, c.ResponderSelectors = selectorsV1(qi.ids, n.Initiator, n.Responder)
 			if c.LifeSeconds != 0 {
 				c.expiry = now.Add(time.Duration(c.LifeSeconds) * time.Second)
+				t.noteExpiry(c.expiry)
 			}
 			t.keysV1(sa, c, qi, qr)
 			if old := t.liveSibling(c); old != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/hex"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 
@@ -137,4 +138,82 @@ func IKEv1Table(path string) ([]keys.IKEv1SA, error) {
 		out = append(out, sa)
 	}
 	return out, nil
+}
+
+// Native reads ipsecmon's native key format (README.md "Native key format")
+// for tests: ikev1, ikev2 and esp lines. The keys package has the real
+// parser; this one trusts its input.
+func Native(path string) (*keys.Set, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	set := &keys.Set{}
+	sc := bufio.NewScanner(f)
+	for ln := 1; sc.Scan(); ln++ {
+		line := strings.TrimSpace(sc.Text())
+		if i := strings.IndexByte(line, '#'); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		fields := strings.Fields(line)
+		if len(fields) == 0 {
+			continue
+		}
+		kv := map[string]string{}
+		for _, f := range fields[1:] {
+			k, v, _ := strings.Cut(f, "=")
+			kv[k] = v
+		}
+		hx := func(k string) []byte {
+			b, _ := hex.DecodeString(strings.TrimPrefix(kv[k], "0x"))
+			return b
+		}
+		origin := fmt.Sprintf("%s:%d", path, ln)
+		switch fields[0] {
+		case "ikev1":
+			var sa keys.IKEv1SA
+			copy(sa.ICookie[:], hx("icookie"))
+			if _, ok := kv["rcookie"]; ok {
+				copy(sa.RCookie[:], hx("rcookie"))
+				sa.HasRCookie = true
+			}
+			sa.EncKey, sa.SKEYIDd, sa.SKEYIDa = hx("enc-key"), hx("skeyid-d"), hx("skeyid-a")
+			sa.Enc, _ = algo.ParseEnc(kv["enc"])
+			sa.PRF, _ = algo.ParsePRF(kv["prf"])
+			sa.Origin = origin
+			set.IKEv1 = append(set.IKEv1, sa)
+		case "ikev2":
+			var sa keys.IKEv2SA
+			copy(sa.SPIi[:], hx("spii"))
+			copy(sa.SPIr[:], hx("spir"))
+			sa.Enc, _ = algo.ParseEnc(kv["enc"])
+			sa.Integ, _ = algo.ParseAuth(kv["integ"])
+			sa.PRF, _ = algo.ParsePRF(kv["prf"])
+			sa.SKei, sa.SKer, sa.SKai, sa.SKar, sa.SKd = hx("sk-ei"), hx("sk-er"), hx("sk-ai"), hx("sk-ar"), hx("sk-d")
+			sa.Origin = origin
+			set.IKEv2 = append(set.IKEv2, sa)
+		case "esp", "ah":
+			sa := keys.SA{Proto: keys.ProtoESP, Origin: origin}
+			if fields[0] == "ah" {
+				sa.Proto = keys.ProtoAH
+			}
+			var spi uint64
+			fmt.Sscanf(kv["spi"], "0x%x", &spi)
+			sa.SPI = uint32(spi)
+			if a, err := netip.ParseAddr(kv["dst"]); err == nil {
+				sa.Dst = netip.PrefixFrom(a, a.BitLen())
+			}
+			if a, err := netip.ParseAddr(kv["src"]); err == nil {
+				sa.Src = netip.PrefixFrom(a, a.BitLen())
+			}
+			sa.Enc, _ = algo.ParseEnc(kv["enc"])
+			sa.Auth, _ = algo.ParseAuth(kv["auth"])
+			sa.EncKey, sa.AuthKey = hx("enc-key"), hx("auth-key")
+			_, sa.ESN = kv["esn"]
+			sa.Mode = kv["mode"]
+			set.SAs = append(set.SAs, sa)
+		}
+	}
+	return set, sc.Err()
 }
