@@ -274,6 +274,14 @@ func TestIKEv1Lifecycle(t *testing.T) {
 	if c1.KeysIR.SPI != 0xbbbbbbb1 || c1.KeysIR.Auth != algo.AuthHMACSHA1_96 || len(c1.KeysIR.EncKey) != 16 {
 		t.Errorf("i→r SA %+v", c1.KeysIR)
 	}
+	// Policies: Quick Modes 1, 2, 4 and 5 offered the same method; the PFS
+	// one (negotiation 3) is its own policy.
+	pol := tr.Policies()
+	if len(pol) != 2 || len(pol[0].Negotiations) != 4 || pol[0].Negotiations[2] != 4 || len(pol[1].Negotiations) != 1 ||
+		pol[1].Negotiations[0] != 3 || len(pol[0].Chosen) != 1 || len(pol[0].Peers) != 2 ||
+		pol[0].Offered[0].String() != "ESP ESP_AES-CBC-128 HMAC-SHA Tunnel 3600s" || pol[1].Offered[0].PFS[0] != "MODP-1024" {
+		t.Errorf("policies %+v", pol)
+	}
 	exp := kinds(ev, EventChildSAExpired)
 	if len(exp) != 2 || exp[0].Child.ID != c2.ID || exp[0].DeletedSPI != 0xbbbbbbb2 || !exp[1].Time.Equal(at(120.2).Add(time.Hour)) {
 		t.Errorf("expirations %+v", exp)
