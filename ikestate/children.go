@@ -47,16 +47,12 @@ func (t *Tracker) emitChild(c *childSA) {
 }
 
 // liveSibling finds a live pair that c replaces in IKEv1 terms: same peers,
-// protocol and selectors (a Quick Mode has no REKEY_SA notify). For a pair
-// read from headers only, any live pair between the same peers counts.
+// protocol and selectors (a Quick Mode has no REKEY_SA notify).
 func (t *Tracker) liveSibling(c *childSA) *childSA {
 	for i := len(t.children) - 1; i >= 0; i-- {
 		o := t.children[i]
-		if o == c || o.State != "active" || o.peers != c.peers {
+		if o == c || o.State != "active" || o.peers != c.peers || o.Inferred {
 			continue
-		}
-		if c.Inferred || o.Inferred {
-			return o
 		}
 		if o.Proto == c.Proto && sameSelectors(o, c) {
 			return o

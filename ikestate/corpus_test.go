@@ -130,7 +130,7 @@ func TestIKEv1CertsKeyed(t *testing.T) {
 		c.PFSGroup != want.PFSGroup || c.LifeSeconds != want.LifeSeconds || c.Inferred {
 		t.Errorf("child %+v", c)
 	}
-	if c.InitiatorSelectors[0].Text != "192.168.12.118" || c.ResponderSelectors[0].Text != "1.1.1.1" {
+	if c.InitiatorSelectors[0].Text != "192.168.12.118/32" || c.ResponderSelectors[0].Text != "1.1.1.1/32" {
 		t.Errorf("selectors %v %v", c.InitiatorSelectors, c.ResponderSelectors)
 	}
 	if c.KeysAvailable || c.KeysReason == "" {

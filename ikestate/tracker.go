@@ -18,9 +18,10 @@ import (
 const expiryGrace = 30 * time.Second
 
 // expiryTolerance is how early a Delete may come and still announce an
-// expiry: the peers installed the pair a few milliseconds apart and their
-// timers are not exact.
-const expiryTolerance = 5 * time.Second
+// expiry: the peers installed the pair a few milliseconds after the Quick
+// Mode's last message, and the hard lifetime has no jitter (only the soft
+// one does), so a Delete well before the deadline is an ordinary deletion.
+const expiryTolerance = time.Second
 
 type spiKey struct {
 	proto uint8
@@ -74,7 +75,7 @@ type Tracker struct {
 	decrypted, undecrypted         int
 	decryptFailures, integFailures int
 	addsKnown, addsInferred        int
-	rekeysKnown, rekeysInferred    int
+	rekeysKnown                    int
 	deletions, expirations         int
 	v1QMUndecrypted                int // Quick Modes read from headers only
 	v2ChildUndecrypted             int // IKE_AUTH / CREATE_CHILD_SA exchanges read from headers only
@@ -316,10 +317,8 @@ func (t *Tracker) Counters() Counters {
 	childKnown := t.v1QMUndecrypted == 0 && t.v2ChildUndecrypted == 0
 	delKnown := t.infoUndecrypted == 0 && t.v2ChildUndecrypted == 0
 	c.KeyAdditions = figure(t.addsKnown+t.addsInferred, t.addsInferred == 0 && t.v2ChildUndecrypted == 0)
-	c.Rekeys = figure(t.rekeysKnown+t.rekeysInferred, t.rekeysInferred == 0 && childKnown)
-	if !c.Rekeys.Known && t.rekeysInferred == 0 {
-		c.Rekeys.Inferred = false
-	}
+	c.Rekeys = figure(t.rekeysKnown, childKnown)
+	c.Rekeys.Inferred = false
 	c.KeyDeletions = figure(t.deletions, delKnown)
 	c.KeyDeletions.Inferred = false
 	c.Expirations = figure(t.expirations, delKnown && childKnown)
@@ -344,7 +343,12 @@ func (t *Tracker) Counters() Counters {
 			active += 2
 		}
 	}
-	c.ActiveSAs = figure(active, c.KeyAdditions.Known && delKnown)
+	// Live pairs are known when additions and endings are; with additions
+	// only inferred they are an inference; when endings are hidden, unknown.
+	c.ActiveSAs = figure(active, c.KeyAdditions.Known && delKnown && childKnown)
+	if !c.ActiveSAs.Known && !delKnown {
+		c.ActiveSAs.Inferred = false
+	}
 	return c
 }
 

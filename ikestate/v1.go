@@ -446,14 +446,11 @@ func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 		// messages), its contents unknown.
 		n.Kind, n.Inferred = "unknown", true
 		t.addsKnown++
+		// Whether it replaced a live pair needs the selectors, which are
+		// encrypted: two tunnels between the same peers are as likely.
 		c := t.newChild(sa, n, ProtoUnknown, now)
 		c.Inferred = true
 		c.KeysReason = "Quick Mode not decrypted"
-		if old := t.liveSibling(c); old != nil {
-			c.RekeyOf = old.ID
-			n.Rekey = true
-			t.rekeysInferred++
-		}
 		t.emitChild(c)
 		return
 	}
@@ -546,7 +543,12 @@ func selectorsV1(ids []ike.IDv1, ini, res netip.AddrPort) ([]Selector, []Selecto
 			s.StartPort, s.EndPort = id.Port, id.Port
 		}
 		if p, ok := id.Prefix(); ok {
+			// A selector is a prefix even when the ID names one address.
 			s.Prefix = p
+			s.Text = p.String()
+			if id.Protocol != 0 || id.Port != 0 {
+				s.Text += fmt.Sprintf("[%d/%d]", id.Protocol, id.Port)
+			}
 		}
 		return s
 	}
@@ -555,7 +557,7 @@ func selectorsV1(ids []ike.IDv1, ini, res netip.AddrPort) ([]Selector, []Selecto
 
 func addrSelector(a netip.Addr) Selector {
 	p := netip.PrefixFrom(a, a.BitLen())
-	return Selector{Text: a.String(), Prefix: p}
+	return Selector{Text: p.String(), Prefix: p}
 }
 
 func (t *Tracker) v1Informational(sa *ikeSA, m Message, ps []ike.Payload) {
