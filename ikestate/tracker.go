@@ -241,7 +241,7 @@ func (t *Tracker) Policies() []Policy {
 	var out []Policy
 	index := map[string]int{}
 	for _, n := range t.negs {
-		if len(n.Offered) == 0 {
+		if len(n.Offered) == 0 || n.Kind == "ike-rekey" {
 			continue
 		}
 		var parts []string
@@ -325,6 +325,9 @@ func (t *Tracker) Counters() Counters {
 	c.Expirations.Inferred = false
 	pending, pendingInferred, failed, failedInferred := 0, false, 0, false
 	for _, n := range t.negs {
+		if n.Kind == "ike-rekey" {
+			continue // an IKE SA rekey is not a key operation of the Quick Mode statistics
+		}
 		switch n.State {
 		case "pending":
 			pending++
