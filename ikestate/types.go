@@ -6,6 +6,16 @@
 // keys it counts what the cleartext headers show and marks the rest unknown
 // or inferred. It reads bytes only through decode/ike and never panics on
 // any input; malformed messages become error events.
+//
+// Use: New(keys) once; Handle every IKE message in capture order (UDP 500,
+// or 4500 after the non-ESP marker, IP fragments reassembled); Drain the
+// events after each Handle or batch; Finish at the end of the input. A
+// child-sa-negotiated event carries the pair's SPIs, suite and, when SK_d or
+// SKEYID_d was given and there was no PFS, its ESP/AH keys as keys.SA values
+// (never marshalled). LookupSPI tells whether an ESP/AH SPI belongs to a
+// pair the tracker rebuilt, was deleted or expired, and whether the tracker
+// saw every negotiation between those peers decrypted (so that an unknown
+// SPI is a Bad SPI).
 package ikestate
 
 import (
