@@ -1,0 +1,205 @@
+// Package ikecrypt holds the cryptography ipsecmon needs to read IKE: IKEv1
+// phase 1 and phase 2 IVs and CBC decryption (RFC 2409 Appendix B), IKEv2
+// SK/SKF payload verification and decryption (RFC 7296 §3.14, RFC 5282,
+// RFC 5930, RFC 7634, RFC 7383), and the KEYMAT of Quick Mode and CHILD
+// SAs (RFC 2409 §5.5, RFC 7296 §2.17). It keeps no state. Key bytes never
+// appear in its errors.
+package ikecrypt
+
+import (
+	"crypto/aes"
+	"crypto/hmac"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"hash"
+
+	"ipsecmon/algo"
+)
+
+// ErrUnsupported is returned for an algorithm this package does not implement.
+var ErrUnsupported = errors.New("unsupported algorithm")
+
+func hashFunc(p algo.PRF) (func() hash.Hash, error) {
+	switch p {
+	case algo.PRFHMACMD5:
+		return md5.New, nil
+	case algo.PRFHMACSHA1:
+		return sha1.New, nil
+	case algo.PRFHMACSHA256:
+		return sha256.New, nil
+	case algo.PRFHMACSHA384:
+		return sha512.New384, nil
+	case algo.PRFHMACSHA512:
+		return sha512.New, nil
+	}
+	return nil, fmt.Errorf("hash for PRF %v: %w", p, ErrUnsupported)
+}
+
+// Hash is the plain hash behind an HMAC PRF, which IKEv1 uses for its IVs
+// (RFC 2409 Appendix B: "the hash algorithm negotiated").
+func Hash(p algo.PRF, parts ...[]byte) ([]byte, error) {
+	h, err := hashFunc(p)
+	if err != nil {
+		return nil, err
+	}
+	d := h()
+	for _, b := range parts {
+		d.Write(b)
+	}
+	return d.Sum(nil), nil
+}
+
+// PRF computes prf(key, data...) for an IKE PRF: HMAC (RFC 2104),
+// AES-XCBC-PRF-128 (RFC 4434) or AES-CMAC-PRF-128 (RFC 4615).
+func PRF(p algo.PRF, key []byte, data ...[]byte) ([]byte, error) {
+	switch p {
+	case algo.PRFAESXCBC, algo.PRFAESCMAC:
+		mac := xcbcMAC
+		if p == algo.PRFAESCMAC {
+			mac = cmacMAC
+		}
+		k := key
+		// RFC 4434 §2 / RFC 4615 §3: shorter keys are zero-padded, longer keys
+		// are first reduced with the PRF under an all-zero key.
+		switch {
+		case len(k) < 16:
+			k = append(append([]byte{}, k...), make([]byte, 16-len(k))...)
+		case len(k) > 16:
+			var err error
+			if k, err = mac(make([]byte, 16), k); err != nil {
+				return nil, err
+			}
+		}
+		return mac(k, concat(data...))
+	}
+	h, err := hashFunc(p)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(h, key)
+	for _, b := range data {
+		m.Write(b)
+	}
+	return m.Sum(nil), nil
+}
+
+func concat(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	out := make([]byte, 0, n)
+	for _, p := range parts {
+		out = append(out, p...)
+	}
+	return out
+}
+
+// PRFPlus is IKEv2's prf+ (RFC 7296 §2.13): T1 | T2 | ... with
+// Tn = prf(K, Tn-1 | S | n), cut to n bytes.
+func PRFPlus(p algo.PRF, key, seed []byte, n int) ([]byte, error) {
+	if n < 0 || n > 255*64 {
+		return nil, fmt.Errorf("prf+: %d bytes requested: out of range", n)
+	}
+	out := make([]byte, 0, n+64)
+	var t []byte
+	for i := byte(1); len(out) < n; i++ {
+		var err error
+		t, err = PRF(p, key, t, seed, []byte{i})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t...)
+	}
+	return out[:n:n], nil
+}
+
+// xcbcMAC is AES-XCBC-MAC with a 128-bit result (RFC 3566 §4).
+func xcbcMAC(key, msg []byte) ([]byte, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("AES-XCBC: %w", err)
+	}
+	k1, k2, k3 := make([]byte, 16), make([]byte, 16), make([]byte, 16)
+	fill := func(dst []byte, c byte) {
+		src := make([]byte, 16)
+		for i := range src {
+			src[i] = c
+		}
+		b.Encrypt(dst, src)
+	}
+	fill(k1, 0x01)
+	fill(k2, 0x02)
+	fill(k3, 0x03)
+	c1, _ := aes.NewCipher(k1)
+	e := make([]byte, 16)
+	for len(msg) > 16 {
+		xorInto(e, msg[:16])
+		c1.Encrypt(e, e)
+		msg = msg[16:]
+	}
+	last := make([]byte, 16)
+	copy(last, msg)
+	if len(msg) == 16 {
+		xorInto(last, k2)
+	} else {
+		last[len(msg)] = 0x80
+		xorInto(last, k3)
+	}
+	xorInto(e, last)
+	c1.Encrypt(e, e)
+	return e, nil
+}
+
+// cmacMAC is AES-CMAC (RFC 4493).
+func cmacMAC(key, msg []byte) ([]byte, error) {
+	b, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("AES-CMAC: %w", err)
+	}
+	l := make([]byte, 16)
+	b.Encrypt(l, l)
+	k1 := dbl(l)
+	k2 := dbl(k1)
+	e := make([]byte, 16)
+	for len(msg) > 16 {
+		xorInto(e, msg[:16])
+		b.Encrypt(e, e)
+		msg = msg[16:]
+	}
+	last := make([]byte, 16)
+	copy(last, msg)
+	if len(msg) == 16 {
+		xorInto(last, k1)
+	} else {
+		last[len(msg)] = 0x80
+		xorInto(last, k2)
+	}
+	xorInto(e, last)
+	b.Encrypt(e, e)
+	return e, nil
+}
+
+// dbl doubles in GF(2^128) (RFC 4493 §2.3).
+func dbl(in []byte) []byte {
+	out := make([]byte, 16)
+	var carry byte
+	for i := 15; i >= 0; i-- {
+		out[i] = in[i]<<1 | carry
+		carry = in[i] >> 7
+	}
+	if carry != 0 {
+		out[15] ^= 0x87
+	}
+	return out
+}
+
+func xorInto(dst, src []byte) {
+	for i := range src {
+		dst[i] ^= src[i]
+	}
+}

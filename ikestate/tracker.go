@@ -1,0 +1,454 @@
+package ikestate
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"ipsecmon/decode/ike"
+	"ipsecmon/keys"
+)
+
+// expiryGrace is how long after a pair's negotiated lifetime the tracker
+// waits for a Delete before it calls the pair expired: daemons send the
+// Delete when the hard lifetime fires, moments after the deadline.
+const expiryGrace = 30 * time.Second
+
+// expiryTolerance is how early a Delete may come and still announce an
+// expiry: the peers installed the pair a few milliseconds after the Quick
+// Mode's last message, and the hard lifetime has no jitter (only the soft
+// one does), so a Delete well before the deadline is an ordinary deletion.
+const expiryTolerance = time.Second
+
+type spiKey struct {
+	proto uint8
+	spi   uint32
+}
+
+type peerKey struct{ a, b netip.Addr }
+
+func peersOf(x, y netip.AddrPort) peerKey {
+	a, b := x.Addr(), y.Addr()
+	if b.Less(a) {
+		a, b = b, a
+	}
+	return peerKey{a, b}
+}
+
+// seenMsg is what the tracker remembers of a message so that an identical
+// retransmission is reported the same way without being processed again.
+type seenMsg struct {
+	info MessageInfo
+}
+
+type negotiation struct {
+	Negotiation
+	sa *ikeSA
+}
+
+type childSA struct {
+	ChildSA
+	sa     *ikeSA
+	expiry time.Time // zero: no negotiated lifetime
+	peers  peerKey
+}
+
+// Tracker follows IKE traffic. It is not safe for concurrent use.
+type Tracker struct {
+	ks       *keys.Set
+	sas      []*ikeSA
+	byISPI   map[ike.SPI][]*ikeSA
+	negs     []*negotiation
+	children []*childSA
+	bySPI    map[spiKey][]*childSA
+	events   []Event
+	now      time.Time
+	finished bool
+	// nextExpiry is the earliest lifetime end among live SAs, so that Handle
+	// scans for expiries only when one is due.
+	nextExpiry time.Time
+
+	msgs, retrans, msgErrors       int
+	decrypted, undecrypted         int
+	decryptFailures, integFailures int
+	addsKnown, addsInferred        int
+	rekeysKnown                    int
+	deletions, expirations         int
+	v1QMUndecrypted                int // Quick Modes read from headers only
+	v2ChildUndecrypted             int // IKE_AUTH / CREATE_CHILD_SA exchanges read from headers only
+	infoUndecrypted                int // Informational exchanges read from headers only
+	peerUndecrypted, peerDecrypted map[peerKey]bool
+}
+
+// New makes a tracker. ks may be nil: the tracker then works from the
+// cleartext headers alone.
+func New(ks *keys.Set) *Tracker {
+	if ks == nil {
+		ks = &keys.Set{}
+	}
+	return &Tracker{
+		ks:              ks,
+		byISPI:          map[ike.SPI][]*ikeSA{},
+		bySPI:           map[spiKey][]*childSA{},
+		peerUndecrypted: map[peerKey]bool{},
+		peerDecrypted:   map[peerKey]bool{},
+	}
+}
+
+// Handle processes one IKE message. It never panics: a message that cannot
+// be read becomes a message-error event.
+func (t *Tracker) Handle(m Message) {
+	defer func() {
+		if r := recover(); r != nil {
+			// A bug must not take the analyzer down with a capture; report it
+			// against the frame like any other unreadable message.
+			t.msgErrors++
+			t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: fmt.Sprintf("internal error: %v", r)})
+		}
+	}()
+	if m.Time.After(t.now) {
+		t.now = m.Time
+	}
+	if !t.nextExpiry.IsZero() && m.Time.Sub(t.nextExpiry) > expiryGrace {
+		t.expire(m.Time, false)
+	}
+	h, err := ike.ParseHeader(m.Data)
+	if err != nil {
+		t.msgErrors++
+		t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: err.Error()})
+		return
+	}
+	t.msgs++
+	msg := m.Data[:h.Length]
+	switch h.Major() {
+	case 1:
+		t.handleV1(m, h, msg)
+	case 2:
+		t.handleV2(m, h, msg)
+	}
+}
+
+func frameOf(m Message) *FrameRef {
+	f := m.Frame
+	return &f
+}
+
+// Drain returns the events since the last call, in the order they happened.
+func (t *Tracker) Drain() []Event {
+	ev := t.events
+	t.events = nil
+	return ev
+}
+
+func (t *Tracker) emit(e Event) { t.events = append(t.events, e) }
+
+// Finish ends the input at end: pairs whose lifetime ran out by then
+// expire, and negotiations still open are reported pending.
+func (t *Tracker) Finish(end time.Time) {
+	if t.finished {
+		return
+	}
+	t.finished = true
+	if end.After(t.now) {
+		t.now = end
+	}
+	t.expire(end, true)
+	for _, n := range t.negs {
+		if n.State == "pending" {
+			t.emit(Event{Time: end, Kind: EventNegotiationPending, Negotiation: n.snapshot()})
+		}
+	}
+	for _, sa := range t.sas {
+		if sa.state == "negotiating" && sa.failReason != "" {
+			// The last answer was an error and no retry followed.
+			sa.setState("failed", sa.failReason, end)
+			t.emit(Event{Time: end, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: sa.failReason})
+		}
+	}
+}
+
+// expire ends the pairs whose negotiated lifetime has run out. During the
+// input a grace period lets the Delete that usually follows arrive first.
+// ISAKMP SAs past their phase 1 lifetime are marked expired too (no count).
+func (t *Tracker) expire(now time.Time, final bool) {
+	for _, sa := range t.sas {
+		if sa.state != "established" || sa.p1 == nil || sa.p1.LifeSeconds == 0 {
+			continue
+		}
+		end := sa.established.Add(time.Duration(sa.p1.LifeSeconds) * time.Second)
+		if final && !end.After(now) || !final && now.Sub(end) > expiryGrace {
+			sa.setState("expired", "phase 1 lifetime", end)
+		}
+	}
+	t.nextExpiry = time.Time{}
+	for _, c := range t.children {
+		if c.State != "active" || c.expiry.IsZero() {
+			continue
+		}
+		if final && !c.expiry.After(now) || !final && now.Sub(c.expiry) > expiryGrace {
+			c.State, c.Ended, c.EndReason = "expired", c.expiry, "lifetime"
+			t.expirations++
+			t.emit(Event{Time: c.expiry, Kind: EventChildSAExpired, Child: c.snapshot(), Reason: "negotiated lifetime ran out"})
+			continue
+		}
+		t.noteExpiry(c.expiry)
+	}
+	for _, sa := range t.sas {
+		if sa.state == "established" && sa.p1 != nil && sa.p1.LifeSeconds != 0 {
+			t.noteExpiry(sa.established.Add(time.Duration(sa.p1.LifeSeconds) * time.Second))
+		}
+	}
+}
+
+func (t *Tracker) noteExpiry(at time.Time) {
+	if t.nextExpiry.IsZero() || at.Before(t.nextExpiry) {
+		t.nextExpiry = at
+	}
+}
+
+// IKESAs returns the IKE SAs seen so far (the mmsas view).
+func (t *Tracker) IKESAs() []IKESA {
+	out := make([]IKESA, 0, len(t.sas))
+	for _, sa := range t.sas {
+		out = append(out, *sa.snapshot())
+	}
+	return out
+}
+
+// Negotiations returns every phase 2 / CHILD negotiation seen so far.
+func (t *Tracker) Negotiations() []Negotiation {
+	out := make([]Negotiation, 0, len(t.negs))
+	for _, n := range t.negs {
+		out = append(out, *n.snapshot())
+	}
+	return out
+}
+
+// ChildSAs returns every SA pair seen so far.
+func (t *Tracker) ChildSAs() []ChildSA {
+	out := make([]ChildSA, 0, len(t.children))
+	for _, c := range t.children {
+		out = append(out, *c.snapshot())
+	}
+	return out
+}
+
+// Policies groups the negotiations with identical offer lists (the policies view).
+func (t *Tracker) Policies() []Policy {
+	var out []Policy
+	index := map[string]int{}
+	for _, n := range t.negs {
+		if len(n.Offered) == 0 || n.Kind == "ike-rekey" {
+			continue
+		}
+		var parts []string
+		for _, m := range n.Offered {
+			parts = append(parts, m.String())
+		}
+		k := strings.Join(parts, " | ")
+		i, ok := index[k]
+		if !ok {
+			i = len(out)
+			index[k] = i
+			out = append(out, Policy{Offered: n.Offered})
+		}
+		p := &out[i]
+		p.Negotiations = append(p.Negotiations, n.ID)
+		for _, a := range []netip.AddrPort{n.Initiator, n.Responder} {
+			if !slices.Contains(p.Peers, a) {
+				p.Peers = append(p.Peers, a)
+			}
+		}
+		if n.Chosen != nil && !slices.ContainsFunc(p.Chosen, func(m Method) bool { return m.String() == n.Chosen.String() }) {
+			p.Chosen = append(p.Chosen, *n.Chosen)
+		}
+	}
+	return out
+}
+
+// LookupSPI tells what the tracker knows about an ESP (50) or AH (51) SPI.
+// Authoritative is set when every negotiation the tracker saw between the
+// peers that created or would have created the SPI was decrypted, so that
+// an unknown SPI there is a Bad SPI rather than a gap in the tracker's view.
+func (t *Tracker) LookupSPI(proto uint8, spi uint32, src, dst netip.Addr) (ChildSA, SPIStatus, bool) {
+	pk := peersOf(netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0))
+	auth := t.peerDecrypted[pk] && !t.peerUndecrypted[pk]
+	cs := t.bySPI[spiKey{proto, spi}]
+	// Prefer a live pair between these peers, then any pair between them.
+	var best *childSA
+	for _, c := range cs {
+		if c.peers != pk && (src.IsValid() || dst.IsValid()) {
+			continue
+		}
+		if best == nil || c.State == "active" {
+			best = c
+		}
+	}
+	if best == nil {
+		return ChildSA{}, SPIUnknown, auth
+	}
+	st := SPIActive
+	switch best.State {
+	case "deleted":
+		st = SPIDeleted
+	case "expired":
+		st = SPIExpired
+	}
+	return *best.snapshot(), st, auth
+}
+
+// Counters computes the lifecycle figures.
+func (t *Tracker) Counters() Counters {
+	c := Counters{
+		Messages: t.msgs, Retransmissions: t.retrans, MessageErrors: t.msgErrors,
+		Decrypted: t.decrypted, Undecrypted: t.undecrypted, DecryptFailures: t.decryptFailures,
+		IntegrityFailures: t.integFailures, IKESAs: len(t.sas),
+	}
+	for _, sa := range t.sas {
+		if !sa.established.IsZero() {
+			c.IKESAsEstablished++
+		}
+	}
+	// IKEv1 additions show in the cleartext headers (three Quick Mode
+	// messages); IKEv2 ones and everything about contents need decryption.
+	childKnown := t.v1QMUndecrypted == 0 && t.v2ChildUndecrypted == 0
+	delKnown := t.infoUndecrypted == 0 && t.v2ChildUndecrypted == 0
+	c.KeyAdditions = figure(t.addsKnown+t.addsInferred, t.addsInferred == 0 && t.v2ChildUndecrypted == 0)
+	c.Rekeys = figure(t.rekeysKnown, childKnown)
+	c.Rekeys.Inferred = false
+	c.KeyDeletions = figure(t.deletions, delKnown)
+	c.KeyDeletions.Inferred = false
+	c.Expirations = figure(t.expirations, delKnown && childKnown)
+	c.Expirations.Inferred = false
+	pending, pendingInferred, failed, failedInferred := 0, false, 0, false
+	for _, n := range t.negs {
+		if n.Kind == "ike-rekey" {
+			continue // an IKE SA rekey is not a key operation of the Quick Mode statistics
+		}
+		switch n.State {
+		case "pending":
+			pending++
+			pendingInferred = pendingInferred || n.Inferred
+		case "failed":
+			failed++
+			failedInferred = failedInferred || n.Inferred
+		}
+	}
+	c.PendingKeyOps = figure(pending, !pendingInferred)
+	c.FailedNegotiations = figure(failed, childKnown && t.infoUndecrypted == 0)
+	c.FailedNegotiations.Inferred = !c.FailedNegotiations.Known && failedInferred
+	active := 0
+	for _, ch := range t.children {
+		if ch.State == "active" {
+			active += 2
+		}
+	}
+	// Live pairs are known when additions and endings are; with additions
+	// only inferred they are an inference; when endings are hidden, unknown.
+	c.ActiveSAs = figure(active, c.KeyAdditions.Known && delKnown && childKnown)
+	if !c.ActiveSAs.Known && !delKnown {
+		c.ActiveSAs.Inferred = false
+	}
+	return c
+}
+
+func figure(v int, known bool) Figure {
+	return Figure{Value: v, Known: known, Inferred: !known}
+}
+
+// lookupSA finds the IKE SA of a message, or nil.
+func (t *Tracker) lookupSA(version int, ispi, rspi ike.SPI) *ikeSA {
+	cands := t.byISPI[ispi]
+	// Newest first: SPIs of a finished SA may be reused by a new one.
+	for i := len(cands) - 1; i >= 0; i-- {
+		sa := cands[i]
+		if sa.ref.Version != version {
+			continue
+		}
+		if sa.ref.RSPI == rspi || rspi.IsZero() || sa.ref.RSPI.IsZero() {
+			return sa
+		}
+	}
+	return nil
+}
+
+func (t *Tracker) newSA(version int, ispi, rspi ike.SPI, now time.Time) *ikeSA {
+	sa := &ikeSA{
+		ref:     IKESARef{ID: len(t.sas) + 1, Version: version, ISPI: ispi, RSPI: rspi},
+		state:   "negotiating",
+		started: now,
+		seen:    map[[32]byte]*seenMsg{},
+		v1ex:    map[uint32]*v1Exchange{},
+		v2ex:    map[v2ExKey]*v2Exchange{},
+	}
+	t.sas = append(t.sas, sa)
+	t.byISPI[ispi] = append(t.byISPI[ispi], sa)
+	return sa
+}
+
+// retransmission reports and counts a byte-identical repeat of a message
+// already processed for sa.
+func (t *Tracker) retransmission(sa *ikeSA, m Message, msg []byte) (bool, [32]byte) {
+	d := sha256.Sum256(msg)
+	prev, ok := sa.seen[d]
+	if !ok {
+		return false, d
+	}
+	t.retrans++
+	info := prev.info
+	info.Src, info.Dst = m.Src, m.Dst
+	info.Retransmission = true
+	t.emit(Event{Time: m.Time, Kind: EventMessage, Frame: frameOf(m), Message: &info})
+	return true, d
+}
+
+func (t *Tracker) newNegotiation(sa *ikeSA, ex ike.ExchangeType, mid uint32, ini, res netip.AddrPort, now time.Time) *negotiation {
+	n := &negotiation{sa: sa, Negotiation: Negotiation{
+		ID: len(t.negs) + 1, IKESA: sa.ref, Version: sa.ref.Version, Exchange: ex.String(), MessageID: mid,
+		Initiator: ini, Responder: res, Kind: "child", State: "pending", Started: now,
+	}}
+	t.negs = append(t.negs, n)
+	return n
+}
+
+func (n *negotiation) snapshot() *Negotiation {
+	c := n.Negotiation
+	c.IKESA = n.sa.ref
+	c.Offered = slices.Clone(n.Offered)
+	c.Children = slices.Clone(n.Children)
+	if n.Chosen != nil {
+		m := *n.Chosen
+		c.Chosen = &m
+	}
+	return &c
+}
+
+func (t *Tracker) failNegotiation(n *negotiation, reason string, now time.Time) {
+	if n.State != "pending" {
+		return
+	}
+	n.State, n.Reason, n.Ended = "failed", reason, now
+	t.emit(Event{Time: now, Kind: EventNegotiationFailed, Negotiation: n.snapshot(), Reason: reason})
+}
+
+func (c *childSA) snapshot() *ChildSA {
+	s := c.ChildSA
+	s.IKESA = c.sa.ref
+	s.InitiatorSelectors = slices.Clone(c.InitiatorSelectors)
+	s.ResponderSelectors = slices.Clone(c.ResponderSelectors)
+	return &s
+}
+
+// decryptedFor records, per peer pair, whether the tracker read the
+// negotiations there (for LookupSPI's authority).
+func (t *Tracker) noteDecryption(sa *ikeSA, ok bool) {
+	pk := peersOf(sa.initiator, sa.responder)
+	if ok {
+		t.peerDecrypted[pk] = true
+	} else {
+		t.peerUndecrypted[pk] = true
+	}
+}

@@ -1,0 +1,652 @@
+package ikestate
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"time"
+
+	"ipsecmon/algo"
+	"ipsecmon/decode/ike"
+	"ipsecmon/ikecrypt"
+)
+
+func (t *Tracker) findKeysV2(sa *ikeSA) {
+	for i := range t.ks.IKEv2 {
+		k := &t.ks.IKEv2[i]
+		if k.SPIi == sa.ref.ISPI && k.SPIr == sa.ref.RSPI {
+			sa.k2 = k
+			return
+		}
+	}
+}
+
+func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
+	sa := t.lookupSA(2, h.ISPI, h.RSPI)
+	if sa == nil {
+		sa = t.newSA(2, h.ISPI, h.RSPI, m.Time)
+		// The I flag names the original initiator in every message (RFC 7296 §3.1).
+		sa.initiatorKnown = true
+		if h.Exchange == ike.ExchangeIKESAInit {
+			sa.exchange = h.Exchange
+		}
+		sa.notePeers(m.Src, m.Dst, h.Initiator())
+		t.findKeysV2(sa)
+	}
+	if sa.ref.RSPI.IsZero() && !h.RSPI.IsZero() {
+		sa.ref.RSPI = h.RSPI
+		t.findKeysV2(sa)
+	}
+	dup, digest := t.retransmission(sa, m, msg)
+	if dup {
+		return
+	}
+	sa.msgs++
+	sa.notePeers(m.Src, m.Dst, h.Initiator())
+	info := &MessageInfo{
+		Src: m.Src, Dst: m.Dst, Version: 2, Exchange: h.Exchange.String(), MessageID: h.MessageID,
+		ISPI: h.ISPI, RSPI: h.RSPI, Initiator: h.Initiator(), Response: h.Response(), Length: len(msg),
+	}
+	idx := len(t.events)
+	t.emit(Event{Time: m.Time, Kind: EventMessage, Frame: frameOf(m)})
+	defer func() {
+		t.events[idx].Message = info
+		sa.seen[digest] = &seenMsg{info: *info}
+	}()
+
+	// A request from the original initiator and the response to it share a key.
+	key := v2ExKey{h.MessageID, h.Initiator() != h.Response()}
+	ex := sa.v2ex[key]
+	if ex == nil || (!h.Response() && ex.respSeen && h.Exchange == ike.ExchangeIKESAInit) {
+		// IKE_SA_INIT is retried with message ID 0 after COOKIE or INVALID_KE_PAYLOAD.
+		ex = &v2Exchange{typ: h.Exchange}
+		sa.v2ex[key] = ex
+	}
+	if h.Response() {
+		ex.requester, ex.responder = m.Dst, m.Src
+	} else {
+		ex.requester, ex.responder = m.Src, m.Dst
+	}
+
+	content, complete, decrypted, err := t.v2Payloads(sa, ex, h, msg, info)
+	if err != nil {
+		info.Note = err.Error()
+		t.msgErrors++
+		t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: err.Error()})
+		return
+	}
+	if !complete {
+		return // more SKF fragments to come
+	}
+	if h.Response() {
+		ex.respSeen = true
+	} else {
+		ex.reqSeen = true
+	}
+	if !decrypted {
+		ex.undecrypted = true
+	}
+	if ex.neg != nil {
+		ex.neg.Messages++
+	} else if h.Exchange == ike.ExchangeIKEAuth && sa.authNeg != nil {
+		sa.authNeg.Messages++
+	}
+	switch h.Exchange {
+	case ike.ExchangeIKESAInit:
+		t.v2SAInit(sa, ex, m, h, content)
+	case ike.ExchangeIKEAuth:
+		t.v2Auth(sa, ex, m, h, content)
+	case ike.ExchangeCreateChildSA:
+		t.v2CreateChild(sa, ex, m, h, content)
+	case ike.ExchangeInformationalV2:
+		t.v2Informational(sa, ex, m, h, content)
+	}
+}
+
+// v2Payloads reads the cleartext payloads and opens SK/SKF. It returns the
+// message's content (nil when encrypted payloads could not be read),
+// whether the message is complete (all SKF fragments in) and whether
+// everything in it was read.
+func (t *Tracker) v2Payloads(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte, info *MessageInfo) (*v2Content, bool, bool, error) {
+	names, ps, err := summarizeChain(2, h.NextPayload, h.Body(msg))
+	info.Payloads = names
+	if err != nil {
+		return nil, false, false, err
+	}
+	var inner []ike.Payload
+	for _, p := range ps {
+		if p.Type != ike.PayloadSK && p.Type != ike.PayloadSKF {
+			continue
+		}
+		info.Encrypted = true
+		hdrLen := 4
+		side := 0
+		if h.Response() {
+			side = 1
+		}
+		var frag ike.Fragment
+		if p.Type == ike.PayloadSKF {
+			frag, err = ike.ParseFragment(p.Body)
+			if err != nil {
+				return nil, false, false, fmt.Errorf("payload %d (SKF): %w", p.Index, err)
+			}
+			hdrLen = 8
+			info.Fragment = fmt.Sprintf("%d/%d", frag.Number, frag.Total)
+			if ex.fragCount[side] == nil {
+				ex.fragCount[side] = map[uint16]bool{}
+			}
+			ex.fragCount[side][frag.Number] = true
+		}
+		if sa.k2 == nil {
+			t.undecrypted++
+			t.noteDecryption(sa, false)
+			if p.Type == ike.PayloadSK && h.Response() && sa.suite != nil {
+				ex.shortResp = innerCapacity(sa.suite, len(p.Body)) < minChildAnswer
+			}
+			if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
+				return nil, false, false, nil
+			}
+			return nil, true, false, nil
+		}
+		end := ike.HeaderLen + p.Offset + len(p.Raw)
+		pt, integ, oerr := ikecrypt.OpenSK(ikecrypt.Direction(sa.k2, h.Initiator()), msg[:end], ike.HeaderLen+p.Offset, hdrLen)
+		info.Integrity = integ
+		if integ == ikecrypt.IntegrityBad {
+			t.integFailures++
+		}
+		if oerr != nil || integ == ikecrypt.IntegrityBad {
+			// Contents that fail their checksum are not evidence of anything.
+			t.decryptFailures++
+			t.noteDecryption(sa, false)
+			if oerr == nil {
+				oerr = fmt.Errorf("integrity checksum does not verify")
+			}
+			info.Note = "not decrypted: " + oerr.Error()
+			if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
+				return nil, false, false, nil
+			}
+			return nil, true, false, nil
+		}
+		t.decrypted++
+		t.noteDecryption(sa, true)
+		info.Decrypted = true
+		first := p.Next
+		if p.Type == ike.PayloadSKF {
+			if ex.frags[side] == nil {
+				ex.frags[side] = &ikecrypt.Fragments{}
+			}
+			done, ferr := ex.frags[side].Add(frag.Number, frag.Total, uint8(p.Next), pt)
+			if ferr != nil {
+				return nil, false, false, ferr
+			}
+			if !done {
+				return nil, false, false, nil
+			}
+			f, whole, _ := ex.frags[side].Message()
+			first, pt = ike.PayloadType(f), whole
+		}
+		inames, ips, ierr := summarizeChain(2, first, pt)
+		info.Payloads = append(info.Payloads[:len(info.Payloads):len(info.Payloads)], inames...)
+		if ierr != nil {
+			return nil, true, false, fmt.Errorf("decrypted payloads: %w", ierr)
+		}
+		inner = ips
+	}
+	c := &v2Content{}
+	for _, p := range append(ps, inner...) {
+		c.add(p)
+	}
+	return c, true, true, nil
+}
+
+// minChildAnswer is the smallest inner payload chain of a successful
+// IKE_AUTH or CREATE_CHILD_SA answer: an SA payload with one proposal, SPI
+// and transform (24 bytes) and a 16-byte nonce (20) — IKE_AUTH adds IDr and
+// AUTH. An error answer is a lone 8-byte notify.
+const minChildAnswer = 44
+
+// innerCapacity bounds the plaintext of an SK payload body of n bytes under
+// the IKE SA's negotiated algorithms (IV and ICV sizes, RFC 7296 §3.14).
+func innerCapacity(s *ike.Suite, n int) int {
+	iv := s.Enc.IVLen()
+	icv := s.Integ.ICVLen()
+	if s.Enc.AEAD() {
+		icv = s.Enc.ICVLen()
+	}
+	if iv == 0 && !s.Enc.AEAD() && s.Enc != algo.EncNull {
+		return n // unknown cipher: no bound
+	}
+	return n - iv - icv - 1
+}
+
+func (c *v2Content) add(p ike.Payload) {
+	switch p.Type {
+	case ike.PayloadSAv2:
+		if props, err := ike.ParseSA(p.Body); err == nil {
+			for i := range props {
+				props[i].SPI = bytes.Clone(props[i].SPI)
+			}
+			c.proposals, c.hasSA = props, true
+		}
+	case ike.PayloadNonceV2:
+		c.nonce = bytes.Clone(p.Body)
+	case ike.PayloadKEv2:
+		if ke, err := ike.ParseKE(p.Body); err == nil {
+			c.ke = &ke
+		}
+	case ike.PayloadTSi:
+		c.tsi, _ = ike.ParseTS(p.Body)
+		c.hasTS = true
+	case ike.PayloadTSr:
+		c.tsr, _ = ike.ParseTS(p.Body)
+		c.hasTS = true
+	case ike.PayloadIDi, ike.PayloadIDr:
+		if id, err := ike.ParseID(p.Body); err == nil {
+			if p.Type == ike.PayloadIDi {
+				c.idi = id.String()
+			} else {
+				c.idr = id.String()
+			}
+		}
+	case ike.PayloadAuth:
+		if a, err := ike.ParseAuth(p.Body); err == nil {
+			c.auth, c.authMethod = true, a.Method.String()
+		}
+	case ike.PayloadNotifyV2:
+		if n, err := ike.ParseNotify(p.Body); err == nil {
+			n.SPI, n.Data = bytes.Clone(n.SPI), bytes.Clone(n.Data)
+			c.notifies = append(c.notifies, n)
+			switch n.Type {
+			case ike.NotifyUseTransportMode:
+				c.transportMode = true
+			case ike.NotifyRekeySA:
+				if len(n.SPI) == 4 {
+					c.rekeySPI, c.rekeyProto, c.hasRekey = binary.BigEndian.Uint32(n.SPI), n.Protocol, true
+				}
+			}
+		}
+	case ike.PayloadDeleteV2:
+		if d, err := ike.ParseDelete(p.Body); err == nil {
+			for i := range d.SPIs {
+				d.SPIs[i] = bytes.Clone(d.SPIs[i])
+			}
+			c.deletes = append(c.deletes, d)
+		}
+	}
+}
+
+func (t *Tracker) v2SAInit(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *v2Content) {
+	if c == nil {
+		return
+	}
+	if !h.Response() {
+		sa.failReason = "" // a new attempt
+		sa.ni = c.nonce
+		if sa.suite == nil && len(c.proposals) > 0 {
+			s := c.proposals[0].Suite()
+			sa.suite = &s
+		}
+		return
+	}
+	if n, ok := c.errorNotify(); ok {
+		sa.failReason = n.String()
+		return
+	}
+	for _, n := range c.notifies {
+		if n.Type == ike.NotifyCookie {
+			sa.failReason = "COOKIE requested and not returned"
+			return
+		}
+	}
+	sa.nr = c.nonce
+	if len(c.proposals) > 0 {
+		s := c.proposals[0].Suite()
+		sa.suite = &s
+	}
+}
+
+func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *v2Content) {
+	if sa.exchange == 0 {
+		sa.exchange = ike.ExchangeIKESAInit
+	}
+	if !h.Response() {
+		if sa.authNeg == nil && (c == nil || c.hasSA) {
+			n := t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
+			sa.authNeg = n
+			if c == nil {
+				n.Kind, n.Inferred = "unknown", true
+			} else {
+				sa.authReq = c
+				n.Offered = offersV2(c.proposals)
+			}
+			t.emit(Event{Time: m.Time, Kind: EventNegotiationStarted, Negotiation: n.snapshot()})
+		}
+		if c != nil && c.idi != "" {
+			sa.idI = c.idi
+		}
+		if c == nil {
+			t.v2ChildUndecryptedOnce(ex)
+		}
+		return
+	}
+	n := sa.authNeg
+	if c == nil {
+		// Headers only: the first answered IKE_AUTH stands for the
+		// established IKE SA and its first pair.
+		t.v2ChildUndecryptedOnce(ex)
+		if sa.authChildInferred {
+			return
+		}
+		sa.authChildInferred = true
+		if ex.shortResp {
+			const why = "answer too short for an SA payload (an error notify, read from the headers)"
+			sa.inferred = true
+			sa.setState("failed", why, m.Time)
+			t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: why})
+			if n != nil {
+				n.Inferred = true
+				t.failNegotiation(n, why, m.Time)
+			}
+			return
+		}
+		if sa.established.IsZero() {
+			sa.inferred = true
+			sa.setState("established", "", m.Time)
+			t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
+		}
+		if n == nil {
+			n = t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
+			n.Kind, n.Inferred = "unknown", true
+			sa.authNeg = n
+		}
+		t.inferredChild(sa, n, m.Time)
+		return
+	}
+	if c.idr != "" {
+		sa.idR = c.idr
+	}
+	errN, hasErr := c.errorNotify()
+	if hasErr && (errN == ike.NotifyAuthenticationFailed || !c.auth) {
+		sa.setState("failed", errN.String(), m.Time)
+		t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: errN.String()})
+		if n != nil {
+			t.failNegotiation(n, errN.String(), m.Time)
+		}
+		return
+	}
+	if c.auth {
+		if sa.authMethod == "" {
+			sa.authMethod = c.authMethod
+		}
+		if sa.established.IsZero() {
+			sa.setState("established", "", m.Time)
+			t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
+		}
+	}
+	if n == nil || n.State != "pending" {
+		return
+	}
+	switch {
+	case hasErr:
+		// The IKE SA stands; its first CHILD SA was refused (RFC 7296 §1.2).
+		t.failNegotiation(n, errN.String(), m.Time)
+	case c.hasSA && sa.authReq != nil:
+		t.childFromV2(sa, n, sa.authReq, c, sa.ni, sa.nr, m.Time)
+	}
+}
+
+func (t *Tracker) v2ChildUndecryptedOnce(ex *v2Exchange) {
+	if !ex.undecryptedNoted {
+		ex.undecryptedNoted = true
+		t.v2ChildUndecrypted++
+	}
+}
+
+// inferredChild records a pair whose existence the headers imply and whose
+// contents are unknown.
+func (t *Tracker) inferredChild(sa *ikeSA, n *negotiation, now time.Time) {
+	n.State, n.Ended = "completed", now
+	t.addsInferred++
+	ch := t.newChild(sa, n, ProtoUnknown, now)
+	ch.Inferred = true
+	ch.KeysReason = n.Exchange + " not decrypted"
+	t.emitChild(ch)
+}
+
+func offersV2(props []ike.Proposal) []Method {
+	var out []Method
+	for _, p := range props {
+		out = append(out, methodV2(p))
+	}
+	return out
+}
+
+func methodV2(p ike.Proposal) Method {
+	m := Method{Protocol: p.Protocol.String()}
+	if p.Protocol == ike.ProtoISAKMP {
+		m.Protocol = "IKE"
+	}
+	for _, tr := range p.Transforms {
+		switch tr.Type {
+		case ike.TransformENCR:
+			m.Encryption = appendNew(m.Encryption, tr.String())
+		case ike.TransformINTEG:
+			m.Integrity = appendNew(m.Integrity, tr.String())
+		case ike.TransformDH:
+			m.PFS = appendNew(m.PFS, ike.DHGroup(tr.ID).String())
+		case ike.TransformESN:
+			m.ESN = appendNew(m.ESN, tr.String())
+		case ike.TransformPRF:
+			if p.Protocol == ike.ProtoISAKMP {
+				m.Integrity = appendNew(m.Integrity, tr.String())
+			}
+		}
+	}
+	return m
+}
+
+// childFromV2 creates the pair of a completed IKE_AUTH or CREATE_CHILD_SA:
+// the initiator's SPI from its offer, the responder's from its answer.
+func (t *Tracker) childFromV2(sa *ikeSA, n *negotiation, req, resp *v2Content, ni, nr []byte, now time.Time) *childSA {
+	n.State, n.Ended = "completed", now
+	if len(resp.proposals) == 0 {
+		return nil
+	}
+	rp := resp.proposals[0]
+	m := methodV2(rp)
+	n.Chosen = &m
+	ch := t.newChild(sa, n, rp.Protocol.IPProto(), now)
+	ch.SPIResponder, _ = rp.SPI32()
+	for _, ip := range req.proposals {
+		if ip.Number == rp.Number && ip.Protocol == rp.Protocol {
+			ch.SPIInitiator, _ = ip.SPI32()
+			break
+		}
+	}
+	s := rp.Suite()
+	ch.Enc, ch.EncKeyBits, ch.Auth, ch.ESN = s.Enc, s.EncKeyLen, s.Integ, s.ESN
+	if rp.Protocol == ike.ProtoAH {
+		ch.Enc, ch.EncKeyBits = 0, 0
+	}
+	if s.HasDH {
+		ch.PFSGroup = s.DH.String()
+	}
+	// Transport mode needs USE_TRANSPORT_MODE both ways (RFC 7296 §1.3.1).
+	ch.Mode = "tunnel"
+	if req.transportMode && resp.transportMode {
+		ch.Mode = "transport"
+	}
+	if sa.natt {
+		ch.UDPEncap = true
+		ch.EncapInitiatorPort, ch.EncapResponderPort = n.Initiator.Port(), n.Responder.Port()
+	}
+	tsi, tsr := resp.tsi, resp.tsr
+	if !resp.hasTS {
+		tsi, tsr = req.tsi, req.tsr
+	}
+	ch.InitiatorSelectors, ch.ResponderSelectors = selectorsV2(tsi), selectorsV2(tsr)
+	if req.hasRekey {
+		if old := t.findChildBySPI(sa, req.rekeyProto.IPProto(), req.rekeySPI); old != nil {
+			ch.RekeyOf = old.ID
+			n.Rekey = true
+			t.rekeysKnown++
+		}
+	}
+	t.keysV2(sa, ch, ni, nr, req.ke != nil || resp.ke != nil)
+	t.addsKnown++
+	t.indexChild(ch)
+	t.emitChild(ch)
+	return ch
+}
+
+func selectorsV2(ts []ike.TrafficSelector) []Selector {
+	var out []Selector
+	for _, x := range ts {
+		s := Selector{Text: x.String(), Protocol: x.Protocol}
+		if x.StartPort != 0 || x.EndPort != 65535 {
+			s.StartPort, s.EndPort = x.StartPort, x.EndPort
+		}
+		if p, ok := x.Prefix(); ok {
+			s.Prefix = p
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// findChildBySPI finds the pair of sa that owns spi on either side.
+func (t *Tracker) findChildBySPI(sa *ikeSA, proto uint8, spi uint32) *childSA {
+	var hit *childSA
+	for _, c := range t.bySPI[spiKey{proto, spi}] {
+		if c.sa == sa || hit == nil {
+			hit = c
+		}
+	}
+	return hit
+}
+
+func (t *Tracker) v2CreateChild(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *v2Content) {
+	if !h.Response() {
+		if ex.neg != nil {
+			return
+		}
+		n := t.newNegotiation(sa, ike.ExchangeCreateChildSA, h.MessageID, ex.requester, ex.responder, m.Time)
+		ex.neg, ex.req = n, c
+		if c == nil {
+			n.Kind, n.Inferred = "unknown", true
+			t.v2ChildUndecryptedOnce(ex)
+		} else {
+			n.Offered = offersV2(c.proposals)
+			if len(c.proposals) > 0 && c.proposals[0].Protocol == ike.ProtoISAKMP {
+				n.Kind = "ike-rekey"
+			}
+			n.Rekey = c.hasRekey || n.Kind == "ike-rekey"
+		}
+		t.emit(Event{Time: m.Time, Kind: EventNegotiationStarted, Negotiation: n.snapshot()})
+		return
+	}
+	n := ex.neg
+	if n == nil {
+		// The request is not in the capture.
+		n = t.newNegotiation(sa, ike.ExchangeCreateChildSA, h.MessageID, ex.requester, ex.responder, m.Time)
+		n.Kind, n.Inferred = "unknown", true
+		ex.neg = n
+	}
+	if n.State != "pending" {
+		return
+	}
+	if c == nil || ex.req == nil {
+		t.v2ChildUndecryptedOnce(ex)
+		if n.Kind == "ike-rekey" {
+			n.State, n.Ended = "completed", m.Time
+			return
+		}
+		n.Inferred = true
+		if ex.shortResp {
+			t.failNegotiation(n, "answer too short for an SA payload (an error notify, read from the headers)", m.Time)
+			return
+		}
+		t.inferredChild(sa, n, m.Time)
+		return
+	}
+	if errN, ok := c.errorNotify(); ok {
+		t.failNegotiation(n, errN.String(), m.Time)
+		return
+	}
+	if n.Kind == "ike-rekey" {
+		t.rekeyIKESA(sa, n, ex.req, c, m.Time)
+		return
+	}
+	t.childFromV2(sa, n, ex.req, c, ex.req.nonce, c.nonce, m.Time)
+}
+
+// rekeyIKESA replaces an IKE SA (RFC 7296 §2.18): the new SPIs are in the
+// proposals, the rekey initiator becomes the new SA's initiator, and the
+// CHILD SAs move over.
+func (t *Tracker) rekeyIKESA(old *ikeSA, n *negotiation, req, resp *v2Content, now time.Time) {
+	n.State, n.Ended = "completed", now
+	if len(req.proposals) == 0 || len(resp.proposals) == 0 {
+		return
+	}
+	rp := resp.proposals[0]
+	var ispi, rspi ike.SPI
+	for _, ip := range req.proposals {
+		if ip.Number == rp.Number && len(ip.SPI) == 8 {
+			copy(ispi[:], ip.SPI)
+		}
+	}
+	if len(rp.SPI) == 8 {
+		copy(rspi[:], rp.SPI)
+	}
+	m := methodV2(rp)
+	n.Chosen = &m
+	sa := t.newSA(2, ispi, rspi, now)
+	sa.initiator, sa.responder, sa.initiatorKnown = n.Initiator, n.Responder, true
+	sa.exchange = ike.ExchangeCreateChildSA
+	sa.natt = old.natt
+	sa.idI, sa.idR, sa.authMethod = old.idI, old.idR, old.authMethod
+	if n.Initiator != old.initiator {
+		sa.idI, sa.idR = old.idR, old.idI
+	}
+	s := rp.Suite()
+	sa.suite = &s
+	ref := old.ref
+	sa.rekeyOf = &ref
+	sa.ni, sa.nr = req.nonce, resp.nonce
+	t.findKeysV2(sa)
+	for _, c := range old.children {
+		if c.State == "active" {
+			c.sa = sa
+			sa.children = append(sa.children, c)
+		}
+	}
+	old.children = slices.DeleteFunc(old.children, func(c *childSA) bool { return c.sa == sa })
+	sa.setState("established", "", now)
+	old.setState("rekeyed", fmt.Sprintf("replaced by IKE SA %d", sa.ref.ID), now)
+	t.emit(Event{Time: now, Kind: EventIKESARekeyed, IKESA: sa.snapshot(), Reason: fmt.Sprintf("replaces IKE SA %d", old.ref.ID)})
+}
+
+func (t *Tracker) v2Informational(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *v2Content) {
+	if c == nil {
+		if !ex.undecryptedNoted {
+			ex.undecryptedNoted = true
+			t.infoUndecrypted++
+		}
+		return
+	}
+	for _, d := range c.deletes {
+		if d.Protocol == ike.ProtoISAKMP {
+			if sa.state == "deleted" {
+				continue
+			}
+			t.endChildrenOf(sa, m.Src, m.Time)
+			t.abandon(sa, m.Time)
+			reason := "delete payload"
+			sa.setState("deleted", reason, m.Time)
+			t.emit(Event{Time: m.Time, Kind: EventIKESADeleted, IKESA: sa.snapshot(), Reason: reason})
+			continue
+		}
+		t.deleteSPIs(sa, d.Protocol, d.SPIs, m.Src, m.Time)
+	}
+}
