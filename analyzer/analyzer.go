@@ -11,6 +11,7 @@ import (
 
 	"ipsecmon/decode"
 	"ipsecmon/espcrypto"
+	"ipsecmon/ikestate"
 	"ipsecmon/keys"
 )
 
@@ -38,6 +39,9 @@ type Config struct {
 	OnEvent func(Event)
 	// Keys verify and decrypt the SAs they cover (nil: keyless).
 	Keys *keys.Set
+	// IKEMessageEvents adds one event per IKE message (the forensic
+	// timeline of `ipsecmon events`); lifecycle events are always sent.
+	IKEMessageEvents bool
 	// CompleteKeys declares that Keys lists every SA of the hosts it names,
 	// as an `ip xfrm state` dump does by nature: packets for other SPIs to
 	// those destinations are Bad SPI.
@@ -70,6 +74,10 @@ type Analyzer struct {
 	covered   map[netip.Addr]bool
 	badSPIs   map[SAKey]uint64
 	keyErrors map[string]bool
+
+	tracker     *ikestate.Tracker
+	ikeChildren map[int][2]*SA // child SA ID → its two SAs
+	ikeBad      bool           // Bad SPI was established from IKE at least once
 }
 
 // Counts are packet tallies that are not per SA.
@@ -79,6 +87,7 @@ type Counts struct {
 	IKEv1Messages    uint64
 	IKEv2Messages    uint64
 	IKEEncapsulated  uint64 // IKE on UDP 4500 behind a non-ESP marker
+	IKEErrors        uint64 // IKE messages that could not be parsed
 	NATKeepalives    uint64
 	FragmentsPending uint64 // IP fragments of ESP/AH/UDP that were not analysed
 	TruncatedIPsec   uint64 // ESP/AH packets whose capture was cut short
@@ -94,6 +103,7 @@ func New(cfg Config) *Analyzer {
 	}
 	a := &Analyzer{cfg: cfg, sas: make(map[SAKey]*SA)}
 	a.indexKeys()
+	a.tracker = ikestate.New(cfg.Keys)
 	return a
 }
 
@@ -122,6 +132,7 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 		if p.Encapsulated {
 			a.counts.IKEEncapsulated++
 		}
+		a.ike(now, p, ref)
 	case decode.KindNATKeepalive:
 		a.counts.NATKeepalives++
 	case decode.KindFragment:
@@ -148,8 +159,19 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 		key.SrcPort, key.DstPort = p.SrcPort, p.DstPort
 	}
 	sa := a.sas[key]
+	if sa != nil && sa.State != StateActive && now > sa.EndedAt {
+		// The SA was deleted or expired: a receiver no longer has it.
+		a.countBadSPI(now, key, p, ref, "SA "+sa.State.String())
+		return
+	}
 	if sa == nil {
 		if a.badSPI(now, key, p, ref) {
+			return
+		}
+		bad, negotiated := a.ikeBadSPI(key, p.Src)
+		if bad {
+			a.ikeBad = true
+			a.countBadSPI(now, key, p, ref, "no SA in the decrypted IKE negotiations has this SPI")
 			return
 		}
 		if a.cfg.MaxSAs > 0 && len(a.sas) >= a.cfg.MaxSAs {
@@ -164,6 +186,11 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 		a.attachKeys(sa)
 		a.sas[key] = sa
 		a.order = append(a.order, sa)
+		if negotiated != nil {
+			// IKE created this SPI, but the packet's UDP ports are not the
+			// negotiation's (NAT rebinding): attach what IKE knows.
+			a.negotiatedSA(now, key, p.Src, &Negotiated{Child: negotiated, Initiator: p.Src == negotiated.Initiator.Addr()}, nil)
+		}
 		if a.cfg.OnEvent != nil {
 			detail := "first packet (learned from traffic)"
 			if sa.key != nil {

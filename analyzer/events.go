@@ -3,6 +3,8 @@ package analyzer
 import (
 	"fmt"
 	"time"
+
+	"ipsecmon/ikestate"
 )
 
 // Event is one SA lifecycle event or anomaly, for the event log and the
@@ -15,6 +17,8 @@ type Event struct {
 	Detail string    `json:"detail,omitempty"`
 	Source string    `json:"source,omitempty"`
 	Frame  int       `json:"frame,omitempty"`
+	// IKE is the IKE tracker's event (messages and negotiation lifecycle).
+	IKE *ikestate.Event `json:"ike,omitempty"`
 }
 
 // EventSA names the SA an event is about.
@@ -106,7 +110,16 @@ func (a *Analyzer) flushBursts() {
 	}
 }
 
-// Finish ends the input: pending anomaly counts are reported.
+// Finish ends the input: pending anomaly counts are reported, and the IKE
+// tracker closes open negotiations and expires pairs whose lifetime ran out.
 func (a *Analyzer) Finish() {
 	a.flushBursts()
+	if a.tracker != nil {
+		end := time.Unix(0, a.end).UTC()
+		if a.end == 0 {
+			end = time.Time{}
+		}
+		a.tracker.Finish(end)
+		a.applyIKE()
+	}
 }

@@ -134,7 +134,11 @@ type SA struct {
 	tr  *espcrypto.Transform
 	ESN bool
 	key *KeyInfo
+	neg *Negotiated
 }
+
+// Negotiation returns what IKE negotiated for the SA, or nil.
+func (s *SA) Negotiation() *Negotiated { return s.neg }
 
 // KeyInfo is what an SA source (a key file, a host's SA list) says about an
 // SA besides its keys.

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"ipsecmon/ikestate"
 )
 
 // Figure is one statistic: a number, or "the input cannot tell" (null in
@@ -16,6 +18,10 @@ type Figure struct {
 	Value uint64
 	Known bool
 	Note  string
+	// Inferred: not Known, but Value is what the cleartext headers suggest
+	// (e.g. IKEv2 exchanges completed without keys). JSON still says null
+	// for the figure itself and reports the inference separately.
+	Inferred bool
 }
 
 func known(v uint64) Figure { return Figure{Value: v, Known: true} }
@@ -169,6 +175,12 @@ type Snapshot struct {
 	// SAKnowledgeComplete: every SA that existed is known (authoritative SA
 	// list or decrypted IKE), not only those that carried packets.
 	SAKnowledgeComplete bool
+	// IKE holds the IKE tracker's counters when the capture had IKE.
+	IKE *ikestate.Counters
+	// Policies groups the phase 2 negotiations by identical offer lists;
+	// PolicyOfChild maps a child SA ID to its index in Policies.
+	Policies      []ikestate.Policy
+	PolicyOfChild map[int]int
 }
 
 // Snapshot computes the views from the current state. Rows hold copies of
@@ -472,10 +484,7 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 	st[OffloadedSAs] = Figure{Note: offload}
 	st[OffloadedSent] = Figure{Note: offload}
 	st[OffloadedReceived] = Figure{Note: offload}
-	noIKE := "needs the IKE negotiations"
-	for _, i := range []Stat{PendingKeyOps, KeyAdditions, KeyDeletions, Rekeys} {
-		st[i] = Figure{Note: noIKE}
-	}
+	a.lifecycle(s)
 	if a.BadSPIKnown() {
 		st[BadSPIPackets] = known(a.counts.BadSPI)
 	} else {
@@ -492,6 +501,48 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 		}
 	}
 	s.NotInspected = uninspected
+}
+
+// lifecycle fills the figures only the IKE negotiations can give.
+func (a *Analyzer) lifecycle(s *Snapshot) {
+	st := &s.Stats
+	var c ikestate.Counters
+	if a.tracker != nil {
+		c = a.tracker.Counters()
+	}
+	if c.Messages == 0 {
+		for _, i := range []Stat{PendingKeyOps, KeyAdditions, KeyDeletions, Rekeys} {
+			st[i] = Figure{Note: "needs the IKE negotiations; the capture has no IKE message"}
+		}
+		return
+	}
+	s.IKE = &c
+	s.Policies = a.tracker.Policies()
+	s.PolicyOfChild = map[int]int{}
+	children := map[int][]int{}
+	for _, n := range a.tracker.Negotiations() {
+		children[n.ID] = n.Children
+	}
+	for i, p := range s.Policies {
+		for _, nid := range p.Negotiations {
+			for _, cid := range children[nid] {
+				s.PolicyOfChild[cid] = i
+			}
+		}
+	}
+	conv := func(f ikestate.Figure, what string) Figure {
+		switch {
+		case f.Known:
+			return known(uint64(f.Value))
+		case f.Inferred:
+			return Figure{Value: uint64(f.Value), Inferred: true, Note: fmt.Sprintf("%d inferred from the cleartext IKE headers; %s needs the decrypted negotiations", f.Value, what)}
+		}
+		return Figure{Note: what + " needs the decrypted IKE negotiations (give IKE keys with --keys)"}
+	}
+	st[PendingKeyOps] = conv(c.PendingKeyOps, "telling pending negotiations")
+	st[KeyAdditions] = conv(c.KeyAdditions, "counting completed negotiations")
+	st[KeyDeletions] = conv(c.KeyDeletions, "seeing Delete payloads")
+	st[Rekeys] = conv(c.Rekeys, "telling rekeys")
 }
 
 func anyActive(r *QuickModeSA) bool {

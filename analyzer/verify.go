@@ -31,9 +31,11 @@ func (a *Analyzer) indexKeys() {
 	}
 }
 
-// BadSPIKnown reports whether Bad SPI can be counted: only when some source
-// lists the complete set of SAs.
-func (a *Analyzer) BadSPIKnown() bool { return a.covered != nil }
+// BadSPIKnown reports whether Bad SPI can be counted: when some source lists
+// the complete set of SAs, or decrypted IKE negotiations show which SAs exist.
+func (a *Analyzer) BadSPIKnown() bool {
+	return a.covered != nil || a.ikeBad || (a.tracker != nil && a.tracker.Counters().Decrypted > 0)
+}
 
 // badSPI counts a packet for an unknown SA as Bad SPI when its destination's
 // SA list is complete.
@@ -44,6 +46,11 @@ func (a *Analyzer) badSPI(now int64, key SAKey, p *decode.Packet, ref Ref) bool 
 	if a.cfg.Keys != nil && a.cfg.Keys.ESPFor(key.Proto, p.Src, key.Dst, key.SPI) != nil {
 		return false
 	}
+	a.countBadSPI(now, key, p, ref, "no SA in the authoritative SA list has this SPI")
+	return true
+}
+
+func (a *Analyzer) countBadSPI(now int64, key SAKey, p *decode.Packet, ref Ref, why string) {
 	a.counts.BadSPI++
 	if a.badSPIs == nil {
 		a.badSPIs = map[SAKey]uint64{}
@@ -51,8 +58,7 @@ func (a *Analyzer) badSPI(now int64, key SAKey, p *decode.Packet, ref Ref) bool 
 	if len(a.badSPIs) < maxEvictedTallies || a.badSPIs[key] > 0 {
 		a.badSPIs[key]++
 	}
-	a.anomaly(now, EventBadSPI, key, p.Src, ref, "no SA has this SPI")
-	return true
+	a.anomaly(now, EventBadSPI, key, p.Src, ref, why)
 }
 
 // attachKeys gives a new SA its transform when the keys cover it.

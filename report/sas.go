@@ -16,6 +16,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/analyzer"
+	"ipsecmon/ikestate"
 )
 
 type valueKind uint8
@@ -228,17 +229,40 @@ func tunnelEndpoint(mine bool) func(*analyzer.QuickModeSA) Value {
 
 // Columns lists every SA view column: the seed's defaults first, in their order.
 var Columns = []*Column{
-	{Name: "Me", Key: "me", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return endpoint(q, true) }},
-	{Name: "Peer", Key: "peer", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return endpoint(q, false) }},
+	{Name: "Me", Key: "me", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if sel, ok := selectors(q, true); ok {
+			return str(selectorText(sel))
+		}
+		return endpoint(q, true)
+	}},
+	{Name: "Peer", Key: "peer", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if sel, ok := selectors(q, false); ok {
+			return str(selectorText(sel))
+		}
+		return endpoint(q, false)
+	}},
 	{Name: "Protocol", Key: "protocol", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if sel, ok := selectors(q, true); ok && len(sel) == 1 {
+			if sel[0].Protocol == 0 {
+				return str("Any")
+			}
+			return str(protoName(sel[0].Protocol))
+		}
 		if s, ok := inner(q); ok {
 			return str(protoName(s.InnerProto))
 		}
 		return Value{}
 	}},
-	{Name: "My Port", Key: "my_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return innerPort(q, true) }},
-	{Name: "Peer Port", Key: "peer_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return innerPort(q, false) }},
-	{Name: "Negotiation Policy", Key: "negotiation_policy", Default: true, Get: func(q *analyzer.QuickModeSA) Value { return Value{} }},
+	{Name: "My Port", Key: "my_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return port(q, true) }},
+	{Name: "Peer Port", Key: "peer_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return port(q, false) }},
+	{Name: "Negotiation Policy", Key: "negotiation_policy", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if c := child(q); c != nil && policyOf != nil {
+			if i, ok := policyOf(c.ID); ok {
+				return str(fmt.Sprintf("policy %d", i+1))
+			}
+		}
+		return Value{}
+	}},
 	{Name: "AH Integrity", Key: "ah_integrity", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
 		if _, ah, _ := ipsecProtos(q); !ah {
 			return str("None")
@@ -360,6 +384,53 @@ var Columns = []*Column{
 		}
 		return str(strings.Join(states, "/"))
 	}},
+	{Name: "IKE SA", Key: "ike_sa", Right: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if c := child(q); c != nil {
+			return num(uint64(c.IKESA.ID))
+		}
+		return Value{}
+	}},
+	{Name: "Negotiated By", Key: "negotiated_by", Get: func(q *analyzer.QuickModeSA) Value {
+		if c := child(q); c != nil {
+			return str(c.Exchange)
+		}
+		return Value{}
+	}},
+	{Name: "PFS Group", Key: "pfs_group", Get: func(q *analyzer.QuickModeSA) Value {
+		if c := child(q); c != nil {
+			if c.PFSGroup == "" {
+				return str("None")
+			}
+			return str(c.PFSGroup)
+		}
+		return Value{}
+	}},
+	{Name: "Lifetime", Key: "lifetime", Get: func(q *analyzer.QuickModeSA) Value {
+		c := child(q)
+		if c == nil || (c.LifeSeconds == 0 && c.LifeKilobytes == 0) {
+			return Value{}
+		}
+		var parts []string
+		if c.LifeSeconds > 0 {
+			parts = append(parts, fmt.Sprintf("%ds", c.LifeSeconds))
+		}
+		if c.LifeKilobytes > 0 {
+			parts = append(parts, fmt.Sprintf("%dKB", c.LifeKilobytes))
+		}
+		return str(strings.Join(parts, "/"))
+	}},
+	{Name: "Rekey Of", Key: "rekey_of", Right: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if c := child(q); c != nil && c.RekeyOf != 0 {
+			return num(uint64(c.RekeyOf))
+		}
+		return Value{}
+	}},
+	{Name: "Child SA", Key: "child_sa", Right: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if c := child(q); c != nil {
+			return num(uint64(c.ID))
+		}
+		return Value{}
+	}},
 	{Name: "Pairing", Key: "pairing", Get: func(q *analyzer.QuickModeSA) Value {
 		if q.Transit {
 			if q.Pairing == "" {
@@ -442,6 +513,85 @@ func endpoint(q *analyzer.QuickModeSA, mine bool) Value {
 		return addr(q.MyAddr)
 	}
 	return addr(q.PeerAddr)
+}
+
+// policyOf maps a child SA to its negotiation policy; set by SetPolicies
+// for the snapshot being rendered.
+var policyOf func(childID int) (int, bool)
+
+// SetPolicies tells the SA view which negotiation policy each child used.
+func SetPolicies(m map[int]int) {
+	if m == nil {
+		policyOf = nil
+		return
+	}
+	policyOf = func(id int) (int, bool) { i, ok := m[id]; return i, ok }
+}
+
+// child returns the IKE negotiation of the row, if any.
+func child(q *analyzer.QuickModeSA) *ikestate.ChildSA {
+	for _, s := range q.SAs() {
+		if n := s.Negotiation(); n != nil {
+			return n.Child
+		}
+	}
+	return nil
+}
+
+// selectors returns my (or the peer's) traffic selectors from the IKE
+// negotiation: the initiator proposed TSi/IDci for its own side.
+func selectors(q *analyzer.QuickModeSA, mine bool) ([]ikestate.Selector, bool) {
+	for _, s := range q.SAs() {
+		n := s.Negotiation()
+		if n == nil {
+			continue
+		}
+		// This SA carries the initiator's traffic when n.Initiator; it is
+		// mine to send (q.Out) or to receive (q.In).
+		iAmInitiator := (s == q.Out) == n.Initiator
+		if q.Transit {
+			iAmInitiator = n.Initiator
+		}
+		sel := n.Child.ResponderSelectors
+		if iAmInitiator == mine {
+			sel = n.Child.InitiatorSelectors
+		}
+		return sel, len(sel) > 0
+	}
+	return nil, false
+}
+
+func selectorText(sel []ikestate.Selector) string {
+	t := make([]string, len(sel))
+	for i, s := range sel {
+		t[i] = s.Text
+		if s.Prefix.IsValid() {
+			t[i] = s.Prefix.String()
+			if s.Prefix.IsSingleIP() {
+				t[i] = s.Prefix.Addr().String()
+			}
+			if s.Prefix.Bits() == 0 {
+				t[i] = "Any"
+			}
+		}
+	}
+	return strings.Join(t, ", ")
+}
+
+// port is the My/Peer Port column: from the selectors when negotiated, else
+// from the traffic when visible.
+func port(q *analyzer.QuickModeSA, mine bool) Value {
+	if sel, ok := selectors(q, mine); ok && len(sel) == 1 {
+		s := sel[0]
+		switch {
+		case s.StartPort == 0 && (s.EndPort == 0 || s.EndPort == 65535):
+			return str("Any")
+		case s.StartPort == s.EndPort:
+			return num(uint64(s.StartPort))
+		}
+		return str(fmt.Sprintf("%d-%d", s.StartPort, s.EndPort))
+	}
+	return innerPort(q, mine)
 }
 
 func innerPort(q *analyzer.QuickModeSA, mine bool) Value {

@@ -1,0 +1,167 @@
+package analyzer
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"ipsecmon/decode"
+	"ipsecmon/espcrypto"
+	"ipsecmon/ikestate"
+	"ipsecmon/keys"
+)
+
+// Negotiated is what the IKE negotiation that created an SA said about it.
+type Negotiated struct {
+	Child *ikestate.ChildSA // the pair as negotiated (no keys)
+	// Initiator: this SA carries traffic from the negotiation's initiator.
+	Initiator bool
+}
+
+// IKE hands an IKE message to the tracker and applies what it concluded.
+func (a *Analyzer) ike(now int64, p *decode.Packet, ref Ref) {
+	a.tracker.Handle(ikestate.Message{
+		Time:  time.Unix(0, now).UTC(),
+		Src:   netip.AddrPortFrom(p.Src, p.SrcPort),
+		Dst:   netip.AddrPortFrom(p.Dst, p.DstPort),
+		Data:  p.IKE,
+		Frame: ikestate.FrameRef{Source: ref.Source, Index: ref.Index},
+	})
+	a.applyIKE()
+}
+
+// applyIKE turns the tracker's events into SA table changes and analyzer events.
+func (a *Analyzer) applyIKE() {
+	for _, e := range a.tracker.Drain() {
+		ev := e
+		switch e.Kind {
+		case ikestate.EventChildSANegotiated:
+			a.negotiated(e.Time.UnixNano(), e.Child)
+		case ikestate.EventChildSADeleted:
+			a.ended(e.Time.UnixNano(), e.Child, StateDeleted)
+		case ikestate.EventChildSAExpired:
+			a.ended(e.Time.UnixNano(), e.Child, StateExpired)
+		case ikestate.EventMessage:
+			if !a.cfg.IKEMessageEvents {
+				continue
+			}
+		}
+		if e.Kind == ikestate.EventMessageError {
+			a.counts.IKEErrors++
+		}
+		if a.cfg.OnEvent != nil {
+			out := Event{Time: e.Time, Type: string(e.Kind), IKE: &ev, Detail: e.Reason}
+			if e.Frame != nil {
+				out.Source, out.Frame = e.Frame.Source, e.Frame.Index
+			}
+			if e.Error != "" {
+				out.Detail = e.Error
+			}
+			a.emit(out)
+		}
+	}
+}
+
+// childKeys returns the SA keys of both directions of a negotiated pair.
+func childKeys(c *ikestate.ChildSA) (ir, ri SAKey) {
+	ir = SAKey{Dst: c.Responder.Addr(), SPI: c.SPIResponder, Proto: c.Proto}
+	ri = SAKey{Dst: c.Initiator.Addr(), SPI: c.SPIInitiator, Proto: c.Proto}
+	if c.UDPEncap && c.Proto == ProtoESP {
+		ir.SrcPort, ir.DstPort = c.EncapInitiatorPort, c.EncapResponderPort
+		ri.SrcPort, ri.DstPort = c.EncapResponderPort, c.EncapInitiatorPort
+	}
+	return
+}
+
+// negotiated records a pair the IKE negotiation created: both SAs enter the
+// table (they are active even before they carry a packet), paired, with the
+// negotiated algorithms, mode and, when derivable, keys.
+func (a *Analyzer) negotiated(now int64, c *ikestate.ChildSA) {
+	if c == nil || c.Inferred || c.SPIInitiator == 0 || c.SPIResponder == 0 {
+		return // SPIs were encrypted: the pair is only counted
+	}
+	child := *c
+	child.KeysIR, child.KeysRI = nil, nil
+	kIR, kRI := childKeys(c)
+	ir := a.negotiatedSA(now, kIR, c.Initiator.Addr(), &Negotiated{Child: &child, Initiator: true}, c.KeysIR)
+	ri := a.negotiatedSA(now, kRI, c.Responder.Addr(), &Negotiated{Child: &child}, c.KeysRI)
+	if ir != nil && ri != nil {
+		ir.pair, ri.pair = ri, ir
+		ir.pairFromIKE, ri.pairFromIKE = true, true
+	}
+	if a.ikeChildren == nil {
+		a.ikeChildren = map[int][2]*SA{}
+	}
+	a.ikeChildren[c.ID] = [2]*SA{ir, ri}
+}
+
+func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotiated, k *keys.SA) *SA {
+	sa := a.sas[key]
+	if sa == nil {
+		sa = &SA{Key: key, Src: src, FirstSeen: now, LastSeen: now, Window: NewReplayWindow(a.cfg.ReplayWindow)}
+		a.attachKeys(sa) // keys given explicitly take precedence over derived ones
+		a.sas[key] = sa
+		a.order = append(a.order, sa)
+	}
+	sa.neg = n
+	c := n.Child
+	switch c.Mode {
+	case "tunnel":
+		sa.Mode = ModeTunnel
+	case "transport":
+		sa.Mode = ModeTransport
+	}
+	if sa.key == nil {
+		ki := &KeyInfo{Origin: fmt.Sprintf("IKE SA %d (%s)", c.IKESA.ID, c.Exchange), Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth}
+		sa.key = ki
+		sa.ESN = c.ESN
+	}
+	if sa.tr == nil && k != nil {
+		if tr, err := espcrypto.NewFromKeys(k); err == nil {
+			sa.tr = tr
+			sa.key.Origin = fmt.Sprintf("derived from IKE SA %d (%s)", c.IKESA.ID, c.Exchange)
+		}
+	}
+	return sa
+}
+
+// ended marks a pair deleted or expired.
+func (a *Analyzer) ended(now int64, c *ikestate.ChildSA, st State) {
+	if c == nil {
+		return
+	}
+	pair, ok := a.ikeChildren[c.ID]
+	if !ok {
+		// Negotiated before the capture began: the SAs were learned from traffic.
+		if c.SPIInitiator == 0 && c.SPIResponder == 0 {
+			return
+		}
+		kIR, kRI := childKeys(c)
+		pair = [2]*SA{a.sas[kIR], a.sas[kRI]}
+	}
+	for _, sa := range pair {
+		if sa != nil && sa.State == StateActive {
+			sa.State, sa.EndedAt = st, now
+		}
+	}
+}
+
+// ikeBadSPI decides, for a packet of an SA the table does not have, whether
+// the IKE negotiations show it has no SA: its SA was deleted, or every
+// negotiation between these peers was decrypted and none created it.
+func (a *Analyzer) ikeBadSPI(key SAKey, src netip.Addr) (bad bool, active *ikestate.ChildSA) {
+	if a.tracker == nil {
+		return false, nil
+	}
+	c, st, auth := a.tracker.LookupSPI(key.Proto, key.SPI, src, key.Dst)
+	switch st {
+	case ikestate.SPIDeleted, ikestate.SPIExpired:
+		return true, nil
+	case ikestate.SPIActive:
+		return false, &c
+	}
+	return auth, nil
+}
+
+// Tracker exposes the IKE tracker for the IKE views (nil when IKE is off).
+func (a *Analyzer) Tracker() *ikestate.Tracker { return a.tracker }
