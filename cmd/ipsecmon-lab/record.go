@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"ipsecmon/internal/lab/facts"
 	"ipsecmon/internal/lab/keytables"
+	"ipsecmon/internal/lab/verify"
 )
 
 // extractCmd turns a lab work directory into a recording: the capture, the
@@ -142,6 +144,61 @@ func compareCmd(args []string) error {
 	}
 	if bad > 0 {
 		return compareError{bad}
+	}
+	return nil
+}
+
+// verifyCmd checks recordings against tshark (acceptance criterion 2 of
+// the lab; the same check `go test ./internal/lab/verify` runs).
+func verifyCmd(args []string) error {
+	fs := flag.NewFlagSet("verify", flag.ExitOnError)
+	tshark := fs.String("tshark", "tshark", "tshark binary")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: ipsecmon-lab verify [-tshark PATH] DIR...\n  (each a directory of scenario recordings, or one recording)")
+	}
+	fs.Parse(args)
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return errors.New("no directory")
+	}
+	var dirs []string
+	for _, d := range fs.Args() {
+		if _, err := os.Stat(filepath.Join(d, "facts.json")); err == nil {
+			dirs = append(dirs, d)
+			continue
+		}
+		m, _ := filepath.Glob(filepath.Join(d, "*", "facts.json"))
+		for _, p := range m {
+			dirs = append(dirs, filepath.Dir(p))
+		}
+	}
+	if len(dirs) == 0 {
+		return errors.New("no facts.json found")
+	}
+	bad := 0
+	for _, d := range dirs {
+		tmp, err := os.MkdirTemp("", "ipsecmon-lab-verify")
+		if err != nil {
+			return err
+		}
+		res, err := verify.Check(context.Background(), *tshark, d, tmp)
+		os.RemoveAll(tmp)
+		if err != nil {
+			return fmt.Errorf("%s: %w", d, err)
+		}
+		status := "ok"
+		if len(res.Problems) > 0 {
+			status = fmt.Sprintf("%d PROBLEM(S)", len(res.Problems))
+			bad++
+		}
+		fmt.Printf("%-24s %s: %d frames, %d ESP, %d/%d encrypted IKE decrypted, %d IKEv1 retransmissions\n",
+			filepath.Base(d), status, res.Frames, res.ESPPackets, res.IKEDecrypted, res.IKEEncrypted, res.IKEv1Retransmissions)
+		for _, p := range res.Problems {
+			fmt.Printf("    %s\n", p)
+		}
+	}
+	if bad > 0 {
+		return fmt.Errorf("%d recording(s) disagree with tshark", bad)
 	}
 	return nil
 }

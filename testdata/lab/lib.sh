@@ -26,6 +26,13 @@ mark() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" "$*" >>"$W/steps.
 
 ns() { echo "$NS_PREFIX-$1"; }
 
+# nap sleeps in the background: bash runs a TERM trap at once during
+# `wait`, but only after a foreground sleep ends.
+nap() {
+	sleep "$1" &
+	wait $! || true
+}
+
 add_netns() {
 	local n; n=$(ns "$1")
 	ip netns add "$n"
@@ -188,7 +195,7 @@ start_capture() {
 }
 
 stop_capture() {
-	sleep 0.5 # let the last datagrams reach the capture
+	nap 0.5 # let the last datagrams reach the capture
 	mark capture-end
 	kill -INT "$CAPTURE_PID" 2>/dev/null || true
 	wait "$CAPTURE_PID" 2>/dev/null || true
@@ -297,7 +304,7 @@ wait_events() {
 	mark "wait $peer $name >= $want"
 	for ((i = 0; i < limit * 10; i++)); do
 		[ "$(count_events "$peer" "$name")" -ge "$want" ] && return 0
-		sleep 0.1
+		nap 0.1
 	done
 	die "timed out after ${limit}s waiting for $want $name events on $peer (have $(count_events "$peer" "$name"))"
 }
@@ -308,13 +315,13 @@ wait_log() {
 	mark "wait $peer log /$re/"
 	for ((i = 0; i < limit * 10; i++)); do
 		grep -qE "$re" "$W/$peer/charon.log" && return 0
-		sleep 0.1
+		nap 0.1
 	done
 	die "timed out after ${limit}s waiting for /$re/ in $peer's log"
 }
 
 # settle: let in-flight exchanges finish.
-settle() { sleep "${1:-1}"; }
+settle() { nap "${1:-1}"; }
 
 # signal_peer PEER SIG: STOP freezes a daemon (its peer's requests then go
 # unanswered), CONT resumes it, TERM/KILL end it.
@@ -350,5 +357,7 @@ cleanup() {
 	for p in "${LAB_NETNS[@]}"; do
 		ip netns del "$p" 2>/dev/null
 	done
+	# A recording interrupted while being written is not kept.
+	[ -z "${PARTIAL:-}" ] || rm -rf "$PARTIAL"
 	return $rc
 }

@@ -55,9 +55,11 @@ for peer in alice bob; do
 done
 mark "scenario end"
 
-rm -rf "$OUT/$SCEN.new"
+PARTIAL=$OUT/$SCEN.new
+rm -rf "$PARTIAL"
 "$LAB_BIN" extract -work "$W" -scenario "$SCEN" -description "$DESCRIPTION" -topology "$TOPOLOGY" -o "$OUT/$SCEN.new" ||
 	die "extract failed (work directory $W)"
 rm -rf "$OUT/$SCEN"
 mv "$OUT/$SCEN.new" "$OUT/$SCEN"
+PARTIAL=""
 log "recorded in $(($(date +%s) - start))s -> $OUT/$SCEN"

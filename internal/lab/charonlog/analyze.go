@@ -88,9 +88,12 @@ type ChildSA struct {
 	HaveBytes         bool
 	SentDelete        time.Time // this daemon sent a Delete naming the SA
 	RecvDelete        time.Time // this daemon received one
-	Destroyed         time.Time
-	Rekeyed           time.Time // state change to REKEYED (the rekey initiator logs it)
-	Line              int
+	// SentDeleteLine and RecvDeleteLine order the two within the log
+	// (both sides of an IKEv2 Delete exchange often log the same ms).
+	SentDeleteLine, RecvDeleteLine int
+	Destroyed                      time.Time
+	Rekeyed                        time.Time // state change to REKEYED (the rekey initiator logs it)
+	Line                           int
 }
 
 // Failure is a CHILD SA negotiation that this daemon reports as failed.
@@ -481,13 +484,13 @@ func Analyze(lines []Line, name string) (*Log, error) {
 		}
 		if m := reChildSend.FindStringSubmatch(t); m != nil {
 			if c := childBySPI(hexU32(m[2]), true); c != nil && c.SentDelete.IsZero() {
-				c.SentDelete = l.Time
+				c.SentDelete, c.SentDeleteLine = l.Time, l.Num
 			}
 			continue
 		}
 		if m := reChildRecv.FindStringSubmatch(t); m != nil {
 			if c := childBySPI(hexU32(m[2]), false); c != nil && c.RecvDelete.IsZero() {
-				c.RecvDelete = l.Time
+				c.RecvDelete, c.RecvDeleteLine = l.Time, l.Num
 			}
 			continue
 		}

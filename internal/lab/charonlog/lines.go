@@ -51,7 +51,7 @@ var (
 	reLine     = regexp.MustCompile(`^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}) (\d+)\[([A-Z]+)\] (.*)$`)
 	reCtx      = regexp.MustCompile(`^<(?:([^|>]*)\|)?(\d+)> ?(.*)$`)
 	reDumpHead = regexp.MustCompile(`^(.*\S) => (\d+) bytes @ (?:0x[0-9a-f]+|\(nil\))$`)
-	reDumpLine = regexp.MustCompile(`^ *(\d+): ((?:[0-9A-F]{2} ){1,16})`)
+	reDumpLine = regexp.MustCompile(`^ *(\d+): ((?:[0-9A-F]{2}(?: |$)){1,16})`)
 )
 
 // maxDump bounds a hex dump's announced length so that a corrupt header

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -367,7 +368,9 @@ func (b *builder) childSAs() error {
 				view = v
 			}
 		}
-		if o := b.childObs(LinkPeer, o.SPIIn, o.SPIOut); o != nil {
+		// An IKE SA rekey moves the CHILD SAs still installed (a deleted
+		// one may ride along until charon destroys it: not a move).
+		if o := b.childObs(LinkPeer, o.SPIIn, o.SPIOut, "INSTALLED", "REKEYED"); o != nil {
 			owner := o.ike.Str("initiator-spi") + "/" + o.ike.Str("responder-spi")
 			for _, s := range b.f.IKESAs {
 				if s.SPIi+"/"+s.SPIr == owner && s.ID != x.IKESA {
@@ -449,10 +452,13 @@ func (b *builder) childView(peer string, in, out uint32) *vicimsg.Section {
 	return nil
 }
 
-func (b *builder) childObs(peer string, in, out uint32) *observation {
+// childObs is the last observation of a CHILD SA by a peer, optionally
+// only those showing one of the given states.
+func (b *builder) childObs(peer string, in, out uint32, states ...string) *observation {
 	var v *observation
 	for i, o := range b.obs {
-		if o.child != nil && o.peer == peer && hexU32(o.child.Str("spi-in")) == in && hexU32(o.child.Str("spi-out")) == out {
+		if o.child != nil && o.peer == peer && hexU32(o.child.Str("spi-in")) == in && hexU32(o.child.Str("spi-out")) == out &&
+			(len(states) == 0 || slices.Contains(states, o.child.Str("state"))) {
 			v = &b.obs[i]
 		}
 	}
@@ -488,7 +494,8 @@ func (b *builder) childDeletion(cp *childPair) *Deletion {
 	var first time.Time
 	for _, p := range PeerNames {
 		c := cp.c[p]
-		if b.beforeEnd(c.SentDelete) && (c.RecvDelete.IsZero() || !c.RecvDelete.Before(c.SentDelete)) {
+		// It started the deletion if it sent its Delete before it received one.
+		if b.beforeEnd(c.SentDelete) && (c.RecvDeleteLine == 0 || !b.beforeEnd(c.RecvDelete) || c.SentDeleteLine < c.RecvDeleteLine) {
 			if first.IsZero() || c.SentDelete.Before(first) {
 				first, d.By = c.SentDelete, p
 			}

@@ -106,19 +106,24 @@ func CheckESP(k ESPKey, pkt []byte) error {
 			return fmt.Errorf("AES-GCM ICV: %w", err)
 		}
 	default:
-		mac, icvLen, err := hmacFor(k.Auth, k.AuthKey)
-		if err != nil {
-			return err
-		}
-		if len(pkt) < 8+icvLen {
-			return errors.New("shorter than the ICV")
-		}
-		body, icv := pkt[:len(pkt)-icvLen], pkt[len(pkt)-icvLen:]
-		mac.Write(body)
-		if !hmac.Equal(mac.Sum(nil)[:icvLen], icv) {
-			return errors.New("ICV does not match")
+		body := pkt
+		if k.Auth != "NULL" {
+			mac, icvLen, err := hmacFor(k.Auth, k.AuthKey)
+			if err != nil {
+				return err
+			}
+			if len(pkt) < 8+icvLen {
+				return errors.New("shorter than the ICV")
+			}
+			var icv []byte
+			body, icv = pkt[:len(pkt)-icvLen], pkt[len(pkt)-icvLen:]
+			mac.Write(body)
+			if !hmac.Equal(mac.Sum(nil)[:icvLen], icv) {
+				return errors.New("ICV does not match")
+			}
 		}
 		payload := body[8:]
+		var err error
 		switch k.Enc {
 		case "NULL":
 			plain = payload
