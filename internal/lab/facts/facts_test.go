@@ -274,3 +274,32 @@ func TestCompare(t *testing.T) {
 		})
 	}
 }
+
+func TestParseSteps(t *testing.T) {
+	// Lines as scenario.sh writes them (mark).
+	good := "2026-11-27T03:15:09.265812Z scenario ikev2-rekey\n2026-11-27T03:15:09.997129Z capture-start\n" +
+		"2026-11-27T03:15:10.001317Z initiate alice child net\n2026-11-27T03:15:38.620510Z capture-end\n"
+	s, e, err := ParseSteps(strings.NewReader(good), "steps.log")
+	if err != nil || s != time.Date(2026, 11, 27, 3, 15, 9, 997129000, time.UTC) || e != time.Date(2026, 11, 27, 3, 15, 38, 620510000, time.UTC) {
+		t.Errorf("%v %v %v", s, e, err)
+	}
+	for _, bad := range []struct{ in, want string }{
+		{"2026-11-27T03:15:09Z capture-start\n", "no capture-start/capture-end"},
+		{"yesterday capture-start\n", "steps.log:1:"},
+		{"2026-11-27T03:15:09Z capture-end\n2026-11-27T03:15:10Z capture-start\n", "capture-end before capture-start"},
+	} {
+		if _, _, err := ParseSteps(strings.NewReader(bad.in), "steps.log"); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%q: %v", bad.in, err)
+		}
+	}
+}
+
+func FuzzParseSteps(f *testing.F) {
+	f.Add("2026-11-27T03:15:09.997129Z capture-start\n2026-11-27T03:15:38.620510Z capture-end\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		start, end, err := ParseSteps(strings.NewReader(s), "fuzz")
+		if err == nil && end.Before(start) {
+			t.Fatal("end before start accepted")
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,7 +140,12 @@ func readSteps(path string) (start, end time.Time, err error) {
 		return start, end, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return ParseSteps(f, path)
+}
+
+// ParseSteps reads the lab's steps.log; name is used in errors.
+func ParseSteps(r io.Reader, name string) (start, end time.Time, err error) {
+	sc := bufio.NewScanner(r)
 	n := 0
 	for sc.Scan() {
 		n++
@@ -149,7 +155,7 @@ func readSteps(path string) (start, end time.Time, err error) {
 		}
 		t, perr := time.Parse(time.RFC3339Nano, ts)
 		if perr != nil {
-			return start, end, fmt.Errorf("%s:%d: %w", path, n, perr)
+			return start, end, fmt.Errorf("%s:%d: %w", name, n, perr)
 		}
 		switch step {
 		case "capture-start":
@@ -158,8 +164,14 @@ func readSteps(path string) (start, end time.Time, err error) {
 			end = t
 		}
 	}
-	if start.IsZero() || end.IsZero() {
-		return start, end, fmt.Errorf("%s: no capture-start/capture-end marks", path)
+	if err := sc.Err(); err != nil {
+		return start, end, fmt.Errorf("%s:%d: %w", name, n, err)
 	}
-	return start, end, sc.Err()
+	if start.IsZero() || end.IsZero() {
+		return start, end, fmt.Errorf("%s: no capture-start/capture-end marks", name)
+	}
+	if end.Before(start) {
+		return start, end, fmt.Errorf("%s: capture-end before capture-start", name)
+	}
+	return start, end, nil
 }
