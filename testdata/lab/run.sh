@@ -11,15 +11,17 @@
 #   -k         keep the work directory (charon logs, which hold keys and the PSK)
 #   -l         list the scenarios and exit
 #
-# Needs root on Debian/Ubuntu; installs strongSwan, tcpdump and iptables with
-# apt when missing, and Go must be on PATH (to build cmd/ipsecmon-lab).
+# Needs root on Debian/Ubuntu; installs strongSwan (strongswan-charon
+# libcharon-extra-plugins libstrongswan-standard-plugins strongswan-swanctl),
+# tcpdump and iptables with apt when missing; Go must be on PATH (to build
+# cmd/ipsecmon-lab).
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$LAB_DIR/../.." && pwd)
 OUTDIR=$REPO/testdata/pcaps/lab
 JOBS=4
 KEEP=0
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 all_scenarios() { for d in "$LAB_DIR"/scenarios/*/; do basename "$d"; done; }
 while getopts o:j:klh opt; do
 	case $opt in
@@ -41,6 +43,8 @@ done
 need=()
 [ -x /usr/lib/ipsec/charon ] || need+=(strongswan-charon)
 [ -f /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so ] || need+=(libcharon-extra-plugins)
+# openssl and gcm plugins (3DES, AES-GCM, NULL, ECP); only a Recommends of libstrongswan.
+[ -f /usr/lib/ipsec/plugins/libstrongswan-openssl.so ] || need+=(libstrongswan-standard-plugins)
 command -v swanctl >/dev/null || need+=(strongswan-swanctl)
 command -v tcpdump >/dev/null || need+=(tcpdump)
 command -v iptables >/dev/null || need+=(iptables)
