@@ -2,6 +2,7 @@ package traffic
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"os"
 	"reflect"
@@ -60,7 +61,13 @@ func TestLoopback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	lo := netip.MustParseAddr("127.0.0.1")
-	const port = 39099
+	// A port free for both TCP and UDP right now.
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
 	go Serve(ctx, []netip.Addr{lo}, port, port)
 	time.Sleep(100 * time.Millisecond)
 	p := Plan{Src: lo, Dst: lo, UDPSizes: []int{18, 300}, UDPEach: 2, UDPPort: port, TCPChunks: 3, TCPChunkSize: 500, TCPPort: port}
