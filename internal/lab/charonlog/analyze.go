@@ -718,3 +718,31 @@ func hexU32(s string) uint32 {
 	n, _ := strconv.ParseUint(s, 16, 32)
 	return uint32(n)
 }
+
+// String names the keys present and their lengths, never their bytes.
+func (k IKEKeys) String() string {
+	var parts []string
+	for _, p := range []struct {
+		name string
+		b    []byte
+	}{{"SK_d", k.SKd}, {"SK_ai", k.SKai}, {"SK_ar", k.SKar}, {"SK_ei", k.SKei}, {"SK_er", k.SKer},
+		{"SKEYID_d", k.SKEYIDd}, {"SKEYID_a", k.SKEYIDa}, {"Ka", k.Ka}} {
+		if p.b != nil {
+			parts = append(parts, fmt.Sprintf("%s[%d]", p.name, len(p.b)))
+		}
+	}
+	return "keys{" + strings.Join(parts, " ") + "}"
+}
+
+// String describes an IKE SA without its keys.
+func (s *IKESA) String() string {
+	return fmt.Sprintf("IKEv%d SA %s[%d] %x_i %x_r initiator=%v exchange=%s rekey-of=%d %s", s.Version, s.Name, s.UID,
+		s.SPIi, s.SPIr, s.Initiator, s.Exchange, s.RekeyOf, s.Keys)
+}
+
+// String describes a CHILD SA without its keys.
+func (c *ChildSA) String() string {
+	return fmt.Sprintf("CHILD SA %s{%d} of IKE SA %d %s in %08x out %08x initiator=%v %s %d keys enc %d/%d integ %d/%d",
+		c.Name, c.UID, c.IKE, c.Proto, c.SPIIn, c.SPIOut, c.Initiator, c.Exchange, c.MsgID,
+		len(c.EncIn), len(c.EncOut), len(c.IntegIn), len(c.IntegOut))
+}

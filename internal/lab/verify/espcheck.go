@@ -182,3 +182,9 @@ func hmacFor(name string, key []byte) (hash.Hash, int, error) {
 	}
 	return nil, 0, fmt.Errorf("no independent check for authentication %q", name)
 }
+
+// String describes the row without its key bytes.
+func (k ESPKey) String() string {
+	return fmt.Sprintf("esp_sa line %d: SPI 0x%08x %s -> %s, %s (%d-byte key), %s (%d-byte key)",
+		k.SourceLine, k.SPI, k.Src, k.Dst, k.Enc, len(k.EncKey), k.Auth, len(k.AuthKey))
+}

@@ -226,7 +226,7 @@ func TestReadESPSA(t *testing.T) {
 	}
 	if len(keys) != 2 || keys[0].SPI != 0x6f03193f || keys[0].Src != "198.51.100.1" || len(keys[0].EncKey) != 16 || !bytes.Equal(keys[0].AuthKey, []byte{1, 2}) ||
 		keys[1].Auth != "NULL" || keys[1].AuthKey != nil || keys[0].SourceLine != 2 {
-		t.Errorf("%+v", keys)
+		t.Errorf("%v", keys)
 	}
 	for _, bad := range []string{"\"IPv4\",\"a\"\n", "\"IPv4\",\"a\",\"b\",\"zz\",\"NULL\",\"\",\"NULL\",\"\"\n", "\"IPv4\",\"a\",\"b\",\"0x1\",\"NULL\",\"0xZZ\",\"NULL\",\"\"\n"} {
 		if _, err := ReadESPSA(strings.NewReader(bad), "esp_sa"); err == nil || !strings.HasPrefix(err.Error(), "esp_sa:1:") {
