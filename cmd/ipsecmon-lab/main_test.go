@@ -7,19 +7,16 @@ import (
 	"path/filepath"
 	"testing"
 
-	"ipsecmon/internal/testcorpus"
+	"ipsecmon/internal/lab/verify"
 )
 
 func recordings(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("IPSECMON_LAB_DIR"); d != "" {
-		return d
-	}
-	root, err := testcorpus.RepoRoot()
+	d, err := verify.RecordingsDir()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return filepath.Join(root, "testdata", "pcaps", "lab")
+	return d
 }
 
 // copyFacts copies every scenario's facts.json to a new directory tree,

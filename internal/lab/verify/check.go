@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"ipsecmon/internal/lab/facts"
+	"ipsecmon/internal/testcorpus"
 )
 
 // Result is what checking one recording found.
@@ -185,4 +186,17 @@ func Check(ctx context.Context, tshark, dir, tmp string) (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// RecordingsDir is where tests find the recorded scenarios:
+// IPSECMON_LAB_DIR, else the repository's testdata/pcaps/lab.
+func RecordingsDir() (string, error) {
+	if d := os.Getenv("IPSECMON_LAB_DIR"); d != "" {
+		return d, nil
+	}
+	root, err := testcorpus.RepoRoot()
+	if err != nil {
+		return "", fmt.Errorf("repository root: %w", err)
+	}
+	return filepath.Join(root, "testdata", "pcaps", "lab"), nil
 }

@@ -2,26 +2,18 @@ package verify
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"ipsecmon/internal/testcorpus"
 )
 
-// labDir is where the recorded scenarios are: IPSECMON_LAB_DIR, else the
-// repository's testdata/pcaps/lab.
 func labDir(t *testing.T) string {
 	t.Helper()
-	if d := os.Getenv("IPSECMON_LAB_DIR"); d != "" {
-		return d
-	}
-	root, err := testcorpus.RepoRoot()
+	d, err := RecordingsDir()
 	if err != nil {
-		t.Fatalf("repository root: %v", err)
+		t.Fatal(err)
 	}
-	return filepath.Join(root, "testdata", "pcaps", "lab")
+	return d
 }
 
 func scenarios(t *testing.T) []string {
