@@ -1,0 +1,177 @@
+package facts
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"ipsecmon/internal/lab/charonlog"
+	"ipsecmon/internal/lab/traffic"
+	"ipsecmon/internal/lab/vicimsg"
+)
+
+// The lab's two peers; LinkPeer sits on the captured link, so its view of
+// addresses and ports is the one on the wire.
+const (
+	Initiator = "alice"
+	LinkPeer  = "bob"
+)
+
+// PeerNames are the peers in the order facts list them.
+var PeerNames = []string{Initiator, LinkPeer}
+
+// Snapshot is one `swanctl --list-sas --raw` output.
+type Snapshot struct {
+	Peer     string
+	Tag      string // before, after, round1, ...
+	File     string
+	Messages []vicimsg.RawMessage
+}
+
+// Input is everything a lab run left in its work directory.
+type Input struct {
+	Scenario, Description, Topology string
+	StrongSwan                      string
+	Logs                            map[string]*charonlog.Log
+	Events                          map[string][]vicimsg.Event
+	Snapshots                       []Snapshot
+	Traffic                         []traffic.Report
+	CaptureStart, CaptureEnd        time.Time
+}
+
+var (
+	reSnapshot = regexp.MustCompile(`^(alice|bob)-list-sas-(.+)-raw\.txt$`)
+	reVersion  = regexp.MustCompile(`Starting IKE charon daemon \((strongSwan [^,]+),`)
+)
+
+// Load reads a lab work directory (see testdata/lab/scenario.sh).
+func Load(dir, scenario, description, topology string) (*Input, error) {
+	in := &Input{Scenario: scenario, Description: description, Topology: topology,
+		Logs: map[string]*charonlog.Log{}, Events: map[string][]vicimsg.Event{}}
+	for _, p := range PeerNames {
+		path := filepath.Join(dir, p, "charon.log")
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		lines, err := charonlog.Parse(f, path)
+		f.Close()
+		if err != nil && !errors.Is(err, charonlog.ErrTruncated) {
+			return nil, err
+		}
+		for _, l := range lines {
+			if m := reVersion.FindStringSubmatch(l.Text); m != nil {
+				in.StrongSwan = m[1]
+				break
+			}
+		}
+		lg, err := charonlog.Analyze(lines, path)
+		if err != nil {
+			return nil, err
+		}
+		in.Logs[p] = lg
+
+		evPath := filepath.Join(dir, p+"-vici-events.jsonl")
+		ef, err := os.Open(evPath)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := vicimsg.ReadEvents(ef, evPath)
+		ef.Close()
+		if err != nil {
+			return nil, err
+		}
+		in.Events[p] = evs
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ents {
+		m := reSnapshot.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		path := filepath.Join(dir, e.Name())
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		msgs, err := vicimsg.ParseRaw(f, path)
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		in.Snapshots = append(in.Snapshots, Snapshot{Peer: m[1], Tag: m[2], File: e.Name(), Messages: msgs})
+	}
+	tfiles, _ := filepath.Glob(filepath.Join(dir, "traffic", "*.json"))
+	sort.Strings(tfiles)
+	for _, p := range tfiles {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		var r traffic.Report
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		in.Traffic = append(in.Traffic, r)
+	}
+	in.CaptureStart, in.CaptureEnd, err = readSteps(filepath.Join(dir, "steps.log"))
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// readSteps finds the capture-start and capture-end marks of steps.log
+// ("<RFC 3339 UTC time> <step>" per line).
+func readSteps(path string) (start, end time.Time, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return start, end, err
+	}
+	defer f.Close()
+	return ParseSteps(f, path)
+}
+
+// ParseSteps reads the lab's steps.log; name is used in errors.
+func ParseSteps(r io.Reader, name string) (start, end time.Time, err error) {
+	sc := bufio.NewScanner(r)
+	n := 0
+	for sc.Scan() {
+		n++
+		ts, step, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		t, perr := time.Parse(time.RFC3339Nano, ts)
+		if perr != nil {
+			return start, end, fmt.Errorf("%s:%d: %w", name, n, perr)
+		}
+		switch step {
+		case "capture-start":
+			start = t
+		case "capture-end":
+			end = t
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return start, end, fmt.Errorf("%s:%d: %w", name, n, err)
+	}
+	if start.IsZero() || end.IsZero() {
+		return start, end, fmt.Errorf("%s: no capture-start/capture-end marks", name)
+	}
+	if end.Before(start) {
+		return start, end, fmt.Errorf("%s: capture-end before capture-start", name)
+	}
+	return start, end, nil
+}

@@ -1,0 +1,366 @@
+# shellcheck shell=bash
+# Functions for one lab scenario (sourced by scenario.sh). Everything a
+# scenario creates -- namespaces, processes, files -- is recorded here so that
+# cleanup removes exactly that and nothing else.
+#
+# Topologies (addresses exist only inside the scenario's namespaces):
+#   direct: alice lab0 198.51.100.1/24 <-> bob lab0 198.51.100.2/24
+#   nat:    alice lab0 192.168.77.2/24 <-> nat lab0 192.168.77.1/24
+#           nat lab1 198.51.100.100/24 <-> bob lab0 198.51.100.2/24
+#           (iptables MASQUERADE in the nat namespace, UDP ports remapped)
+# Inner (protected) addresses sit on lo: alice 10.1.0.1 10.1.1.1, bob 10.2.0.1 10.2.1.1.
+# The capture is always taken on bob's lab0, the link next to the responder.
+
+: "${LAB_DIR:?}" "${LAB_BIN:?}" "${SCEN:?}" "${W:?}"
+
+NS_PREFIX="ipsl-$$"
+declare -a LAB_NETNS=() LAB_PIDS=()
+declare -A CHARON_PID=() RECORDER_PID=() SERVE_PID=()
+CAPTURE_PID=""
+TRAFFIC_SEQ=0
+
+log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S.%3N)" "$SCEN" "$*" >&2; }
+die() { log "FAILED: $*"; exit 1; }
+# mark records a step with the time, for facts (capture start/end) and for people.
+mark() { printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" "$*" >>"$W/steps.log"; }
+
+ns() { echo "$NS_PREFIX-$1"; }
+
+# nap sleeps in the background: bash runs a TERM trap at once during
+# `wait`, but only after a foreground sleep ends.
+nap() {
+	sleep "$1" &
+	wait $! || true
+}
+
+add_netns() {
+	local n; n=$(ns "$1")
+	ip netns add "$n"
+	LAB_NETNS+=("$n")
+	# No IPv6 (router solicitations, MLD) and no reverse-path filter: the
+	# capture holds only what the scenario sends.
+	ip netns exec "$n" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 >/dev/null
+	ip -n "$n" link set lo up
+}
+
+# veth A IFA B IFB: a veth pair created directly inside the two namespaces.
+veth() {
+	ip -n "$(ns "$1")" link add "$2" type veth peer name "$4" netns "$(ns "$3")"
+	ip -n "$(ns "$1")" link set "$2" up
+	ip -n "$(ns "$3")" link set "$4" up
+}
+
+setup_topology() {
+	case "$TOPOLOGY" in
+	direct)
+		add_netns alice; add_netns bob
+		veth alice lab0 bob lab0
+		ip -n "$(ns alice)" addr add 198.51.100.1/24 dev lab0
+		ip -n "$(ns bob)" addr add 198.51.100.2/24 dev lab0
+		;;
+	nat)
+		add_netns alice; add_netns nat; add_netns bob
+		veth alice lab0 nat lab0
+		veth nat lab1 bob lab0
+		ip -n "$(ns alice)" addr add 192.168.77.2/24 dev lab0
+		ip -n "$(ns alice)" route add default via 192.168.77.1
+		ip -n "$(ns nat)" addr add 192.168.77.1/24 dev lab0
+		ip -n "$(ns nat)" addr add 198.51.100.100/24 dev lab1
+		ip -n "$(ns bob)" addr add 198.51.100.2/24 dev lab0
+		ip netns exec "$(ns nat)" sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
+		# A real (kernel) NAT: source address and UDP ports rewritten, as a
+		# home router does, so that NAT-T (RFC 3947/3948) has something to detect.
+		ip netns exec "$(ns nat)" iptables -t nat -A POSTROUTING -o lab1 -p udp -j MASQUERADE --to-ports 40000-40999
+		ip netns exec "$(ns nat)" iptables -t nat -A POSTROUTING -o lab1 -j MASQUERADE
+		;;
+	*) die "unknown topology $TOPOLOGY" ;;
+	esac
+	ip -n "$(ns alice)" addr add 10.1.0.1/32 dev lo
+	ip -n "$(ns alice)" addr add 10.1.1.1/32 dev lo
+	ip -n "$(ns bob)" addr add 10.2.0.1/32 dev lo
+	ip -n "$(ns bob)" addr add 10.2.1.1/32 dev lo
+}
+
+# Inner traffic goes to libipsec's TUN device. Our own rule (before charon's
+# table 220) adds `quickack 1` so that TCP acknowledges every segment at once
+# and the lab's packet counts do not depend on delayed-ACK timing.
+inner_routes() {
+	local peer=$1 remote=$2
+	ip -n "$(ns "$peer")" rule add pref 100 to "$remote" lookup 100
+	ip -n "$(ns "$peer")" route add "$remote" dev ipsec0 quickack 1 table 100
+}
+
+write_charon_conf() {
+	local peer=$1 dir="$W/$1"
+	mkdir -p "$dir/run" "$dir/swanctl"
+	local extra_var="CHARON_EXTRA_${peer}"
+	cat >"$dir/strongswan.conf" <<EOF
+charon {
+  load = random nonce openssl sha1 sha2 hmac gcm kdf pem pkcs1 x509 pubkey kernel-libipsec kernel-netlink socket-default vici
+  install_routes = no
+  install_virtual_ip = no
+  port = 500
+  port_nat_t = 4500
+  i_dont_care_about_security_and_use_aggressive_mode_psk = yes
+  ${CHARON_EXTRA:-}
+  ${!extra_var:-}
+  filelog {
+    lab {
+      path = $dir/charon.log
+      time_format = %Y-%m-%dT%H:%M:%S
+      time_add_ms = yes
+      ike_name = yes
+      append = no
+      flush_line = yes
+      default = 1
+      ike = 4
+      chd = 4
+      mgr = 2
+      cfg = 2
+    }
+  }
+  syslog {
+    daemon {
+      default = -1
+    }
+  }
+  plugins {
+    vici {
+      socket = unix://$dir/charon.vici
+    }
+  }
+}
+EOF
+	printf 'swanctl {\n  load = pem pkcs1 x509 pubkey random nonce openssl\n}\n' >"$dir/swanctl-strongswan.conf"
+	cp "$LAB_DIR/scenarios/$SCEN/$peer.conf" "$dir/swanctl/swanctl.conf"
+}
+
+start_charon() {
+	local peer=$1 dir="$W/$1"
+	write_charon_conf "$peer"
+	# charon insists on /var/run/charon.pid: give each daemon its own /run.
+	# TZ=UTC: charon logs local time without a zone; steps.log is UTC.
+	TZ=UTC STRONGSWAN_CONF="$dir/strongswan.conf" ip netns exec "$(ns "$peer")" \
+		unshare -m --propagation private sh -c "mount --bind '$dir/run' /run && exec /usr/lib/ipsec/charon" \
+		>"$dir/charon.stdout" 2>&1 &
+	CHARON_PID[$peer]=$!
+	LAB_PIDS+=("$!")
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$dir/charon.vici" ] && ip -n "$(ns "$peer")" link show ipsec0 >/dev/null 2>&1 && break
+		kill -0 "${CHARON_PID[$peer]}" 2>/dev/null || die "charon ($peer) exited: $(tail -3 "$dir/charon.stdout" "$dir/charon.log" 2>/dev/null)"
+		sleep 0.1
+	done
+	[ -S "$dir/charon.vici" ] || die "charon ($peer) did not open its VICI socket"
+	# Event recorder first, so that no up/down event is missed.
+	"$LAB_BIN" events -socket "$dir/charon.vici" -o "$W/$peer-vici-events.jsonl" 2>"$dir/events.stderr" &
+	RECORDER_PID[$peer]=$!
+	LAB_PIDS+=("$!")
+	for ((i = 0; i < 100; i++)); do
+		grep -q recorder-start "$W/$peer-vici-events.jsonl" 2>/dev/null && break
+		sleep 0.1
+	done
+	grep -q recorder-start "$W/$peer-vici-events.jsonl" || die "VICI event recorder ($peer) did not start: $(cat "$dir/events.stderr")"
+	sw "$peer" --load-all --file "$dir/swanctl/swanctl.conf" >"$dir/load.out" 2>&1 || die "swanctl --load-all ($peer): $(grep -v 'opening directory' "$dir/load.out")"
+}
+
+# sw PEER ARGS...: swanctl against that peer's daemon.
+sw() {
+	local peer=$1; shift
+	STRONGSWAN_CONF="$W/$peer/swanctl-strongswan.conf" timeout 30 swanctl "$@" --uri "unix://$W/$peer/charon.vici"
+}
+
+start_servers() {
+	local peer addrs
+	for peer in alice bob; do
+		case $peer in alice) addrs=10.1.0.1,10.1.1.1 ;; bob) addrs=10.2.0.1,10.2.1.1 ;; esac
+		ip netns exec "$(ns "$peer")" "$LAB_BIN" serve -addrs "$addrs" 2>"$W/$peer/serve.stderr" &
+		SERVE_PID[$peer]=$!
+		LAB_PIDS+=("$!")
+	done
+}
+
+start_capture() {
+	ip netns exec "$(ns bob)" tcpdump -i lab0 -n -U -s 0 -w "$W/capture.pcap" not arp 2>"$W/tcpdump.stderr" &
+	CAPTURE_PID=$!
+	LAB_PIDS+=("$!")
+	local i
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'listening on' "$W/tcpdump.stderr" 2>/dev/null && break
+		sleep 0.05
+	done
+	grep -q 'listening on' "$W/tcpdump.stderr" || die "tcpdump did not start: $(cat "$W/tcpdump.stderr")"
+	mark capture-start
+}
+
+stop_capture() {
+	nap 0.5 # let the last datagrams reach the capture
+	mark capture-end
+	kill -INT "$CAPTURE_PID" 2>/dev/null || true
+	wait "$CAPTURE_PID" 2>/dev/null || true
+	CAPTURE_PID=""
+}
+
+# ---- steps used by the scenarios ----
+
+# initiate PEER CHILD: start a CHILD SA (and its IKE SA if needed) and wait for it.
+initiate() {
+	mark "initiate $1 child $2"
+	sw "$1" --initiate --child "$2" --timeout 20 >>"$W/$1/swanctl.out" 2>&1 || die "initiate $2 from $1 failed: $(tail -5 "$W/$1/swanctl.out")"
+}
+
+# initiate_fail PEER CHILD: a negotiation that is meant to fail.
+initiate_fail() {
+	mark "initiate (expected to fail) $1 child $2"
+	if sw "$1" --initiate --child "$2" --timeout 20 >>"$W/$1/swanctl.out" 2>&1; then
+		die "initiate $2 from $1 succeeded but should fail"
+	fi
+}
+
+# initiate_nowait PEER CHILD: start a negotiation without waiting for it.
+initiate_nowait() {
+	mark "initiate (no wait) $1 child $2"
+	sw "$1" --initiate --child "$2" --timeout 1 >>"$W/$1/swanctl.out" 2>&1 || true
+}
+
+terminate_ike() {
+	mark "terminate $1 ike $2"
+	sw "$1" --terminate --ike "$2" --timeout 20 >>"$W/$1/swanctl.out" 2>&1 || die "terminate IKE SA $2 from $1 failed"
+}
+
+terminate_child() {
+	mark "terminate $1 child $2"
+	sw "$1" --terminate --child "$2" --timeout 20 >>"$W/$1/swanctl.out" 2>&1 || die "terminate CHILD SA $2 from $1 failed"
+}
+
+rekey_child() {
+	mark "rekey $1 child $2"
+	sw "$1" --rekey --child "$2" >>"$W/$1/swanctl.out" 2>&1 || die "rekey CHILD SA $2 from $1 failed"
+}
+
+rekey_ike() {
+	mark "rekey $1 ike $2"
+	sw "$1" --rekey --ike "$2" >>"$W/$1/swanctl.out" 2>&1 || die "rekey IKE SA $2 from $1 failed"
+}
+
+# snapshot TAG: both daemons' SA lists, human and raw (VICI) form.
+snapshot() {
+	local peer
+	mark "snapshot $1"
+	for peer in alice bob; do
+		[ -n "${CHARON_PID[$peer]:-}" ] || continue
+		snapshot_peer "$peer" "$1"
+	done
+}
+
+snapshot_peer() {
+	sw "$1" --list-sas >"$W/$1-list-sas-$2.txt" 2>&1 || die "swanctl --list-sas ($1)"
+	sw "$1" --list-sas --raw >"$W/$1-list-sas-$2-raw.txt" 2>&1 || die "swanctl --list-sas --raw ($1)"
+}
+
+# traffic FROM SRC DST [send flags]: the known mix from one inner address to another.
+traffic() {
+	local from=$1 src=$2 dst=$3; shift 3
+	TRAFFIC_SEQ=$((TRAFFIC_SEQ + 1))
+	mkdir -p "$W/traffic"
+	local out; out=$(printf '%s/traffic/%02d-%s.json' "$W" "$TRAFFIC_SEQ" "$from")
+	mark "traffic $from $src -> $dst"
+	ip netns exec "$(ns "$from")" "$LAB_BIN" send -from "$from" -src "$src" -dst "$dst" -o "$out" "$@" 2>"$out.stderr" ||
+		die "traffic $src -> $dst failed: $(cat "$out.stderr")"
+}
+
+# The traffic mix (ipsecmon-lab send flags): MIX for the first round of a
+# scenario, LIGHT for later rounds, to keep captures small. An 18-byte UDP
+# payload makes a 46-byte inner packet: with the 2-byte ESP trailer that is
+# a multiple of the AES, 3DES and GCM alignment, so the ESP padding is empty
+# (a case tshark 4.0 may leave unchecked; the verifier then checks it itself).
+MIX=(-icmp 2 -icmp-size 56 -udp-sizes 18,300,1000 -udp-each 2 -tcp-chunks 5 -tcp-chunk 500)
+LIGHT=(-icmp 1 -icmp-size 56 -udp-sizes 64,700 -udp-each 1 -tcp-chunks 2 -tcp-chunk 300)
+ROUND=0
+
+# both_ways A_ADDR B_ADDR [send flags]: the mix from alice to bob, then
+# back, then both daemons' counters (libipsec resets the counters of an
+# outbound SA replaced by an IKEv2 rekey, and IKEv1 SAs that expire leave no
+# VICI event: a listing after every round keeps the figures).
+both_ways() {
+	local a=$1 b=$2; shift 2
+	[ $# -gt 0 ] || set -- "${MIX[@]}"
+	traffic alice "$a" "$b" "$@"
+	traffic bob "$b" "$a" "$@"
+	ROUND=$((ROUND + 1))
+	local peer
+	for peer in alice bob; do
+		[ -n "${CHARON_PID[$peer]:-}" ] || continue
+		sw "$peer" --list-sas --raw >"$W/$peer-list-sas-round$ROUND-raw.txt" 2>&1 || die "swanctl --list-sas --raw ($peer)"
+	done
+}
+
+# count_events PEER NAME: events of that name recorded so far.
+count_events() {
+	grep -c "\"event\":\"$2\"" "$W/$1-vici-events.jsonl" 2>/dev/null || true
+}
+
+# wait_events PEER NAME COUNT TIMEOUT_S: wait until PEER has recorded COUNT such events.
+wait_events() {
+	local peer=$1 name=$2 want=$3 limit=$4 i
+	mark "wait $peer $name >= $want"
+	for ((i = 0; i < limit * 10; i++)); do
+		[ "$(count_events "$peer" "$name")" -ge "$want" ] && return 0
+		nap 0.1
+	done
+	die "timed out after ${limit}s waiting for $want $name events on $peer (have $(count_events "$peer" "$name"))"
+}
+
+# wait_log PEER REGEX TIMEOUT_S: wait for a line in a charon log.
+wait_log() {
+	local peer=$1 re=$2 limit=$3 i
+	mark "wait $peer log /$re/"
+	for ((i = 0; i < limit * 10; i++)); do
+		grep -qE "$re" "$W/$peer/charon.log" && return 0
+		nap 0.1
+	done
+	die "timed out after ${limit}s waiting for /$re/ in $peer's log"
+}
+
+# settle: let in-flight exchanges finish.
+settle() { nap "${1:-1}"; }
+
+# signal_peer PEER SIG: STOP freezes a daemon (its peer's requests then go
+# unanswered), CONT resumes it, TERM/KILL end it.
+signal_peer() {
+	local peer=$1 sig=$2
+	[ -n "${CHARON_PID[$peer]:-}" ] || return 0
+	mark "signal $peer charon $sig"
+	kill "-$sig" "${CHARON_PID[$peer]}" 2>/dev/null || true
+	case $sig in
+	TERM | KILL | INT)
+		[ "$sig" = KILL ] || kill -CONT "${CHARON_PID[$peer]}" 2>/dev/null || true
+		wait "${CHARON_PID[$peer]}" 2>/dev/null || true
+		CHARON_PID[$peer]=""
+		;;
+	esac
+}
+
+# ---- cleanup: only what this scenario created ----
+cleanup() {
+	local rc=$?
+	set +e
+	trap - EXIT INT TERM
+	local p
+	for p in "${LAB_PIDS[@]}"; do
+		kill -CONT "$p" 2>/dev/null
+		kill -TERM "$p" 2>/dev/null
+	done
+	sleep 0.3
+	for p in "${LAB_PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for p in "${LAB_NETNS[@]}"; do
+		ip netns del "$p" 2>/dev/null
+	done
+	# A recording interrupted while being written is not kept.
+	[ -z "${PARTIAL:-}" ] || rm -rf "$PARTIAL"
+	return $rc
+}
