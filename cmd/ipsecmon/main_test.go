@@ -83,25 +83,27 @@ func TestStatsOnFaultCapture(t *testing.T) {
 	want := map[string]any{
 		"active_security_associations":    5.0,
 		"offloaded_security_associations": nil,
-		"pending_key_operations":          nil,
-		"key_additions":                   nil,
-		"key_deletions":                   nil,
-		"rekeys":                          nil,
-		"active_tunnels":                  1.0, // C; (A,B) and E have unknown mode
-		"bad_spi_packets":                 nil,
-		"packets_not_decrypted":           nil,
-		"packets_not_authenticated":       nil,
-		"packets_with_replay_detection":   2.0,
-		"confidential_bytes_sent":         1360.0, // B 1000 + E 360
-		"confidential_bytes_received":     1000.0, // A
-		"authenticated_bytes_sent":        240.0,  // C
-		"authenticated_bytes_received":    120.0,  // D
-		"transport_bytes_sent":            0.0,
-		"transport_bytes_received":        120.0, // D
-		"bytes_sent_in_tunnels":           240.0, // C
-		"bytes_received_in_tunnels":       0.0,
-		"offloaded_bytes_sent":            nil,
-		"offloaded_bytes_received":        nil,
+		// The two IKE messages are bare headers with no payloads: no phase 2
+		// negotiation is in them, completed or pending.
+		"pending_key_operations":        0.0,
+		"key_additions":                 0.0,
+		"key_deletions":                 0.0,
+		"rekeys":                        0.0,
+		"active_tunnels":                1.0, // C; (A,B) and E have unknown mode
+		"bad_spi_packets":               nil,
+		"packets_not_decrypted":         nil,
+		"packets_not_authenticated":     nil,
+		"packets_with_replay_detection": 2.0,
+		"confidential_bytes_sent":       1360.0, // B 1000 + E 360
+		"confidential_bytes_received":   1000.0, // A
+		"authenticated_bytes_sent":      240.0,  // C
+		"authenticated_bytes_received":  120.0,  // D
+		"transport_bytes_sent":          0.0,
+		"transport_bytes_received":      120.0, // D
+		"bytes_sent_in_tunnels":         240.0, // C
+		"bytes_received_in_tunnels":     0.0,
+		"offloaded_bytes_sent":          nil,
+		"offloaded_bytes_received":      nil,
 	}
 	keys := orderedKeys(t, out)
 	for i, k := range keys[:21] {
