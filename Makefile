@@ -1,7 +1,8 @@
 # ipsecmon. `make demo` and `make test` install what they need on Debian/Ubuntu.
 GO        ?= go
 BIN       := bin/ipsecmon
-DEMO      ?= testdata/pcaps/lab/ikev2-tunnel/capture.pcap
+DEMO      ?= testdata/pcaps/lab/ikev2-rekey
+LABOUT    ?= /tmp/ipsecmon-lab-ci
 FUZZTIME  ?= 2m
 BENCHFLAGS ?= -benchtime 10x -count 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
@@ -10,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD_DEPS := libpcap-dev gcc
 TEST_DEPS  := $(BUILD_DEPS) tshark
 
-.PHONY: all build demo test lint bench fuzz lab clean deps-build deps-test
+.PHONY: all build demo test lint bench fuzz lab lab-check clean deps-build deps-test
 
 all: build
 
@@ -23,10 +24,13 @@ deps-test:
 build: deps-build
 	$(GO) build -o $(BIN) ./cmd/ipsecmon
 
+# The demo reads a capture the strongSwan lab recorded (IKEv2 with CHILD and
+# IKE SA rekeys) with the IKE keys only: ipsecmon derives the ESP keys itself.
 demo: build
-	$(BIN) stats -r $(DEMO)
+	@chmod 600 $(DEMO)/keys.txt # key files are secrets; git does not keep modes
+	$(BIN) stats -r $(DEMO)/capture.pcap -k $(DEMO)/keys.txt --me 198.51.100.2
 	@echo
-	$(BIN) sas -r $(DEMO) --columns +spi_in,+spi_out,+mode,+packets_in,+packets_out,+bytes_in,+bytes_out
+	$(BIN) sas -r $(DEMO)/capture.pcap -k $(DEMO)/keys.txt --me 198.51.100.2 --columns +spi_in,+spi_out,+mode,+packets_in,+packets_out,+state
 
 test: deps-test
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
@@ -43,8 +47,19 @@ bench: deps-build
 fuzz: deps-build
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
-lab:
-	bash testdata/lab/run.sh
+# Re-record the strongSwan lab (root) and check the recordings with tshark.
+lab: deps-test
+	testdata/lab/run.sh
+	$(GO) run ./cmd/ipsecmon-lab verify testdata/pcaps/lab
+
+# CI: record the lab afresh elsewhere, check it with tshark, check it has the
+# committed recordings' facts, and run the tests that read recordings on it.
+lab-check: deps-test
+	rm -rf $(LABOUT)
+	testdata/lab/run.sh -o $(LABOUT)
+	$(GO) run ./cmd/ipsecmon-lab verify $(LABOUT)
+	$(GO) run ./cmd/ipsecmon-lab compare testdata/pcaps/lab $(LABOUT)
+	IPSECMON_LAB_DIR=$(LABOUT) $(GO) test -count=1 ./internal/lab/... ./cmd/... ./ikestate/...
 
 clean:
 	rm -rf bin

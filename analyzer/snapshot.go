@@ -117,6 +117,9 @@ type QuickModeSA struct {
 	// (neither is mine) MyAddr is the source of the first SA seen.
 	MyAddr, PeerAddr netip.Addr
 	Transit          bool
+	// Policy is the 1-based index in Snapshot.Policies of the negotiation
+	// policy the pair was negotiated with (0: not negotiated in the capture).
+	Policy int
 }
 
 // SAs returns In and Out, whichever exist.
@@ -527,6 +530,15 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 		for _, nid := range p.Negotiations {
 			for _, cid := range children[nid] {
 				s.PolicyOfChild[cid] = i
+			}
+		}
+	}
+	for _, r := range s.Rows {
+		for _, sa := range r.SAs() {
+			if n := sa.Negotiation(); n != nil {
+				if i, ok := s.PolicyOfChild[n.Child.ID]; ok {
+					r.Policy = i + 1
+				}
 			}
 		}
 	}

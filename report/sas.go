@@ -256,10 +256,8 @@ var Columns = []*Column{
 	{Name: "My Port", Key: "my_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return port(q, true) }},
 	{Name: "Peer Port", Key: "peer_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return port(q, false) }},
 	{Name: "Negotiation Policy", Key: "negotiation_policy", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
-		if c := child(q); c != nil && policyOf != nil {
-			if i, ok := policyOf(c.ID); ok {
-				return str(fmt.Sprintf("policy %d", i+1))
-			}
+		if q.Policy > 0 {
+			return str(fmt.Sprintf("policy %d", q.Policy))
 		}
 		return Value{}
 	}},
@@ -513,19 +511,6 @@ func endpoint(q *analyzer.QuickModeSA, mine bool) Value {
 		return addr(q.MyAddr)
 	}
 	return addr(q.PeerAddr)
-}
-
-// policyOf maps a child SA to its negotiation policy; set by SetPolicies
-// for the snapshot being rendered.
-var policyOf func(childID int) (int, bool)
-
-// SetPolicies tells the SA view which negotiation policy each child used.
-func SetPolicies(m map[int]int) {
-	if m == nil {
-		policyOf = nil
-		return
-	}
-	policyOf = func(id int) (int, bool) { i, ok := m[id]; return i, ok }
 }
 
 // child returns the IKE negotiation of the row, if any.
