@@ -198,8 +198,7 @@ func compareHost(c *cmp, in Input, h Host) {
 	}
 	matched := map[*analyzer.SA]bool{}
 	var installed uint64
-	for i := range h.After.SAs {
-		hs := &h.After.SAs[i]
+	for _, hs := range latest(h.After.SAs) {
 		if hs.SPI == 0 {
 			continue
 		}
@@ -208,7 +207,8 @@ func compareHost(c *cmp, in Input, h Host) {
 		}
 		name := fmt.Sprintf("%s 0x%08x %s", protoName(hs.Proto), hs.SPI, hs.Dir)
 		as := seen[saKey{hs.Proto, hs.SPI, hs.Dst}]
-		if as == nil && !hs.Dst.IsValid() && len(bySPI[hs.SPI]) == 1 {
+		if as == nil && len(bySPI[hs.SPI]) == 1 && bySPI[hs.SPI][0].Key.Proto == hs.Proto {
+			// The host names its own address; behind a NAT the capture saw another.
 			as = bySPI[hs.SPI][0]
 		}
 		if as != nil {
@@ -286,6 +286,34 @@ func compareHost(c *cmp, in Input, h Host) {
 		}
 	}
 	global(c, in, h, mine, installed)
+}
+
+// latest keeps one entry per SA when a host's sources list it more than once
+// (a listing and an event log): the one with the highest packet count, as
+// counters only grow.
+func latest(sas []hosts.SA) []*hosts.SA {
+	type k struct {
+		proto uint8
+		spi   uint32
+		dir   hosts.Direction
+	}
+	idx := map[k]int{}
+	var out []*hosts.SA
+	for i := range sas {
+		s := &sas[i]
+		key := k{s.Proto, s.SPI, s.Dir}
+		if j, ok := idx[key]; ok {
+			// Later sources (an event log after a listing) win ties: they
+			// carry the later state.
+			if deref(s.Packets) >= deref(out[j].Packets) {
+				out[j] = s
+			}
+			continue
+		}
+		idx[key] = len(out)
+		out = append(out, s)
+	}
+	return out
 }
 
 // installedBefore reports an SA whose install time (from the host) is before

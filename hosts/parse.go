@@ -35,6 +35,7 @@ type parser struct {
 // parsers are tried in order; the first whose detect matches parses.
 // More specific formats come first.
 var parsers = []parser{
+	{FormatViciEvents, detectViciEvents, parseViciEvents},
 	{FormatTypeperfCSV, detectTypeperf, parseTypeperf},
 	{FormatWindowsQMSA, detectWindowsQMSA, parseWindowsQMSA},
 	{FormatSwanctlRaw, detectSwanctlRaw, parseSwanctlRaw},

@@ -341,6 +341,20 @@ var Columns = []*Column{
 		}
 		return Value{}
 	}},
+	{Name: "Keys Missing", Key: "keys_missing", Get: func(q *analyzer.QuickModeSA) Value {
+		// Why a negotiated pair's traffic is not verified: e.g. PFS, whose
+		// Diffie-Hellman secret is not on the wire.
+		for _, s := range q.SAs() {
+			if s.Keyed() {
+				continue
+			}
+			if n := s.Negotiation(); n != nil && n.Child.KeysReason != "" {
+				return str(n.Child.KeysReason)
+			}
+			return str("no keys given")
+		}
+		return Value{}
+	}},
 	{Name: "Key Source", Key: "key_source", Get: func(q *analyzer.QuickModeSA) Value {
 		var srcs []string
 		for _, s := range q.SAs() {
