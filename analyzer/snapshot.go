@@ -184,6 +184,10 @@ type Snapshot struct {
 	// PolicyOfChild maps a child SA ID to its index in Policies.
 	Policies      []ikestate.Policy
 	PolicyOfChild map[int]int
+	// IKESAs are the Main Mode / IKE SAs (the mmsas view); Negotiations every
+	// phase 2 negotiation.
+	IKESAs       []ikestate.IKESA
+	Negotiations []ikestate.Negotiation
 }
 
 // Snapshot computes the views from the current state. Rows hold copies of
@@ -520,10 +524,12 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 		return
 	}
 	s.IKE = &c
+	s.IKESAs = a.tracker.IKESAs()
+	s.Negotiations = a.tracker.Negotiations()
 	s.Policies = a.tracker.Policies()
 	s.PolicyOfChild = map[int]int{}
 	children := map[int][]int{}
-	for _, n := range a.tracker.Negotiations() {
+	for _, n := range s.Negotiations {
 		children[n.ID] = n.Children
 	}
 	for i, p := range s.Policies {

@@ -291,3 +291,55 @@ func TestLabCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestLabIKESAs: the mmsas view lists every IKE SA the daemons report, with
+// their SPIs, key length and initiator, and whether it ended.
+func TestLabIKESAs(t *testing.T) {
+	root, scenarios := labScenarios(t)
+	for _, sc := range scenarios {
+		t.Run(sc, func(t *testing.T) {
+			dir := filepath.Join(root, sc)
+			b, err := os.ReadFile(filepath.Join(dir, "facts.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var f struct {
+				IKESAs []struct {
+					SPII      string `json:"spi_i"`
+					SPIRr     string `json:"spi_r"`
+					Initiator struct {
+						Addr string `json:"addr"`
+					} `json:"initiator"`
+					Suite struct {
+						EncKeyBits int `json:"enc_key_bits"`
+					} `json:"suite"`
+					Deleted *struct{} `json:"deleted"`
+				} `json:"ike_sas"`
+			}
+			json.Unmarshal(b, &f)
+			var got []map[string]any
+			jsonOut(t, &got, "mmsas", "-q", "-r", filepath.Join(dir, "capture.pcap"), "-k", filepath.Join(dir, "keys.txt"), "-o", "json")
+			for _, w := range f.IKESAs {
+				found := false
+				for _, g := range got {
+					if g["ispi"] != w.SPII || g["rspi"] != w.SPIRr {
+						continue
+					}
+					found = true
+					if ini, _ := g["initiator"].(string); !strings.HasPrefix(ini, w.Initiator.Addr+":") {
+						t.Errorf("IKE SA %s: initiator %v, daemons %s", w.SPII, g["initiator"], w.Initiator.Addr)
+					}
+					if g["enc_key_bits"] != float64(w.Suite.EncKeyBits) && w.Suite.EncKeyBits != 0 {
+						t.Errorf("IKE SA %s: key bits %v, daemons %d", w.SPII, g["enc_key_bits"], w.Suite.EncKeyBits)
+					}
+					if ended := g["state"] == "deleted" || g["state"] == "rekeyed"; ended != (w.Deleted != nil) {
+						t.Errorf("IKE SA %s: state %v, daemons deleted=%v", w.SPII, g["state"], w.Deleted != nil)
+					}
+				}
+				if !found {
+					t.Errorf("IKE SA %s/%s not in the mmsas view", w.SPII, w.SPIRr)
+				}
+			}
+		})
+	}
+}
