@@ -15,6 +15,7 @@ import (
 
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	var in inputFlags
+	var lf liveFlags
 	var hostFiles, beforeFiles []string
 	var tolerance, backend string
 	fs := newFlagSet("check", `Compares the capture's figures with the host's own counters, SA by SA and counter by counter,
@@ -25,9 +26,10 @@ Get-Counter text, netsh ipsec dynamic show stats; live:xfrm and live:vici[=SOCKE
 Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input error.`,
 		`  ipsecmon check -r gw.pcap -k keys.txt --host after-list-sas.txt --host-before before-list-sas.txt --strongswan-backend kernel-libipsec
   ipsecmon check -r gw.pcap -k xfrm-state.txt --host xfrm-state-after.txt --host xfrm_stat.txt --me 192.0.2.1
-  ipsecmon check -r gw.pcap --host live:vici
+  ipsecmon check -i eth0 --duration 60s --host live:vici     # live: the host is read before and after the capture
 `)
 	in.register(fs)
+	lf.register(fs)
 	fs.StringArrayVar(&hostFiles, "host", nil, "host snapshot at the end of the capture: FILE[,FILE...] for one host (e.g. ip -s xfrm state,/proc/net/xfrm_stat), or live:xfrm, live:vici[=SOCKET]; repeat for each host")
 	fs.StringArrayVar(&beforeFiles, "host-before", nil, "the same host's snapshot at the start of the capture, in the same order as --host, so that deltas are compared")
 	fs.StringVar(&tolerance, "tolerance", "0", "how far figures may differ and still agree: N (count) or N% (of the host's value)")
@@ -35,10 +37,11 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
 		return st
 	}
-	cfg, format, inputs, err := in.config(fs.Args(), false)
+	cfg, format, inputs, err := in.config(fs.Args(), lf.live())
 	if err != nil {
 		return usageError(stderr, "check", err)
 	}
+	lf.apply(&cfg, fs)
 	if len(hostFiles) == 0 {
 		return usageError(stderr, "check", fmt.Errorf("give at least one --host"))
 	}
@@ -90,25 +93,42 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 		}
 		return s, nil
 	}
-	var hs []crosscheck.Host
+	// A live host source read during a live capture is read twice: now, as
+	// the state at the capture's start, and again at its end.
+	liveHost := func(spec string) bool { return strings.HasPrefix(spec, "live:") }
+	hs := make([]crosscheck.Host, len(hostFiles))
 	for i, name := range hostFiles {
-		var h crosscheck.Host
-		if h.After, err = load(name); err != nil {
-			fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
-			return exitUsage
-		}
-		if i < len(beforeFiles) {
-			if h.Before, err = load(beforeFiles[i]); err != nil {
+		if !(liveHost(name) && lf.live()) {
+			if hs[i].After, err = load(name); err != nil {
 				fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 				return exitUsage
 			}
 		}
-		hs = append(hs, h)
+		before := ""
+		if i < len(beforeFiles) {
+			before = beforeFiles[i]
+		} else if liveHost(name) && lf.live() {
+			before = name
+		}
+		if before != "" {
+			if hs[i].Before, err = load(before); err != nil {
+				fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+				return exitUsage
+			}
+		}
 	}
 	if err := in.openLog(stdout, 0); err != nil {
 		return usageError(stderr, "check", err)
 	}
-	r, status := collect(&in, &liveFlags{}, cfg, inputs, stderr)
+	r, status := collect(&in, &lf, cfg, inputs, stderr)
+	for i, name := range hostFiles {
+		if hs[i].After == nil {
+			if hs[i].After, err = load(name); err != nil {
+				fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+				return exitUsage
+			}
+		}
+	}
 	if st := in.closeLog(stderr); st != exitOK {
 		status = st
 	}
