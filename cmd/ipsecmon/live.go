@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 	"time"
 
@@ -51,7 +53,7 @@ func (f *liveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.bufferSize, "buffer-size", "", "kernel capture buffer, e.g. 64MiB (default: libpcap's)")
 	fs.Uint64VarP(&f.count, "count", "c", 0, "stop after this many packets")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long, e.g. 30s")
-	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics on ADDR (host:port; ':9477' binds 127.0.0.1)")
+	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics on ADDR at /metrics, and the stats and sas JSON at /stats.json and /sas.json (host:port; ':9477' binds 127.0.0.1)")
 	fs.IntVar(&f.metricsMaxSAs, "metrics-max-sas", metrics.DefaultMaxSASeries, "per-SA metric series for at most this many SAs (the busiest)")
 	fs.StringVarP(&f.write, "write", "w", "", "write the analysed IPsec/IKE packets to this pcapng file")
 	fs.StringVar(&f.rotateSize, "rotate-size", "", "start a new -w file at about this size, e.g. 100MB")
@@ -149,6 +151,27 @@ func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, er
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		// The same figures as `stats -o json` and `sas -o json`, from one
+		// snapshot, for scripts and for checking the metrics against them.
+		mux.HandleFunc("/stats.json", func(w http.ResponseWriter, _ *http.Request) {
+			smp := s.sample()
+			b, err := report.StatsJSON(report.Run{Snap: smp.Snap, Input: s.inputStats(), Capture: captureStats(smp.Interfaces)})
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b)
+		})
+		mux.HandleFunc("/sas.json", func(w http.ResponseWriter, _ *http.Request) {
+			b, err := report.SARowsJSON(s.sample().Snap.Rows, report.Columns)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b)
+		})
 		s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go s.srv.Serve(ln)
 		fmt.Fprintf(stderr, "ipsecmon: metrics on http://%s/metrics\n", ln.Addr())
@@ -164,6 +187,17 @@ func (s *liveSession) sample() metrics.Sample {
 		smp.Interfaces = append(smp.Interfaces, metrics.Interface{Name: s.sources[i].Name(), Received: st.Received, Dropped: st.Dropped, IfDropped: st.IfDropped})
 	}
 	return smp
+}
+
+// inputStats copies the run's input statistics under the lock.
+func (s *liveSession) inputStats() *pipeline.InputStats {
+	var in pipeline.InputStats
+	s.live.With(func(r *pipeline.Run) {
+		in = *r.Stats()
+		in.Skipped = maps.Clone(in.Skipped)
+		in.Files = slices.Clone(in.Files)
+	})
+	return &in
 }
 
 // wait blocks until the capture ends by itself or by SIGINT/SIGTERM.
