@@ -11,6 +11,7 @@ import (
 
 	"ipsecmon/decode"
 	"ipsecmon/espcrypto"
+	"ipsecmon/filters"
 	"ipsecmon/ikestate"
 	"ipsecmon/keys"
 )
@@ -39,6 +40,9 @@ type Config struct {
 	OnEvent func(Event)
 	// Keys verify and decrypt the SAs they cover (nil: keyless).
 	Keys *keys.Set
+	// Filters are the host's IPsec policy (package filters); cleartext
+	// packets they say must be protected are counted as violations.
+	Filters *filters.Set
 	// IKEMessageEvents adds one event per IKE message (the forensic
 	// timeline of `ipsecmon events`); lifecycle events are always sent.
 	IKEMessageEvents bool
@@ -75,6 +79,7 @@ type Analyzer struct {
 	badSPIs   map[SAKey]uint64
 	keyErrors map[string]bool
 
+	filterHits  map[*filters.SpecificFilter]uint64
 	tracker     *ikestate.Tracker
 	ikeChildren map[int][2]*SA // child SA ID → its two SAs
 	ikeBad      bool           // Bad SPI was established from IKE at least once
@@ -88,6 +93,7 @@ type Counts struct {
 	IKEv2Messages    uint64
 	IKEEncapsulated  uint64 // IKE on UDP 4500 behind a non-ESP marker
 	IKEErrors        uint64 // IKE messages that could not be parsed
+	PolicyViolations uint64 // cleartext packets a block or negotiate filter covers
 	NATKeepalives    uint64
 	FragmentsPending uint64 // IP fragments of ESP/AH/UDP that were not analysed
 	TruncatedIPsec   uint64 // ESP/AH packets whose capture was cut short
@@ -135,6 +141,10 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 		a.ike(now, p, ref)
 	case decode.KindNATKeepalive:
 		a.counts.NATKeepalives++
+	case decode.KindOther:
+		if a.cfg.Filters != nil {
+			a.cleartext(now, p, ref)
+		}
 	case decode.KindFragment:
 		a.counts.FragmentsPending++
 	}

@@ -23,7 +23,7 @@ type Event struct {
 
 // EventSA names the SA an event is about.
 type EventSA struct {
-	SPI      string `json:"spi"`
+	SPI      string `json:"spi,omitempty"`
 	Protocol string `json:"protocol"`
 	Src      string `json:"src"`
 	Dst      string `json:"dst"`
@@ -45,14 +45,20 @@ const (
 	EventSANegotiated     = "sa_negotiated"
 	EventNegotiationFail  = "negotiation_failed"
 	EventUntrackedStarted = "sa_table_full"
+	EventPolicyViolation  = "policy_violation"
 )
 
 func eventSA(k SAKey, src fmt.Stringer) *EventSA {
-	p := "esp"
-	if k.Proto == ProtoAH {
-		p = "ah"
+	switch k.Proto {
+	case ProtoESP, ProtoAH:
+		p := "esp"
+		if k.Proto == ProtoAH {
+			p = "ah"
+		}
+		return &EventSA{SPI: fmt.Sprintf("0x%08x", k.SPI), Protocol: p, Src: src.String(), Dst: k.Dst.String(), SrcPort: k.SrcPort, DstPort: k.DstPort}
 	}
-	return &EventSA{SPI: fmt.Sprintf("0x%08x", k.SPI), Protocol: p, Src: src.String(), Dst: k.Dst.String(), SrcPort: k.SrcPort, DstPort: k.DstPort}
+	// A cleartext flow (policy violations): protocol number and ports.
+	return &EventSA{Protocol: fmt.Sprint(k.Proto), Src: src.String(), Dst: k.Dst.String(), SrcPort: k.SrcPort, DstPort: k.DstPort}
 }
 
 // burstInterval: anomalies of one kind on one SA are reported at most once

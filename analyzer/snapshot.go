@@ -188,6 +188,9 @@ type Snapshot struct {
 	// phase 2 negotiation.
 	IKESAs       []ikestate.IKESA
 	Negotiations []ikestate.Negotiation
+	// Policy holds what the capture shows against the configured policy
+	// (nil without --policy).
+	Policy *PolicyFindings
 }
 
 // Snapshot computes the views from the current state. Rows hold copies of
@@ -206,6 +209,7 @@ func (a *Analyzer) Snapshot() *Snapshot {
 	mine := a.mine(s)
 	s.Rows = a.pairRows(mine)
 	a.stats(s, mine)
+	s.Policy = a.policyFindings(s, mine)
 	copies := make([]SA, 0, len(a.order))
 	clone := func(p **SA) {
 		if *p != nil {

@@ -76,7 +76,8 @@ type Packet struct {
 	IPWireLen int
 	// Protocol is the IP protocol after the IPv4 header or IPv6 extension headers.
 	Protocol uint8
-	// UDP ports, when the packet is UDP.
+	// UDP ports, when the packet is UDP; for cleartext TCP and SCTP the
+	// ports too (UDP stays false).
 	UDP              bool
 	SrcPort, DstPort uint16
 	// Encapsulated is set for ESP and IKE carried in UDP 4500 (RFC 3948).
@@ -343,11 +344,35 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 	if err != nil {
 		return err
 	}
+	if p.Kind == KindOther && !p.UDP && (p.Protocol == 6 || p.Protocol == 132) {
+		// Cleartext TCP/SCTP: the ports, for matching packets to IPsec
+		// policy filters. They follow the last IP or extension header.
+		if pl := d.transportPayload(); len(pl) >= 4 {
+			p.SrcPort = uint16(pl[0])<<8 | uint16(pl[1])
+			p.DstPort = uint16(pl[2])<<8 | uint16(pl[3])
+		}
+	}
 	if p.Kind == KindOther && d.udpIsIKEPort() && len(d.decoded) > 0 && d.decoded[len(d.decoded)-1] == layers.LayerTypeUDP {
 		// UDP 500/4500 whose payload decoding stopped without an error can only be empty.
 		return &Error{Layer: "UDP", Err: fmt.Errorf("empty UDP %d/%d payload", p.SrcPort, p.DstPort)}
 	}
 	return d.lengthError(p, nil, snapped)
+}
+
+// transportPayload is what follows the innermost IP header and its
+// extension headers in the last decoded packet.
+func (d *Decoder) transportPayload() []byte {
+	for i := len(d.decoded) - 1; i >= 0; i-- {
+		switch t := d.decoded[i]; t {
+		case layers.LayerTypeIPv4:
+			return d.ip4.Payload
+		case layers.LayerTypeIPv6:
+			return d.ip6.Payload
+		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination, layers.LayerTypeIPv6Fragment:
+			return d.extFor(t).Payload
+		}
+	}
+	return nil
 }
 
 func (d *Decoder) udpIsIKEPort() bool {

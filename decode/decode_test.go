@@ -308,3 +308,17 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// Cleartext TCP keeps its ports, for matching packets against policy filters.
+func TestDecodeCleartextPorts(t *testing.T) {
+	tcp := pb.Cat(pb.U16(51000), pb.U16(22), make([]byte, 16))
+	frame := pb.Cat(pb.IPv6(6, pb.V6A, pb.V6B, 8+20), []byte{6, 0, 1, 4, 0, 0, 0, 0}, tcp)
+	frame[6] = 60 // destination options header first
+	var p Packet
+	if err := NewDecoder().Decode(layers.LinkTypeRaw, frame, len(frame), &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Kind != KindOther || p.Protocol != 6 || p.SrcPort != 51000 || p.DstPort != 22 || p.UDP {
+		t.Errorf("kind %v proto %d ports %d>%d udp %v; want other, TCP 51000>22", p.Kind, p.Protocol, p.SrcPort, p.DstPort, p.UDP)
+	}
+}

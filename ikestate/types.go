@@ -176,6 +176,7 @@ type ChildSA struct {
 	Integrity          string     `json:"integrity,omitempty"`
 	ESN                bool       `json:"esn"`
 	PFSGroup           string     `json:"pfs_group,omitempty"`
+	PFSGroupID         uint16     `json:"-"` // IANA Diffie-Hellman group number; 0 = no PFS
 	LifeSeconds        uint64     `json:"life_seconds,omitempty"`
 	LifeKilobytes      uint64     `json:"life_kilobytes,omitempty"`
 	InitiatorSelectors []Selector `json:"selectors_initiator,omitempty"` // TSi / IDci

@@ -486,7 +486,7 @@ func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 			c.ESN = q.ESN
 			c.LifeSeconds, c.LifeKilobytes = q.LifeSeconds, q.LifeKilobytes
 			if q.Group != 0 {
-				c.PFSGroup = q.Group.String()
+				c.PFSGroup, c.PFSGroupID = q.Group.String(), uint16(q.Group)
 			}
 			switch {
 			case q.Encap == 0:

@@ -470,7 +470,7 @@ func (t *Tracker) childFromV2(sa *ikeSA, n *negotiation, req, resp *v2Content, n
 		ch.Enc, ch.EncKeyBits = 0, 0
 	}
 	if s.HasDH {
-		ch.PFSGroup = s.DH.String()
+		ch.PFSGroup, ch.PFSGroupID = s.DH.String(), uint16(s.DH)
 	}
 	// Transport mode needs USE_TRANSPORT_MODE both ways (RFC 7296 §1.3.1).
 	ch.Mode = "tunnel"

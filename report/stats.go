@@ -121,6 +121,12 @@ func StatsJSON(r Run) ([]byte, error) {
 			v any
 		}{"capture", r.Capture})
 	}
+	if r.Snap.Policy != nil {
+		meta = append(meta, struct {
+			k string
+			v any
+		}{"policy", r.Snap.Policy})
+	}
 	if !r.Snap.First.IsZero() {
 		meta = append(meta, struct {
 			k string
@@ -244,6 +250,10 @@ func InputSummary(r Run) string {
 	fmt.Fprintf(&b, "Seen: %s ESP/AH packets in %d SAs, %s IKEv1 and %s IKEv2 messages (%s behind a non-ESP marker), %s NAT keepalives\n",
 		humanize.Comma(int64(c.IPsecPackets)), r.Snap.SAs, humanize.Comma(int64(c.IKEv1Messages)), humanize.Comma(int64(c.IKEv2Messages)),
 		humanize.Comma(int64(c.IKEEncapsulated)), humanize.Comma(int64(c.NATKeepalives)))
+	if p := r.Snap.Policy; p != nil {
+		fmt.Fprintf(&b, "Policy: %s cleartext packets that the policy says must be protected or blocked, %d SA pairs whose selectors match no policy, %d whose suite the policy does not offer\n",
+			humanize.Comma(int64(p.Violations)), p.SAsWithoutPolicy, p.SAsOutsideOffers)
+	}
 	if c.Untracked > 0 {
 		fmt.Fprintf(&b, "Untracked: %s IPsec packets of SAs beyond the --max-sas cap\n", humanize.Comma(int64(c.Untracked)))
 	}

@@ -29,6 +29,7 @@ type inputFlags struct {
 	log          *eventLog
 	keyFiles     []string
 	completeKeys bool
+	pol          policyFlags
 }
 
 func (f *inputFlags) register(fs *pflag.FlagSet) {
@@ -41,6 +42,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.events, "events", "", "write SA lifecycle events and anomalies as JSON lines to FILE (- for stdout)")
 	fs.StringArrayVarP(&f.keyFiles, "keys", "k", nil, "keys to verify and decrypt with: Wireshark esp_sa / ikev1 / ikev2 tables, 'ip xfrm state' output, tcpdump -E secrets or ipsecmon's native format (detected); repeatable")
 	fs.BoolVar(&f.completeKeys, "complete-keys", false, "the key files list every SA of the hosts they name: packets for other SPIs to those hosts are Bad SPI")
+	f.pol.register(fs)
 }
 
 // loadKeys reads every --keys file. Key bytes never reach a message.
@@ -144,6 +146,10 @@ func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string
 		return report.Run{}, exitUsage
 	}
 	cfg.Keys = ks
+	if cfg.Filters, err = in.pol.build(cfg.Me, stderr); err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+		return report.Run{}, exitUsage
+	}
 	run := in.newRun(cfg, stderr)
 	if !lf.live() {
 		return in.analyse(run, inputs, stderr)

@@ -36,6 +36,7 @@ func init() {
 			"Shows the Negotiation Policies: for each phase 2 negotiation the security methods offered, in\npreference order, and the one chosen; identical offer lists are one policy.",
 			"  ipsecmon policies -r gateway.pcap -k keys.txt\n", renderPolicies)},
 		{"events", "forensic timeline: IKE messages and SA lifecycle events as JSON lines", runEvents},
+		{"filters", "Generic and Specific Filters of the IPsec policy, with weights and packet hits", runFilters},
 		{"check", "cross-check the capture's figures with the host's own counters", runCheck},
 		{"watch", "live view of a gateway: statistics with rates, busiest SAs, events, drops", runWatch},
 	}

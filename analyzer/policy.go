@@ -1,0 +1,123 @@
+package analyzer
+
+import (
+	"net/netip"
+	"strconv"
+
+	"ipsecmon/decode"
+	"ipsecmon/filters"
+	"ipsecmon/policy"
+)
+
+// cleartext matches a packet that is neither IPsec nor IKE against the
+// policy's filters: one that a "block" or (hard) "negotiate security"
+// filter covers crossed the wire unprotected — Windows' "plaintext packets
+// received" on a secure filter. It is only meaningful on the outside link:
+// inside a gateway, decrypted traffic is cleartext by design.
+func (a *Analyzer) cleartext(now int64, p *decode.Packet, ref Ref) {
+	fs := a.cfg.Filters
+	if p.IPVersion == 0 {
+		return
+	}
+	fl := filters.Flow{Src: p.Src, Dst: p.Dst, Proto: p.Protocol, Sport: p.SrcPort, Dport: p.DstPort}
+	f := fs.Match(fl)
+	if f == nil {
+		return
+	}
+	if a.filterHits == nil {
+		a.filterHits = map[*filters.SpecificFilter]uint64{}
+	}
+	a.filterHits[f]++
+	if fs.Violation(f) {
+		a.counts.PolicyViolations++
+		k := SAKey{Dst: p.Dst, Proto: p.Protocol, SrcPort: p.SrcPort, DstPort: p.DstPort}
+		a.anomaly(now, EventPolicyViolation, k, p.Src, ref, "cleartext packet matched "+f.Action.String()+" filter "+f.Name)
+	}
+}
+
+// PolicyFindings are what the capture shows against the configured policy.
+type PolicyFindings struct {
+	// Violations counts cleartext packets that a block or negotiate filter covers.
+	Violations uint64 `json:"cleartext_policy_violations"`
+	// SAsWithoutPolicy counts negotiated SA pairs whose selectors match no
+	// "negotiate security" filter; SAsOutsideOffers those whose suite is not
+	// among their policy's offers.
+	SAsWithoutPolicy uint64 `json:"sas_without_policy"`
+	SAsOutsideOffers uint64 `json:"sas_outside_offers"`
+	// Hits counts packets per specific filter (index in Filters.Filters).
+	Hits map[int]uint64 `json:"-"`
+	// PerSA: the filter and offer verdict of each negotiated pair, by child SA ID.
+	PerSA map[int]SAPolicy `json:"-"`
+}
+
+// SAPolicy is one negotiated pair's standing against the policy.
+type SAPolicy struct {
+	Filter *filters.SpecificFilter
+	Offer  filters.Offer
+}
+
+// policyFindings evaluates the negotiated pairs against the filters.
+func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *PolicyFindings {
+	fs := a.cfg.Filters
+	if fs == nil {
+		return nil
+	}
+	pf := &PolicyFindings{Violations: a.counts.PolicyViolations, Hits: map[int]uint64{}, PerSA: map[int]SAPolicy{}}
+	for i := range fs.Filters {
+		if n := a.filterHits[&fs.Filters[i]]; n > 0 {
+			pf.Hits[i] = n
+		}
+	}
+	for _, r := range s.Rows {
+		var n *Negotiated
+		for _, sa := range r.SAs() {
+			if sa.neg != nil {
+				n = sa.neg
+			}
+		}
+		if n == nil {
+			continue
+		}
+		c := n.Child
+		// Local is this host's side: the initiator's selectors when the
+		// initiator is one of mine.
+		local, remote := c.ResponderSelectors, c.InitiatorSelectors
+		localTunnel, remoteTunnel := c.Responder.Addr(), c.Initiator.Addr()
+		if mine(c.Initiator.Addr()) || (!mine(c.Responder.Addr()) && r.Transit) {
+			local, remote = remote, local
+			localTunnel, remoteTunnel = remoteTunnel, localTunnel
+		}
+		neg := filters.Negotiated{Name: "child " + strconv.Itoa(c.ID), Mode: policy.ModeTransport}
+		if c.Mode == "tunnel" {
+			neg.Mode = policy.ModeTunnel
+			neg.LocalTunnel, neg.RemoteTunnel = localTunnel, remoteTunnel
+		}
+		for _, sel := range local {
+			if sel.Prefix.IsValid() {
+				neg.Local = append(neg.Local, sel.Prefix)
+			}
+			neg.Proto = sel.Protocol
+			neg.LocalPorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
+		}
+		for _, sel := range remote {
+			if sel.Prefix.IsValid() {
+				neg.Remote = append(neg.Remote, sel.Prefix)
+			}
+			neg.RemotePorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
+		}
+		f := fs.MatchSelectors(neg)
+		v := SAPolicy{Filter: f, Offer: filters.OfferUnknown}
+		if f == nil {
+			pf.SAsWithoutPolicy++
+		} else if np := fs.Policy(f.Policy); np != nil {
+			// An IKEv2 IKE_AUTH child has no KE payload of its own: the
+			// proposal's DH group does not apply to it (RFC 7296 §1.2).
+			v.Offer = filters.Offered(np, filters.Suite{Proto: c.Proto, Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth, PFSGroup: c.PFSGroupID, PFSKnown: !c.Inferred && c.Exchange != "IKE_AUTH"})
+			if v.Offer == filters.OfferNo {
+				pf.SAsOutsideOffers++
+			}
+		}
+		pf.PerSA[c.ID] = v
+	}
+	return pf
+}
