@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"ipsecmon/decode"
@@ -48,6 +49,21 @@ type PolicyFindings struct {
 	Hits map[int]uint64 `json:"-"`
 	// PerSA: the filter and offer verdict of each negotiated pair, by child SA ID.
 	PerSA map[int]SAPolicy `json:"-"`
+	// Configured are the policy's negotiation policies with what the capture
+	// shows was negotiated under each.
+	Configured []ConfiguredPolicy `json:"negotiation_policies,omitempty"`
+}
+
+// ConfiguredPolicy is one configured negotiation policy next to the capture.
+type ConfiguredPolicy struct {
+	Policy     policy.NegotiationPolicy `json:"-"`
+	Name       string                   `json:"name"`
+	Offers     []string                 `json:"offers"`
+	Negotiated int                      `json:"negotiated_sa_pairs"`
+	// PerOffer counts the SA pairs negotiated with each offer (same index as Offers).
+	PerOffer []int `json:"negotiated_per_offer"`
+	// NotOffered lists suites negotiated under this policy that none of its offers allow.
+	NotOffered []string `json:"negotiated_not_offered,omitempty"`
 }
 
 // SAPolicy is one negotiated pair's standing against the policy.
@@ -118,6 +134,51 @@ func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *Poli
 			}
 		}
 		pf.PerSA[c.ID] = v
+	}
+	byName := map[string]int{}
+	for _, np := range fs.Policies {
+		cp := ConfiguredPolicy{Policy: np, Name: np.Name}
+		for _, o := range np.Offers {
+			cp.Offers = append(cp.Offers, o.String())
+		}
+		cp.PerOffer = make([]int, len(np.Offers))
+		byName[np.Name] = len(pf.Configured)
+		pf.Configured = append(pf.Configured, cp)
+	}
+	for _, r := range s.Rows {
+		for _, sa := range r.SAs() {
+			n := sa.neg
+			if n == nil || sa != r.Any() {
+				continue
+			}
+			v, ok := pf.PerSA[n.Child.ID]
+			if !ok || v.Filter == nil {
+				continue
+			}
+			i, ok := byName[v.Filter.Policy]
+			if !ok {
+				continue
+			}
+			c := n.Child
+			suite := filters.Suite{Proto: c.Proto, Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth, PFSGroup: c.PFSGroupID, PFSKnown: !c.Inferred && c.Exchange != "IKE_AUTH"}
+			cp := &pf.Configured[i]
+			cp.Negotiated++
+			matched := false
+			for j, o := range cp.Policy.Offers {
+				one := policy.NegotiationPolicy{Offers: []policy.SecurityMethod{o}}
+				if filters.Offered(&one, suite) == filters.OfferYes {
+					cp.PerOffer[j]++
+					matched = true
+					break // the first offer that allows it: the peers' preference order
+				}
+			}
+			if !matched && len(cp.Policy.Offers) > 0 {
+				m := policy.SecurityMethod{Proto: c.Proto, Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth, PFSGroup: c.PFSGroupID, ESN: c.ESN}
+				if ms := m.String(); !slices.Contains(cp.NotOffered, ms) {
+					cp.NotOffered = append(cp.NotOffered, ms)
+				}
+			}
+		}
 	}
 	return pf
 }

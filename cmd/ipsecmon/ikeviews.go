@@ -117,6 +117,44 @@ func methodText(m ikestate.Method) (enc, integ, pfs string) {
 }
 
 func renderPolicies(w io.Writer, r report.Run, f report.Format) error {
+	if p := r.Snap.Policy; p != nil && len(p.Configured) > 0 {
+		// With --policy: the configured negotiation policies, their offers
+		// in preference order, next to what the capture shows was negotiated.
+		if f == report.JSON {
+			b, err := json.MarshalIndent(p.Configured, "", "  ")
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(w, "%s\n", b)
+			return err
+		}
+		header := []string{"Negotiation Policy", "Preference", "Security Method", "Negotiated In Capture"}
+		keys := []string{"negotiation_policy", "preference", "security_method", "negotiated"}
+		var rows [][]string
+		for _, cp := range p.Configured {
+			offers := cp.Offers
+			if len(offers) == 0 {
+				offers = []string{"(the source lists no algorithms)"}
+			}
+			for j, o := range offers {
+				neg := ""
+				if j < len(cp.PerOffer) && cp.PerOffer[j] > 0 {
+					neg = fmt.Sprintf("yes: %d SA pair(s)", cp.PerOffer[j])
+				}
+				rows = append(rows, []string{cp.Name, strconv.Itoa(j + 1), o, neg})
+			}
+			for _, c := range cp.NotOffered {
+				rows = append(rows, []string{cp.Name, "-", c, "negotiated, NOT offered"})
+			}
+		}
+		if err := writeRows(w, f, header, keys, rows, nil); err != nil {
+			return err
+		}
+		if f != report.Table {
+			return nil
+		}
+		io.WriteString(w, "\nPhase 2 offers seen in the capture:\n")
+	}
 	if f == report.JSON {
 		type out struct {
 			Name string `json:"name"`

@@ -134,3 +134,39 @@ func TestOffersOutsidePolicy(t *testing.T) {
 	b, _ := json.Marshal(p)
 	_ = b
 }
+
+// TestLabNegotiationPolicies: each configured negotiation policy lists its
+// offers in order next to what was negotiated: every CHILD SA the daemons
+// made is counted under an offer of its policy, none outside the offers.
+func TestLabNegotiationPolicies(t *testing.T) {
+	root, scenarios := labScenarios(t)
+	for _, sc := range scenarios {
+		t.Run(sc, func(t *testing.T) {
+			dir := filepath.Join(root, sc)
+			f := readFacts(t, dir)
+			var got []struct {
+				Name       string   `json:"name"`
+				Offers     []string `json:"offers"`
+				Negotiated int      `json:"negotiated_sa_pairs"`
+				PerOffer   []int    `json:"negotiated_per_offer"`
+				NotOffered []string `json:"negotiated_not_offered"`
+			}
+			jsonOut(t, &got, "policies", "-q", "-r", filepath.Join(dir, "capture.pcap"), "-k", filepath.Join(dir, "keys.txt"),
+				"--policy", labConfig(t, sc, "bob"), "--me", f.link("bob"), "-o", "json")
+			total := 0
+			for _, p := range got {
+				sum := 0
+				for _, n := range p.PerOffer {
+					sum += n
+				}
+				if sum != p.Negotiated || len(p.NotOffered) > 0 || len(p.Offers) == 0 {
+					t.Errorf("policy %s: offers %v, per offer %v of %d negotiated, not offered %v", p.Name, p.Offers, p.PerOffer, p.Negotiated, p.NotOffered)
+				}
+				total += p.Negotiated
+			}
+			if total != len(f.ChildSAs) {
+				t.Errorf("%d SA pairs counted under the policies, daemons made %d CHILD SAs", total, len(f.ChildSAs))
+			}
+		})
+	}
+}
