@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -100,6 +101,16 @@ func TestLabViolations(t *testing.T) {
 			}
 			if m := regexp.MustCompile(`(?m)^CLEARTEXT_PACKETS=(\d+)`).FindSubmatch(script); m != nil {
 				want, _ = strconv.Atoi(string(m[1]))
+			}
+			if tshark, err := exec.LookPath("tshark"); err == nil {
+				// tshark's count of UDP datagrams between the inner addresses that are not ESP.
+				out, err := exec.Command(tshark, "-n", "-r", filepath.Join(dir, "capture.pcap"), "-Y", "ip.src==10.1.0.0/16 && ip.dst==10.2.0.0/16 && !esp").Output()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n := strings.Count(string(out), "\n"); n != want {
+					t.Fatalf("tshark sees %d cleartext packets between the protected subnets, the scenario sent %d", n, want)
+				}
 			}
 			var st map[string]any
 			jsonOut(t, &st, "stats", "-q", "-r", filepath.Join(dir, "capture.pcap"), "-k", filepath.Join(dir, "keys.txt"),

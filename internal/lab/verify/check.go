@@ -25,8 +25,13 @@ type Result struct {
 	IKEv1Retransmissions int
 	Duplicates           int // all byte-identical repeats of IKE messages
 	Keepalives           int
+	ClearText            int // UDP to ClearTextPort outside the tunnel (on purpose)
 	Problems             []string
 }
+
+// ClearTextPort is the UDP port of the datagrams a scenario sends outside the
+// tunnel on purpose.
+const ClearTextPort = 9999
 
 func (r *Result) problem(format string, a ...any) {
 	r.Problems = append(r.Problems, fmt.Sprintf(format, a...))
@@ -154,6 +159,10 @@ func Check(ctx context.Context, tshark, dir, tmp string) (*Result, error) {
 			}
 		case fr.NATKeepalive:
 			res.Keepalives++
+		case fr.DstPort == ClearTextPort:
+			// Datagrams a scenario sends around the tunnel on purpose
+			// (ikev2-cleartext: the policy violations ipsecmon must find).
+			res.ClearText++
 		default:
 			res.problem("frame %d: neither IKE, ESP nor a NAT-T keepalive (%s -> %s)", fr.Num, fr.Src, fr.Dst)
 		}
