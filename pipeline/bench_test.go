@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -154,7 +153,7 @@ func BenchmarkSAMemory(b *testing.B) {
 		runtime.KeepAlive(an)
 		runtime.KeepAlive(pkts)
 		if len(an.SAs()) != n {
-			b.Fatal(fmt.Sprintf("%d SAs", len(an.SAs())))
+			b.Fatalf("%d SAs", len(an.SAs()))
 		}
 	}
 	b.ReportMetric(perSA, "B/SA")

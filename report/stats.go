@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -284,12 +283,4 @@ func InputSummary(r Run) string {
 		}
 	}
 	return b.String()
-}
-
-// addrString prints an address or "-" when unknown.
-func addrString(a netip.Addr) string {
-	if !a.IsValid() {
-		return "-"
-	}
-	return a.String()
 }

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -98,6 +97,3 @@ Exit status: 0 success, 1 --expect found differences, 2 usage error or unreadabl
 `)
 	io.WriteString(w, b.String())
 }
-
-// errUsage marks errors that are the user's to fix (exit 2).
-var errUsage = errors.New("usage")
