@@ -46,6 +46,10 @@ type Config struct {
 	// IKEMessageEvents adds one event per IKE message (the forensic
 	// timeline of `ipsecmon events`); lifecycle events are always sent.
 	IKEMessageEvents bool
+	// Workers verifies and decrypts on this many cores (0 or 1: inline).
+	// Each SA's packets stay on one worker, in order, and the results are
+	// applied in capture order: the figures equal a single-threaded run's.
+	Workers int
 	// CompleteKeys declares that Keys lists every SA of the hosts it names,
 	// as an `ip xfrm state` dump does by nature: packets for other SPIs to
 	// those destinations are Bad SPI.
@@ -72,8 +76,11 @@ type Analyzer struct {
 	bursts    map[burstKey]*burst
 	tableFull bool
 
-	inner    *decode.Decoder // for the packets found inside decrypted tunnels
-	innerPkt [maxNesting]decode.Packet
+	par       *parallel // verification on several cores (Config.Workers > 1)
+	deferring bool      // emit holds events back in deferred
+	deferred  []Event
+	inner     *decode.Decoder // for the packets found inside decrypted tunnels
+	innerPkt  [maxNesting]decode.Packet
 	// covered: destinations whose complete SA list is known (Bad SPI detection).
 	covered   map[netip.Addr]bool
 	badSPIs   map[SAKey]uint64
@@ -108,6 +115,9 @@ func New(cfg Config) *Analyzer {
 		cfg.ReplayWindow = DefaultReplayWindow
 	}
 	a := &Analyzer{cfg: cfg, sas: make(map[SAKey]*SA)}
+	if cfg.Workers > 1 {
+		a.par = newParallel(cfg.Workers)
+	}
 	a.indexKeys()
 	a.tracker = ikestate.New(cfg.Keys)
 	return a
@@ -130,6 +140,8 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 			a.ipsec(now, p, &p.IPsec[i], ref)
 		}
 	case decode.KindIKE:
+		// IKE changes which SAs exist: everything before it is applied first.
+		a.flush()
 		if p.IKEHeader.Version>>4 == 1 {
 			a.counts.IKEv1Messages++
 		} else {
@@ -149,6 +161,7 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 		a.counts.FragmentsPending++
 	}
 	if (a.cfg.IdleTimeout > 0 || a.cfg.EvictEnded > 0) && now-a.lastSweep > int64(time.Second) {
+		a.flush()
 		a.sweep(now)
 	}
 }
@@ -161,6 +174,25 @@ func (a *Analyzer) ipsec(now int64, p *decode.Packet, h *decode.IPsecHeader, ref
 const maxNesting = 3
 
 func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, ref Ref, depth int) {
+	if a.par != nil && depth == 0 {
+		// Events of the lookup wait with the packet, so that they come out
+		// in the same order as in a single-threaded run.
+		a.deferring = true
+		sa := a.lookupSA(now, p, h, ref)
+		a.deferring = false
+		a.par.enqueue(a, sa, now, p, h, ref)
+		return
+	}
+	sa := a.lookupSA(now, p, h, ref)
+	if sa == nil {
+		return
+	}
+	a.receive(sa, now, p.Src, p.IP, h, ref, depth, nil)
+}
+
+// lookupSA finds or creates the SA a packet belongs to; nil when the packet
+// was counted otherwise (Bad SPI, untracked).
+func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, ref Ref) *SA {
 	key := SAKey{Dst: p.Dst, SPI: h.SPI, Proto: h.Proto}
 	if p.Dst.IsMulticast() {
 		key.Src = p.Src
@@ -172,17 +204,17 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 	if sa != nil && sa.State != StateActive && now > sa.EndedAt {
 		// The SA was deleted or expired: a receiver no longer has it.
 		a.countBadSPI(now, key, p, ref, "SA "+sa.State.String())
-		return
+		return nil
 	}
 	if sa == nil {
 		if a.badSPI(now, key, p, ref) {
-			return
+			return nil
 		}
 		bad, negotiated := a.ikeBadSPI(key, p.Src)
 		if bad {
 			a.ikeBad = true
 			a.countBadSPI(now, key, p, ref, "no SA in the decrypted IKE negotiations has this SPI")
-			return
+			return nil
 		}
 		if a.cfg.MaxSAs > 0 && len(a.sas) >= a.cfg.MaxSAs {
 			a.counts.Untracked++
@@ -190,7 +222,7 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 				a.tableFull = true
 				a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventUntrackedStarted, Detail: fmt.Sprintf("%d SAs tracked; packets of new SAs are counted as untracked", len(a.sas)), Source: ref.Source, Frame: ref.Index})
 			}
-			return
+			return nil
 		}
 		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: NewReplayWindow(a.cfg.ReplayWindow)}
 		a.attachKeys(sa)
@@ -208,7 +240,45 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 			}
 			a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventSAAdded, SA: eventSA(key, p.Src), Detail: detail, Source: ref.Source, Frame: ref.Index})
 		}
-	} else if sa.Src != p.Src {
+	}
+	return sa
+}
+
+// opened is what verification concluded about one packet, without the
+// plaintext itself: the parallel path computes it ahead, on another core.
+type opened struct {
+	res      espcrypto.Result // Payload not kept
+	seqHi    uint32
+	plainLen int
+	inner    decode.Inner
+	innerOK  bool
+	nested   []byte // a copy of a tunnel's payload that may itself hold IPsec
+}
+
+// open verifies and decrypts one packet with the SA's transform.
+func open(tr *espcrypto.Transform, ip []byte, h *decode.IPsecHeader, seqHi uint32) opened {
+	var res espcrypto.Result
+	if h.Proto == ProtoESP {
+		res = tr.OpenESP(h.Data, seqHi)
+	} else {
+		res = tr.VerifyAH(ip, h.Offset, seqHi)
+	}
+	o := opened{res: res, seqHi: seqHi, plainLen: len(res.Payload)}
+	if res.Outcome == espcrypto.Accepted && res.Reason != espcrypto.ReasonDummy && res.NextHeader != ProtoESP {
+		in, err := decode.ParseInner(res.NextHeader, res.Payload)
+		o.inner, o.innerOK = in, err == nil
+		if err == nil && in.Tunnel && (in.Proto == ProtoESP || in.Proto == ProtoAH || in.Proto == 17) {
+			o.nested = append([]byte(nil), res.Payload...)
+		}
+	}
+	o.res.Payload = nil
+	return o
+}
+
+// receive runs a receiver's checks on one packet of sa, in RFC 4303 §3.4
+// order. pre, when set, is the verification computed ahead of time.
+func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *decode.IPsecHeader, ref Ref, depth int, pre *opened) {
+	if sa.Src != src {
 		sa.SrcChanges++
 	}
 	sa.LastSeen = now
@@ -225,23 +295,23 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 	}
 	if !sa.Window.Check(seq) {
 		sa.Replayed++
-		a.anomaly(now, EventReplayBurst, key, p.Src, ref, "sequence number already seen or left of the window")
+		a.anomaly(now, EventReplayBurst, sa.Key, src, ref, "sequence number already seen or left of the window")
 		return
 	}
-	var res espcrypto.Result
+	var o opened
 	verified := false
 	if sa.tr != nil && !h.Truncated() {
-		if h.Proto == ProtoESP {
-			res = sa.tr.OpenESP(h.Data, uint32(seq>>32))
+		if pre != nil && pre.seqHi == uint32(seq>>32) {
+			o = *pre
 		} else {
-			res = sa.tr.VerifyAH(p.IP, h.Offset, uint32(seq>>32))
+			o = open(sa.tr, ip, h, uint32(seq>>32))
 		}
-		switch res.Outcome {
+		switch o.res.Outcome {
 		case espcrypto.NotAuthenticated, espcrypto.Malformed:
 			// A packet too short to carry its ICV cannot be authenticated
 			// either; Linux counts both in XfrmInStateProtoError.
 			sa.NotAuthenticated++
-			a.anomaly(now, EventAuthFailure, key, p.Src, ref, res.Reason.String())
+			a.anomaly(now, EventAuthFailure, sa.Key, src, ref, o.res.Reason.String())
 			return
 		}
 		verified = true
@@ -249,9 +319,9 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 	// RFC 4303 §3.4.3: the window moves only once integrity is established
 	// (without keys, every packet that passes the replay check moves it).
 	sa.Window.Update(seq)
-	if verified && res.Outcome == espcrypto.NotDecrypted {
+	if verified && o.res.Outcome == espcrypto.NotDecrypted {
 		sa.NotDecrypted++
-		a.anomaly(now, EventDecryptFailure, key, p.Src, ref, res.Reason.String())
+		a.anomaly(now, EventDecryptFailure, sa.Key, src, ref, o.res.Reason.String())
 		return
 	}
 	if sa.Accepted == 0 || seq < sa.MinSeq {
@@ -271,7 +341,7 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 	}
 	switch {
 	case verified:
-		a.plaintext(now, sa, res, ref, depth)
+		a.plaintext(now, sa, &o, ref, depth)
 	case h.Proto == ProtoAH:
 		a.ahInner(sa, h)
 	}
@@ -303,10 +373,16 @@ func (a *Analyzer) ahInner(sa *SA, h *decode.IPsecHeader) {
 
 // SAs returns the tracked SAs in first-seen order. The pointers stay owned
 // by the analyzer; read them only between calls to Packet.
-func (a *Analyzer) SAs() []*SA { return a.order }
+func (a *Analyzer) SAs() []*SA {
+	a.flush()
+	return a.order
+}
 
 // Counts returns the non-SA tallies so far.
-func (a *Analyzer) Counts() Counts { return a.counts }
+func (a *Analyzer) Counts() Counts {
+	a.flush()
+	return a.counts
+}
 
 // TimeSpan returns the first and last capture timestamps seen.
 func (a *Analyzer) TimeSpan() (first, last time.Time) {

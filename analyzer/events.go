@@ -79,6 +79,10 @@ type burst struct {
 }
 
 func (a *Analyzer) emit(e Event) {
+	if a.deferring {
+		a.deferred = append(a.deferred, e)
+		return
+	}
 	if a.cfg.OnEvent != nil {
 		a.cfg.OnEvent(e)
 	}
@@ -119,6 +123,7 @@ func (a *Analyzer) flushBursts() {
 // Finish ends the input: pending anomaly counts are reported, and the IKE
 // tracker closes open negotiations and expires pairs whose lifetime ran out.
 func (a *Analyzer) Finish() {
+	a.flush()
 	a.flushBursts()
 	if a.tracker != nil {
 		end := time.Unix(0, a.end).UTC()

@@ -197,6 +197,7 @@ type Snapshot struct {
 // the SAs, so a snapshot stays valid while the analyzer carries on (a live
 // capture renders it while packets keep coming).
 func (a *Analyzer) Snapshot() *Snapshot {
+	a.flush()
 	s := &Snapshot{Counts: a.counts, SAs: len(a.order)}
 	s.First, s.Last = a.TimeSpan()
 	if a.BadSPIKnown() {
@@ -249,19 +250,23 @@ func (a *Analyzer) mine(s *Snapshot) func(netip.Addr) bool {
 	count := map[netip.Addr]int{}
 	firstSeen := map[netip.Addr]int{}
 	for i, t := range a.tallies() {
-		for _, ip := range []netip.Addr{t.dst, t.src} {
+		for j, ip := range []netip.Addr{t.dst, t.src} {
 			if !ip.IsValid() {
 				continue
 			}
 			count[ip] += int(t.sas)
 			if _, ok := firstSeen[ip]; !ok {
-				firstSeen[ip] = i
+				// Ties go to the receiver of the first SA seen.
+				firstSeen[ip] = 2*i + j
 			}
 		}
 	}
 	var best netip.Addr
 	for ip, n := range count {
-		if !best.IsValid() || n > count[best] || (n == count[best] && firstSeen[ip] < firstSeen[best]) {
+		switch {
+		case !best.IsValid(), n > count[best]:
+			best = ip
+		case n == count[best] && (firstSeen[ip] < firstSeen[best] || firstSeen[ip] == firstSeen[best] && ip.Less(best)):
 			best = ip
 		}
 	}

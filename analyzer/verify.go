@@ -104,6 +104,7 @@ func (a *Analyzer) attachKeys(sa *SA) {
 // SetKeys replaces the key set (SIGHUP in a live run): SAs without keys
 // that the new set covers become verifiable from their next packet.
 func (a *Analyzer) SetKeys(ks *keys.Set) {
+	a.flush()
 	a.cfg.Keys = ks
 	a.covered = nil
 	a.indexKeys()
@@ -118,12 +119,12 @@ const rawLink = layers.LinkTypeRaw
 
 // plaintext takes what a verified packet carried: the SA's mode, the inner
 // traffic, and any IPsec nested inside a tunnel.
-func (a *Analyzer) plaintext(now int64, sa *SA, res espcrypto.Result, ref Ref, depth int) {
-	sa.PlainBytes += uint64(len(res.Payload))
-	if res.Reason == espcrypto.ReasonDummy {
+func (a *Analyzer) plaintext(now int64, sa *SA, o *opened, ref Ref, depth int) {
+	sa.PlainBytes += uint64(o.plainLen)
+	if o.res.Reason == espcrypto.ReasonDummy {
 		return // RFC 4303 §2.6: dummy packets carry nothing
 	}
-	nh := res.NextHeader
+	nh := o.res.NextHeader
 	if sa.Key.Proto == ProtoESP {
 		if nh == 4 || nh == 41 {
 			sa.Mode = ModeTunnel
@@ -138,22 +139,20 @@ func (a *Analyzer) plaintext(now int64, sa *SA, res espcrypto.Result, ref Ref, d
 	} else {
 		sa.Mode = ModeTransport
 	}
-	in, err := decode.ParseInner(nh, res.Payload)
-	if err != nil {
+	if !o.innerOK {
 		return
 	}
+	in := o.inner
 	sa.noteInner(in.Proto, in.SrcPort, in.DstPort, in.Src, in.Dst)
-	if !in.Tunnel || depth+1 >= maxNesting || (in.Proto != ProtoESP && in.Proto != ProtoAH && in.Proto != 17) {
+	if o.nested == nil || depth+1 >= maxNesting {
 		return
 	}
-	// A tunnel may carry IPsec of its own (nested SAs): analyse it too. The
-	// payload is copied: it lives in the transform's buffer.
+	// A tunnel may carry IPsec of its own (nested SAs): analyse it too.
 	if a.inner == nil {
 		a.inner = decode.NewDecoder()
 	}
-	buf := append([]byte(nil), res.Payload...)
 	ip := &a.innerPkt[depth]
-	if err := a.inner.Decode(rawLink, buf, len(buf), ip); err != nil || ip.Kind != decode.KindIPsec {
+	if err := a.inner.Decode(rawLink, o.nested, len(o.nested), ip); err != nil || ip.Kind != decode.KindIPsec {
 		return
 	}
 	for i := 0; i < ip.NIPsec; i++ {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 
 	"github.com/spf13/pflag"
@@ -29,6 +30,7 @@ type inputFlags struct {
 	log          *eventLog
 	keyFiles     []string
 	completeKeys bool
+	workers      int
 	pol          policyFlags
 }
 
@@ -42,6 +44,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.events, "events", "", "write SA lifecycle events and anomalies as JSON lines to FILE (- for stdout)")
 	fs.StringArrayVarP(&f.keyFiles, "keys", "k", nil, "keys to verify and decrypt with: Wireshark esp_sa / ikev1 / ikev2 tables, 'ip xfrm state' output, tcpdump -E secrets or ipsecmon's native format (detected); repeatable")
 	fs.BoolVar(&f.completeKeys, "complete-keys", false, "the key files list every SA of the hosts they name: packets for other SPIs to those hosts are Bad SPI")
+	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "cores that verify and decrypt (each SA stays on one; the figures do not depend on this)")
 	f.pol.register(fs)
 }
 
@@ -84,6 +87,7 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 	}
 	cfg.ReplayWindow = f.replayWindow
 	cfg.CompleteKeys = f.completeKeys
+	cfg.Workers = f.workers
 	inputs := append(append([]string(nil), f.reads...), args...)
 	switch {
 	case live && len(inputs) > 0:
