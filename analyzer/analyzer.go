@@ -267,12 +267,24 @@ func open(tr *espcrypto.Transform, ip []byte, h *decode.IPsecHeader, seqHi uint3
 	if res.Outcome == espcrypto.Accepted && res.Reason != espcrypto.ReasonDummy && res.NextHeader != ProtoESP {
 		in, err := decode.ParseInner(res.NextHeader, res.Payload)
 		o.inner, o.innerOK = in, err == nil
-		if err == nil && in.Tunnel && (in.Proto == ProtoESP || in.Proto == ProtoAH || in.Proto == 17) {
+		if err == nil && in.Tunnel && mayHoldIPsec(in) {
 			o.nested = append([]byte(nil), res.Payload...)
 		}
 	}
 	o.res.Payload = nil
 	return o
+}
+
+// mayHoldIPsec reports an inner packet that is itself ESP, AH, or UDP on
+// the IKE/NAT-T ports (nested SAs): only those are decoded again.
+func mayHoldIPsec(in decode.Inner) bool {
+	switch in.Proto {
+	case ProtoESP, ProtoAH:
+		return true
+	case 17:
+		return in.SrcPort == decode.PortNATT || in.DstPort == decode.PortNATT || in.SrcPort == decode.PortIKE || in.DstPort == decode.PortIKE
+	}
+	return false
 }
 
 // receive runs a receiver's checks on one packet of sa, in RFC 4303 §3.4

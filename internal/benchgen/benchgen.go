@@ -4,6 +4,7 @@ package benchgen
 
 import (
 	"bufio"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"time"
@@ -74,3 +75,90 @@ func Write(path string, s Spec) (frames int, bytes int64, err error) {
 	}
 	return frames, bytes, bw.Flush()
 }
+
+// WriteKeyed creates a capture whose ESP is real ciphertext, and a key file
+// in ipsecmon's native format for it: half the pairs AES-GCM-16-128
+// (RFC 4106), half AES-CBC-128 with HMAC-SHA2-256-128, tunnel mode, ESP
+// alone or in UDP 4500.
+func WriteKeyed(path, keyPath string, s Spec) (frames int, bytes int64, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := pcapgo.NewWriterNanos(bw)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		return 0, 0, err
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	sealers := make([]pb.Sealer, 2*s.Pairs)
+	var keys bytes2
+	for sa := range sealers {
+		spi := uint32(0xc0000000) | uint32(sa)
+		pair, dir := sa/2, sa%2
+		gw := [4]byte{10, 1, byte(pair >> 8), byte(pair)}
+		dst := gw
+		if dir == 1 {
+			dst = [4]byte{10, 0, 0, 1}
+		}
+		key := make([]byte, 20)
+		auth := make([]byte, 32)
+		for i := range key {
+			key[i] = byte(rng.IntN(256))
+		}
+		for i := range auth {
+			auth[i] = byte(rng.IntN(256))
+		}
+		encap := ""
+		if pair%2 == 1 {
+			encap = " encap=4500:4500"
+		}
+		if pair%4 < 2 {
+			sealers[sa] = pb.Sealer{SPI: spi, Key: key, GCM: true}
+			keys.printf("esp spi=0x%08x dst=%d.%d.%d.%d enc=aes-gcm-16 enc-key=0x%x%s\n", spi, dst[0], dst[1], dst[2], dst[3], key, encap)
+		} else {
+			sealers[sa] = pb.Sealer{SPI: spi, Key: key[:16], AuthKey: auth}
+			keys.printf("esp spi=0x%08x dst=%d.%d.%d.%d enc=aes-cbc enc-key=0x%x auth=hmac-sha2-256-128 auth-key=0x%x%s\n", spi, dst[0], dst[1], dst[2], dst[3], key[:16], auth, encap)
+		}
+	}
+	if err := os.WriteFile(keyPath, keys.b, 0o600); err != nil {
+		return 0, 0, err
+	}
+	seq := make([]uint64, 2*s.Pairs)
+	t := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	sizes := []int{40, 72, 120, 1100, 1300}
+	for i := 0; i < s.Packets; i++ {
+		sa := rng.IntN(2 * s.Pairs)
+		pair, dir := sa/2, sa%2
+		gw := [4]byte{10, 1, byte(pair >> 8), byte(pair)}
+		me := [4]byte{10, 0, 0, 1}
+		src, dst := me, gw
+		if dir == 1 {
+			src, dst = gw, me
+		}
+		seq[sa]++
+		n := sizes[rng.IntN(len(sizes))]
+		inner := pb.Cat(pb.IPv4(17, [4]byte{192, 168, 1, byte(pair)}, [4]byte{192, 168, 2, 1}, 8+n, 0), pb.UDP(5000, 5001, n), make([]byte, n))
+		esp := sealers[sa].Seal(seq[sa], inner, 4, pb.NoFault)
+		var ip []byte
+		if pair%2 == 1 {
+			ip = pb.Cat(pb.IPv4(17, src, dst, 8+len(esp), 0), pb.UDP(4500, 4500, len(esp)), esp)
+		} else {
+			ip = pb.Cat(pb.IPv4(50, src, dst, len(esp), 0), esp)
+		}
+		frame := pb.Cat(pb.Eth(0x0800), ip)
+		t = t.Add(time.Duration(5+rng.IntN(50)) * time.Microsecond)
+		ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(frame), Length: len(frame)}
+		if err := w.WritePacket(ci, frame); err != nil {
+			return 0, 0, err
+		}
+		frames++
+		bytes += int64(len(frame))
+	}
+	return frames, bytes, bw.Flush()
+}
+
+type bytes2 struct{ b []byte }
+
+func (b *bytes2) printf(format string, a ...any) { b.b = fmt.Appendf(b.b, format, a...) }
