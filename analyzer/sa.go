@@ -88,7 +88,22 @@ type SA struct {
 	// SrcChanges counts packets whose source differed from Src.
 	SrcChanges uint32
 
+	// The small fields sit together: a gateway tracks many thousands of
+	// SAs, and padding between them would cost a size class per SA.
+	Mode  Mode
+	State State
+	// Inner is what the SA carries, when visible (AH payload, decrypted ESP).
+	InnerProto   uint8
+	innerSeen    bool
+	InnerSrcPort uint16
+	InnerDstPort uint16
+	innerMixed   bool // more than one inner protocol/port combination seen
+	ahCarriesESP bool
+	pairFromIKE  bool
+	ESN          bool
+
 	FirstSeen, LastSeen int64 // Unix nanoseconds of the capture clock
+	EndedAt             int64 // when it was deleted or expired (Unix ns), 0 while active
 
 	// Outcome counters: every packet of the SA ends in exactly one of them.
 	Accepted         uint64 // passed every check that could be made
@@ -114,25 +129,12 @@ type SA struct {
 	MinSeq, MaxSeq uint64 // over accepted packets
 	Window         ReplayWindow
 
-	Mode    Mode
-	State   State
-	EndedAt int64 // when it was deleted or expired (Unix ns), 0 while active
-	// Inner is what the SA carries, when visible (AH payload, decrypted ESP).
-	InnerProto   uint8
-	InnerSrcPort uint16
-	InnerDstPort uint16
 	// innerAddrs holds tunnel mode's inner addresses of the first packet,
 	// kept apart because most SAs never need them.
-	innerAddrs   *[2]netip.Addr
-	innerSeen    bool
-	innerMixed   bool // more than one inner protocol/port combination seen
-	ahCarriesESP bool
-	pair         *SA
-	pairFromIKE  bool
-
-	// Keying, when keys were given.
+	innerAddrs *[2]netip.Addr
+	pair       *SA
+	// Keying, when keys were given; what IKE negotiated.
 	tr  *espcrypto.Transform
-	ESN bool
 	key *KeyInfo
 	neg *Negotiated
 }
