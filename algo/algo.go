@@ -5,7 +5,14 @@
 // on the wire and a suite read from a key file compare equal.
 package algo
 
-import "fmt"
+import (
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"fmt"
+	"hash"
+)
 
 // Enc is an ESP encryption (or combined-mode) algorithm.
 type Enc uint8
@@ -338,3 +345,39 @@ func (e Enc) IKEv1ESP() uint16 { return e.info().ikev1 }
 func (e Enc) IKEv2() uint16    { return e.info().ikev2 }
 func (a Auth) IKEv1() uint16   { return a.info().ikev1 }
 func (a Auth) IKEv2() uint16   { return a.info().ikev2 }
+
+// Hash returns the hash function an HMAC integrity algorithm is built on
+// (nil for XCBC, GMAC, the unchecked placeholders and none).
+func (a Auth) Hash() func() hash.Hash {
+	switch a {
+	case AuthHMACMD5_96:
+		return md5.New
+	case AuthHMACSHA1_96:
+		return sha1.New
+	case AuthHMACSHA256_128:
+		return sha256.New
+	case AuthHMACSHA384_192:
+		return sha512.New384
+	case AuthHMACSHA512_256:
+		return sha512.New
+	}
+	return nil
+}
+
+// Hash returns the hash function of an HMAC PRF, which IKEv1 also uses
+// plain for its IVs (nil for the AES-based PRFs).
+func (p PRF) Hash() func() hash.Hash {
+	switch p {
+	case PRFHMACMD5:
+		return md5.New
+	case PRFHMACSHA1:
+		return sha1.New
+	case PRFHMACSHA256:
+		return sha256.New
+	case PRFHMACSHA384:
+		return sha512.New384
+	case PRFHMACSHA512:
+		return sha512.New
+	}
+	return nil
+}

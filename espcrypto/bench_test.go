@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"ipsecmon/aesmac"
 	"ipsecmon/algo"
 )
 
@@ -96,7 +97,7 @@ func benchPacket(tb testing.TB, sa benchSA, size int) []byte {
 		case algo.AuthHMACSHA512_256:
 			m = hmac.New(sha512.New, authKey)
 		case algo.AuthAESXCBC96:
-			x, err := newXCBC(authKey) // checked against RFC 3566 in TestICVKnownAnswers
+			x, err := aesmac.NewXCBC(authKey) // checked against RFC 3566 in TestICVKnownAnswers
 			if err != nil {
 				tb.Fatal(err)
 			}

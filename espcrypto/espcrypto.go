@@ -15,10 +15,6 @@ import (
 	"crypto/cipher"
 	"crypto/des"
 	"crypto/hmac"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"errors"
 	"fmt"
 	"hash"
@@ -31,6 +27,7 @@ import (
 	//lint:ignore SA1019 legacy SAs in real captures (Wireshark's 2006 samples) still use it; only decryption
 	"golang.org/x/crypto/twofish"
 
+	"ipsecmon/aesmac"
 	"ipsecmon/algo"
 	"ipsecmon/keys"
 )
@@ -338,21 +335,13 @@ func (t *Transform) initAuth(key []byte) error {
 		return nil
 	case algo.AuthUnchecked64, algo.AuthUnchecked96, algo.AuthUnchecked128, algo.AuthUnchecked192, algo.AuthUnchecked256:
 		return nil
-	case algo.AuthHMACMD5_96:
-		h = md5.New
-	case algo.AuthHMACSHA1_96:
-		h = sha1.New
-	case algo.AuthHMACSHA256_128:
-		h = sha256.New
-	case algo.AuthHMACSHA384_192:
-		h = sha512.New384
-	case algo.AuthHMACSHA512_256:
-		h = sha512.New
+	case algo.AuthHMACMD5_96, algo.AuthHMACSHA1_96, algo.AuthHMACSHA256_128, algo.AuthHMACSHA384_192, algo.AuthHMACSHA512_256:
+		h = a.Hash()
 	case algo.AuthAESXCBC96:
 		if len(key) != 16 {
 			return keyLenError(a, len(key), 16)
 		}
-		x, err := newXCBC(key)
+		x, err := aesmac.NewXCBC(key)
 		if err != nil {
 			return fmt.Errorf("espcrypto: %s: key rejected: %w", a, err)
 		}

@@ -7,16 +7,12 @@
 package ikecrypt
 
 import (
-	"crypto/aes"
 	"crypto/hmac"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"errors"
 	"fmt"
 	"hash"
 
+	"ipsecmon/aesmac"
 	"ipsecmon/algo"
 )
 
@@ -24,17 +20,8 @@ import (
 var ErrUnsupported = errors.New("unsupported algorithm")
 
 func hashFunc(p algo.PRF) (func() hash.Hash, error) {
-	switch p {
-	case algo.PRFHMACMD5:
-		return md5.New, nil
-	case algo.PRFHMACSHA1:
-		return sha1.New, nil
-	case algo.PRFHMACSHA256:
-		return sha256.New, nil
-	case algo.PRFHMACSHA384:
-		return sha512.New384, nil
-	case algo.PRFHMACSHA512:
-		return sha512.New, nil
+	if h := p.Hash(); h != nil {
+		return h, nil
 	}
 	return nil, fmt.Errorf("hash for PRF %v: %w", p, ErrUnsupported)
 }
@@ -58,9 +45,9 @@ func Hash(p algo.PRF, parts ...[]byte) ([]byte, error) {
 func PRF(p algo.PRF, key []byte, data ...[]byte) ([]byte, error) {
 	switch p {
 	case algo.PRFAESXCBC, algo.PRFAESCMAC:
-		mac := xcbcMAC
+		mac := aesmac.MACXCBC
 		if p == algo.PRFAESCMAC {
-			mac = cmacMAC
+			mac = aesmac.MACCMAC
 		}
 		k := key
 		// RFC 4434 §2 / RFC 4615 §3: shorter keys are zero-padded, longer keys
@@ -116,86 +103,6 @@ func PRFPlus(p algo.PRF, key, seed []byte, n int) ([]byte, error) {
 		out = append(out, t...)
 	}
 	return out[:n:n], nil
-}
-
-// xcbcMAC is AES-XCBC-MAC with a 128-bit result (RFC 3566 §4).
-func xcbcMAC(key, msg []byte) ([]byte, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("AES-XCBC: %w", err)
-	}
-	k1, k2, k3 := make([]byte, 16), make([]byte, 16), make([]byte, 16)
-	fill := func(dst []byte, c byte) {
-		src := make([]byte, 16)
-		for i := range src {
-			src[i] = c
-		}
-		b.Encrypt(dst, src)
-	}
-	fill(k1, 0x01)
-	fill(k2, 0x02)
-	fill(k3, 0x03)
-	c1, _ := aes.NewCipher(k1)
-	e := make([]byte, 16)
-	for len(msg) > 16 {
-		xorInto(e, msg[:16])
-		c1.Encrypt(e, e)
-		msg = msg[16:]
-	}
-	last := make([]byte, 16)
-	copy(last, msg)
-	if len(msg) == 16 {
-		xorInto(last, k2)
-	} else {
-		last[len(msg)] = 0x80
-		xorInto(last, k3)
-	}
-	xorInto(e, last)
-	c1.Encrypt(e, e)
-	return e, nil
-}
-
-// cmacMAC is AES-CMAC (RFC 4493).
-func cmacMAC(key, msg []byte) ([]byte, error) {
-	b, err := aes.NewCipher(key)
-	if err != nil {
-		return nil, fmt.Errorf("AES-CMAC: %w", err)
-	}
-	l := make([]byte, 16)
-	b.Encrypt(l, l)
-	k1 := dbl(l)
-	k2 := dbl(k1)
-	e := make([]byte, 16)
-	for len(msg) > 16 {
-		xorInto(e, msg[:16])
-		b.Encrypt(e, e)
-		msg = msg[16:]
-	}
-	last := make([]byte, 16)
-	copy(last, msg)
-	if len(msg) == 16 {
-		xorInto(last, k1)
-	} else {
-		last[len(msg)] = 0x80
-		xorInto(last, k2)
-	}
-	xorInto(e, last)
-	b.Encrypt(e, e)
-	return e, nil
-}
-
-// dbl doubles in GF(2^128) (RFC 4493 §2.3).
-func dbl(in []byte) []byte {
-	out := make([]byte, 16)
-	var carry byte
-	for i := 15; i >= 0; i-- {
-		out[i] = in[i]<<1 | carry
-		carry = in[i] >> 7
-	}
-	if carry != 0 {
-		out[15] ^= 0x87
-	}
-	return out
 }
 
 func xorInto(dst, src []byte) {

@@ -4,17 +4,13 @@ import (
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hmac"
-	"crypto/md5"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
-	"hash"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"ipsecmon/aesmac"
 	"ipsecmon/algo"
 	"ipsecmon/keys"
 )
@@ -230,21 +226,11 @@ func gcmOpen(b cipher.Block, nonce, ct, tag, aad []byte) ([]byte, error) {
 // mac computes the untruncated integrity checksum of an IKE or ESP
 // integrity algorithm; callers truncate to ICVLen.
 func mac(a algo.Auth, key, data []byte) ([]byte, error) {
-	var h func() hash.Hash
-	switch a {
-	case algo.AuthHMACMD5_96:
-		h = md5.New
-	case algo.AuthHMACSHA1_96:
-		h = sha1.New
-	case algo.AuthHMACSHA256_128:
-		h = sha256.New
-	case algo.AuthHMACSHA384_192:
-		h = sha512.New384
-	case algo.AuthHMACSHA512_256:
-		h = sha512.New
-	case algo.AuthAESXCBC96:
-		return xcbcMAC(key, data)
-	default:
+	h := a.Hash()
+	switch {
+	case a == algo.AuthAESXCBC96:
+		return aesmac.MACXCBC(key, data)
+	case h == nil:
 		return nil, fmt.Errorf("integrity %v: %w", a, ErrUnsupported)
 	}
 	m := hmac.New(h, key)

@@ -1,4 +1,9 @@
-package espcrypto
+// Package aesmac holds the two AES-based MACs IPsec uses that neither the
+// standard library nor golang.org/x/crypto provide: AES-XCBC-MAC (RFC 3566;
+// ESP/AH integrity and, per RFC 4434, an IKE PRF) and AES-CMAC (RFC 4493;
+// the IKE PRF of RFC 4615). Both are composed from crypto/aes, whose block
+// cipher does the cryptography.
+package aesmac
 
 import (
 	"crypto/aes"
@@ -6,11 +11,8 @@ import (
 	"crypto/subtle"
 )
 
-// xcbc is AES-XCBC-MAC (RFC 3566 §4). Neither the standard library nor
-// golang.org/x/crypto has it, so it is composed here from crypto/aes; the
-// block cipher itself is the standard one. It implements the part of
-// hash.Hash the transforms use, without allocating.
-type xcbc struct {
+// XCBC is AES-XCBC-MAC (RFC 3566 §4), a hash.Hash that does not allocate.
+type XCBC struct {
 	k1     cipher.Block
 	k2, k3 [aes.BlockSize]byte
 	e      [aes.BlockSize]byte // CBC state E[i-1]
@@ -19,12 +21,13 @@ type xcbc struct {
 	n      int // bytes in buf
 }
 
-func newXCBC(key []byte) (*xcbc, error) {
+// NewXCBC keys AES-XCBC-MAC with a 16-byte key.
+func NewXCBC(key []byte) (*XCBC, error) {
 	c, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	x := new(xcbc)
+	x := new(XCBC)
 	// RFC 3566 §4 step 1: K1 = E(K, 0x01..01), K2 = E(K, 0x02..02), K3 = E(K, 0x03..03).
 	var k1 [aes.BlockSize]byte
 	for i := range k1 {
@@ -39,7 +42,7 @@ func newXCBC(key []byte) (*xcbc, error) {
 	return x, nil
 }
 
-func (x *xcbc) Reset() {
+func (x *XCBC) Reset() {
 	clear(x.e[:])
 	x.n = 0
 }
@@ -47,7 +50,7 @@ func (x *xcbc) Reset() {
 // Write keeps the final block back: RFC 3566 treats the last block
 // differently, and a full buffer is only known not to be last when more data
 // arrives.
-func (x *xcbc) Write(p []byte) (int, error) {
+func (x *XCBC) Write(p []byte) (int, error) {
 	total := len(p)
 	for len(p) > 0 {
 		if x.n == aes.BlockSize {
@@ -63,7 +66,7 @@ func (x *xcbc) Write(p []byte) (int, error) {
 }
 
 // Sum appends the 128-bit MAC (RFC 3566 §4 steps 3 and 4) to b.
-func (x *xcbc) Sum(b []byte) []byte {
+func (x *XCBC) Sum(b []byte) []byte {
 	x.tmp = x.buf
 	if x.n == aes.BlockSize {
 		subtle.XORBytes(x.tmp[:], x.tmp[:], x.k2[:])
@@ -75,4 +78,18 @@ func (x *xcbc) Sum(b []byte) []byte {
 	subtle.XORBytes(x.tmp[:], x.tmp[:], x.e[:])
 	x.k1.Encrypt(x.tmp[:], x.tmp[:])
 	return append(b, x.tmp[:]...)
+}
+
+// Size and BlockSize complete hash.Hash.
+func (x *XCBC) Size() int      { return aes.BlockSize }
+func (x *XCBC) BlockSize() int { return aes.BlockSize }
+
+// MACXCBC is AES-XCBC-MAC of msg in one call.
+func MACXCBC(key, msg []byte) ([]byte, error) {
+	x, err := NewXCBC(key)
+	if err != nil {
+		return nil, err
+	}
+	x.Write(msg)
+	return x.Sum(nil), nil
 }
