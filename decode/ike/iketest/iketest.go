@@ -1,7 +1,10 @@
 // Package iketest reads the IKE messages out of a capture file for tests of
 // the IKE packages. It is a small stand-in for ipsecmon's own decoder: link
 // layer, IPv4/IPv6 (with IPv4 reassembly), UDP 500/4500 and the RFC 3948
-// non-ESP marker. Only tests import it.
+// non-ESP marker. It cannot use the pipeline (that would make the IKE
+// packages' tests import themselves), and an independent reader keeps those
+// tests from sharing a decoder bug with the code under test. Only tests
+// import it.
 package iketest
 
 import (
