@@ -98,6 +98,10 @@ func (v *watchView) render(w io.Writer, s metrics.Sample) {
 		secs = now.Sub(v.prevAt).Seconds()
 	}
 	rate := func(i analyzer.Stat) string {
+		switch i {
+		case analyzer.ActiveSAs, analyzer.OffloadedSAs, analyzer.PendingKeyOps, analyzer.ActiveTunnels:
+			return "" // levels, not counts: a rate means nothing
+		}
 		f := s.Snap.Stats[i]
 		if v.prev == nil || !f.Known || !v.prev.Snap.Stats[i].Known || f.Value < v.prev.Snap.Stats[i].Value {
 			return ""
