@@ -39,13 +39,11 @@ const (
 	EventDecryptFailure   = "decryption_failure"
 	EventBadSPI           = "bad_spi"
 	EventSAEvicted        = "sa_evicted"
-	EventSADeleted        = "sa_deleted"
-	EventSAExpired        = "sa_expired"
-	EventSARekeyed        = "sa_rekeyed"
-	EventSANegotiated     = "sa_negotiated"
-	EventNegotiationFail  = "negotiation_failed"
 	EventUntrackedStarted = "sa_table_full"
-	EventPolicyViolation  = "policy_violation"
+	// The IKE tracker's events keep its kinds in snake case: message,
+	// child_sa_negotiated (child_sa_rekeyed when it replaced a pair),
+	// child_sa_deleted, child_sa_expired, ike_sa_established, ...
+	EventPolicyViolation = "policy_violation"
 )
 
 func eventSA(k SAKey, src fmt.Stringer) *EventSA {

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"ipsecmon/decode"
@@ -50,7 +51,11 @@ func (a *Analyzer) applyIKE() {
 			a.counts.IKEErrors++
 		}
 		if a.cfg.OnEvent != nil {
-			out := Event{Time: e.Time, Type: string(e.Kind), IKE: &ev, Detail: e.Reason}
+			typ := strings.ReplaceAll(string(e.Kind), "-", "_")
+			if e.Kind == ikestate.EventChildSANegotiated && e.Child != nil && e.Child.RekeyOf != 0 {
+				typ = "child_sa_rekeyed"
+			}
+			out := Event{Time: e.Time, Type: typ, IKE: &ev, Detail: e.Reason}
 			if e.Frame != nil {
 				out.Source, out.Frame = e.Frame.Source, e.Frame.Index
 			}

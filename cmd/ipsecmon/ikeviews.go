@@ -244,7 +244,7 @@ func runEvents(args []string, stdout, stderr io.Writer) int {
 	var lf liveFlags
 	fs := newFlagSet("events", "Prints the forensic timeline as JSON lines: one per IKE message (decrypted when keys allow)\nand one per SA lifecycle event or anomaly, with capture timestamps and frame numbers.",
 		`  ipsecmon events -r gateway.pcap -k keys.txt
-  ipsecmon events -r gateway.pcap | jq 'select(.event == "child-sa-negotiated")'
+  ipsecmon events -r gateway.pcap | jq 'select(.event == "child_sa_negotiated")'
 `)
 	in.register(fs)
 	lf.register(fs)
