@@ -566,6 +566,12 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 		}
 		return Figure{Note: what + " needs the decrypted IKE negotiations (give IKE keys with --keys)"}
 	}
+	if c.Undecrypted > 0 && st[ActiveSAs].Known {
+		// Encrypted IKE messages may hold Delete payloads this run could not
+		// read: the SAs seen may have ended.
+		st[ActiveSAs] = Figure{Value: st[ActiveSAs].Value, Inferred: true, Note: fmt.Sprintf(
+			"%d SAs seen and not known to have ended; %d encrypted IKE messages (Delete payloads among them?) need IKE keys", st[ActiveSAs].Value, c.Undecrypted)}
+	}
 	st[PendingKeyOps] = conv(c.PendingKeyOps, "telling pending negotiations")
 	st[KeyAdditions] = conv(c.KeyAdditions, "counting completed negotiations")
 	st[KeyDeletions] = conv(c.KeyDeletions, "seeing Delete payloads")
