@@ -7,6 +7,7 @@ package replay
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/pcap"
 	"github.com/gopacket/gopacket/pcapgo"
 )
@@ -72,7 +74,7 @@ func sendFile(ctx context.Context, h *pcap.Handle, name string, rep *Report) err
 		return fmt.Errorf("replay: %w", err)
 	}
 	defer f.Close()
-	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
+	r, err := newReader(bufio.NewReaderSize(f, 1<<20))
 	if err != nil {
 		return fmt.Errorf("replay: %s: %w", name, err)
 	}
@@ -93,6 +95,22 @@ func sendFile(ctx context.Context, h *pcap.Handle, name string, rep *Report) err
 		rep.Packets++
 		rep.Bytes += uint64(len(data))
 	}
+}
+
+type packetReader interface {
+	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+}
+
+// newReader reads pcap or pcapng (Section Header Block type 0x0a0d0d0a).
+func newReader(br *bufio.Reader) (packetReader, error) {
+	magic, err := br.Peek(4)
+	if err != nil {
+		return nil, fmt.Errorf("no capture header: %w", err)
+	}
+	if binary.BigEndian.Uint32(magic) == 0x0a0d0d0a {
+		return pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+	}
+	return pcapgo.NewReader(br)
 }
 
 // send retries while the device queue is full: a refused frame is not
