@@ -8,13 +8,17 @@
 #   -o OUTDIR  keep the outputs there (default: a temporary directory, removed)
 #   -k         keep the temporary directory (it holds keys; the lab's are throwaway)
 #
-# 1. Lab (items 7.1, 7.4, 7.5, 6.4): the ikev2-rekey scenario runs with
-#    live-hooks.sh: three live ipsecmon instances in bob's namespace on bob's
-#    link from before the first IKE message to after teardown (keyless stats
-#    with --metrics-listen, keyless sas, keyed sas with keys by SIGHUP), and
-#    `ipsecmon check --host live:vici` over round 4. The recording must have
-#    the committed recording's facts (the hooks change nothing), then
-#    `ipsecmon-lab livecheck lab` compares.
+# 1. Lab (items 7.1, 7.4, 7.5, 6.4): the ikev2-rekey and ikev2-child-delete
+#    scenarios run (side by side) with live-hooks.sh: three live ipsecmon
+#    instances in bob's namespace on bob's link from before the first IKE
+#    message to after teardown (keyless stats with --metrics-listen, keyless
+#    sas, keyed sas with keys by SIGHUP), and `ipsecmon check --host
+#    live:vici` over one round (ikev2-rekey: round 4, after the IKE SA
+#    rekey; ikev2-child-delete: round 2, through the SA created after bob's
+#    Delete). In ikev2-rekey the keyed instance gets child-3's keys only
+#    after round 3 (child-3 carries rounds 3 and 4). Each recording must have
+#    the committed recording's facts (the hooks change nothing) and pass
+#    the tshark verification; then `ipsecmon-lab livecheck lab` compares.
 # 2. Replay (item 7.2): 200,000 packets over 400 SAs (internal/benchgen),
 #    replayed REPLAY_LOOPS times as fast as libpcap injects them into a veth;
 #    ipsecmon captures on the other end with --buffer-size 256KiB (the kernel
@@ -26,9 +30,8 @@
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$LAB_DIR/../.." && pwd)
-SCENARIO=ikev2-rekey
-LATE_ROUND=3  # the keyed instance gets child-3's keys only after round 3 (child-3 carries rounds 3 and 4)
-CHECK_ROUND=4 # `check --host live:vici` runs over round 4
+# scenario:late round:check round (live-hooks.sh)
+SCENARIOS=(ikev2-rekey:3:4 ikev2-child-delete:0:2)
 REPLAY_LOOPS=${REPLAY_LOOPS:-10}
 REPLAY_BUFFER=${REPLAY_BUFFER:-256KiB}
 RSS_WARMUP=${RSS_WARMUP:-4s}
@@ -89,18 +92,29 @@ log "built in $(($(date +%s) - t0))s"
 # ---- 1. the lab, with live instances beside it ----
 t1=$(date +%s)
 mkdir -p "$OUT/live"
+names=()
+for s in "${SCENARIOS[@]}"; do
+	IFS=: read -r name late check <<<"$s"
+	names+=("$name")
+	export "LIVE_LATE_ROUND_${name//-/_}=$late" "LIVE_CHECK_ROUND_${name//-/_}=$check"
+done
 LAB_HOOKS=$LAB_DIR/live-hooks.sh LIVE_OUT=$OUT/live LIVE_IPSECMON=$BIN/ipsecmon \
-	LIVE_LATE_ROUND=$LATE_ROUND LIVE_CHECK_ROUND=$CHECK_ROUND \
-	"$LAB_DIR/run.sh" -o "$OUT/rec" "$SCENARIO" &
+	"$LAB_DIR/run.sh" -o "$OUT/rec" "${names[@]}" &
 LAB_PID=$!
-wait "$LAB_PID" || { LAB_PID=""; log "the lab scenario failed"; exit 1; }
+wait "$LAB_PID" || { LAB_PID=""; log "a lab scenario failed"; exit 1; }
 LAB_PID=""
-log "lab scenario with live instances in $(($(date +%s) - t1))s"
-"$BIN/ipsecmon-lab" compare "$REPO/testdata/pcaps/lab/$SCENARIO" "$OUT/rec/$SCENARIO"
+log "lab scenarios with live instances in $(($(date +%s) - t1))s"
 status=0
-"$BIN/ipsecmon-lab" livecheck lab -rec "$OUT/rec/$SCENARIO" -live "$OUT/live/$SCENARIO" -ipsecmon "$BIN/ipsecmon" \
-	-late "$LATE_ROUND" -check "$CHECK_ROUND" || status=1
+for s in "${SCENARIOS[@]}"; do
+	IFS=: read -r name late check <<<"$s"
+	echo "== $name"
+	"$BIN/ipsecmon-lab" compare "$REPO/testdata/pcaps/lab/$name" "$OUT/rec/$name" || status=1
+	"$BIN/ipsecmon-lab" verify "$OUT/rec/$name" || status=1
+	"$BIN/ipsecmon-lab" livecheck lab -rec "$OUT/rec/$name" -live "$OUT/live/$name" -ipsecmon "$BIN/ipsecmon" \
+		-late "$late" -check "$check" || status=1
+done
 
+echo "== replay"
 # ---- 2. replay into a veth, faster than ipsecmon reads ----
 t2=$(date +%s)
 R=$OUT/replay

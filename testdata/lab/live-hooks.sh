@@ -13,6 +13,8 @@
 #                    start of this round to its end (item 5), or over the
 #                    rounds A-B (from the start of A to the end of B, across
 #                    what happens between them); 0: no check
+#   LIVE_LATE_ROUND_<scenario>, LIVE_CHECK_ROUND_<scenario> (dashes as
+#                    underscores) override them for one scenario
 #
 # Instances (their metrics servers on bob's loopback identify them and tell
 # that the capture is open):
@@ -22,8 +24,12 @@
 #   check  check -i lab0 -k check-keys.txt --host live:vici=bob's socket
 
 : "${LIVE_OUT:?}" "${LIVE_IPSECMON:?}"
-LIVE_LATE_ROUND=${LIVE_LATE_ROUND:-0}
-LIVE_CHECK_ROUND=${LIVE_CHECK_ROUND:-0}
+live_setting() {
+	local per="$1_${SCEN//-/_}" all=$1
+	echo "${!per:-${!all:-0}}"
+}
+LIVE_LATE_ROUND=$(live_setting LIVE_LATE_ROUND)
+LIVE_CHECK_ROUND=$(live_setting LIVE_CHECK_ROUND)
 LIVE_CHECK_FROM=${LIVE_CHECK_ROUND%-*}
 LIVE_CHECK_TO=${LIVE_CHECK_ROUND#*-}
 LO=$LIVE_OUT/$SCEN
