@@ -30,6 +30,11 @@ commands:
   extract  turn a lab run's logs, events and counters into key files and facts.json
   compare  check that two recordings have the same facts (SPIs, keys, times aside)
   verify   check recordings against tshark: every packet decrypts, counts match the daemons
+  keys     write the keys a running scenario negotiated so far (ipsecmon's native format)
+  replay   inject capture files into an interface as fast as possible (libpcap)
+  benchgen write the benchmarks' synthetic capture (many SAs)
+  rss      sample a process's VmRSS every interval until it ends
+  livecheck lab|replay   assert what live ipsecmon reported (testdata/lab/live-check.sh)
 `
 
 func main() {
@@ -53,6 +58,16 @@ func main() {
 		err = compareCmd(os.Args[2:])
 	case "verify":
 		err = verifyCmd(os.Args[2:])
+	case "keys":
+		err = keysCmd(os.Args[2:])
+	case "replay":
+		err = replayCmd(ctx, os.Args[2:])
+	case "benchgen":
+		err = benchgenCmd(os.Args[2:])
+	case "rss":
+		err = rssCmd(ctx, os.Args[2:])
+	case "livecheck":
+		err = livecheckCmd(ctx, os.Args[2:])
 	case "-h", "--help", "help":
 		fmt.Print(usage)
 		return

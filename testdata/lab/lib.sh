@@ -202,12 +202,29 @@ stop_capture() {
 	CAPTURE_PID=""
 }
 
+# hook NAME ARGS...: runs hook_NAME when a file named by $LAB_HOOKS (sourced
+# by scenario.sh) defines it; without LAB_HOOKS nothing happens. Hooks run in
+# the scenario's shell, synchronously, at quiet moments (no traffic in
+# flight), so they can start and stop processes beside the lab (recording
+# them in LAB_PIDS for cleanup) and look at the daemons. They must be quick:
+# the rekey scenarios run on timers. The points are:
+#   capture-start          tcpdump listens; no IKE message sent yet
+#   initiated PEER CHILD   a CHILD SA (and maybe its IKE SA) is up, no traffic yet
+#   round-start N          before round N of traffic (both_ways)
+#   round-end N            round N done and both daemons listed
+#   capture-end            tcpdump stopped after teardown; daemons still running
+hook() {
+	declare -F "hook_$1" >/dev/null || return 0
+	"hook_$1" "${@:2}"
+}
+
 # ---- steps used by the scenarios ----
 
 # initiate PEER CHILD: start a CHILD SA (and its IKE SA if needed) and wait for it.
 initiate() {
 	mark "initiate $1 child $2"
 	sw "$1" --initiate --child "$2" --timeout 20 >>"$W/$1/swanctl.out" 2>&1 || die "initiate $2 from $1 failed: $(tail -5 "$W/$1/swanctl.out")"
+	hook initiated "$1" "$2"
 }
 
 # initiate_fail PEER CHILD: a negotiation that is meant to fail.
@@ -286,6 +303,7 @@ ROUND=0
 both_ways() {
 	local a=$1 b=$2; shift 2
 	[ $# -gt 0 ] || set -- "${MIX[@]}"
+	hook round-start $((ROUND + 1))
 	traffic alice "$a" "$b" "$@"
 	traffic bob "$b" "$a" "$@"
 	ROUND=$((ROUND + 1))
@@ -294,6 +312,7 @@ both_ways() {
 		[ -n "${CHARON_PID[$peer]:-}" ] || continue
 		sw "$peer" --list-sas --raw >"$W/$peer-list-sas-round$ROUND-raw.txt" 2>&1 || die "swanctl --list-sas --raw ($peer)"
 	done
+	hook round-end "$ROUND"
 }
 
 # count_events PEER NAME: events of that name recorded so far.

@@ -24,6 +24,11 @@ finish() {
 source "$LAB_DIR/scenarios/$SCEN/scenario.sh"
 # shellcheck source=lib.sh
 source "$LAB_DIR/lib.sh"
+# Optional hooks (see hook in lib.sh), e.g. testdata/lab/live-hooks.sh.
+if [ -n "${LAB_HOOKS:-}" ]; then
+	# shellcheck source=/dev/null
+	source "$LAB_HOOKS"
+fi
 trap cleanup EXIT
 trap 'log "interrupted"; exit 130' INT TERM
 
@@ -39,8 +44,10 @@ inner_routes alice 10.2.0.0/16
 inner_routes bob 10.1.0.0/16
 start_servers
 start_capture
+hook capture-start
 steps
 stop_capture
+hook capture-end
 finish
 # The recorders end when their daemon closes the VICI socket.
 for peer in alice bob; do

@@ -303,3 +303,92 @@ func FuzzParseSteps(f *testing.F) {
 		}
 	})
 }
+
+// runningWorkDir lays the fixture out as a scenario's work directory while
+// it runs (scenario.sh): <peer>/charon.log, events, listings, and a
+// steps.log with a capture-start mark only.
+func runningWorkDir(t *testing.T, steps string) string {
+	t.Helper()
+	src := filepath.Join("testdata", "ikev2-rekey")
+	dir := t.TempDir()
+	copyTo := func(from, to string) {
+		b, err := os.ReadFile(filepath.Join(src, from))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, to)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, to), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, p := range PeerNames {
+		copyTo(p+"-charon.log", filepath.Join(p, "charon.log"))
+		copyTo(p+"-vici-events.jsonl", p+"-vici-events.jsonl")
+	}
+	m, _ := filepath.Glob(filepath.Join(src, "*-raw.txt"))
+	for _, p := range m {
+		copyTo(filepath.Base(p), filepath.Base(p))
+	}
+	if err := os.WriteFile(filepath.Join(dir, "steps.log"), []byte(steps), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestLoadRunning: the keys of a running scenario are those of the SAs
+// established by "now". The SPIs are alice's, read off the fixture's log
+// ("CHILD_SA net{N} established with SPIs <in>_i <out>_o" at 03:15:10.061,
+// 03:15:20.063 and 03:15:30.066); each SPI is one ESP key line.
+func TestLoadRunning(t *testing.T) {
+	dir := runningWorkDir(t, "2026-11-27T03:15:09.800000Z capture-start\n2026-11-27T03:15:09.900000Z initiate alice child net\n")
+	tests := []struct {
+		now  time.Time
+		spis []uint32
+	}{
+		{time.Date(2026, 11, 27, 3, 15, 9, 950_000_000, time.UTC), nil},
+		{time.Date(2026, 11, 27, 3, 15, 15, 0, time.UTC), []uint32{0x59bcf2d3, 0x6f03193f}},
+		{time.Date(2026, 11, 27, 3, 15, 25, 0, time.UTC), []uint32{0x59bcf2d3, 0x6f03193f, 0x1bcd09f3, 0x69f974b9}},
+		{time.Date(2026, 11, 27, 3, 15, 35, 0, time.UTC), []uint32{0x59bcf2d3, 0x6f03193f, 0x1bcd09f3, 0x69f974b9, 0x6490818f, 0x78dcf61f}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.now.Format("15:04:05.000"), func(t *testing.T) {
+			in, err := LoadRunning(dir, "ikev2-rekey", "direct", tt.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !in.CaptureEnd.Equal(tt.now) {
+				t.Errorf("capture end %v, want now %v", in.CaptureEnd, tt.now)
+			}
+			_, set, err := Build(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[uint32]bool{}
+			for _, sa := range set.SAs {
+				got[sa.SPI] = true
+			}
+			if len(got) != len(tt.spis) {
+				t.Errorf("%d ESP keys, want %d", len(got), len(tt.spis))
+			}
+			for _, spi := range tt.spis {
+				if !got[spi] {
+					t.Errorf("no key for SPI 0x%08x", spi)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadRunningNeedsStart: without a capture-start mark there is nothing
+// to read, running or not; Load still wants the capture-end mark.
+func TestLoadRunningNeedsStart(t *testing.T) {
+	now := time.Date(2026, 11, 27, 3, 15, 35, 0, time.UTC)
+	if _, err := LoadRunning(runningWorkDir(t, "2026-11-27T03:15:09.900000Z initiate alice child net\n"), "ikev2-rekey", "direct", now); err == nil {
+		t.Error("LoadRunning without capture-start: no error")
+	}
+	if _, err := Load(runningWorkDir(t, "2026-11-27T03:15:09.800000Z capture-start\n"), "ikev2-rekey", "", "direct"); err == nil {
+		t.Error("Load of a running scenario: no error")
+	}
+}

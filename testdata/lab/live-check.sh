@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# Live capture acceptance: ipsecmon capturing live, checked against sources
+# other than ipsecmon (the daemons' facts and listings, tshark, libpcap's and
+# the kernel's counters, /proc). `make live-check` runs it (root).
+#
+#   testdata/lab/live-check.sh [-k] [-o OUTDIR]
+#
+#   -o OUTDIR  keep the outputs there (default: a temporary directory, removed)
+#   -k         keep the temporary directory (it holds keys; the lab's are throwaway)
+#
+# 1. Lab (items 7.1, 7.4, 7.5, 6.4): the ikev2-rekey and ikev2-child-delete
+#    scenarios run (side by side) with live-hooks.sh: three live ipsecmon
+#    instances in bob's namespace on bob's link from before the first IKE
+#    message to after teardown (keyless stats with --metrics-listen, keyless
+#    sas, keyed sas with keys by SIGHUP), and `ipsecmon check --host
+#    live:vici` over one round (ikev2-rekey: round 4, after the IKE SA
+#    rekey; ikev2-child-delete: round 2, through the SA created after bob's
+#    Delete). In ikev2-rekey the keyed instance gets child-3's keys only
+#    after round 3 (child-3 carries rounds 3 and 4). Each recording must have
+#    the committed recording's facts (the hooks change nothing) and pass
+#    the tshark verification; then `ipsecmon-lab livecheck lab` compares.
+# 2. Replay (item 7.2): 200,000 packets over 400 SAs (internal/benchgen),
+#    replayed REPLAY_LOOPS times as fast as libpcap injects them into a veth;
+#    ipsecmon captures on the other end with --buffer-size 256KiB (the kernel
+#    drops), tcpdump counts with its own libpcap, ipsecmon-lab rss samples
+#    ipsecmon's VmRSS every 100 ms; `ipsecmon-lab livecheck replay` compares.
+#
+# About 1 minute on 2 cores (plus building). Everything it starts is
+# stopped and every namespace it creates is removed, on any exit.
+set -euo pipefail
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$LAB_DIR/../.." && pwd)
+# scenario:late round:check round (live-hooks.sh)
+SCENARIOS=(ikev2-rekey:3:4 ikev2-child-delete:0:2)
+REPLAY_LOOPS=${REPLAY_LOOPS:-10}
+REPLAY_BUFFER=${REPLAY_BUFFER:-256KiB}
+RSS_WARMUP=${RSS_WARMUP:-4s}
+RSS_BOUND=${RSS_BOUND:-4MiB}
+OUT=""
+KEEP=0
+usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+while getopts o:kh opt; do
+	case $opt in
+	o) OUT=$OPTARG ;;
+	k) KEEP=1 ;;
+	*) usage ;;
+	esac
+done
+[ "$(id -u)" = 0 ] || { echo "live-check: needs root (namespaces, capture)" >&2; exit 1; }
+need=()
+for t in tshark tcpdump curl; do command -v "$t" >/dev/null || need+=("$t"); done
+if [ ${#need[@]} -gt 0 ]; then
+	echo "live-check: installing ${need[*]}" >&2
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+WORK=$(mktemp -d /tmp/ipsecmon-live.XXXXXX)
+chmod 700 "$WORK"
+[ -n "$OUT" ] || OUT=$WORK/out
+mkdir -p "$OUT"
+declare -a PIDS=() NETNS=()
+LAB_PID=""
+on_exit() {
+	local rc=$? p
+	trap - EXIT INT TERM
+	set +e
+	# run.sh cleans up its scenario (namespaces, daemons, live instances).
+	[ -z "$LAB_PID" ] || { kill -TERM "$LAB_PID" 2>/dev/null; wait "$LAB_PID" 2>/dev/null; }
+	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+	sleep 0.2
+	for p in "${PIDS[@]}"; do
+		kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	for p in "${NETNS[@]}"; do ip netns del "$p" 2>/dev/null; done
+	if [ "$KEEP" = 1 ]; then echo "live-check: kept $WORK" >&2; else rm -rf "$WORK"; fi
+	exit "$rc"
+}
+trap on_exit EXIT
+trap 'echo "live-check: interrupted" >&2; exit 130' INT TERM
+log() { printf '%s live-check: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+nap() { sleep "$1" & wait $! || true; }
+
+t0=$(date +%s)
+BIN=$WORK/bin
+mkdir -p "$BIN"
+(cd "$REPO" && go build -o "$BIN/ipsecmon" ./cmd/ipsecmon && go build -o "$BIN/ipsecmon-lab" ./cmd/ipsecmon-lab)
+log "built in $(($(date +%s) - t0))s"
+
+# ---- 1. the lab, with live instances beside it ----
+t1=$(date +%s)
+mkdir -p "$OUT/live"
+names=()
+for s in "${SCENARIOS[@]}"; do
+	IFS=: read -r name late check <<<"$s"
+	names+=("$name")
+	export "LIVE_LATE_ROUND_${name//-/_}=$late" "LIVE_CHECK_ROUND_${name//-/_}=$check"
+done
+LAB_HOOKS=$LAB_DIR/live-hooks.sh LIVE_OUT=$OUT/live LIVE_IPSECMON=$BIN/ipsecmon \
+	"$LAB_DIR/run.sh" -o "$OUT/rec" "${names[@]}" &
+LAB_PID=$!
+wait "$LAB_PID" || { LAB_PID=""; log "a lab scenario failed"; exit 1; }
+LAB_PID=""
+log "lab scenarios with live instances in $(($(date +%s) - t1))s"
+status=0
+for s in "${SCENARIOS[@]}"; do
+	IFS=: read -r name late check <<<"$s"
+	echo "== $name"
+	"$BIN/ipsecmon-lab" compare "$REPO/testdata/pcaps/lab/$name" "$OUT/rec/$name" || status=1
+	"$BIN/ipsecmon-lab" verify "$OUT/rec/$name" || status=1
+	"$BIN/ipsecmon-lab" livecheck lab -rec "$OUT/rec/$name" -live "$OUT/live/$name" -ipsecmon "$BIN/ipsecmon" \
+		-late "$late" -check "$check" || status=1
+done
+
+echo "== replay"
+# ---- 2. replay into a veth, faster than ipsecmon reads ----
+t2=$(date +%s)
+R=$OUT/replay
+mkdir -p "$R"
+TX=lvc-$$-tx RX=lvc-$$-rx
+for n in "$TX" "$RX"; do
+	ip netns add "$n"
+	NETNS+=("$n")
+	# No IPv6 (router solicitations, MLD): the link carries only the replay.
+	ip netns exec "$n" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 >/dev/null
+	ip -n "$n" link set lo up
+done
+ip -n "$TX" link add tx0 type veth peer name rx0 netns "$RX"
+ip -n "$TX" link set tx0 up
+ip -n "$RX" link set rx0 up
+"$BIN/ipsecmon-lab" benchgen -o "$WORK/bench.pcap" >/dev/null
+
+# tcpdump: libpcap's own count of what reached rx0 (a 256 MiB buffer, 128-byte snap).
+ip netns exec "$RX" tcpdump -i rx0 -n -B 262144 -s 128 -w /dev/null 2>"$R/tcpdump.stderr" &
+TCPDUMP=$!
+PIDS+=("$TCPDUMP")
+ip netns exec "$RX" "$BIN/ipsecmon" stats -i rx0 --buffer-size "$REPLAY_BUFFER" -q -o json \
+	--metrics-listen 127.0.0.1:9477 >"$R/stats.json" 2>"$R/stats.stderr" &
+IPSECMON=$! # ip netns exec execs ipsecmon: the same PID
+PIDS+=("$IPSECMON")
+for ((i = 0; i < 100; i++)); do
+	grep -q 'listening on' "$R/tcpdump.stderr" && grep -q 'metrics on' "$R/stats.stderr" && break
+	nap 0.05
+done
+grep -q 'metrics on' "$R/stats.stderr" || { log "ipsecmon did not start: $(cat "$R/stats.stderr")"; exit 1; }
+grep -q 'listening on' "$R/tcpdump.stderr" || { log "tcpdump did not start: $(cat "$R/tcpdump.stderr")"; exit 1; }
+"$BIN/ipsecmon-lab" rss -pid "$IPSECMON" -every 100ms -o "$R/rss.txt" &
+RSS=$!
+PIDS+=("$RSS")
+rx() { ip netns exec "$RX" cat /sys/class/net/rx0/statistics/rx_packets; }
+echo "rx_packets_before $(rx)" >"$R/netdev.txt"
+ip netns exec "$TX" "$BIN/ipsecmon-lab" replay -i tx0 -loops "$REPLAY_LOOPS" -o "$R/replay.json" "$WORK/bench.pcap"
+echo "rx_packets_after $(rx)" >>"$R/netdev.txt"
+# Let ipsecmon empty its buffer: its frame count stops moving.
+frames() { ip netns exec "$RX" curl -sf --max-time 2 http://127.0.0.1:9477/stats.json | grep -o '"frames":[0-9]*,"captured' | grep -o '[0-9]*' || true; }
+last=-1
+for ((i = 0; i < 40; i++)); do
+	nap 0.5
+	now=$(frames)
+	[ "$now" = "$last" ] && break
+	last=$now
+done
+kill -INT "$IPSECMON"
+rc=0
+wait "$IPSECMON" || rc=$?
+echo "$rc" >"$R/stats.rc"
+kill -INT "$TCPDUMP"
+wait "$TCPDUMP" || true
+wait "$RSS" || true
+PIDS=()
+log "replay in $(($(date +%s) - t2))s"
+"$BIN/ipsecmon-lab" livecheck replay -dir "$R" -warmup "$RSS_WARMUP" -rss-bound "$RSS_BOUND" || status=1
+log "done in $(($(date +%s) - t0))s: $([ $status = 0 ] && echo PASS || echo FAIL)"
+exit $status
