@@ -39,7 +39,11 @@ func (a *Analyzer) applyIKE() {
 		case ikestate.EventChildSANegotiated:
 			a.negotiated(e.Time.UnixNano(), e.Child)
 		case ikestate.EventChildSADeleted:
-			a.ended(e.Time.UnixNano(), e.Child, StateDeleted)
+			if e.Child == nil {
+				a.endLearned(e.Time.UnixNano(), e.DeletedProto, e.DeletedSPI, e.DeletedBy.Addr())
+			} else {
+				a.ended(e.Time.UnixNano(), e.Child, StateDeleted)
+			}
 		case ikestate.EventChildSAExpired:
 			a.ended(e.Time.UnixNano(), e.Child, StateExpired)
 		case ikestate.EventMessage:
@@ -147,6 +151,41 @@ func (a *Analyzer) ended(now int64, c *ikestate.ChildSA, st State) {
 	for _, sa := range pair {
 		if sa != nil && sa.State == StateActive {
 			sa.State, sa.EndedAt = st, now
+		}
+	}
+}
+
+// endLearned ends a pair negotiated before the capture began, which the
+// table only knows from its traffic: the Delete names the SPI its sender
+// receives on, and the pair goes with it (RFC 7296 §1.4.1, RFC 2408 §3.15)
+// — the other half is the active SA the other way between the same peers,
+// when there is exactly one.
+func (a *Analyzer) endLearned(now int64, proto uint8, spi uint32, sender netip.Addr) {
+	var hit *SA
+	for _, sa := range a.order {
+		if sa.Key.SPI == spi && sa.Key.Proto == proto && sa.Key.Dst == sender && sa.State == StateActive {
+			hit = sa
+			break
+		}
+	}
+	if hit == nil {
+		return
+	}
+	other := hit.pair
+	if other == nil {
+		var cands []*SA
+		for _, sa := range a.order {
+			if sa != hit && sa.Key.Proto == proto && sa.Key.Dst == hit.Src && sa.Src == hit.Key.Dst && sa.State == StateActive && sa.neg == nil {
+				cands = append(cands, sa)
+			}
+		}
+		if len(cands) == 1 {
+			other = cands[0]
+		}
+	}
+	for _, sa := range []*SA{hit, other} {
+		if sa != nil && sa.State == StateActive {
+			sa.State, sa.EndedAt = StateDeleted, now
 		}
 	}
 }

@@ -108,6 +108,9 @@ func (a *Analyzer) SetKeys(ks *keys.Set) {
 	a.cfg.Keys = ks
 	a.covered = nil
 	a.indexKeys()
+	if a.tracker != nil {
+		a.tracker.SetKeys(ks)
+	}
 	for _, sa := range a.order {
 		if sa.tr == nil {
 			a.attachKeys(sa)

@@ -201,7 +201,11 @@ func cmpErr(a, b error) error {
 // deleteSPIs ends the pairs a Delete payload names. Each SPI is one the
 // sender receives on (RFC 2408 §3.15, RFC 7296 §3.11); the pair goes with
 // it, and the peer's Delete for the other half changes nothing more.
-func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sender netip.AddrPort, now time.Time) {
+//
+// A Delete may name an SA negotiated before the capture began (a live run
+// starting mid-stream): it still ends a pair. It is counted once, from the
+// request; an IKEv2 response names the other half of the same pair.
+func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sender netip.AddrPort, now time.Time, response bool) {
 	ipp := proto.IPProto()
 	if ipp == 0 {
 		return
@@ -222,7 +226,15 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 				hit = c
 			}
 		}
-		if hit == nil || hit.State != "active" {
+		if hit == nil {
+			if !response {
+				t.deletions++
+			}
+			t.emit(Event{Time: now, Kind: EventChildSADeleted, DeletedProto: ipp, DeletedSPI: spi, DeletedBy: sender,
+				Reason: "delete payload (pair negotiated before the capture)"})
+			continue
+		}
+		if hit.State != "active" {
 			continue
 		}
 		if !hit.expiry.IsZero() && !now.Before(hit.expiry.Add(-expiryTolerance)) {

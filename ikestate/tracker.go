@@ -79,6 +79,7 @@ type Tracker struct {
 	deletions, expirations         int
 	v1QMUndecrypted                int // Quick Modes read from headers only
 	v2ChildUndecrypted             int // IKE_AUTH / CREATE_CHILD_SA exchanges read from headers only
+	v2CreateUndecrypted            int // of those, CREATE_CHILD_SA: only they can rekey
 	infoUndecrypted                int // Informational exchanges read from headers only
 	peerUndecrypted, peerDecrypted map[peerKey]bool
 }
@@ -95,6 +96,24 @@ func New(ks *keys.Set) *Tracker {
 		bySPI:           map[spiKey][]*childSA{},
 		peerUndecrypted: map[peerKey]bool{},
 		peerDecrypted:   map[peerKey]bool{},
+	}
+}
+
+// SetKeys replaces the key set (a live run re-reads its key files on
+// SIGHUP): IKE SAs without keys so far look for them again, so that their
+// later messages decrypt. Messages already seen are not read again.
+func (t *Tracker) SetKeys(ks *keys.Set) {
+	if ks == nil {
+		ks = &keys.Set{}
+	}
+	t.ks = ks
+	for _, sa := range t.sas {
+		switch {
+		case sa.ref.Version == 2 && sa.k2 == nil:
+			t.findKeysV2(sa)
+		case sa.ref.Version == 1 && sa.k1 == nil:
+			t.findKeysV1(sa)
+		}
 	}
 }
 
@@ -315,9 +334,12 @@ func (t *Tracker) Counters() Counters {
 	// IKEv1 additions show in the cleartext headers (three Quick Mode
 	// messages); IKEv2 ones and everything about contents need decryption.
 	childKnown := t.v1QMUndecrypted == 0 && t.v2ChildUndecrypted == 0
+	// IKE_AUTH never rekeys (RFC 7296 §1.3): unread IKE_AUTH exchanges leave
+	// the rekey count intact.
+	rekeysKnown := t.v1QMUndecrypted == 0 && t.v2CreateUndecrypted == 0
 	delKnown := t.infoUndecrypted == 0 && t.v2ChildUndecrypted == 0
 	c.KeyAdditions = figure(t.addsKnown+t.addsInferred, t.addsInferred == 0 && t.v2ChildUndecrypted == 0)
-	c.Rekeys = figure(t.rekeysKnown, childKnown)
+	c.Rekeys = figure(t.rekeysKnown, rekeysKnown)
 	c.Rekeys.Inferred = false
 	c.KeyDeletions = figure(t.deletions, delKnown)
 	c.KeyDeletions.Inferred = false

@@ -182,6 +182,7 @@ type ChildSA struct {
 	InitiatorSelectors []Selector `json:"selectors_initiator,omitempty"` // TSi / IDci
 	ResponderSelectors []Selector `json:"selectors_responder,omitempty"` // TSr / IDcr
 	RekeyOf            int        `json:"rekey_of,omitempty"`            // ChildSA.ID of the replaced pair
+	RekeyOfSPI         uint32     `json:"rekey_of_spi,omitempty"`        // the SPI REKEY_SA named (IKEv2), even for a pair not seen
 	Inferred           bool       `json:"inferred,omitempty"`            // created from cleartext headers only
 	Created            time.Time  `json:"created"`
 	Ended              time.Time  `json:"ended,omitzero"`
@@ -289,10 +290,12 @@ type Event struct {
 	Negotiation *Negotiation `json:"negotiation,omitempty"`
 	Child       *ChildSA     `json:"child_sa,omitempty"`
 	// For child-sa-deleted: the protocol and SPI as the Delete named it, and who sent it.
-	DeletedSPI uint32         `json:"deleted_spi,omitempty"`
-	DeletedBy  netip.AddrPort `json:"deleted_by,omitzero"`
-	Reason     string         `json:"reason,omitempty"`
-	Error      string         `json:"error,omitempty"`
+	// Child is nil when the pair was negotiated before the capture began.
+	DeletedProto uint8          `json:"deleted_protocol,omitempty"`
+	DeletedSPI   uint32         `json:"deleted_spi,omitempty"`
+	DeletedBy    netip.AddrPort `json:"deleted_by,omitzero"`
+	Reason       string         `json:"reason,omitempty"`
+	Error        string         `json:"error,omitempty"`
 }
 
 // SPIStatus is what the tracker knows about an ESP/AH SPI.

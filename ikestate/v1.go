@@ -594,7 +594,7 @@ func (t *Tracker) v1Informational(sa *ikeSA, m Message, ps []ike.Payload) {
 				}
 				continue
 			}
-			t.deleteSPIs(sa, d.Protocol, d.SPIs, m.Src, m.Time)
+			t.deleteSPIs(sa, d.Protocol, d.SPIs, m.Src, m.Time, false)
 		}
 	}
 }

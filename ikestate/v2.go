@@ -326,7 +326,7 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 			sa.idI = c.idi
 		}
 		if c == nil {
-			t.v2ChildUndecryptedOnce(ex)
+			t.v2ChildUndecryptedOnce(ex, false)
 		}
 		return
 	}
@@ -334,7 +334,7 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 	if c == nil {
 		// Headers only: the first answered IKE_AUTH stands for the
 		// established IKE SA and its first pair.
-		t.v2ChildUndecryptedOnce(ex)
+		t.v2ChildUndecryptedOnce(ex, false)
 		if sa.authChildInferred {
 			return
 		}
@@ -396,10 +396,15 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 	}
 }
 
-func (t *Tracker) v2ChildUndecryptedOnce(ex *v2Exchange) {
+// v2ChildUndecryptedOnce notes an IKE_AUTH or (create) CREATE_CHILD_SA
+// exchange read from its headers only.
+func (t *Tracker) v2ChildUndecryptedOnce(ex *v2Exchange, create bool) {
 	if !ex.undecryptedNoted {
 		ex.undecryptedNoted = true
 		t.v2ChildUndecrypted++
+		if create {
+			t.v2CreateUndecrypted++
+		}
 	}
 }
 
@@ -487,10 +492,13 @@ func (t *Tracker) childFromV2(sa *ikeSA, n *negotiation, req, resp *v2Content, n
 	}
 	ch.InitiatorSelectors, ch.ResponderSelectors = selectorsV2(tsi), selectorsV2(tsr)
 	if req.hasRekey {
+		// REKEY_SA names the pair being replaced (RFC 7296 §1.3.3); it may
+		// have been negotiated before the capture began: still a rekey.
+		ch.RekeyOfSPI = req.rekeySPI
+		n.Rekey = true
+		t.rekeysKnown++
 		if old := t.findChildBySPI(sa, req.rekeyProto.IPProto(), req.rekeySPI); old != nil {
 			ch.RekeyOf = old.ID
-			n.Rekey = true
-			t.rekeysKnown++
 		}
 	}
 	t.keysV2(sa, ch, ni, nr, req.ke != nil || resp.ke != nil)
@@ -535,7 +543,7 @@ func (t *Tracker) v2CreateChild(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 		ex.neg, ex.req = n, c
 		if c == nil {
 			n.Kind, n.Inferred = "unknown", true
-			t.v2ChildUndecryptedOnce(ex)
+			t.v2ChildUndecryptedOnce(ex, true)
 		} else {
 			n.Offered = offersV2(c.proposals)
 			if len(c.proposals) > 0 && c.proposals[0].Protocol == ike.ProtoISAKMP {
@@ -557,7 +565,7 @@ func (t *Tracker) v2CreateChild(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 		return
 	}
 	if c == nil || ex.req == nil {
-		t.v2ChildUndecryptedOnce(ex)
+		t.v2ChildUndecryptedOnce(ex, true)
 		if n.Kind == "ike-rekey" {
 			n.State, n.Ended = "completed", m.Time
 			return
@@ -647,6 +655,6 @@ func (t *Tracker) v2Informational(sa *ikeSA, ex *v2Exchange, m Message, h ike.He
 			t.emit(Event{Time: m.Time, Kind: EventIKESADeleted, IKESA: sa.snapshot(), Reason: reason})
 			continue
 		}
-		t.deleteSPIs(sa, d.Protocol, d.SPIs, m.Src, m.Time)
+		t.deleteSPIs(sa, d.Protocol, d.SPIs, m.Src, m.Time, h.Response())
 	}
 }
