@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD_DEPS := libpcap-dev gcc
 TEST_DEPS  := $(BUILD_DEPS) tshark
 
-.PHONY: all build demo test lint bench fuzz lab lab-check clean deps-build deps-test
+.PHONY: all build demo test lint bench fuzz lab lab-check live-check clean deps-build deps-test
 
 all: build
 
@@ -60,6 +60,12 @@ lab-check: deps-test
 	$(GO) run ./cmd/ipsecmon-lab verify $(LABOUT)
 	$(GO) run ./cmd/ipsecmon-lab compare testdata/pcaps/lab $(LABOUT)
 	IPSECMON_LAB_DIR=$(LABOUT) $(GO) test -count=1 ./internal/lab/... ./cmd/... ./ikestate/...
+
+# CI: live capture beside a running lab scenario (root): live and offline
+# figures, metrics against /stats.json, SIGHUP key reloads, live:vici, and a
+# 2,000,000-packet replay into a veth for drops and flat memory.
+live-check: deps-test
+	testdata/lab/live-check.sh
 
 clean:
 	rm -rf bin

@@ -49,8 +49,12 @@ func (f *liveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.filter, "filter", "f", "", "BPF filter replacing the default ("+capture.DefaultFilter+")")
 	fs.IntVar(&f.snaplen, "snaplen", 262144, "bytes to capture per packet")
 	fs.BoolVar(&f.noPromisc, "no-promisc", false, "do not put the interface into promiscuous mode")
-	fs.BoolVar(&f.immediate, "immediate", true, "deliver packets as they arrive (libpcap immediate mode)")
-	fs.StringVar(&f.bufferSize, "buffer-size", "", "kernel capture buffer, e.g. 64MiB (default: libpcap's)")
+	// Immediate mode makes libpcap use fixed ring slots of the snap length
+	// (64 KiB each): a 2 MB buffer then holds 32 packets. Without it the
+	// kernel packs packets into blocks, delivered within the 100 ms read
+	// timeout, which is soon enough for every view.
+	fs.BoolVar(&f.immediate, "immediate", false, "deliver each packet at once (libpcap immediate mode; fixed-size ring slots: raise --buffer-size)")
+	fs.StringVar(&f.bufferSize, "buffer-size", "32MiB", "kernel capture buffer")
 	fs.Uint64VarP(&f.count, "count", "c", 0, "stop after this many packets")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long, e.g. 30s")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics on ADDR at /metrics, and the stats and sas JSON at /stats.json and /sas.json (host:port; ':9477' binds 127.0.0.1)")

@@ -21,7 +21,7 @@
 #    the tshark verification; then `ipsecmon-lab livecheck lab` compares.
 # 2. Replay (item 7.2): 200,000 packets over 400 SAs (internal/benchgen),
 #    replayed REPLAY_LOOPS times as fast as libpcap injects them into a veth;
-#    ipsecmon captures on the other end with --buffer-size 256KiB (the kernel
+#    ipsecmon captures on the other end with --immediate --buffer-size 256KiB (the kernel
 #    drops), tcpdump counts with its own libpcap, ipsecmon-lab rss samples
 #    ipsecmon's VmRSS every 100 ms; `ipsecmon-lab livecheck replay` compares.
 #
@@ -136,7 +136,7 @@ ip -n "$RX" link set rx0 up
 ip netns exec "$RX" tcpdump -i rx0 -n -B 262144 -s 128 -w /dev/null 2>"$R/tcpdump.stderr" &
 TCPDUMP=$!
 PIDS+=("$TCPDUMP")
-ip netns exec "$RX" "$BIN/ipsecmon" stats -i rx0 --buffer-size "$REPLAY_BUFFER" -q -o json \
+ip netns exec "$RX" "$BIN/ipsecmon" stats -i rx0 --immediate --buffer-size "$REPLAY_BUFFER" -q -o json \
 	--metrics-listen 127.0.0.1:9477 >"$R/stats.json" 2>"$R/stats.stderr" &
 IPSECMON=$! # ip netns exec execs ipsecmon: the same PID
 PIDS+=("$IPSECMON")

@@ -80,9 +80,18 @@ live_reload() {
 }
 
 # live_scrape TAG: /stats.json, /sas.json, /metrics, /stats.json, /sas.json
-# of the stats instance, in that order, while no traffic flows.
+# of the stats instance, in that order, while no traffic flows. libpcap
+# delivers packets in blocks (up to its 100 ms read timeout later), so the
+# figures are first given time to settle: two /stats.json 250 ms apart equal.
 live_scrape() {
-	local tag=$1 path n=0
+	local tag=$1 path n=0 i
+	local url="http://127.0.0.1:${LIVE_PORT[stats]}/stats.json"
+	for ((i = 0; i < 20; i++)); do
+		ip netns exec "$(ns bob)" curl -sSf --max-time 5 "$url" -o "$LO/settle-a" 2>>"$LO/curl.stderr" || die "curl /stats.json"
+		sleep 0.25
+		ip netns exec "$(ns bob)" curl -sSf --max-time 5 "$url" -o "$LO/settle-b" 2>>"$LO/curl.stderr" || die "curl /stats.json"
+		cmp -s "$LO/settle-a" "$LO/settle-b" && break
+	done
 	for path in stats.json sas.json metrics stats.json sas.json; do
 		n=$((n + 1))
 		ip netns exec "$(ns bob)" curl -sSf --max-time 5 "http://127.0.0.1:${LIVE_PORT[stats]}/$path" \
