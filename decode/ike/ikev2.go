@@ -161,67 +161,25 @@ func (p Proposal) Suite() Suite {
 // ParseSA reads the body of an IKEv2 SA payload: a list of proposals.
 func ParseSA(body []byte) ([]Proposal, error) {
 	var out []Proposal
-	it := NewIter(PayloadProposal, body)
-	for {
-		p, ok := it.Next()
-		if !ok {
-			break
-		}
-		if p.Type != PayloadProposal {
-			return out, fmt.Errorf("SA: proposal %d: substructure type %d: %w", p.Index, p.Type, ErrMalformed)
-		}
-		prop, err := parseProposal(p.Body)
+	err := eachSubstructure(PayloadProposal, body, func(i int, b []byte) error {
+		var p Proposal
+		h, err := parseProposalCommon(b, func(hdr []byte, attrs []Attribute) error {
+			p.Transforms = append(p.Transforms, Transform{
+				Type: TransformType(hdr[0]), ID: binary.BigEndian.Uint16(hdr[2:]), Attrs: attrs,
+			})
+			return nil
+		})
 		if err != nil {
-			return out, fmt.Errorf("SA: proposal %d: %w", p.Index, err)
+			return fmt.Errorf("proposal %d: %w", i, err)
 		}
-		out = append(out, prop)
-	}
-	if err := it.Err(); err != nil {
+		p.Number, p.Protocol, p.SPI = h.Number, h.Protocol, h.SPI
+		out = append(out, p)
+		return nil
+	})
+	if err != nil {
 		return out, fmt.Errorf("SA: %w", err)
 	}
 	return out, nil
-}
-
-func parseProposal(b []byte) (Proposal, error) {
-	var p Proposal
-	if len(b) < 4 {
-		return p, fmt.Errorf("%d bytes, need 4: %w", len(b), ErrTruncated)
-	}
-	p.Number = b[0]
-	p.Protocol = ProtocolID(b[1])
-	spiSize := int(b[2])
-	nt := int(b[3])
-	if spiSize > len(b)-4 {
-		return p, fmt.Errorf("SPI size %d, only %d bytes left: %w", spiSize, len(b)-4, ErrTruncated)
-	}
-	p.SPI = b[4 : 4+spiSize : 4+spiSize]
-	it := NewIter(PayloadTransform, b[4+spiSize:])
-	for {
-		t, ok := it.Next()
-		if !ok {
-			break
-		}
-		if t.Type != PayloadTransform {
-			return p, fmt.Errorf("transform %d: substructure type %d: %w", t.Index, t.Type, ErrMalformed)
-		}
-		if len(t.Body) < 4 {
-			return p, fmt.Errorf("transform %d: %d bytes, need 4: %w", t.Index, len(t.Body), ErrTruncated)
-		}
-		attrs, err := ParseAttributes(t.Body[4:])
-		if err != nil {
-			return p, fmt.Errorf("transform %d: %w", t.Index, err)
-		}
-		p.Transforms = append(p.Transforms, Transform{
-			Type: TransformType(t.Body[0]), ID: binary.BigEndian.Uint16(t.Body[2:]), Attrs: attrs,
-		})
-	}
-	if err := it.Err(); err != nil {
-		return p, err
-	}
-	if len(p.Transforms) != nt {
-		return p, fmt.Errorf("header announces %d transforms, %d present: %w", nt, len(p.Transforms), ErrMalformed)
-	}
-	return p, nil
 }
 
 // KE is an IKEv2 key exchange payload (RFC 7296 §3.4).

@@ -56,65 +56,23 @@ func ParseSAv1(body []byte) (SAv1, error) {
 	if sa.DOI == DOIIPsec && sa.Situation&^1 != 0 {
 		return sa, fmt.Errorf("SA: situation %#x with labelled domain data is not supported: %w", sa.Situation, ErrMalformed)
 	}
-	it := NewIter(PayloadProposal, rest)
-	for {
-		p, ok := it.Next()
-		if !ok {
-			break
-		}
-		if p.Type != PayloadProposal {
-			return sa, fmt.Errorf("SA: proposal %d: next payload %v inside SA: %w", p.Index, p.Type, ErrMalformed)
-		}
-		prop, err := parseProposalV1(p.Body)
+	err := eachSubstructure(PayloadProposal, rest, func(i int, b []byte) error {
+		var p ProposalV1
+		h, err := parseProposalCommon(b, func(hdr []byte, attrs []Attribute) error {
+			p.Transforms = append(p.Transforms, TransformV1{Number: hdr[0], ID: hdr[1], Attrs: attrs})
+			return nil
+		})
 		if err != nil {
-			return sa, fmt.Errorf("SA: proposal %d: %w", p.Index, err)
+			return fmt.Errorf("proposal %d: %w", i, err)
 		}
-		sa.Proposals = append(sa.Proposals, prop)
-	}
-	if err := it.Err(); err != nil {
+		p.Number, p.Protocol, p.SPI = h.Number, h.Protocol, h.SPI
+		sa.Proposals = append(sa.Proposals, p)
+		return nil
+	})
+	if err != nil {
 		return sa, fmt.Errorf("SA: %w", err)
 	}
 	return sa, nil
-}
-
-func parseProposalV1(b []byte) (ProposalV1, error) {
-	var p ProposalV1
-	if len(b) < 4 {
-		return p, fmt.Errorf("%d bytes, need 4: %w", len(b), ErrTruncated)
-	}
-	p.Number = b[0]
-	p.Protocol = ProtocolID(b[1])
-	spiSize := int(b[2])
-	nt := int(b[3])
-	if spiSize > len(b)-4 {
-		return p, fmt.Errorf("SPI size %d, only %d bytes left: %w", spiSize, len(b)-4, ErrTruncated)
-	}
-	p.SPI = b[4 : 4+spiSize : 4+spiSize]
-	it := NewIter(PayloadTransform, b[4+spiSize:])
-	for {
-		t, ok := it.Next()
-		if !ok {
-			break
-		}
-		if t.Type != PayloadTransform {
-			return p, fmt.Errorf("transform %d: next payload %v inside proposal: %w", t.Index, t.Type, ErrMalformed)
-		}
-		if len(t.Body) < 4 {
-			return p, fmt.Errorf("transform %d: %d bytes, need 4: %w", t.Index, len(t.Body), ErrTruncated)
-		}
-		attrs, err := ParseAttributes(t.Body[4:])
-		if err != nil {
-			return p, fmt.Errorf("transform %d: %w", t.Index, err)
-		}
-		p.Transforms = append(p.Transforms, TransformV1{Number: t.Body[0], ID: t.Body[1], Attrs: attrs})
-	}
-	if err := it.Err(); err != nil {
-		return p, err
-	}
-	if len(p.Transforms) != nt {
-		return p, fmt.Errorf("header announces %d transforms, %d present: %w", nt, len(p.Transforms), ErrMalformed)
-	}
-	return p, nil
 }
 
 // IDv1 is an IKEv1 identification payload (RFC 2407 §4.6.2): a phase 1
