@@ -57,11 +57,9 @@ var wsESPAuthUnchecked = map[string]algo.Auth{
 	"MAC-RIPEMD-160-96 [RFC2857]":                        algo.AuthUnchecked96,
 }
 
-// espSA reads Wireshark's esp_sa UAT: protocol, source, destination, SPI,
-// encryption, encryption key, authentication, authentication key, and since
-// Wireshark 4.2 the sequence number length ("32-bit"/"64-bit") and the ESN
-// high bits (hex).
-func (p *parser) espSA(lines []string) error {
+// uatRows calls fn with the 1-based line number and fields of each row of a
+// Wireshark UAT file, skipping blank lines and comments.
+func (p *parser) uatRows(table string, lines []string, fn func(n int, f []uatField) error) error {
 	for i, l := range lines {
 		n := i + 1
 		t := strings.TrimSpace(l)
@@ -70,8 +68,22 @@ func (p *parser) espSA(lines []string) error {
 		}
 		f, err := splitUAT(t)
 		if err != nil {
-			return p.errorf(n, "esp_sa: %v", err)
+			return p.errorf(n, "%s: %v", table, err)
 		}
+		if err := fn(n, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// espSA reads Wireshark's esp_sa UAT: protocol, source, destination, SPI,
+// encryption, encryption key, authentication, authentication key, and since
+// Wireshark 4.2 the sequence number length ("32-bit"/"64-bit") and the ESN
+// high bits (hex).
+func (p *parser) espSA(lines []string) error {
+	return p.uatRows("esp_sa", lines, func(n int, f []uatField) error {
+		var err error
 		if len(f) != 8 && len(f) != 10 {
 			return p.errorf(n, "esp_sa: %d fields; want 8 (Wireshark ≤ 4.0) or 10 (4.2 and later)", len(f))
 		}
@@ -109,7 +121,7 @@ func (p *parser) espSA(lines []string) error {
 			p.warnf(n, "esp_sa: %q does not give the ICV length; assuming 16 octets", encName)
 		case wsESPEncUnsupported[encName]:
 			p.warnf(n, "esp_sa: encryption %q is not supported; SA skipped", encName)
-			continue
+			return nil
 		default:
 			if sa.Enc, ok = wsESPEnc[encName]; !ok {
 				return p.errorf(n, "esp_sa: unknown encryption algorithm %q", encName)
@@ -155,23 +167,15 @@ func (p *parser) espSA(lines []string) error {
 			}
 		}
 		p.set.SAs = append(p.set.SAs, sa)
-	}
-	return nil
+		return nil
+	})
 }
 
 // ikev1Table reads Wireshark's ikev1_decryption_table: initiator cookie and
 // phase 1 encryption key, both hex.
 func (p *parser) ikev1Table(lines []string) error {
-	for i, l := range lines {
-		n := i + 1
-		t := strings.TrimSpace(l)
-		if t == "" || t[0] == '#' {
-			continue
-		}
-		f, err := splitUAT(t)
-		if err != nil {
-			return p.errorf(n, "ikev1_decryption_table: %v", err)
-		}
+	return p.uatRows("ikev1_decryption_table", lines, func(n int, f []uatField) error {
+		var err error
 		if len(f) != 2 {
 			return p.errorf(n, "ikev1_decryption_table: %d fields; want 2 (initiator cookie, encryption key)", len(f))
 		}
@@ -188,8 +192,8 @@ func (p *parser) ikev1Table(lines []string) error {
 			return p.errorf(n, "ikev1_decryption_table: empty encryption key")
 		}
 		p.set.IKEv1 = append(p.set.IKEv1, sa)
-	}
-	return nil
+		return nil
+	})
 }
 
 // Wireshark's IKEv2 table names (epan/dissectors/packet-isakmp.c
@@ -253,16 +257,8 @@ var wsIKEv2IntegUnsupported = map[string]bool{
 // ikev2Table reads Wireshark's ikev2_decryption_table: SPIi, SPIr, SK_ei,
 // SK_er, encryption, SK_ai, SK_ar, integrity (keys in hex).
 func (p *parser) ikev2Table(lines []string) error {
-	for i, l := range lines {
-		n := i + 1
-		t := strings.TrimSpace(l)
-		if t == "" || t[0] == '#' {
-			continue
-		}
-		f, err := splitUAT(t)
-		if err != nil {
-			return p.errorf(n, "ikev2_decryption_table: %v", err)
-		}
+	return p.uatRows("ikev2_decryption_table", lines, func(n int, f []uatField) error {
+		var err error
 		if len(f) != 8 {
 			return p.errorf(n, "ikev2_decryption_table: %d fields; want 8", len(f))
 		}
@@ -281,7 +277,7 @@ func (p *parser) ikev2Table(lines []string) error {
 		}
 		if wsIKEv2IntegUnsupported[integName] {
 			p.warnf(n, "ikev2_decryption_table: integrity %q is not supported; IKE SA skipped", integName)
-			continue
+			return nil
 		}
 		if sa.Integ, ok = wsIKEv2Integ[integName]; !ok {
 			return p.errorf(n, "ikev2_decryption_table: unknown integrity algorithm %q", integName)
@@ -306,6 +302,6 @@ func (p *parser) ikev2Table(lines []string) error {
 			}
 		}
 		p.set.IKEv2 = append(p.set.IKEv2, sa)
-	}
-	return nil
+		return nil
+	})
 }
