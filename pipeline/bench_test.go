@@ -97,6 +97,27 @@ func BenchmarkBareRead(b *testing.B) {
 	report1(b, frames)
 }
 
+// statsOnce is one `ipsecmon stats` run of path through an, minus process
+// start: open, decode, analyse, snapshot and render.
+func statsOnce(b *testing.B, an *analyzer.Analyzer, path string) *analyzer.Snapshot {
+	b.Helper()
+	run := pipeline.New(an, pipeline.Options{})
+	src, err := capture.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := run.Source(src); err != nil {
+		b.Fatal(err)
+	}
+	src.Close()
+	run.Finish()
+	snap := an.Snapshot()
+	if err := report.WriteStats(io.Discard, report.Run{Snap: snap, Input: run.Stats()}, report.Table); err != nil {
+		b.Fatal(err)
+	}
+	return snap
+}
+
 // BenchmarkStats is `ipsecmon stats` on the same file, minus process start:
 // open, decode, analyse, snapshot and render.
 func BenchmarkStats(b *testing.B) {
@@ -105,20 +126,7 @@ func BenchmarkStats(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		an := analyzer.New(analyzer.Config{Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
-		run := pipeline.New(an, pipeline.Options{})
-		src, err := capture.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := run.Source(src); err != nil {
-			b.Fatal(err)
-		}
-		src.Close()
-		run.Finish()
-		snap := an.Snapshot()
-		if err := report.WriteStats(io.Discard, report.Run{Snap: snap, Input: run.Stats()}, report.Table); err != nil {
-			b.Fatal(err)
-		}
+		snap := statsOnce(b, an, path)
 		if snap.SAs != 2*benchgen.Default.Pairs || an.Counts().IPsecPackets != uint64(frames) {
 			b.Fatalf("%d SAs, %d IPsec packets; want %d, %d", snap.SAs, an.Counts().IPsecPackets, 2*benchgen.Default.Pairs, frames)
 		}

@@ -18,11 +18,8 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/analyzer"
-	"ipsecmon/capture"
 	"ipsecmon/internal/benchgen"
 	"ipsecmon/keys"
-	"ipsecmon/pipeline"
-	"ipsecmon/report"
 )
 
 var (
@@ -156,20 +153,7 @@ func benchKeyed(b *testing.B, workers int) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		an := analyzer.New(analyzer.Config{Keys: ks, Workers: workers})
-		run := pipeline.New(an, pipeline.Options{})
-		src, err := capture.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := run.Source(src); err != nil {
-			b.Fatal(err)
-		}
-		src.Close()
-		run.Finish()
-		snap := an.Snapshot()
-		if err := report.WriteStats(io.Discard, report.Run{Snap: snap, Input: run.Stats()}, report.Table); err != nil {
-			b.Fatal(err)
-		}
+		statsOnce(b, an, path)
 		var verified uint64
 		for _, sa := range an.SAs() {
 			verified += sa.Accepted - sa.Unverified
