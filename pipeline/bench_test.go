@@ -67,34 +67,44 @@ func BenchmarkBareRead(b *testing.B) {
 	path, frames, size := benchCapture(b)
 	b.SetBytes(size)
 	b.ResetTimer()
+	var sum byte
 	for i := 0; i < b.N; i++ {
-		f, err := os.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, err := pcapgo.NewReader(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		var sum byte
-		for {
-			data, _, err := r.ZeroCopyReadPacketData()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
+		n := eachFrame(b, path, func(data []byte) bool {
 			sum += data[len(data)-1]
-			n++
-		}
-		f.Close()
+			return true
+		})
 		if n != frames {
 			b.Fatalf("read %d frames, want %d", n, frames)
 		}
 	}
 	report1(b, frames)
+}
+
+// eachFrame is the baselines' read loop: gopacket's zero-copy pcap reader
+// over path, fn called on every frame; it returns how many fn accepted.
+func eachFrame(b *testing.B, path string, fn func(data []byte) bool) int {
+	f, err := os.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n := 0
+	for {
+		data, _, err := r.ZeroCopyReadPacketData()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if fn(data) {
+			n++
+		}
+	}
 }
 
 // statsOnce is one `ipsecmon stats` run of path through an, minus process

@@ -7,14 +7,11 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"hash"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
-
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"ipsecmon/algo"
 	"ipsecmon/analyzer"
@@ -88,23 +85,7 @@ func BenchmarkKeyedBaseline(b *testing.B) {
 	b.SetBytes(size)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		f, err := os.Open(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, err := pcapgo.NewReader(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		ok := 0
-		for {
-			data, _, err := r.ZeroCopyReadPacketData()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				b.Fatal(err)
-			}
+		ok := eachFrame(b, path, func(data []byte) bool {
 			ip := data[14:]
 			esp := ip[int(ip[0]&0xf)*4:]
 			if ip[9] == 17 {
@@ -115,9 +96,10 @@ func BenchmarkKeyedBaseline(b *testing.B) {
 			if s.aead != nil {
 				copy(nonce[:4], s.salt[:])
 				copy(nonce[4:], esp[8:16])
+				var err error
 				pt, err = s.aead.Open(out[:0], nonce[:], esp[16:], esp[:8])
 				if err != nil {
-					continue
+					return false
 				}
 			} else {
 				n := len(esp) - 16
@@ -125,17 +107,15 @@ func BenchmarkKeyedBaseline(b *testing.B) {
 				s.mac.Write(esp[:n])
 				sum = s.mac.Sum(sum[:0])
 				if !hmac.Equal(sum[:16], esp[n:]) {
-					continue
+					return false
 				}
 				s.cbc.(ivSetter).SetIV(esp[8:24])
 				pt = out[:n-24]
 				s.cbc.CryptBlocks(pt, esp[24:n])
 			}
-			if pad := int(pt[len(pt)-2]); pad+2 <= len(pt) {
-				ok++
-			}
-		}
-		f.Close()
+			pad := int(pt[len(pt)-2])
+			return pad+2 <= len(pt)
+		})
 		if ok != frames {
 			b.Fatalf("%d of %d packets verified", ok, frames)
 		}

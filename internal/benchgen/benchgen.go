@@ -29,51 +29,20 @@ var Default = Spec{Packets: 200_000, Pairs: 200}
 // pairs are ESP, a third ESP in UDP 4500, a third AH in transport mode;
 // sizes follow a mix of small (ACK-like) and full-size packets.
 func Write(path string, s Spec) (frames int, bytes int64, err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriterNanos(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		return 0, 0, err
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
-	seq := make([]uint32, 2*s.Pairs)
-	t := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	sizes := []int{64, 96, 128, 1200, 1400}
-	for i := 0; i < s.Packets; i++ {
-		sa := rng.IntN(2 * s.Pairs)
-		pair, dir := sa/2, sa%2
-		gw := [4]byte{10, 1, byte(pair >> 8), byte(pair)}
-		me := [4]byte{10, 0, 0, 1}
-		src, dst := me, gw
-		if dir == 1 {
-			src, dst = gw, me
-		}
-		seq[sa]++
+	return writeFrames(path, rng, s, []int{64, 96, 128, 1200, 1400}, func(sa int, seq uint64, n int) []byte {
+		pair := sa / 2
+		src, dst := endpoints(sa)
 		spi := uint32(0xc0000000) | uint32(sa)
-		n := sizes[rng.IntN(len(sizes))]
-		var ip []byte
 		switch pair % 3 {
 		case 0:
-			ip = pb.ESPPacket(src, dst, spi, seq[sa], n)
+			return pb.ESPPacket(src, dst, spi, uint32(seq), n)
 		case 1:
-			ip = pb.ESPinUDPPacket(src, dst, spi, seq[sa], n)
+			return pb.ESPinUDPPacket(src, dst, spi, uint32(seq), n)
 		default:
-			ip = pb.AHPacket(src, dst, spi, seq[sa], 6, n)
+			return pb.AHPacket(src, dst, spi, uint32(seq), 6, n)
 		}
-		frame := pb.Cat(pb.Eth(0x0800), ip)
-		t = t.Add(time.Duration(5+rng.IntN(50)) * time.Microsecond)
-		ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(frame), Length: len(frame)}
-		if err := w.WritePacket(ci, frame); err != nil {
-			return 0, 0, err
-		}
-		frames++
-		bytes += int64(len(frame))
-	}
-	return frames, bytes, bw.Flush()
+	})
 }
 
 // WriteKeyed creates a capture whose ESP is real ciphertext, and a key file
@@ -81,27 +50,13 @@ func Write(path string, s Spec) (frames int, bytes int64, err error) {
 // (RFC 4106), half AES-CBC-128 with HMAC-SHA2-256-128, tunnel mode, ESP
 // alone or in UDP 4500.
 func WriteKeyed(path, keyPath string, s Spec) (frames int, bytes int64, err error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer f.Close()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	w := pcapgo.NewWriterNanos(bw)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		return 0, 0, err
-	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	sealers := make([]pb.Sealer, 2*s.Pairs)
 	var keys bytes2
 	for sa := range sealers {
 		spi := uint32(0xc0000000) | uint32(sa)
-		pair, dir := sa/2, sa%2
-		gw := [4]byte{10, 1, byte(pair >> 8), byte(pair)}
-		dst := gw
-		if dir == 1 {
-			dst = [4]byte{10, 0, 0, 1}
-		}
+		pair := sa / 2
+		_, dst := endpoints(sa)
 		key := make([]byte, 20)
 		auth := make([]byte, 32)
 		for i := range key {
@@ -125,29 +80,53 @@ func WriteKeyed(path, keyPath string, s Spec) (frames int, bytes int64, err erro
 	if err := os.WriteFile(keyPath, keys.b, 0o600); err != nil {
 		return 0, 0, err
 	}
+	return writeFrames(path, rng, s, []int{40, 72, 120, 1100, 1300}, func(sa int, seq uint64, n int) []byte {
+		pair := sa / 2
+		src, dst := endpoints(sa)
+		inner := pb.Cat(pb.IPv4(17, [4]byte{192, 168, 1, byte(pair)}, [4]byte{192, 168, 2, 1}, 8+n, 0), pb.UDP(5000, 5001, n), make([]byte, n))
+		esp := sealers[sa].Seal(seq, inner, 4, pb.NoFault)
+		if pair%2 == 1 {
+			return pb.Cat(pb.IPv4(17, src, dst, 8+len(esp), 0), pb.UDP(4500, 4500, len(esp)), esp)
+		}
+		return pb.Cat(pb.IPv4(50, src, dst, len(esp), 0), esp)
+	})
+}
+
+// endpoints gives the outer addresses of unidirectional SA sa: pair sa/2
+// runs between this host, 10.0.0.1, and gateway 10.1.x.y; even SAs are
+// outbound, odd ones inbound.
+func endpoints(sa int) (src, dst [4]byte) {
+	pair := sa / 2
+	me := [4]byte{10, 0, 0, 1}
+	gw := [4]byte{10, 1, byte(pair >> 8), byte(pair)}
+	if sa%2 == 1 {
+		return gw, me
+	}
+	return me, gw
+}
+
+// writeFrames is the loop both captures share, so that they draw from rng
+// in the same order: per packet a random SA, a size from sizes, and a gap
+// of 5-54 µs. ipPacket builds the IP datagram for the SA's next sequence
+// number.
+func writeFrames(path string, rng *rand.Rand, s Spec, sizes []int, ipPacket func(sa int, seq uint64, n int) []byte) (frames int, bytes int64, err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := pcapgo.NewWriterNanos(bw)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		return 0, 0, err
+	}
 	seq := make([]uint64, 2*s.Pairs)
 	t := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	sizes := []int{40, 72, 120, 1100, 1300}
 	for i := 0; i < s.Packets; i++ {
 		sa := rng.IntN(2 * s.Pairs)
-		pair, dir := sa/2, sa%2
-		gw := [4]byte{10, 1, byte(pair >> 8), byte(pair)}
-		me := [4]byte{10, 0, 0, 1}
-		src, dst := me, gw
-		if dir == 1 {
-			src, dst = gw, me
-		}
 		seq[sa]++
 		n := sizes[rng.IntN(len(sizes))]
-		inner := pb.Cat(pb.IPv4(17, [4]byte{192, 168, 1, byte(pair)}, [4]byte{192, 168, 2, 1}, 8+n, 0), pb.UDP(5000, 5001, n), make([]byte, n))
-		esp := sealers[sa].Seal(seq[sa], inner, 4, pb.NoFault)
-		var ip []byte
-		if pair%2 == 1 {
-			ip = pb.Cat(pb.IPv4(17, src, dst, 8+len(esp), 0), pb.UDP(4500, 4500, len(esp)), esp)
-		} else {
-			ip = pb.Cat(pb.IPv4(50, src, dst, len(esp), 0), esp)
-		}
-		frame := pb.Cat(pb.Eth(0x0800), ip)
+		frame := pb.Cat(pb.Eth(0x0800), ipPacket(sa, seq[sa], n))
 		t = t.Add(time.Duration(5+rng.IntN(50)) * time.Microsecond)
 		ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(frame), Length: len(frame)}
 		if err := w.WritePacket(ci, frame); err != nil {
