@@ -84,6 +84,10 @@ type Input struct {
 	// SAKnowledgeComplete: the analyzer knows every SA that existed (from
 	// decrypted IKE or an authoritative list), so SA counts compare.
 	SAKnowledgeComplete bool
+	// Me reports the addresses the user named as this host's (--me), nil
+	// when none were named. It stands in for the host's own addresses when
+	// its snapshot lists no SA to learn them from (counters only).
+	Me func(netip.Addr) bool
 }
 
 type cmp struct {
@@ -180,6 +184,22 @@ func compareHost(c *cmp, in Input, h Host) {
 			}
 		}
 	}
+	if len(mine) == 0 && in.Me != nil {
+		for _, r := range in.Snap.Rows {
+			for _, s := range r.SAs() {
+				for _, a := range []netip.Addr{s.Key.Dst, s.Src} {
+					if a.IsValid() && in.Me(a) {
+						mine[a] = true
+					}
+				}
+			}
+		}
+		for a := range in.BadSPIByDst {
+			if in.Me(a) {
+				mine[a] = true
+			}
+		}
+	}
 	// The analyzer's SAs, by protocol, SPI and destination.
 	seen := map[saKey]*analyzer.SA{}
 	bySPI := map[uint32][]*analyzer.SA{}
@@ -264,7 +284,7 @@ func compareHost(c *cmp, in Input, h Host) {
 	// SAs the capture shows at this host that the host does not list.
 	for _, r := range in.Snap.Rows {
 		for _, s := range r.SAs() {
-			if matched[s] || !(mine[s.Key.Dst] || mine[s.Src]) {
+			if !h.After.ListsSAs() || matched[s] || !(mine[s.Key.Dst] || mine[s.Src]) {
 				continue
 			}
 			dir := "out"
@@ -375,10 +395,18 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 			}
 		}
 	}
+	// Without the host's addresses every figure "at this host" would be a
+	// made-up 0.
+	unknownHost := ""
+	if len(mine) == 0 {
+		unknownHost = "the host's own addresses are unknown: its snapshot lists no SA (give its SA listing in the same --host, FILE,FILE, or --me)"
+	}
 	add := func(fig string, a *uint64, hv, hb *uint64, reason string) {
 		hd, why := delta(hv, hb)
 		row := Row{Host: host, Figure: fig}
-		if why != "" {
+		if unknownHost != "" && !strings.HasPrefix(fig, "key_") && fig != "rekeys" {
+			row.Verdict, row.Reason = NotComparable, unknownHost
+		} else if why != "" {
 			row.Verdict, row.Reason = NotComparable, why
 		} else if reason != "" && a == nil {
 			row.Reason = reason
@@ -451,12 +479,17 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 		}
 	}
 	row := Row{Host: host, Figure: "active_security_associations"}
-	if !in.SAKnowledgeComplete {
-		row.Verdict, row.Reason = NotComparable, "SAs that carried no packet are invisible without the IKE negotiations or an authoritative SA list"
-	}
 	hostActive := u(installed)
 	if g.ActiveSAs != nil {
 		hostActive = g.ActiveSAs
+	}
+	switch {
+	case !in.SAKnowledgeComplete:
+		row.Verdict, row.Reason = NotComparable, "SAs that carried no packet are invisible without the IKE negotiations or an authoritative SA list"
+	case g.ActiveSAs == nil && !h.After.ListsSAs():
+		row.Verdict, row.Reason = NotComparable, "the host's sources give neither its SAs nor a count of them"
+	case unknownHost != "":
+		row.Verdict, row.Reason = NotComparable, unknownHost
 	}
 	c.add(row, u(active), hostActive)
 	if d := h.After.Daemon; d != nil {

@@ -3,6 +3,7 @@ package hosts
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"ipsecmon/algo"
@@ -164,6 +165,21 @@ const (
 	FormatLiveXfrm         = "live-xfrm"
 	FormatLiveVici         = "live-vici"
 )
+
+// ListsSAs tells whether one of the snapshot's sources lists the host's
+// current SAs, so that an SA missing from it is missing from the host.
+// Counter-only sources (/proc/net/xfrm_stat, swanctl --counters, the
+// Windows driver counters) and event logs (SAs that ended) do not.
+func (s *Snapshot) ListsSAs() bool {
+	for _, f := range strings.Split(s.Format, "+") {
+		switch f {
+		case FormatXfrmState, FormatSwanctl, FormatSwanctlRaw, FormatStatusAll,
+			FormatLibreswanTraffic, FormatWindowsQMSA, FormatLiveXfrm, FormatLiveVici:
+			return true
+		}
+	}
+	return false
+}
 
 func u64(v uint64) *uint64 { return &v }
 

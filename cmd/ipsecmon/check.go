@@ -52,6 +52,18 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 	if err != nil {
 		return usageError(stderr, "check", err)
 	}
+	// The addresses named with --me; nil when none were.
+	var isMe func(netip.Addr) bool
+	if len(cfg.Me) > 0 {
+		isMe = func(a netip.Addr) bool {
+			for _, p := range cfg.Me {
+				if p.Contains(a) {
+					return true
+				}
+			}
+			return false
+		}
+	}
 	loadOne := func(name string) (*hosts.Snapshot, error) {
 		if strings.HasPrefix(name, "live:") {
 			return hosts.Live(name)
@@ -73,15 +85,8 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 			s = hosts.Merge(parts...)
 			s.Source = spec
 		}
-		if len(cfg.Me) > 0 {
-			s.ResolveDirections(func(a netip.Addr) bool {
-				for _, p := range cfg.Me {
-					if p.Contains(a) {
-						return true
-					}
-				}
-				return false
-			})
+		if isMe != nil {
+			s.ResolveDirections(isMe)
 		}
 		if backend != "" && s.Backend == "" && strings.HasPrefix(s.Format, "swanctl") {
 			if err := s.AssumeBackend(backend); err != nil {
@@ -135,7 +140,9 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 	if r.Snap == nil {
 		return status
 	}
-	rows := crosscheck.Compare(crosscheck.Input{Snap: r.Snap, BadSPIByDst: r.Snap.BadSPIByDst, SAKnowledgeComplete: r.Snap.SAKnowledgeComplete}, hs, tol)
+	ci := crosscheck.Input{Snap: r.Snap, BadSPIByDst: r.Snap.BadSPIByDst, SAKnowledgeComplete: r.Snap.SAKnowledgeComplete}
+	ci.Me = isMe
+	rows := crosscheck.Compare(ci, hs, tol)
 	if err := writeCheck(stdout, rows, format); err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return exitUsage

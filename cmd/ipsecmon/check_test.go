@@ -127,3 +127,58 @@ func TestCheckFindsEditedHost(t *testing.T) {
 		t.Errorf("differing rows:\n%s\nwant:\n%s", strings.Join(differs, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestCheckCountersOnlyHost: a host given only by its global counters
+// (/proc/net/xfrm_stat) has no SA list to say which addresses are its own.
+// With --me its host-wide figures compare (the counts worked out for
+// hostXfrmStat above); without, or with an address that is not the host's,
+// no figure may pass for a comparison: nothing is "the host does not list
+// this SA", and the Active SAs of a source that lists none are unknown.
+func TestCheckCountersOnlyHost(t *testing.T) {
+	path := keyedFaultCapture(t)
+	xfrm := writeKeys(t, "keys.txt", xfrmKeys())
+	stat := writeKeys(t, "xfrm_stat", hostXfrmStat)
+	for _, tc := range []struct {
+		name     string
+		me       []string
+		code     int
+		verdicts map[string]string // figure → verdict; every row must be listed
+	}{
+		{"no --me", nil, exitOK, map[string]string{
+			"bad_spi_packets":                                   "not comparable",
+			"packets_with_replay_detection":                     "not comparable",
+			"packets_not_authenticated + packets_not_decrypted": "not comparable",
+			"active_security_associations":                      "not comparable",
+		}},
+		{"--me the host", []string{"--me", "10.0.0.1"}, exitOK, map[string]string{
+			"bad_spi_packets":                                   "agree", // 3 unknown-SPI packets to 10.0.0.1
+			"packets_with_replay_detection":                     "agree", // 2 duplicates + 1 left of the window
+			"packets_not_authenticated + packets_not_decrypted": "agree", // 1 bad ICV + 1 bad padding
+			"active_security_associations":                      "not comparable",
+		}},
+		{"--me another address", []string{"--me", "10.0.0.4"}, exitMismatch, map[string]string{
+			"bad_spi_packets":                                   "differs", // 0 at 10.0.0.4 vs the host's 3
+			"packets_with_replay_detection":                     "differs",
+			"packets_not_authenticated + packets_not_decrypted": "differs",
+			"active_security_associations":                      "not comparable",
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"-r", path, "-k", xfrm, "--host", stat}, tc.me...)
+			rows, code := checkRows(t, args...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+			got := map[string]string{}
+			for _, r := range rows {
+				if r["sa"] != nil && r["sa"] != "" {
+					t.Errorf("SA row %v from a host that lists no SA", r)
+				}
+				got[fmt.Sprint(r["figure"])] = fmt.Sprint(r["verdict"])
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.verdicts) {
+				t.Errorf("verdicts %v\nwant %v", got, tc.verdicts)
+			}
+		})
+	}
+}
