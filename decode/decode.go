@@ -94,6 +94,11 @@ type Packet struct {
 	FragID     uint32
 	FragOffset int // bytes
 	MoreFrags  bool
+	// For an IPv6 fragment: where in IP its Fragment header starts, and
+	// the offset of the Next Header byte that names that header (in the
+	// fixed header or the extension header before it). IP[:FragHdrAt] is
+	// the unfragmentable part; IP[FragHdrAt+8:] the fragment's data.
+	FragHdrAt, FragNHAt int
 
 	VLANs int
 }
@@ -247,6 +252,7 @@ func layerName(t gopacket.LayerType) string {
 func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 	var ipPayloadWire int // wire bytes after the IP header(s), per the length fields
 	var ipStart []byte
+	nhAt := 0 // IPv6: offset in p.IP of the Next Header byte naming the next header
 	for _, t := range d.decoded {
 		switch t {
 		case layers.LayerTypeDot1Q:
@@ -287,19 +293,28 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 			ipStart = ip.Contents
 			p.IP = ip.Contents[:40+len(ip.Payload)+hbhLen(ip)]
 			ipPayloadWire = int(ip.Length) - hbhLen(ip)
+			nhAt = 6
+			if ip.HopByHop != nil {
+				nhAt = 40
+			}
 		case layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination, layers.LayerTypeIPv6Fragment:
 			e := d.extFor(t)
 			ipPayloadWire -= len(e.Contents)
 			p.Protocol = uint8(e.NextHeader)
+			// Both slices end at the end of the frame's buffer, so their
+			// capacities give the header's offset in p.IP.
+			at := cap(p.IP) - cap(e.Contents)
 			if e.IsFragment && (e.FragOffset != 0 || e.MoreFrags) {
 				if interesting(p.Protocol) {
 					p.Kind = KindFragment
 					p.FragID = e.FragID
 					p.FragOffset = int(e.FragOffset) * 8
 					p.MoreFrags = e.MoreFrags
+					p.FragHdrAt, p.FragNHAt = at, nhAt
 				}
 				return d.lengthError(p, err, snapped)
 			}
+			nhAt = at
 		case layers.LayerTypeUDP:
 			p.UDP = true
 			p.SrcPort, p.DstPort = d.udp.SrcPort, d.udp.DstPort

@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"bytes"
 	"errors"
 	pb "ipsecmon/internal/pktbuild"
 	"net/netip"
@@ -235,6 +236,55 @@ func TestDecode(t *testing.T) {
 						t.Errorf("header %d = %+v, want %+v", i, got, w)
 					}
 				}
+			}
+		})
+	}
+}
+
+// TestIPv6FragmentPosition: the offsets a reassembler needs, on packets
+// laid out by hand (RFC 8200 §4.5: the unfragmentable part is everything
+// before the Fragment header).
+func TestIPv6FragmentPosition(t *testing.T) {
+	fragHdr := func(next uint8, offUnits uint16, more bool, id uint32) []byte {
+		fo := offUnits << 3
+		if more {
+			fo |= 1
+		}
+		return pb.Cat([]byte{next, 0}, pb.U16(fo), pb.U32(id))
+	}
+	dstOpts := func(next uint8) []byte { return []byte{next, 0, 1, 4, 0, 0, 0, 0} } // PadN, 8 bytes
+	hbh := func(next uint8) []byte { return []byte{next, 0, 1, 4, 0, 0, 0, 0} }
+	data := pb.ESP(0x1234, 1, 16)
+	tests := []struct {
+		name             string
+		frame            []byte
+		hdrAt, nhAt, off int
+		more             bool
+	}{
+		{"fragment header first", pb.Cat(pb.IPv6(44, pb.V6A, pb.V6B, 8+len(data)), fragHdr(50, 0, true, 9), data), 40, 6, 0, true},
+		{"after destination options", pb.Cat(pb.IPv6(60, pb.V6A, pb.V6B, 16+len(data)), dstOpts(44), fragHdr(50, 3, true, 9), data), 48, 40, 24, true},
+		{"after hop-by-hop", pb.Cat(pb.IPv6(0, pb.V6A, pb.V6B, 16+len(data)), hbh(44), fragHdr(51, 7, false, 9), data), 48, 40, 56, false},
+		{"hop-by-hop, destination options", pb.Cat(pb.IPv6(0, pb.V6A, pb.V6B, 24+len(data)), hbh(60), dstOpts(44), fragHdr(50, 1, false, 9), data), 56, 48, 8, false},
+	}
+	d := NewDecoder()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var p Packet
+			if err := d.Decode(layers.LinkTypeRaw, tt.frame, len(tt.frame), &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Kind != KindFragment {
+				t.Fatalf("kind %v, want fragment", p.Kind)
+			}
+			if p.FragHdrAt != tt.hdrAt || p.FragNHAt != tt.nhAt || p.FragOffset != tt.off || p.MoreFrags != tt.more || p.FragID != 9 {
+				t.Errorf("header at %d, next header byte at %d, offset %d, more %v, id %d; want %d, %d, %d, %v, 9",
+					p.FragHdrAt, p.FragNHAt, p.FragOffset, p.MoreFrags, p.FragID, tt.hdrAt, tt.nhAt, tt.off, tt.more)
+			}
+			if p.IP[p.FragNHAt] != 44 {
+				t.Errorf("byte at %d is %d, not 44 (Fragment)", p.FragNHAt, p.IP[p.FragNHAt])
+			}
+			if got := p.IP[p.FragHdrAt+8:]; !bytes.Equal(got, data) {
+				t.Errorf("fragment data %x, want %x", got, data)
 			}
 		})
 	}

@@ -19,6 +19,7 @@ import (
 	"ipsecmon/analyzer"
 	"ipsecmon/capture"
 	"ipsecmon/decode"
+	"ipsecmon/ip6defrag"
 )
 
 // Options configure a Run.
@@ -37,8 +38,9 @@ type InputStats struct {
 	// Skipped counts frames not analysed, by reason ("malformed ESP",
 	// "unsupported link type", ...).
 	Skipped map[string]uint64 `json:"skipped"`
-	// Fragments: IPv4 fragments of ESP, AH or UDP that were reassembled into
-	// whole packets, and fragments left over (IPv6, or never completed).
+	// Fragments: IPv4 and IPv6 fragments of ESP, AH or UDP that were
+	// reassembled into whole packets, and fragments left over (never
+	// completed, or cut by the snap length).
 	FragmentsReassembled uint64 `json:"fragments_reassembled"`
 	PacketsReassembled   uint64 `json:"packets_reassembled"`
 	FragmentsUnanalysed  uint64 `json:"fragments_not_analysed"`
@@ -75,13 +77,14 @@ func (s *InputStats) SkipReasons() []string {
 
 // Run is one analysis: any number of sources feeding one analyzer.
 type Run struct {
-	opts   Options
-	an     *analyzer.Analyzer
-	dec    *decode.Decoder
-	pkt    decode.Packet
-	stats  InputStats
-	shown  map[string]int
-	defrag *ip4defrag.IPv4Defragmenter
+	opts    Options
+	an      *analyzer.Analyzer
+	dec     *decode.Decoder
+	pkt     decode.Packet
+	stats   InputStats
+	shown   map[string]int
+	defrag  *ip4defrag.IPv4Defragmenter
+	defrag6 *ip6defrag.Defragmenter
 	// fragsHeld counts fragments per datagram until it completes.
 	fragsHeld   map[fragKey]int
 	lastDiscard time.Time
@@ -103,6 +106,7 @@ func New(an *analyzer.Analyzer, opts Options) *Run {
 		stats:     InputStats{Skipped: map[string]uint64{}},
 		shown:     map[string]int{},
 		defrag:    ip4defrag.NewIPv4Defragmenter(),
+		defrag6:   ip6defrag.New(ip6defrag.DefaultLimits),
 		fragsHeld: map[fragKey]int{},
 	}
 }
@@ -173,19 +177,20 @@ func (r *Run) Frame(f *capture.Frame) decode.Kind {
 	return r.pkt.Kind
 }
 
-// reassemble feeds an IPv4 fragment to the defragmenter and, when the
-// datagram is complete, decodes it into r.pkt. IPv6 fragments are passed
-// on to be counted as not analysed.
+// reassemble feeds an IP fragment to its version's defragmenter and, when
+// the datagram is complete, decodes it into r.pkt.
 func (r *Run) reassemble(f *capture.Frame) bool {
-	if r.pkt.IPVersion != 4 {
-		return true
-	}
 	ts := f.CI.Timestamp
 	// Fragments that never complete must not pile up: drop those older than
-	// the 30 s a receiver would keep them (RFC 791 suggests up to 15 s; Linux uses 30 s).
+	// a receiver would keep them: 30 s for IPv4 (RFC 791 suggests up to 15 s;
+	// Linux uses 30 s), 60 s for IPv6 (RFC 8200 §4.5).
 	if ts.Sub(r.lastDiscard) > 5*time.Second {
 		r.defrag.DiscardOlderThan(ts.Add(-30 * time.Second))
+		r.stats.FragmentsUnanalysed += uint64(r.defrag6.DiscardOlderThan(ts.Add(-ip6defrag.Timeout)))
 		r.lastDiscard = ts
+	}
+	if r.pkt.IPVersion == 6 {
+		return r.reassemble6(f)
 	}
 	ipBytes := append([]byte(nil), r.pkt.IP...)
 	ip := &layers.IPv4{}
@@ -225,10 +230,40 @@ func (r *Run) reassemble(f *capture.Frame) bool {
 	return true
 }
 
+// reassemble6 is reassemble for IPv6. A fragment cut by the snap length
+// cannot be reassembled; it goes on to be counted as not analysed.
+func (r *Run) reassemble6(f *capture.Frame) bool {
+	p := &r.pkt
+	if len(p.IP) < p.IPWireLen {
+		return true
+	}
+	res := r.defrag6.Add(ip6defrag.Fragment{
+		Src: p.Src, Dst: p.Dst, ID: p.FragID,
+		Packet: p.IP, HdrAt: p.FragHdrAt, NHAt: p.FragNHAt,
+		Offset: p.FragOffset, More: p.MoreFrags, Time: f.CI.Timestamp,
+	})
+	if res.Dropped > 0 {
+		const reason = "IPv6 fragments dropped by reassembly"
+		r.stats.Skipped[reason] += uint64(res.Dropped)
+		r.message(fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, res.Err), reason)
+	}
+	if res.Packet == nil {
+		return false
+	}
+	r.stats.FragmentsReassembled += uint64(res.Fragments)
+	r.stats.PacketsReassembled++
+	if err := r.dec.Decode(layers.LinkTypeRaw, res.Packet, len(res.Packet), &r.pkt); err != nil {
+		r.skip("malformed reassembled packet", fmt.Sprintf("ipsecmon: %s: packet %d (reassembled): %v", f.Source, f.Index, err))
+		return false
+	}
+	return true
+}
+
 // Finish ends the input: fragments still waiting are counted as not
 // analysed and the analyzer reports what it still holds back.
 func (r *Run) Finish() {
 	r.an.Finish()
+	r.stats.FragmentsUnanalysed += uint64(r.defrag6.Flush())
 	for k, n := range r.fragsHeld {
 		r.stats.FragmentsUnanalysed += uint64(n)
 		delete(r.fragsHeld, k)

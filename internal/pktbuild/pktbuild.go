@@ -140,3 +140,31 @@ func ESPinUDPPacket(src, dst [4]byte, spi, seq uint32, espLen int) []byte {
 func AHPacket(src, dst [4]byte, spi, seq uint32, next uint8, ahLen int) []byte {
 	return Cat(IPv4(51, src, dst, ahLen, 0), AH(next, spi, seq, 12), make([]byte, ahLen-24))
 }
+
+// FragmentIPv6 splits an IPv6 packet the way its sender would (RFC 8200
+// §4.5): the first unfrag bytes (fixed header and the extension headers
+// that precede fragmentation) are repeated in every fragment, whose Next
+// Header byte at nhAt then names the Fragment header (44); the rest is cut
+// into pieces of the given sizes (multiples of 8 except the last, which
+// takes what remains).
+func FragmentIPv6(pkt []byte, unfrag, nhAt int, id uint32, sizes ...int) [][]byte {
+	rest := pkt[unfrag:]
+	var out [][]byte
+	for off, i := 0, 0; off < len(rest); i++ {
+		n := len(rest) - off
+		if i < len(sizes) && sizes[i] < n {
+			n = sizes[i]
+		}
+		more := off+n < len(rest)
+		fo := uint16(off/8) << 3
+		if more {
+			fo |= 1
+		}
+		f := Cat(pkt[:unfrag], []byte{pkt[nhAt], 0}, U16(fo), U32(id), rest[off:off+n])
+		f[nhAt] = 44
+		binary.BigEndian.PutUint16(f[4:], uint16(len(f)-40))
+		out = append(out, f)
+		off += n
+	}
+	return out
+}
