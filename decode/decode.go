@@ -291,7 +291,10 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 				p.Protocol = uint8(ip.HopByHop.NextHeader)
 			}
 			ipStart = ip.Contents
-			p.IP = ip.Contents[:40+len(ip.Payload)+hbhLen(ip)]
+			// The payload's position, not 40 + the Hop-by-Hop length: when an
+			// inner IPv6 header (a tunnel) failed to decode, the struct holds
+			// its Hop-by-Hop header without having stripped it from Payload.
+			p.IP = ip.Contents[:cap(ip.Contents)-cap(ip.Payload)+len(ip.Payload)]
 			ipPayloadWire = int(ip.Length) - hbhLen(ip)
 			nhAt = 6
 			if ip.HopByHop != nil {
