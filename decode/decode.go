@@ -94,10 +94,11 @@ type Packet struct {
 	FragID     uint32
 	FragOffset int // bytes
 	MoreFrags  bool
-	// For an IPv6 fragment: where in IP its Fragment header starts, and
-	// the offset of the Next Header byte that names that header (in the
-	// fixed header or the extension header before it). IP[:FragHdrAt] is
-	// the unfragmentable part; IP[FragHdrAt+8:] the fragment's data.
+	// IPv4: FragHdrAt is the header's length. IPv6: where in IP the
+	// Fragment header starts, and FragNHAt the offset of the Next Header
+	// byte that names it (in the fixed header or the extension header
+	// before it); IP[:FragHdrAt] is the unfragmentable part and
+	// IP[FragHdrAt+8:] the fragment's data.
 	FragHdrAt, FragNHAt int
 
 	VLANs int
@@ -276,6 +277,7 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 					p.FragID = uint32(ip.Id)
 					p.FragOffset = int(ip.FragOffset) * 8
 					p.MoreFrags = ip.Flags&layers.IPv4MoreFragments != 0
+					p.FragHdrAt = len(ip.Contents)
 				}
 				return d.lengthError(p, err, snapped)
 			}

@@ -5,21 +5,18 @@
 package pipeline
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"sort"
 	"time"
 
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/ip4defrag"
 	"github.com/gopacket/gopacket/layers"
 
 	"ipsecmon/analyzer"
 	"ipsecmon/capture"
 	"ipsecmon/decode"
-	"ipsecmon/ip6defrag"
+	"ipsecmon/ipdefrag"
 )
 
 // Options configure a Run.
@@ -77,23 +74,15 @@ func (s *InputStats) SkipReasons() []string {
 
 // Run is one analysis: any number of sources feeding one analyzer.
 type Run struct {
-	opts    Options
-	an      *analyzer.Analyzer
-	dec     *decode.Decoder
-	pkt     decode.Packet
-	stats   InputStats
-	shown   map[string]int
-	defrag  *ip4defrag.IPv4Defragmenter
-	defrag6 *ip6defrag.Defragmenter
-	// fragsHeld counts fragments per datagram until it completes.
-	fragsHeld   map[fragKey]int
-	lastDiscard time.Time
-}
-
-type fragKey struct {
-	src, dst [4]byte
-	id       uint16
-	proto    uint8
+	opts  Options
+	an    *analyzer.Analyzer
+	dec   *decode.Decoder
+	pkt   decode.Packet
+	stats InputStats
+	shown map[string]int
+	// IP reassembly, one defragmenter per version.
+	defrag4, defrag6 *ipdefrag.Defragmenter
+	lastDiscard      time.Time
 }
 
 // New starts a run feeding an.
@@ -103,11 +92,10 @@ func New(an *analyzer.Analyzer, opts Options) *Run {
 	}
 	return &Run{
 		opts: opts, an: an, dec: decode.NewDecoder(),
-		stats:     InputStats{Skipped: map[string]uint64{}},
-		shown:     map[string]int{},
-		defrag:    ip4defrag.NewIPv4Defragmenter(),
-		defrag6:   ip6defrag.New(ip6defrag.DefaultLimits),
-		fragsHeld: map[fragKey]int{},
+		stats:   InputStats{Skipped: map[string]uint64{}},
+		shown:   map[string]int{},
+		defrag4: ipdefrag.New(ipdefrag.DefaultLimits),
+		defrag6: ipdefrag.New(ipdefrag.DefaultLimits),
 	}
 }
 
@@ -178,72 +166,34 @@ func (r *Run) Frame(f *capture.Frame) decode.Kind {
 }
 
 // reassemble feeds an IP fragment to its version's defragmenter and, when
-// the datagram is complete, decodes it into r.pkt.
+// the datagram is complete, decodes it into r.pkt. A fragment cut by the
+// snap length cannot be reassembled; it goes on to be counted as not
+// analysed.
 func (r *Run) reassemble(f *capture.Frame) bool {
+	p := &r.pkt
 	ts := f.CI.Timestamp
-	// Fragments that never complete must not pile up: drop those older than
-	// a receiver would keep them: 30 s for IPv4 (RFC 791 suggests up to 15 s;
-	// Linux uses 30 s), 60 s for IPv6 (RFC 8200 §4.5).
+	// Fragments that never complete must not pile up.
 	if ts.Sub(r.lastDiscard) > 5*time.Second {
-		r.defrag.DiscardOlderThan(ts.Add(-30 * time.Second))
-		r.stats.FragmentsUnanalysed += uint64(r.defrag6.DiscardOlderThan(ts.Add(-ip6defrag.Timeout)))
+		n := r.defrag4.DiscardOlderThan(ts.Add(-ipdefrag.TimeoutIPv4)) + r.defrag6.DiscardOlderThan(ts.Add(-ipdefrag.TimeoutIPv6))
+		r.stats.FragmentsUnanalysed += uint64(n)
 		r.lastDiscard = ts
 	}
-	if r.pkt.IPVersion == 6 {
-		return r.reassemble6(f)
-	}
-	ipBytes := append([]byte(nil), r.pkt.IP...)
-	ip := &layers.IPv4{}
-	if err := ip.DecodeFromBytes(ipBytes, gopacket.NilDecodeFeedback); err != nil {
-		r.skip("malformed IPv4", fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, err))
-		return false
-	}
-	key := fragKey{[4]byte(ip.SrcIP), [4]byte(ip.DstIP), ip.Id, uint8(ip.Protocol)}
-	r.fragsHeld[key]++
-	out, err := r.defrag.DefragIPv4WithTimestamp(ip, ts)
-	if err != nil {
-		r.stats.Skipped["IPv4 fragments dropped by reassembly"] += uint64(r.fragsHeld[key])
-		delete(r.fragsHeld, key)
-		r.message(fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, err), "IPv4 fragments dropped by reassembly")
-		return false
-	}
-	if out == nil {
-		return false
-	}
-	r.stats.FragmentsReassembled += uint64(r.fragsHeld[key])
-	r.stats.PacketsReassembled++
-	delete(r.fragsHeld, key)
-	whole := make([]byte, 20+len(out.Payload))
-	whole[0] = 0x45
-	whole[1] = out.TOS
-	binary.BigEndian.PutUint16(whole[2:], uint16(len(whole)))
-	binary.BigEndian.PutUint16(whole[4:], out.Id)
-	whole[8] = out.TTL
-	whole[9] = uint8(out.Protocol)
-	copy(whole[12:16], out.SrcIP.To4())
-	copy(whole[16:20], out.DstIP.To4())
-	copy(whole[20:], out.Payload)
-	if err := r.dec.Decode(layers.LinkTypeRaw, whole, len(whole), &r.pkt); err != nil {
-		r.skip("malformed reassembled packet", fmt.Sprintf("ipsecmon: %s: packet %d (reassembled): %v", f.Source, f.Index, err))
-		return false
-	}
-	return true
-}
-
-// reassemble6 is reassemble for IPv6. A fragment cut by the snap length
-// cannot be reassembled; it goes on to be counted as not analysed.
-func (r *Run) reassemble6(f *capture.Frame) bool {
-	p := &r.pkt
 	if len(p.IP) < p.IPWireLen {
 		return true
 	}
-	res := r.defrag6.Add(ip6defrag.Fragment{
+	frag := ipdefrag.Fragment{
 		Src: p.Src, Dst: p.Dst, ID: p.FragID,
 		Packet: p.IP, HdrAt: p.FragHdrAt, NHAt: p.FragNHAt,
-		Offset: p.FragOffset, More: p.MoreFrags, Time: f.CI.Timestamp,
-	})
+		Offset: p.FragOffset, More: p.MoreFrags, Time: ts,
+	}
+	d, reason := r.defrag6, "IPv6 fragments dropped by reassembly"
+	if p.IPVersion == 4 {
+		// The protocol is part of an IPv4 datagram's identity (RFC 791).
+		frag.Proto = p.Protocol
+		d, reason = r.defrag4, "IPv4 fragments dropped by reassembly"
+	}
+	res := d.Add(frag)
 	if res.Dropped > 0 {
-		const reason = "IPv6 fragments dropped by reassembly"
 		r.stats.Skipped[reason] += uint64(res.Dropped)
 		r.message(fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, res.Err), reason)
 	}
@@ -263,11 +213,7 @@ func (r *Run) reassemble6(f *capture.Frame) bool {
 // analysed and the analyzer reports what it still holds back.
 func (r *Run) Finish() {
 	r.an.Finish()
-	r.stats.FragmentsUnanalysed += uint64(r.defrag6.Flush())
-	for k, n := range r.fragsHeld {
-		r.stats.FragmentsUnanalysed += uint64(n)
-		delete(r.fragsHeld, k)
-	}
+	r.stats.FragmentsUnanalysed += uint64(r.defrag4.Flush() + r.defrag6.Flush())
 	r.stats.FragmentsUnanalysed += r.an.Counts().FragmentsPending
 }
 

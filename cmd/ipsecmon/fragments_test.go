@@ -12,31 +12,6 @@ import (
 	pb "ipsecmon/internal/pktbuild"
 )
 
-// fragment4 splits an IPv4 packet (20-byte header) as a sender does:
-// pieces of the given sizes (multiples of 8 but the last), MF on all but
-// the last, the header repeated with its length and offset set.
-func fragment4(pkt []byte, id uint16, sizes ...int) [][]byte {
-	rest := pkt[20:]
-	var out [][]byte
-	for off, i := 0, 0; off < len(rest); i++ {
-		n := len(rest) - off
-		if i < len(sizes) && sizes[i] < n {
-			n = sizes[i]
-		}
-		fo := uint16(off / 8)
-		if off+n < len(rest) {
-			fo |= 0x2000
-		}
-		f := pb.Cat(pkt[:20], rest[off:off+n])
-		binary.BigEndian.PutUint16(f[2:], uint16(len(f)))
-		binary.BigEndian.PutUint16(f[4:], id)
-		binary.BigEndian.PutUint16(f[6:], fo)
-		out = append(out, f)
-		off += n
-	}
-	return out
-}
-
 // fragmentedCapture: ESP packets with real ICVs, fragmented by their
 // sender over IPv4 (SA 0x4004) and IPv6 (SA 0x6006), some whole, some in
 // order, reversed, duplicated, overlapping or incomplete. What each
@@ -70,9 +45,9 @@ func fragmentedCapture(t *testing.T) string {
 	}
 
 	// IPv4: 3 packets, 2 of them in 3 fragments each.
-	add(fragment4(v4(1), 1, 512, 512)...)      // in order
-	add(rev(fragment4(v4(2), 2, 512, 512))...) // reversed
-	add(v4(3))                                 // whole
+	add(pb.FragmentIPv4(v4(1), 1, 512, 512)...)      // in order
+	add(rev(pb.FragmentIPv4(v4(2), 2, 512, 512))...) // reversed
+	add(v4(3))                                       // whole
 
 	// IPv6: 4 packets analysed, 9 fragments reassembled, 2 left incomplete,
 	// 5 dropped.
@@ -134,10 +109,10 @@ func TestFragmentedIPsec(t *testing.T) {
 	}
 	// Frames 1-7 are IPv4; IPv6 datagram 5 is frames 17-20, 6 is 21-24.
 	for _, m := range []string{
-		"packet 18: overlapping IPv6 fragments",
-		"packet 19: fragment of an IPv6 datagram discarded for overlapping fragments",
-		"packet 20: fragment of an IPv6 datagram discarded for overlapping fragments",
-		"packet 23: duplicate IPv6 fragment",
+		"packet 18: IPv6 reassembly: overlapping fragments: datagram discarded",
+		"packet 19: IPv6 reassembly: fragment of a datagram discarded for overlapping fragments",
+		"packet 20: IPv6 reassembly: fragment of a datagram discarded for overlapping fragments",
+		"packet 23: IPv6 reassembly: duplicate fragment",
 	} {
 		if !strings.Contains(errOut, m) {
 			t.Errorf("stderr does not say %q:\n%s", m, errOut)

@@ -168,3 +168,30 @@ func FragmentIPv6(pkt []byte, unfrag, nhAt int, id uint32, sizes ...int) [][]byt
 	}
 	return out
 }
+
+// FragmentIPv4 splits an IPv4 packet with a 20-byte header as its sender
+// would (RFC 791): pieces of the given sizes (multiples of 8 but the last,
+// which takes what remains), MF on all but the last, the header repeated
+// with its length, identification and offset set. Checksums stay 0, as
+// pktbuild leaves them.
+func FragmentIPv4(pkt []byte, id uint16, sizes ...int) [][]byte {
+	rest := pkt[20:]
+	var out [][]byte
+	for off, i := 0, 0; off < len(rest); i++ {
+		n := len(rest) - off
+		if i < len(sizes) && sizes[i] < n {
+			n = sizes[i]
+		}
+		fo := uint16(off / 8)
+		if off+n < len(rest) {
+			fo |= 0x2000
+		}
+		f := Cat(pkt[:20], rest[off:off+n])
+		binary.BigEndian.PutUint16(f[2:], uint16(len(f)))
+		binary.BigEndian.PutUint16(f[4:], id)
+		binary.BigEndian.PutUint16(f[6:], fo)
+		out = append(out, f)
+		off += n
+	}
+	return out
+}
