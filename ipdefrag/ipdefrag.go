@@ -72,7 +72,7 @@ var (
 	ErrBadLength = errors.New("fragment with more to follow whose length is not a multiple of 8")
 	ErrTooLong   = errors.New("fragments add up to more than 65,535 bytes")
 	ErrMalformed = errors.New("malformed fragment")
-	ErrEvicted   = errors.New("reassembly limit reached: oldest incomplete datagram discarded")
+	ErrEvicted   = errors.New("limit reached: oldest incomplete datagram discarded")
 )
 
 type key struct {
