@@ -1,5 +1,5 @@
 // Package pipeline connects the stages: frames from capture sources are
-// decoded, IPv4 fragments reassembled, and the results handed to the
+// decoded, IP fragments reassembled, and the results handed to the
 // analyzer. Offline files and live interfaces go through the same Run, so
 // both give the same figures for the same packets.
 package pipeline

@@ -264,7 +264,7 @@ func InputSummary(r Run) string {
 	}
 	if in := r.Input; in != nil {
 		if in.PacketsReassembled > 0 {
-			fmt.Fprintf(&b, "Reassembled: %d packets from %d IPv4 fragments\n", in.PacketsReassembled, in.FragmentsReassembled)
+			fmt.Fprintf(&b, "Reassembled: %d packets from %d IP fragments\n", in.PacketsReassembled, in.FragmentsReassembled)
 		}
 		if in.FragmentsUnanalysed > 0 {
 			fmt.Fprintf(&b, "Fragments not analysed: %d\n", in.FragmentsUnanalysed)
