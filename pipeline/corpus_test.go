@@ -48,10 +48,10 @@ var oracleExceptions = map[string]string{
 	// nothing to check, so the packet is skipped (as cut by the snap length)
 	// rather than counted; tshark lists the SPI.
 	"tcpdump/esp_truncated.pcap": "esp",
-	// First IPv4 fragments whose other fragments are not in the file (and
-	// whose lengths are impossible): ipsecmon analyses only complete
-	// datagrams and counts these as dropped fragments; tshark dissects the
-	// first fragment's bytes as IKE.
+	// First IPv4 fragments whose other fragments are not in the file:
+	// ipsecmon analyses only complete datagrams and counts these as
+	// fragments not analysed; tshark dissects the first fragment's bytes
+	// as IKE.
 	"tcpdump/isakmp-various-oobr.pcap":            "ike",
 	"tcpdump/isakmp-ikev1_n_print-oobr.pcap":      "ike",
 	"tcpdump/ikev1_id_ipv6_addr_subnet-oobr.pcap": "ike",
