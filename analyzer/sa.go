@@ -150,6 +150,9 @@ type KeyInfo struct {
 	EncKeyBits int
 	Auth       algo.Auth
 	seqHiStart uint32
+	// Unusable says why the key could not be used (e.g. an unsupported
+	// algorithm); never holds key material.
+	Unusable string
 }
 
 // Keys returns what an SA source said about the SA, or nil when none lists it.

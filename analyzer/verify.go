@@ -88,6 +88,7 @@ func (a *Analyzer) attachKeys(sa *SA) {
 	}
 	tr, err := espcrypto.NewFromKeys(k)
 	if err != nil {
+		ki.Unusable = err.Error()
 		// One message per key entry, without the key itself.
 		if a.keyErrors == nil {
 			a.keyErrors = map[string]bool{}

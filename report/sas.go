@@ -348,6 +348,9 @@ var Columns = []*Column{
 			if s.Keyed() {
 				continue
 			}
+			if k := s.Keys(); k != nil && k.Unusable != "" {
+				return str("key unusable: " + k.Unusable)
+			}
 			if n := s.Negotiation(); n != nil && n.Child.KeysReason != "" {
 				return str(n.Child.KeysReason)
 			}

@@ -13,6 +13,7 @@ import (
 
 	"ipsecmon/analyzer"
 	"ipsecmon/capture"
+	"ipsecmon/espcrypto"
 	"ipsecmon/keys"
 	"ipsecmon/pipeline"
 	"ipsecmon/report"
@@ -63,6 +64,17 @@ func (f *inputFlags) loadKeys(stderr io.Writer) (*keys.Set, error) {
 	}
 	for _, w := range set.Warnings {
 		fmt.Fprintf(stderr, "ipsecmon: warning: %s\n", w)
+	}
+	// Say now, not only in the events, when a key parses but cannot be
+	// used (an unsupported algorithm, a key of the wrong length).
+	for i := range set.SAs {
+		k := &set.SAs[i]
+		if k.NoKeys {
+			continue
+		}
+		if _, err := espcrypto.NewFromKeys(k); err != nil {
+			fmt.Fprintf(stderr, "ipsecmon: warning: key cannot be used: %v\n", err)
+		}
 	}
 	return set, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	pb "ipsecmon/internal/pktbuild"
@@ -193,5 +194,40 @@ func TestKeyedFaults(t *testing.T) {
 	}
 	if found != 3 {
 		t.Errorf("found %d of the 3 keyed SAs in %s", found, out)
+	}
+}
+
+// TestUnusableKey: a key that parses but cannot be used (AH with AES-GMAC,
+// which espcrypto does not implement) is reported at once, naming its file
+// and line, and the SA view says why its packets stay unverified; the key
+// itself is never shown.
+func TestUnusableKey(t *testing.T) {
+	var fr []pb.Frame
+	for s := uint32(1); s <= 3; s++ {
+		fr = append(fr, pb.Frame{Data: pb.AHPacket(ip(2), ip(1), 0x100, s, 6, 60)})
+	}
+	path := filepath.Join(t.TempDir(), "ah.pcap")
+	if err := pb.WritePcap(path, t0, fr); err != nil {
+		t.Fatal(err)
+	}
+	const secret = "00112233445566778899aabbccddeeff01020304"
+	kf := writeKeys(t, "keys.txt", "# AH with AES-GMAC (RFC 4543 §4)\nah spi=0x100 dst=10.0.0.1 auth=aes-gmac auth-key=0x"+secret+"\n")
+	out, errOut, code := runCmd(t, "sas", "-q", "-r", path, "-k", kf, "--me", "10.0.0.1", "-o", "json", "--columns", "spi_in,packets_in,unverified_in,keys_missing")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if want := "warning: key cannot be used: espcrypto: integrity aes-gmac: unsupported (SA 0x00000100, " + kf + ":2)"; !strings.Contains(errOut, want) {
+		t.Errorf("stderr %q does not say %q", errOut, want)
+	}
+	if strings.Contains(out+errOut, secret) || strings.Contains(out+errOut, strings.ToUpper(secret)) {
+		t.Error("the key appears in the output")
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || len(rows) != 1 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	r := rows[0]
+	if r["packets_in"] != 3.0 || r["unverified_in"] != 3.0 || !strings.HasPrefix(fmt.Sprint(r["keys_missing"]), "key unusable: espcrypto: integrity aes-gmac: unsupported") {
+		t.Errorf("row %v", r)
 	}
 }
