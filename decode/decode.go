@@ -133,13 +133,19 @@ type Decoder struct {
 	ah    AH
 	ike   IKEHeader
 
-	parsers map[layers.LinkType]*gopacket.DecodingLayerParser
+	// first is each link type's first layer; layers decodes them all.
+	first   map[layers.LinkType]gopacket.LayerType
+	layers  gopacket.DecodingLayerContainer
 	decoded []gopacket.LayerType
+	// failed is the layer whose decoding failed, truncated whether a layer
+	// found its data cut short (the gopacket.DecodeFeedback).
+	failed    gopacket.LayerType
+	truncated bool
 }
 
 // NewDecoder returns a Decoder ready for every supported link type.
 func NewDecoder() *Decoder {
-	d := &Decoder{parsers: make(map[layers.LinkType]*gopacket.DecodingLayerParser), decoded: make([]gopacket.LayerType, 0, 16)}
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 16)}
 	for i, t := range []gopacket.LayerType{layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination, layers.LayerTypeIPv6Fragment} {
 		d.ext[i].headerClass = t
 	}
@@ -155,17 +161,45 @@ func NewDecoder() *Decoder {
 		12:                       LayerTypeRawIP, // DLT_RAW as some systems write it
 		14:                       LayerTypeRawIP, // DLT_RAW on OpenBSD
 	}
-	for lt, f := range first {
-		p := gopacket.NewDecodingLayerParser(f)
-		var c gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
-		for _, l := range d.layerList() {
-			c = c.Put(l)
-		}
-		p.SetDecodingLayerContainer(c)
-		p.IgnoreUnsupported = true
-		d.parsers[lt] = p
+	d.first = first
+	var c gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
+	for _, l := range d.layerList() {
+		c = c.Put(l)
 	}
+	d.layers = c
 	return d
+}
+
+// SetTruncated is the gopacket.DecodeFeedback a layer calls when its data
+// is cut short.
+func (d *Decoder) SetTruncated() { d.truncated = true }
+
+// decodeLayers is gopacket.DecodingLayerParser's loop (unsupported layers
+// end it without an error) that also remembers which layer failed: the
+// parser does not say, and with a tunnel the struct of a repeated layer
+// type no longer describes the outer one by then.
+func (d *Decoder) decodeLayers(typ gopacket.LayerType, data []byte) (err error) {
+	d.decoded, d.failed, d.truncated = d.decoded[:0], gopacket.LayerTypeZero, false
+	defer func() {
+		// As DecodingLayerParser does: a layer's panic is that packet's error.
+		if r := recover(); r != nil {
+			d.failed = typ
+			err = fmt.Errorf("%v: panic: %v", typ, r)
+		}
+	}()
+	for len(data) > 0 {
+		l, ok := d.layers.Decoder(typ)
+		if !ok {
+			return nil
+		}
+		if err := l.DecodeFromBytes(data, d); err != nil {
+			d.failed = typ
+			return err
+		}
+		d.decoded = append(d.decoded, typ)
+		typ, data = l.NextLayerType(), l.LayerPayload()
+	}
+	return nil
 }
 
 // extSlot routes each IPv6 extension header type to its own layer struct, so
@@ -186,7 +220,7 @@ func (d *Decoder) layerList() []gopacket.DecodingLayer {
 
 // SupportsLinkType reports whether Decode understands frames of lt.
 func (d *Decoder) SupportsLinkType(lt layers.LinkType) bool {
-	_, ok := d.parsers[lt]
+	_, ok := d.first[lt]
 	return ok
 }
 
@@ -197,14 +231,14 @@ func (d *Decoder) SupportsLinkType(lt layers.LinkType) bool {
 // was malformed where it mattered; p.Kind is still set as far as decoding got.
 func (d *Decoder) Decode(lt layers.LinkType, data []byte, wireLen int, p *Packet) error {
 	*p = Packet{}
-	parser, ok := d.parsers[lt]
+	first, ok := d.first[lt]
 	if !ok {
 		return &Error{Layer: "link", Err: fmt.Errorf("unsupported link type %d (%s)", int(lt), lt)}
 	}
 	snapped := wireLen > len(data)
-	err := parser.DecodeLayers(data, &d.decoded)
+	err := d.decodeLayers(first, data)
 	if err != nil {
-		err = &Error{Layer: d.failedLayer(parser), Err: err, Snapped: snapped && parser.Truncated}
+		err = &Error{Layer: d.failedLayer(), Err: err, Snapped: snapped && d.truncated}
 	}
 	return d.fill(p, err, snapped)
 }
@@ -223,19 +257,12 @@ type Error struct {
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// failedLayer names the layer the parser stopped in: the one after the last
-// layer it decoded.
-func (d *Decoder) failedLayer(parser *gopacket.DecodingLayerParser) string {
+// failedLayer names the layer decoding stopped in ("link" for the first).
+func (d *Decoder) failedLayer() string {
 	if len(d.decoded) == 0 {
 		return "link"
 	}
-	last := d.decoded[len(d.decoded)-1]
-	for _, l := range d.layerList() {
-		if l.CanDecode().Contains(last) {
-			return layerName(l.NextLayerType())
-		}
-	}
-	return "unknown"
+	return layerName(d.failed)
 }
 
 func layerName(t gopacket.LayerType) string {
