@@ -282,9 +282,10 @@ func compareHost(c *cmp, in Input, h Host) {
 		c.add(row, ab, hb)
 	}
 	// SAs the capture shows at this host that the host does not list.
+	lists := h.After.ListsSAs()
 	for _, r := range in.Snap.Rows {
 		for _, s := range r.SAs() {
-			if !h.After.ListsSAs() || matched[s] || !(mine[s.Key.Dst] || mine[s.Src]) {
+			if !lists || matched[s] || !(mine[s.Key.Dst] || mine[s.Src]) {
 				continue
 			}
 			dir := "out"
@@ -401,10 +402,12 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 	if len(mine) == 0 {
 		unknownHost = "the host's own addresses are unknown: its snapshot lists no SA (give its SA listing in the same --host, FILE,FILE, or --me)"
 	}
-	add := func(fig string, a *uint64, hv, hb *uint64, reason string) {
+	// atHost: the figure counts packets that arrived at the host's own
+	// addresses (the daemon's key counters do not depend on them).
+	add := func(fig string, atHost bool, a *uint64, hv, hb *uint64, reason string) {
 		hd, why := delta(hv, hb)
 		row := Row{Host: host, Figure: fig}
-		if unknownHost != "" && !strings.HasPrefix(fig, "key_") && fig != "rekeys" {
+		if atHost && unknownHost != "" {
 			row.Verdict, row.Reason = NotComparable, unknownHost
 		} else if why != "" {
 			row.Verdict, row.Reason = NotComparable, why
@@ -424,23 +427,23 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 		bad = &n
 	}
 	if g.BadSPI != nil {
-		add("bad_spi_packets", bad, g.BadSPI, gb.BadSPI, "the capture cannot tell Bad SPI without an authoritative SA list or decrypted IKE")
+		add("bad_spi_packets", true, bad, g.BadSPI, gb.BadSPI, "the capture cannot tell Bad SPI without an authoritative SA list or decrypted IKE")
 	}
 	if g.ReplayFailed != nil {
-		add("packets_with_replay_detection", u(replay), g.ReplayFailed, gb.ReplayFailed, "")
+		add("packets_with_replay_detection", true, u(replay), g.ReplayFailed, gb.ReplayFailed, "")
 	}
 	var fails *uint64
 	if keyed > 0 {
 		fails = u(notAuth + notDecr)
 	}
 	if g.ProtoError != nil {
-		add("packets_not_authenticated + packets_not_decrypted", fails, g.ProtoError, gb.ProtoError, "needs keys")
+		add("packets_not_authenticated + packets_not_decrypted", true, fails, g.ProtoError, gb.ProtoError, "needs keys")
 	}
 	if g.NotAuthenticated != nil && keyed > 0 {
-		add("packets_not_authenticated", u(notAuth), g.NotAuthenticated, gb.NotAuthenticated, "")
+		add("packets_not_authenticated", true, u(notAuth), g.NotAuthenticated, gb.NotAuthenticated, "")
 	}
 	if g.NotDecrypted != nil && keyed > 0 {
-		add("packets_not_decrypted", u(notDecr), g.NotDecrypted, gb.NotDecrypted, "")
+		add("packets_not_decrypted", true, u(notDecr), g.NotDecrypted, gb.NotDecrypted, "")
 	}
 	// Per-SA replay and integrity counters summed (Linux ip -s xfrm state).
 	var sumReplay, sumFail *uint64
@@ -457,7 +460,7 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 		}
 	}
 	if sumReplay != nil && g.ReplayFailed == nil {
-		add("packets_with_replay_detection (per-SA sum)", u(replay), sumReplay, nil, "")
+		add("packets_with_replay_detection (per-SA sum)", true, u(replay), sumReplay, nil, "")
 	}
 	if sumFail != nil && g.ProtoError == nil {
 		// Linux's per-SA "failed" counts ICV failures only (-EBADMSG in
@@ -467,7 +470,7 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 		if keyed > 0 {
 			na = u(notAuth)
 		}
-		add("packets_not_authenticated (per-SA sum)", na, sumFail, nil, "needs keys")
+		add("packets_not_authenticated (per-SA sum)", true, na, sumFail, nil, "needs keys")
 	}
 	// Active SAs at this host.
 	var active uint64
@@ -517,7 +520,7 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 					hb = h.Before.Daemon.Rekeys
 				}
 			}
-			add(f.name, a, f.host, hb, "needs the decrypted IKE negotiations")
+			add(f.name, false, a, f.host, hb, "needs the decrypted IKE negotiations")
 		}
 	}
 }

@@ -140,9 +140,7 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 	if r.Snap == nil {
 		return status
 	}
-	ci := crosscheck.Input{Snap: r.Snap, BadSPIByDst: r.Snap.BadSPIByDst, SAKnowledgeComplete: r.Snap.SAKnowledgeComplete}
-	ci.Me = isMe
-	rows := crosscheck.Compare(ci, hs, tol)
+	rows := crosscheck.Compare(crosscheck.Input{Snap: r.Snap, BadSPIByDst: r.Snap.BadSPIByDst, SAKnowledgeComplete: r.Snap.SAKnowledgeComplete, Me: isMe}, hs, tol)
 	if err := writeCheck(stdout, rows, format); err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return exitUsage
