@@ -145,52 +145,48 @@ func AHPacket(src, dst [4]byte, spi, seq uint32, next uint8, ahLen int) []byte {
 // §4.5): the first unfrag bytes (fixed header and the extension headers
 // that precede fragmentation) are repeated in every fragment, whose Next
 // Header byte at nhAt then names the Fragment header (44); the rest is cut
-// into pieces of the given sizes (multiples of 8 except the last, which
-// takes what remains).
+// as cut does.
 func FragmentIPv6(pkt []byte, unfrag, nhAt int, id uint32, sizes ...int) [][]byte {
-	rest := pkt[unfrag:]
-	var out [][]byte
-	for off, i := 0, 0; off < len(rest); i++ {
-		n := len(rest) - off
-		if i < len(sizes) && sizes[i] < n {
-			n = sizes[i]
-		}
-		more := off+n < len(rest)
+	return cut(pkt[unfrag:], sizes, func(off int, piece []byte, more bool) []byte {
 		fo := uint16(off/8) << 3
 		if more {
 			fo |= 1
 		}
-		f := Cat(pkt[:unfrag], []byte{pkt[nhAt], 0}, U16(fo), U32(id), rest[off:off+n])
+		f := Cat(pkt[:unfrag], []byte{pkt[nhAt], 0}, U16(fo), U32(id), piece)
 		f[nhAt] = 44
 		binary.BigEndian.PutUint16(f[4:], uint16(len(f)-40))
-		out = append(out, f)
-		off += n
-	}
-	return out
+		return f
+	})
 }
 
 // FragmentIPv4 splits an IPv4 packet with a 20-byte header as its sender
-// would (RFC 791): pieces of the given sizes (multiples of 8 but the last,
-// which takes what remains), MF on all but the last, the header repeated
-// with its length, identification and offset set. Checksums stay 0, as
-// pktbuild leaves them.
+// would (RFC 791): the data is cut as cut does, MF set on all but the last
+// fragment, the header repeated with its length, identification and
+// offset set. Checksums stay 0, as pktbuild leaves them.
 func FragmentIPv4(pkt []byte, id uint16, sizes ...int) [][]byte {
-	rest := pkt[20:]
-	var out [][]byte
-	for off, i := 0, 0; off < len(rest); i++ {
-		n := len(rest) - off
-		if i < len(sizes) && sizes[i] < n {
-			n = sizes[i]
-		}
+	return cut(pkt[20:], sizes, func(off int, piece []byte, more bool) []byte {
 		fo := uint16(off / 8)
-		if off+n < len(rest) {
+		if more {
 			fo |= 0x2000
 		}
-		f := Cat(pkt[:20], rest[off:off+n])
+		f := Cat(pkt[:20], piece)
 		binary.BigEndian.PutUint16(f[2:], uint16(len(f)))
 		binary.BigEndian.PutUint16(f[4:], id)
 		binary.BigEndian.PutUint16(f[6:], fo)
-		out = append(out, f)
+		return f
+	})
+}
+
+// cut splits data into pieces of the given sizes (multiples of 8 but the
+// last, which takes what remains) and makes each into a fragment.
+func cut(data []byte, sizes []int, frag func(off int, piece []byte, more bool) []byte) [][]byte {
+	var out [][]byte
+	for off, i := 0, 0; off < len(data); i++ {
+		n := len(data) - off
+		if i < len(sizes) && sizes[i] < n {
+			n = sizes[i]
+		}
+		out = append(out, frag(off, data[off:off+n], off+n < len(data)))
 		off += n
 	}
 	return out
