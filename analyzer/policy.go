@@ -7,6 +7,7 @@ import (
 
 	"ipsecmon/decode"
 	"ipsecmon/filters"
+	"ipsecmon/ikestate"
 	"ipsecmon/policy"
 )
 
@@ -95,46 +96,57 @@ func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *Poli
 			continue
 		}
 		c := n.Child
-		// Local is this host's side: the initiator's selectors when the
-		// initiator is one of mine.
-		local, remote := c.ResponderSelectors, c.InitiatorSelectors
-		localTunnel, remoteTunnel := c.Responder.Addr(), c.Initiator.Addr()
-		if mine(c.Initiator.Addr()) || (!mine(c.Responder.Addr()) && r.Transit) {
-			local, remote = remote, local
-			localTunnel, remoteTunnel = remoteTunnel, localTunnel
-		}
-		neg := filters.Negotiated{Name: "child " + strconv.Itoa(c.ID), Mode: policy.ModeTransport}
-		if c.Mode == "tunnel" {
-			neg.Mode = policy.ModeTunnel
-			neg.LocalTunnel, neg.RemoteTunnel = localTunnel, remoteTunnel
-		}
-		for _, sel := range local {
-			if sel.Prefix.IsValid() {
-				neg.Local = append(neg.Local, sel.Prefix)
-			}
-			neg.Proto = sel.Protocol
-			neg.LocalPorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
-		}
-		for _, sel := range remote {
-			if sel.Prefix.IsValid() {
-				neg.Remote = append(neg.Remote, sel.Prefix)
-			}
-			neg.RemotePorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
-		}
+		neg := childNegotiated(c, mine, r.Transit)
 		f := fs.MatchSelectors(neg)
 		v := SAPolicy{Filter: f, Offer: filters.OfferUnknown}
 		if f == nil {
 			pf.SAsWithoutPolicy++
 		} else if np := fs.Policy(f.Policy); np != nil {
-			// An IKEv2 IKE_AUTH child has no KE payload of its own: the
-			// proposal's DH group does not apply to it (RFC 7296 §1.2).
-			v.Offer = filters.Offered(np, filters.Suite{Proto: c.Proto, Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth, PFSGroup: c.PFSGroupID, PFSKnown: !c.Inferred && c.Exchange != "IKE_AUTH"})
+			v.Offer = filters.Offered(np, childSuite(c))
 			if v.Offer == filters.OfferNo {
 				pf.SAsOutsideOffers++
 			}
 		}
 		pf.PerSA[c.ID] = v
 	}
+	configuredPolicies(fs, s.Rows, pf)
+	return pf
+}
+
+// childNegotiated is what a negotiated pair asks of the filters, seen from
+// this host: the initiator's selectors are local when the initiator is one
+// of mine (or, in a transit row, when neither end is).
+func childNegotiated(c *ikestate.ChildSA, mine func(netip.Addr) bool, transit bool) filters.Negotiated {
+	local, remote := c.ResponderSelectors, c.InitiatorSelectors
+	localTunnel, remoteTunnel := c.Responder.Addr(), c.Initiator.Addr()
+	if mine(c.Initiator.Addr()) || (!mine(c.Responder.Addr()) && transit) {
+		local, remote = remote, local
+		localTunnel, remoteTunnel = remoteTunnel, localTunnel
+	}
+	neg := filters.Negotiated{Name: "child " + strconv.Itoa(c.ID), Mode: policy.ModeTransport}
+	if c.Mode == "tunnel" {
+		neg.Mode = policy.ModeTunnel
+		neg.LocalTunnel, neg.RemoteTunnel = localTunnel, remoteTunnel
+	}
+	for _, sel := range local {
+		if sel.Prefix.IsValid() {
+			neg.Local = append(neg.Local, sel.Prefix)
+		}
+		neg.Proto = sel.Protocol
+		neg.LocalPorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
+	}
+	for _, sel := range remote {
+		if sel.Prefix.IsValid() {
+			neg.Remote = append(neg.Remote, sel.Prefix)
+		}
+		neg.RemotePorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
+	}
+	return neg
+}
+
+// configuredPolicies counts, per configured negotiation policy, the pairs
+// negotiated under it and by which of its offers.
+func configuredPolicies(fs *filters.Set, rows []*QuickModeSA, pf *PolicyFindings) {
 	byName := map[string]int{}
 	for _, np := range fs.Policies {
 		cp := ConfiguredPolicy{Policy: np, Name: np.Name}
@@ -145,7 +157,7 @@ func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *Poli
 		byName[np.Name] = len(pf.Configured)
 		pf.Configured = append(pf.Configured, cp)
 	}
-	for _, r := range s.Rows {
+	for _, r := range rows {
 		for _, sa := range r.SAs() {
 			n := sa.neg
 			if n == nil || sa != r.Any() {
@@ -160,7 +172,7 @@ func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *Poli
 				continue
 			}
 			c := n.Child
-			suite := filters.Suite{Proto: c.Proto, Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth, PFSGroup: c.PFSGroupID, PFSKnown: !c.Inferred && c.Exchange != "IKE_AUTH"}
+			suite := childSuite(c)
 			cp := &pf.Configured[i]
 			cp.Negotiated++
 			matched := false
@@ -180,5 +192,11 @@ func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *Poli
 			}
 		}
 	}
-	return pf
+}
+
+// childSuite is the suite a pair was negotiated with. An IKEv2 IKE_AUTH
+// child has no KE payload of its own: the proposal's DH group does not
+// apply to it (RFC 7296 §1.2).
+func childSuite(c *ikestate.ChildSA) filters.Suite {
+	return filters.Suite{Proto: c.Proto, Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth, PFSGroup: c.PFSGroupID, PFSKnown: !c.Inferred && c.Exchange != "IKE_AUTH"}
 }

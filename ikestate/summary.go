@@ -47,108 +47,103 @@ func spiText(b []byte) string {
 // It reports the payload's parse error, if any.
 func summarize(version int, p ike.Payload) (string, error) {
 	name := p.Type.String()
+	detail, ok, err := describe(p)
+	switch {
+	case err != nil:
+		return name, err
+	case ok:
+		return name + "(" + detail + ")", nil
+	}
+	return name, check(p)
+}
+
+// describe reads the detail of the payloads that carry one worth showing;
+// ok is false for the others (and for an SA payload without proposals).
+func describe(p ike.Payload) (detail string, ok bool, err error) {
 	switch p.Type {
 	case ike.PayloadNotify:
 		n, err := ike.ParseNotifyV1(p.Body)
-		if err != nil {
-			return name, err
-		}
-		return name + "(" + n.Type.String() + ")", nil
+		return n.Type.String(), err == nil, err
 	case ike.PayloadNotifyV2:
 		n, err := ike.ParseNotify(p.Body)
 		if err != nil {
-			return name, err
+			return "", false, err
 		}
 		s := n.Type.String()
 		if len(n.SPI) > 0 {
 			s += " " + n.Protocol.String() + " " + spiText(n.SPI)
 		}
-		return name + "(" + s + ")", nil
+		return s, true, nil
 	case ike.PayloadDelete:
 		d, err := ike.ParseDeleteV1(p.Body)
-		if err != nil {
-			return name, err
-		}
-		return name + "(" + deleteText(d.Protocol, d.SPIs) + ")", nil
+		return deleteText(d.Protocol, d.SPIs), err == nil, err
 	case ike.PayloadDeleteV2:
 		d, err := ike.ParseDelete(p.Body)
-		if err != nil {
-			return name, err
-		}
-		return name + "(" + deleteText(d.Protocol, d.SPIs) + ")", nil
+		return deleteText(d.Protocol, d.SPIs), err == nil, err
 	case ike.PayloadVendorID, ike.PayloadVendorV2:
 		if v := ike.VendorName(p.Body); v != "" {
-			return name + "(" + v + ")", nil
+			return v, true, nil
 		}
-		return fmt.Sprintf("%s(%x)", name, p.Body), nil
+		return fmt.Sprintf("%x", p.Body), true, nil
 	case ike.PayloadID:
 		id, err := ike.ParseIDv1(p.Body)
 		if err != nil {
-			return name, err
+			return "", false, err
 		}
-		return name + "(" + id.String() + ")", nil
+		return id.String(), true, nil
 	case ike.PayloadIDi, ike.PayloadIDr:
 		id, err := ike.ParseID(p.Body)
 		if err != nil {
-			return name, err
+			return "", false, err
 		}
-		return name + "(" + id.String() + ")", nil
+		return id.String(), true, nil
 	case ike.PayloadTSi, ike.PayloadTSr:
 		ts, err := ike.ParseTS(p.Body)
 		if err != nil {
-			return name, err
+			return "", false, err
 		}
 		var s []string
 		for _, x := range ts {
 			s = append(s, x.String())
 		}
-		return name + "(" + strings.Join(s, ",") + ")", nil
+		return strings.Join(s, ","), true, nil
 	case ike.PayloadKEv2:
 		ke, err := ike.ParseKE(p.Body)
-		if err != nil {
-			return name, err
-		}
-		return name + "(" + ke.Group.String() + ")", nil
-	case ike.PayloadSA:
-		_, err := ike.ParseSAv1(p.Body)
-		return name, err
+		return ke.Group.String(), err == nil, err
 	case ike.PayloadSAv2:
 		props, err := ike.ParseSA(p.Body)
-		if err != nil {
-			return name, err
+		if err != nil || len(props) == 0 {
+			return "", false, err
 		}
-		if len(props) > 0 {
-			return name + "(" + props[0].Protocol.String() + ")", nil
-		}
+		return props[0].Protocol.String(), true, nil
 	case ike.PayloadAuth:
 		a, err := ike.ParseAuth(p.Body)
-		if err != nil {
-			return name, err
-		}
-		return name + "(" + a.Method.String() + ")", nil
+		return a.Method.String(), err == nil, err
 	case ike.PayloadSKF:
 		f, err := ike.ParseFragment(p.Body)
-		if err != nil {
-			return name, err
-		}
-		return fmt.Sprintf("%s(%d/%d)", name, f.Number, f.Total), nil
-	case ike.PayloadCP:
-		_, err := ike.ParseCP(p.Body)
-		return name, err
-	case ike.PayloadEAP:
-		_, err := ike.ParseEAP(p.Body)
-		return name, err
-	case ike.PayloadAttr:
-		_, err := ike.ParseAttrPayload(p.Body)
-		return name, err
-	case ike.PayloadCert, ike.PayloadCertV2, ike.PayloadCertReq, ike.PayloadCertReqV2:
-		_, err := ike.ParseCert(p.Body)
-		return name, err
-	case ike.PayloadNATOA, ike.PayloadNATOADraft:
-		_, err := ike.ParseNATOA(p.Body)
-		return name, err
+		return fmt.Sprintf("%d/%d", f.Number, f.Total), err == nil, err
 	}
-	return name, nil
+	return "", false, nil
+}
+
+// check parses the payloads named without detail, for their errors.
+func check(p ike.Payload) error {
+	var err error
+	switch p.Type {
+	case ike.PayloadSA:
+		_, err = ike.ParseSAv1(p.Body)
+	case ike.PayloadCP:
+		_, err = ike.ParseCP(p.Body)
+	case ike.PayloadEAP:
+		_, err = ike.ParseEAP(p.Body)
+	case ike.PayloadAttr:
+		_, err = ike.ParseAttrPayload(p.Body)
+	case ike.PayloadCert, ike.PayloadCertV2, ike.PayloadCertReq, ike.PayloadCertReqV2:
+		_, err = ike.ParseCert(p.Body)
+	case ike.PayloadNATOA, ike.PayloadNATOADraft:
+		_, err = ike.ParseNATOA(p.Body)
+	}
+	return err
 }
 
 func deleteText(p ike.ProtocolID, spis [][]byte) string {

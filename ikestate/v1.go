@@ -170,6 +170,14 @@ func (t *Tracker) v1Phase1(sa *ikeSA, m Message, h ike.Header, msg []byte, info 
 		}
 		ps = all
 	}
+	sa.notePhase1(ps, fromI)
+	t.v1Phase1Done(sa, m, h, info, fromI)
+	return nil
+}
+
+// notePhase1 takes what phase 1 payloads tell about the ISAKMP SA: the
+// chosen transform, the KE payloads that seed the IVs, identities, vendors.
+func (sa *ikeSA) notePhase1(ps []ike.Payload, fromI bool) {
 	for _, p := range ps {
 		switch p.Type {
 		case ike.PayloadSA:
@@ -204,6 +212,10 @@ func (t *Tracker) v1Phase1(sa *ikeSA, m Message, h ike.Header, msg []byte, info 
 			}
 		}
 	}
+}
+
+// v1Phase1Done establishes the ISAKMP SA when phase 1's last message passes.
+func (t *Tracker) v1Phase1Done(sa *ikeSA, m Message, h ike.Header, info *MessageInfo, fromI bool) {
 	// Main Mode ends with the responder's sixth message, Aggressive Mode with
 	// the initiator's third (RFC 2409 §5); both are visible in the headers.
 	done := false
@@ -229,7 +241,6 @@ func (t *Tracker) v1Phase1(sa *ikeSA, m Message, h ike.Header, msg []byte, info 
 		}
 		t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
 	}
-	return nil
 }
 
 func appendNew(s []string, v string) []string {
@@ -468,56 +479,7 @@ func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 			if len(rp.Transforms) == 0 || (rp.Protocol != ike.ProtoESP && rp.Protocol != ike.ProtoAH) {
 				continue
 			}
-			c := t.newChild(sa, n, rp.Protocol.IPProto(), now)
-			c.SPIResponder, _ = rp.SPI32()
-			if isa != nil {
-				for _, ip := range isa.Proposals {
-					if ip.Number == rp.Number && ip.Protocol == rp.Protocol {
-						c.SPIInitiator, _ = ip.SPI32()
-					}
-				}
-			}
-			q := rp.Transforms[0].Phase2(rp.Protocol)
-			c.Enc, c.Auth = q.Algorithms()
-			if rp.Protocol == ike.ProtoAH {
-				c.Enc = algo.EncUnknown
-			}
-			c.EncKeyBits = q.EncKeyBits()
-			c.ESN = q.ESN
-			c.LifeSeconds, c.LifeKilobytes = q.LifeSeconds, q.LifeKilobytes
-			if q.Group != 0 {
-				c.PFSGroup, c.PFSGroupID = q.Group.String(), uint16(q.Group)
-			}
-			switch {
-			case q.Encap == 0:
-			case q.Encap.Tunnel():
-				c.Mode = "tunnel"
-			default:
-				c.Mode = "transport"
-			}
-			if q.Encap.UDP() {
-				c.UDPEncap = true
-				c.EncapInitiatorPort, c.EncapResponderPort = n.Initiator.Port(), n.Responder.Port()
-			}
-			// RESPONDER-LIFETIME (RFC 2407 §4.6.3.1) shortens the lifetime of the SA its SPI names.
-			for _, nt := range qr.notifies {
-				if nt.Type == ike.NotifyV1ResponderLifetime && (len(nt.SPI) == 0 || bytes.Equal(nt.SPI, rp.SPI)) {
-					if attrs, err := ike.ParseAttributes(nt.Data); err == nil {
-						lq := ike.TransformV1{Attrs: attrs}.Phase2(rp.Protocol)
-						if lq.LifeSeconds != 0 {
-							c.LifeSeconds = lq.LifeSeconds
-						}
-						if lq.LifeKilobytes != 0 {
-							c.LifeKilobytes = lq.LifeKilobytes
-						}
-					}
-				}
-			}
-			c.InitiatorSelectors, c.ResponderSelectors = selectorsV1(qi.ids, n.Initiator, n.Responder)
-			if c.LifeSeconds != 0 {
-				c.expiry = now.Add(time.Duration(c.LifeSeconds) * time.Second)
-				t.noteExpiry(c.expiry)
-			}
+			c := t.qmChild(sa, n, rp, isa, qr.notifies, qi.ids, now)
 			t.keysV1(sa, c, qi, qr)
 			if old := t.liveSibling(c); old != nil {
 				c.RekeyOf = old.ID
@@ -529,6 +491,63 @@ func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 			t.emitChild(c)
 		}
 	}
+}
+
+// qmChild creates the pair of one protocol (rp) of a completed Quick Mode:
+// the responder's SPI from its answer, the initiator's from the matching
+// proposal of its offer (isa), lifetimes, mode and selectors.
+func (t *Tracker) qmChild(sa *ikeSA, n *negotiation, rp ike.ProposalV1, isa *ike.SAv1, notifies []ike.NotifyV1, ids []ike.IDv1, now time.Time) *childSA {
+	c := t.newChild(sa, n, rp.Protocol.IPProto(), now)
+	c.SPIResponder, _ = rp.SPI32()
+	if isa != nil {
+		for _, ip := range isa.Proposals {
+			if ip.Number == rp.Number && ip.Protocol == rp.Protocol {
+				c.SPIInitiator, _ = ip.SPI32()
+			}
+		}
+	}
+	q := rp.Transforms[0].Phase2(rp.Protocol)
+	c.Enc, c.Auth = q.Algorithms()
+	if rp.Protocol == ike.ProtoAH {
+		c.Enc = algo.EncUnknown
+	}
+	c.EncKeyBits = q.EncKeyBits()
+	c.ESN = q.ESN
+	c.LifeSeconds, c.LifeKilobytes = q.LifeSeconds, q.LifeKilobytes
+	if q.Group != 0 {
+		c.PFSGroup, c.PFSGroupID = q.Group.String(), uint16(q.Group)
+	}
+	switch {
+	case q.Encap == 0:
+	case q.Encap.Tunnel():
+		c.Mode = "tunnel"
+	default:
+		c.Mode = "transport"
+	}
+	if q.Encap.UDP() {
+		c.UDPEncap = true
+		c.EncapInitiatorPort, c.EncapResponderPort = n.Initiator.Port(), n.Responder.Port()
+	}
+	// RESPONDER-LIFETIME (RFC 2407 §4.6.3.1) shortens the lifetime of the SA its SPI names.
+	for _, nt := range notifies {
+		if nt.Type == ike.NotifyV1ResponderLifetime && (len(nt.SPI) == 0 || bytes.Equal(nt.SPI, rp.SPI)) {
+			if attrs, err := ike.ParseAttributes(nt.Data); err == nil {
+				lq := ike.TransformV1{Attrs: attrs}.Phase2(rp.Protocol)
+				if lq.LifeSeconds != 0 {
+					c.LifeSeconds = lq.LifeSeconds
+				}
+				if lq.LifeKilobytes != 0 {
+					c.LifeKilobytes = lq.LifeKilobytes
+				}
+			}
+		}
+	}
+	c.InitiatorSelectors, c.ResponderSelectors = selectorsV1(ids, n.Initiator, n.Responder)
+	if c.LifeSeconds != 0 {
+		c.expiry = now.Add(time.Duration(c.LifeSeconds) * time.Second)
+		t.noteExpiry(c.expiry)
+	}
+	return c
 }
 
 // selectorsV1 reads IDci/IDcr; without them the pair protects the ISAKMP

@@ -55,7 +55,35 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 		sa.seen[digest] = &seenMsg{info: *info}
 	}()
 
-	// A request from the original initiator and the response to it share a key.
+	ex := sa.exchangeV2(m, h)
+
+	content, complete, decrypted, err := t.v2Payloads(sa, ex, h, msg, info)
+	if err != nil {
+		info.Note = err.Error()
+		t.msgErrors++
+		t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: err.Error()})
+		return
+	}
+	if !complete {
+		return // more SKF fragments to come
+	}
+	sa.noteExchangeV2(ex, h, decrypted)
+	switch h.Exchange {
+	case ike.ExchangeIKESAInit:
+		t.v2SAInit(sa, ex, m, h, content)
+	case ike.ExchangeIKEAuth:
+		t.v2Auth(sa, ex, m, h, content)
+	case ike.ExchangeCreateChildSA:
+		t.v2CreateChild(sa, ex, m, h, content)
+	case ike.ExchangeInformationalV2:
+		t.v2Informational(sa, ex, m, h, content)
+	}
+}
+
+// exchangeV2 finds or starts the request/response pair a message belongs
+// to. A request from the original initiator and the response to it share a
+// key.
+func (sa *ikeSA) exchangeV2(m Message, h ike.Header) *v2Exchange {
 	key := v2ExKey{h.MessageID, h.Initiator() != h.Response()}
 	ex := sa.v2ex[key]
 	if ex == nil || (!h.Response() && ex.respSeen && h.Exchange == ike.ExchangeIKESAInit) {
@@ -68,17 +96,11 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 	} else {
 		ex.requester, ex.responder = m.Src, m.Dst
 	}
+	return ex
+}
 
-	content, complete, decrypted, err := t.v2Payloads(sa, ex, h, msg, info)
-	if err != nil {
-		info.Note = err.Error()
-		t.msgErrors++
-		t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: err.Error()})
-		return
-	}
-	if !complete {
-		return // more SKF fragments to come
-	}
+// noteExchangeV2 counts a complete message against its exchange and negotiation.
+func (sa *ikeSA) noteExchangeV2(ex *v2Exchange, h ike.Header, decrypted bool) {
 	if h.Response() {
 		ex.respSeen = true
 	} else {
@@ -91,16 +113,6 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 		ex.neg.Messages++
 	} else if h.Exchange == ike.ExchangeIKEAuth && sa.authNeg != nil {
 		sa.authNeg.Messages++
-	}
-	switch h.Exchange {
-	case ike.ExchangeIKESAInit:
-		t.v2SAInit(sa, ex, m, h, content)
-	case ike.ExchangeIKEAuth:
-		t.v2Auth(sa, ex, m, h, content)
-	case ike.ExchangeCreateChildSA:
-		t.v2CreateChild(sa, ex, m, h, content)
-	case ike.ExchangeInformationalV2:
-		t.v2Informational(sa, ex, m, h, content)
 	}
 }
 
@@ -119,77 +131,9 @@ func (t *Tracker) v2Payloads(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte
 		if p.Type != ike.PayloadSK && p.Type != ike.PayloadSKF {
 			continue
 		}
-		info.Encrypted = true
-		hdrLen := 4
-		side := 0
-		if h.Response() {
-			side = 1
-		}
-		var frag ike.Fragment
-		if p.Type == ike.PayloadSKF {
-			frag, err = ike.ParseFragment(p.Body)
-			if err != nil {
-				return nil, false, false, fmt.Errorf("payload %d (SKF): %w", p.Index, err)
-			}
-			hdrLen = 8
-			info.Fragment = fmt.Sprintf("%d/%d", frag.Number, frag.Total)
-			if ex.fragCount[side] == nil {
-				ex.fragCount[side] = map[uint16]bool{}
-			}
-			ex.fragCount[side][frag.Number] = true
-		}
-		if sa.k2 == nil {
-			t.undecrypted++
-			t.noteDecryption(sa, false)
-			if p.Type == ike.PayloadSK && h.Response() && sa.suite != nil {
-				ex.shortResp = innerCapacity(sa.suite, len(p.Body)) < minChildAnswer
-			}
-			if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
-				return nil, false, false, nil
-			}
-			return nil, true, false, nil
-		}
-		end := ike.HeaderLen + p.Offset + len(p.Raw)
-		pt, integ, oerr := ikecrypt.OpenSK(ikecrypt.Direction(sa.k2, h.Initiator()), msg[:end], ike.HeaderLen+p.Offset, hdrLen)
-		info.Integrity = integ
-		if integ == ikecrypt.IntegrityBad {
-			t.integFailures++
-		}
-		if oerr != nil || integ == ikecrypt.IntegrityBad {
-			// Contents that fail their checksum are not evidence of anything.
-			t.decryptFailures++
-			t.noteDecryption(sa, false)
-			if oerr == nil {
-				oerr = fmt.Errorf("integrity checksum does not verify")
-			}
-			info.Note = "not decrypted: " + oerr.Error()
-			if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
-				return nil, false, false, nil
-			}
-			return nil, true, false, nil
-		}
-		t.decrypted++
-		t.noteDecryption(sa, true)
-		info.Decrypted = true
-		first := p.Next
-		if p.Type == ike.PayloadSKF {
-			if ex.frags[side] == nil {
-				ex.frags[side] = &ikecrypt.Fragments{}
-			}
-			done, ferr := ex.frags[side].Add(frag.Number, frag.Total, uint8(p.Next), pt)
-			if ferr != nil {
-				return nil, false, false, ferr
-			}
-			if !done {
-				return nil, false, false, nil
-			}
-			f, whole, _ := ex.frags[side].Message()
-			first, pt = ike.PayloadType(f), whole
-		}
-		inames, ips, ierr := summarizeChain(2, first, pt)
-		info.Payloads = append(info.Payloads[:len(info.Payloads):len(info.Payloads)], inames...)
-		if ierr != nil {
-			return nil, true, false, fmt.Errorf("decrypted payloads: %w", ierr)
+		ips, complete, ok, err := t.openSK(sa, ex, h, msg, p, info)
+		if err != nil || !ok {
+			return nil, complete, ok, err
 		}
 		inner = ips
 	}
@@ -198,6 +142,86 @@ func (t *Tracker) v2Payloads(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte
 		c.add(p)
 	}
 	return c, true, true, nil
+}
+
+// openSK opens one SK or SKF payload (RFC 7296 §3.14, RFC 7383). It
+// returns the inner payloads once the message is whole and verified, and
+// like v2Payloads whether the message is complete and was read.
+func (t *Tracker) openSK(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte, p ike.Payload, info *MessageInfo) ([]ike.Payload, bool, bool, error) {
+	info.Encrypted = true
+	hdrLen := 4
+	side := 0
+	if h.Response() {
+		side = 1
+	}
+	var frag ike.Fragment
+	if p.Type == ike.PayloadSKF {
+		var err error
+		frag, err = ike.ParseFragment(p.Body)
+		if err != nil {
+			return nil, false, false, fmt.Errorf("payload %d (SKF): %w", p.Index, err)
+		}
+		hdrLen = 8
+		info.Fragment = fmt.Sprintf("%d/%d", frag.Number, frag.Total)
+		if ex.fragCount[side] == nil {
+			ex.fragCount[side] = map[uint16]bool{}
+		}
+		ex.fragCount[side][frag.Number] = true
+	}
+	if sa.k2 == nil {
+		t.undecrypted++
+		t.noteDecryption(sa, false)
+		if p.Type == ike.PayloadSK && h.Response() && sa.suite != nil {
+			ex.shortResp = innerCapacity(sa.suite, len(p.Body)) < minChildAnswer
+		}
+		if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
+			return nil, false, false, nil
+		}
+		return nil, true, false, nil
+	}
+	end := ike.HeaderLen + p.Offset + len(p.Raw)
+	pt, integ, oerr := ikecrypt.OpenSK(ikecrypt.Direction(sa.k2, h.Initiator()), msg[:end], ike.HeaderLen+p.Offset, hdrLen)
+	info.Integrity = integ
+	if integ == ikecrypt.IntegrityBad {
+		t.integFailures++
+	}
+	if oerr != nil || integ == ikecrypt.IntegrityBad {
+		// Contents that fail their checksum are not evidence of anything.
+		t.decryptFailures++
+		t.noteDecryption(sa, false)
+		if oerr == nil {
+			oerr = fmt.Errorf("integrity checksum does not verify")
+		}
+		info.Note = "not decrypted: " + oerr.Error()
+		if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
+			return nil, false, false, nil
+		}
+		return nil, true, false, nil
+	}
+	t.decrypted++
+	t.noteDecryption(sa, true)
+	info.Decrypted = true
+	first := p.Next
+	if p.Type == ike.PayloadSKF {
+		if ex.frags[side] == nil {
+			ex.frags[side] = &ikecrypt.Fragments{}
+		}
+		done, ferr := ex.frags[side].Add(frag.Number, frag.Total, uint8(p.Next), pt)
+		if ferr != nil {
+			return nil, false, false, ferr
+		}
+		if !done {
+			return nil, false, false, nil
+		}
+		f, whole, _ := ex.frags[side].Message()
+		first, pt = ike.PayloadType(f), whole
+	}
+	inames, ips, ierr := summarizeChain(2, first, pt)
+	info.Payloads = append(info.Payloads[:len(info.Payloads):len(info.Payloads)], inames...)
+	if ierr != nil {
+		return nil, true, false, fmt.Errorf("decrypted payloads: %w", ierr)
+	}
+	return ips, true, true, nil
 }
 
 // minChildAnswer is the smallest inner payload chain of a successful
@@ -311,58 +335,14 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 		sa.exchange = ike.ExchangeIKESAInit
 	}
 	if !h.Response() {
-		if sa.authNeg == nil && (c == nil || c.hasSA) {
-			n := t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
-			sa.authNeg = n
-			if c == nil {
-				n.Kind, n.Inferred = "unknown", true
-			} else {
-				sa.authReq = c
-				n.Offered = offersV2(c.proposals)
-			}
-			t.emit(Event{Time: m.Time, Kind: EventNegotiationStarted, Negotiation: n.snapshot()})
-		}
-		if c != nil && c.idi != "" {
-			sa.idI = c.idi
-		}
-		if c == nil {
-			t.v2ChildUndecryptedOnce(ex, false)
-		}
+		t.v2AuthRequest(sa, ex, m, h, c)
+		return
+	}
+	if c == nil {
+		t.v2AuthHeadersOnly(sa, ex, m, h)
 		return
 	}
 	n := sa.authNeg
-	if c == nil {
-		// Headers only: the first answered IKE_AUTH stands for the
-		// established IKE SA and its first pair.
-		t.v2ChildUndecryptedOnce(ex, false)
-		if sa.authChildInferred {
-			return
-		}
-		sa.authChildInferred = true
-		if ex.shortResp {
-			const why = "answer too short for an SA payload (an error notify, read from the headers)"
-			sa.inferred = true
-			sa.setState("failed", why, m.Time)
-			t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: why})
-			if n != nil {
-				n.Inferred = true
-				t.failNegotiation(n, why, m.Time)
-			}
-			return
-		}
-		if sa.established.IsZero() {
-			sa.inferred = true
-			sa.setState("established", "", m.Time)
-			t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
-		}
-		if n == nil {
-			n = t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
-			n.Kind, n.Inferred = "unknown", true
-			sa.authNeg = n
-		}
-		t.inferredChild(sa, n, m.Time)
-		return
-	}
 	if c.idr != "" {
 		sa.idR = c.idr
 	}
@@ -394,6 +374,61 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 	case c.hasSA && sa.authReq != nil:
 		t.childFromV2(sa, n, sa.authReq, c, sa.ni, sa.nr, m.Time)
 	}
+}
+
+// v2AuthRequest starts the IKE_AUTH child negotiation (RFC 7296 §1.2).
+func (t *Tracker) v2AuthRequest(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *v2Content) {
+	if sa.authNeg == nil && (c == nil || c.hasSA) {
+		n := t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
+		sa.authNeg = n
+		if c == nil {
+			n.Kind, n.Inferred = "unknown", true
+		} else {
+			sa.authReq = c
+			n.Offered = offersV2(c.proposals)
+		}
+		t.emit(Event{Time: m.Time, Kind: EventNegotiationStarted, Negotiation: n.snapshot()})
+	}
+	if c != nil && c.idi != "" {
+		sa.idI = c.idi
+	}
+	if c == nil {
+		t.v2ChildUndecryptedOnce(ex, false)
+	}
+}
+
+// v2AuthHeadersOnly reads an IKE_AUTH response that could not be
+// decrypted: the first answered IKE_AUTH stands for the established IKE SA
+// and its first pair.
+func (t *Tracker) v2AuthHeadersOnly(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header) {
+	n := sa.authNeg
+	t.v2ChildUndecryptedOnce(ex, false)
+	if sa.authChildInferred {
+		return
+	}
+	sa.authChildInferred = true
+	if ex.shortResp {
+		const why = "answer too short for an SA payload (an error notify, read from the headers)"
+		sa.inferred = true
+		sa.setState("failed", why, m.Time)
+		t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: why})
+		if n != nil {
+			n.Inferred = true
+			t.failNegotiation(n, why, m.Time)
+		}
+		return
+	}
+	if sa.established.IsZero() {
+		sa.inferred = true
+		sa.setState("established", "", m.Time)
+		t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
+	}
+	if n == nil {
+		n = t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
+		n.Kind, n.Inferred = "unknown", true
+		sa.authNeg = n
+	}
+	t.inferredChild(sa, n, m.Time)
 }
 
 // v2ChildUndecryptedOnce notes an IKE_AUTH or (create) CREATE_CHILD_SA

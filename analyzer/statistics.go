@@ -1,0 +1,258 @@
+package analyzer
+
+import (
+	"fmt"
+	"net/netip"
+
+	"ipsecmon/ikestate"
+)
+
+// Direction of an SA relative to "me".
+type Direction uint8
+
+const (
+	DirUnknown Direction = iota // neither endpoint is one of mine (a transit capture)
+	DirIn
+	DirOut
+)
+
+// tallies returns the live SAs and the evicted totals in one list.
+func (a *Analyzer) tallies() []tally {
+	ts := make([]tally, 0, len(a.order)+len(a.evicted))
+	for _, sa := range a.order {
+		ts = append(ts, sa.tally())
+	}
+	for _, t := range a.evicted {
+		ts = append(ts, *t)
+	}
+	return ts
+}
+
+// sums are the per-SA totals the statistics add up.
+type sums struct {
+	active, replayed                                                     uint64
+	confS, confR, authS, authR                                           uint64
+	trS, trR, tuS, tuR                                                   uint64
+	unknownMode, unknownModeBytes, transit, transitBytes, modeCandidates uint64
+	keyed, notAuth, notDecr, uninspected, uninspectedSAs                 uint64
+}
+
+// add counts one tally, sent or received as mine says.
+func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
+	u.keyed += t.keyed
+	u.notAuth += t.notAuthenticated
+	u.notDecr += t.notDecr
+	u.uninspected += t.unverified
+	if t.keyed < t.sas {
+		u.uninspectedSAs += t.sas - t.keyed
+	}
+	if t.state == StateActive {
+		u.active += t.sas
+	}
+	u.replayed += t.replayed
+	dir := DirUnknown
+	switch {
+	case t.dst.IsValid() && mine(t.dst):
+		dir = DirIn
+	case t.src.IsValid() && mine(t.src):
+		dir = DirOut
+	}
+	if dir == DirUnknown {
+		u.transit += t.sas
+		u.transitBytes += t.bytes
+		return
+	}
+	u.modeCandidates += t.sas
+	add := func(sent, recv *uint64) {
+		if dir == DirOut {
+			*sent += t.bytes
+		} else {
+			*recv += t.bytes
+		}
+	}
+	if t.proto == ProtoESP && !t.nullEnc {
+		add(&u.confS, &u.confR)
+	} else {
+		add(&u.authS, &u.authR)
+	}
+	switch t.mode {
+	case ModeTransport:
+		add(&u.trS, &u.trR)
+	case ModeTunnel:
+		add(&u.tuS, &u.tuR)
+	default:
+		u.unknownMode += t.sas
+		u.unknownModeBytes += t.bytes
+	}
+}
+
+// modeKnown: some SA that is mine has a known mode.
+func (u *sums) modeKnown() bool { return u.modeCandidates > u.unknownMode }
+
+// stats fills the Quick Mode Statistics.
+func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
+	var u sums
+	for _, t := range a.tallies() {
+		u.add(&t, mine)
+	}
+	st := &s.Stats
+	st[ActiveSAs] = known(u.active)
+	st[ReplayDetected] = known(u.replayed)
+	byteFigures(st, &u)
+	modeFigures(st, &u)
+	activeTunnels(st, &u, s.Rows)
+
+	offload := "offload happens in the NIC and is not visible on the wire"
+	st[OffloadedSAs] = Figure{Note: offload}
+	st[OffloadedSent] = Figure{Note: offload}
+	st[OffloadedReceived] = Figure{Note: offload}
+	a.lifecycle(s)
+	if a.BadSPIKnown() {
+		st[BadSPIPackets] = known(a.counts.BadSPI)
+	} else {
+		st[BadSPIPackets] = Figure{Note: "needs an authoritative list of SAs (ip xfrm state, --complete-keys) or the decrypted IKE negotiations"}
+	}
+	verificationFigures(st, &u)
+	s.NotInspected = u.uninspected
+}
+
+// byteFigures fills the confidential and authenticated bytes.
+func byteFigures(st *[NumStats]Figure, u *sums) {
+	st[ConfidentialSent], st[ConfidentialReceived] = known(u.confS), known(u.confR)
+	st[AuthenticatedSent], st[AuthenticatedReceived] = known(u.authS), known(u.authR)
+	if u.transit > 0 {
+		note := fmt.Sprintf("excludes %d bytes of %d SAs between other hosts", u.transitBytes, u.transit)
+		for _, i := range []Stat{ConfidentialSent, ConfidentialReceived, AuthenticatedSent, AuthenticatedReceived} {
+			st[i].Note = note
+		}
+	}
+}
+
+// modeFigures fills the mode-dependent figures: null when no SA's mode is
+// known, otherwise the known part with a note on what is missing.
+func modeFigures(st *[NumStats]Figure, u *sums) {
+	modeFig := func(v uint64) Figure {
+		if !u.modeKnown() {
+			return Figure{Note: "the mode of ESP SAs is not visible without keys"}
+		}
+		f := known(v)
+		if u.unknownMode > 0 {
+			f.Note = fmt.Sprintf("excludes %d bytes of %d SAs of unknown mode (ESP without keys)", u.unknownModeBytes, u.unknownMode)
+		}
+		return f
+	}
+	st[TransportSent], st[TransportReceived] = modeFig(u.trS), modeFig(u.trR)
+	st[TunnelSent], st[TunnelReceived] = modeFig(u.tuS), modeFig(u.tuR)
+}
+
+// activeTunnels counts the rows with a live SA in tunnel mode.
+func activeTunnels(st *[NumStats]Figure, u *sums, rows []*QuickModeSA) {
+	var tunnels, rowsUnknown uint64
+	for _, r := range rows {
+		if anyActive(r) {
+			switch r.Mode() {
+			case ModeTunnel:
+				tunnels++
+			case ModeUnknown:
+				rowsUnknown++
+			}
+		}
+	}
+	switch {
+	case !u.modeKnown() && len(rows) > 0:
+		st[ActiveTunnels] = Figure{Note: "the mode of ESP SAs is not visible without keys"}
+	default:
+		st[ActiveTunnels] = known(tunnels)
+		if rowsUnknown > 0 {
+			st[ActiveTunnels].Note = fmt.Sprintf("excludes %d SA pairs of unknown mode", rowsUnknown)
+		}
+	}
+}
+
+// verificationFigures fills what only keys can tell.
+func verificationFigures(st *[NumStats]Figure, u *sums) {
+	if u.keyed == 0 {
+		st[NotDecrypted] = Figure{Note: "needs keys"}
+		st[NotAuthenticated] = Figure{Note: "needs keys"}
+		return
+	}
+	st[NotDecrypted], st[NotAuthenticated] = known(u.notDecr), known(u.notAuth)
+	if u.uninspected > 0 {
+		note := fmt.Sprintf("%d accepted packets (of %d SAs without keys, or cut by the snap length) were not inspected", u.uninspected, u.uninspectedSAs)
+		st[NotDecrypted].Note, st[NotAuthenticated].Note = note, note
+	}
+}
+
+// lifecycle fills the figures only the IKE negotiations can give.
+func (a *Analyzer) lifecycle(s *Snapshot) {
+	st := &s.Stats
+	var c ikestate.Counters
+	if a.tracker != nil {
+		c = a.tracker.Counters()
+	}
+	if c.Messages == 0 {
+		for _, i := range []Stat{PendingKeyOps, KeyAdditions, KeyDeletions, Rekeys} {
+			st[i] = Figure{Note: "needs the IKE negotiations; the capture has no IKE message"}
+		}
+		return
+	}
+	s.IKE = &c
+	s.IKESAs = a.tracker.IKESAs()
+	s.Negotiations = a.tracker.Negotiations()
+	s.Policies = a.tracker.Policies()
+	indexPolicies(s)
+	conv := func(f ikestate.Figure, what string) Figure {
+		switch {
+		case f.Known:
+			return known(uint64(f.Value))
+		case f.Inferred:
+			return Figure{Value: uint64(f.Value), Inferred: true, Note: fmt.Sprintf("%d inferred from the cleartext IKE headers; %s needs the decrypted negotiations", f.Value, what)}
+		}
+		return Figure{Note: what + " needs the decrypted IKE negotiations (give IKE keys with --keys)"}
+	}
+	if c.Undecrypted > 0 && st[ActiveSAs].Known {
+		// Encrypted IKE messages may hold Delete payloads this run could not
+		// read: the SAs seen may have ended.
+		st[ActiveSAs] = Figure{Value: st[ActiveSAs].Value, Inferred: true, Note: fmt.Sprintf(
+			"%d SAs seen and not known to have ended; %d encrypted IKE messages (Delete payloads among them?) need IKE keys", st[ActiveSAs].Value, c.Undecrypted)}
+	}
+	st[PendingKeyOps] = conv(c.PendingKeyOps, "telling pending negotiations")
+	st[KeyAdditions] = conv(c.KeyAdditions, "counting completed negotiations")
+	st[KeyDeletions] = conv(c.KeyDeletions, "seeing Delete payloads")
+	st[Rekeys] = conv(c.Rekeys, "telling rekeys")
+}
+
+func anyActive(r *QuickModeSA) bool {
+	for _, s := range r.SAs() {
+		if s.State == StateActive {
+			return true
+		}
+	}
+	return false
+}
+
+// indexPolicies maps each negotiated child SA, and each row, to the
+// negotiation policy it was negotiated with.
+func indexPolicies(s *Snapshot) {
+	s.PolicyOfChild = map[int]int{}
+	children := map[int][]int{}
+	for _, n := range s.Negotiations {
+		children[n.ID] = n.Children
+	}
+	for i, p := range s.Policies {
+		for _, nid := range p.Negotiations {
+			for _, cid := range children[nid] {
+				s.PolicyOfChild[cid] = i
+			}
+		}
+	}
+	for _, r := range s.Rows {
+		for _, sa := range r.SAs() {
+			if n := sa.Negotiation(); n != nil {
+				if i, ok := s.PolicyOfChild[n.Child.ID]; ok {
+					r.Policy = i + 1
+				}
+			}
+		}
+	}
+}
