@@ -86,14 +86,21 @@ func childKeys(c *ikestate.ChildSA) (ir, ri SAKey) {
 // table (they are active even before they carry a packet), paired, with the
 // negotiated algorithms, mode and, when derivable, keys.
 func (a *Analyzer) negotiated(now int64, c *ikestate.ChildSA) {
-	if c == nil || c.Inferred || c.SPIInitiator == 0 || c.SPIResponder == 0 {
+	if c == nil || c.Inferred || c.SPIInitiator == 0 && c.SPIResponder == 0 {
 		return // SPIs were encrypted: the pair is only counted
 	}
 	child := *c
 	child.KeysIR, child.KeysRI = nil, nil
 	kIR, kRI := childKeys(c)
-	ir := a.negotiatedSA(now, kIR, c.Initiator.Addr(), &Negotiated{Child: &child, Initiator: true}, c.KeysIR)
-	ri := a.negotiatedSA(now, kRI, c.Responder.Addr(), &Negotiated{Child: &child}, c.KeysRI)
+	// An SPI is 0 when the message that carried it is not in the capture
+	// (an IKEv2 answer without its request): that direction has no entry.
+	var ir, ri *SA
+	if c.SPIResponder != 0 {
+		ir = a.negotiatedSA(now, kIR, c.Initiator.Addr(), &Negotiated{Child: &child, Initiator: true}, c.KeysIR)
+	}
+	if c.SPIInitiator != 0 {
+		ri = a.negotiatedSA(now, kRI, c.Responder.Addr(), &Negotiated{Child: &child}, c.KeysRI)
+	}
 	if ir != nil && ri != nil {
 		ir.pair, ri.pair = ri, ir
 		ir.pairFromIKE, ri.pairFromIKE = true, true

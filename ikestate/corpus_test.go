@@ -402,6 +402,34 @@ func TestIKEv2OpenswanAuth(t *testing.T) {
 	}
 }
 
+// Openswan's IKE_AUTH response (lp13) alone, without its request: decrypted,
+// it carries the responder's ESP SA and the traffic selectors, so the CHILD
+// SA was established (RFC 7296 §1.2). Expected, from pluto's log of the same
+// run (output1.txt): "CHILD SA established tunnel mode {ESP=>0x12345678
+// <0x12345678 xfrm=aes_cbc_128-hmac_sha2_256_128}" — the responder's SPI
+// 0x12345678 is in this message; the initiator's SPI was only in the request.
+func TestIKEv2AuthResponseOnly(t *testing.T) {
+	tr, ev := run(t, "openswan/lp13-parentI3/parentR2.pcap", v2Keys(t, "openswan/lp13-parentI3/ikev2_decryption_table.wireshark-derived"))
+	ch := kinds(ev, EventChildSANegotiated)
+	if len(ch) != 1 {
+		t.Fatalf("%d children, want 1", len(ch))
+	}
+	c := ch[0].Child
+	if c.SPIResponder != 0x12345678 || c.SPIInitiator != 0 || c.Mode != "tunnel" || c.Encryption != "AES-CBC" || c.EncKeyBits != 128 || c.Integrity != "SHA-256" || c.Inferred {
+		t.Errorf("child %+v", c)
+	}
+	if len(c.InitiatorSelectors) != 1 || c.InitiatorSelectors[0].Text != "fd68:c9f9:4157:2:0:1::/96" ||
+		len(c.ResponderSelectors) != 1 || c.ResponderSelectors[0].Text != "fd68:c9f9:4157::/64" {
+		t.Errorf("selectors %v %v", c.InitiatorSelectors, c.ResponderSelectors)
+	}
+	cs := tr.Counters()
+	checkFig(t, "key additions", cs.KeyAdditions, wantFig{v: 1, known: true})
+	checkFig(t, "pending", cs.PendingKeyOps, wantFig{v: 0, known: true})
+	// Keyless, the same answer still implies the pair (inferred).
+	tr, _ = run(t, "openswan/lp13-parentI3/parentR2.pcap", nil)
+	checkFig(t, "keyless key additions", tr.Counters().KeyAdditions, wantFig{v: 1})
+}
+
 // Malformed and crafted captures become per-message errors, never a panic.
 func TestMalformedCorpus(t *testing.T) {
 	for _, p := range []string{

@@ -364,6 +364,13 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 			t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
 		}
 	}
+	if n == nil && c.hasSA && !hasErr {
+		// The request is not in the capture (it began after it), yet an
+		// answer with an SA payload establishes the first CHILD SA (RFC 7296
+		// §1.2), as a CREATE_CHILD_SA answer alone does.
+		n = t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
+		sa.authNeg = n
+	}
 	if n == nil || n.State != "pending" {
 		return
 	}
@@ -371,7 +378,11 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 	case hasErr:
 		// The IKE SA stands; its first CHILD SA was refused (RFC 7296 §1.2).
 		t.failNegotiation(n, errN.String(), m.Time)
-	case c.hasSA && sa.authReq != nil:
+	case c.hasSA:
+		// Without a readable request (sa.authReq nil) the pair is built from
+		// the answer; the initiator's SPI, which only the offer carries,
+		// stays unknown.
+		n.Kind, n.Inferred = "child", false
 		t.childFromV2(sa, n, sa.authReq, c, sa.ni, sa.nr, m.Time)
 	}
 }
@@ -487,9 +498,15 @@ func methodV2(p ike.Proposal) Method {
 }
 
 // childFromV2 creates the pair of a completed IKE_AUTH or CREATE_CHILD_SA:
-// the initiator's SPI from its offer, the responder's from its answer.
+// the initiator's SPI from its offer, the responder's from its answer. req
+// is nil when the offer is not in the capture: the initiator's SPI is then
+// unknown (0), and the answer's notifies stand for the request's (a
+// responder sends USE_TRANSPORT_MODE only when asked, RFC 7296 §1.3.1).
 func (t *Tracker) childFromV2(sa *ikeSA, n *negotiation, req, resp *v2Content, ni, nr []byte, now time.Time) *childSA {
 	n.State, n.Ended = "completed", now
+	if req == nil {
+		req = &v2Content{transportMode: resp.transportMode}
+	}
 	if len(resp.proposals) == 0 {
 		return nil
 	}

@@ -228,3 +228,29 @@ func TestCorpusAgainstTshark(t *testing.T) {
 		})
 	}
 }
+
+// Openswan's IKE_AUTH response without its request (lp13), with the IKE
+// keys: the CHILD SA it establishes is one addition and one SA row, holding
+// the one direction whose SPI the answer carries. Expected, from pluto's
+// log of the run (output1.txt): "CHILD SA established tunnel mode
+// {ESP=>0x12345678 ...}", the initiator's outbound SPI, which the responder
+// (132.213.238.7) receives on.
+func TestCorpusAuthResponseOnly(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	ks, err := keys.Load(filepath.Join(dir, "openswan/lp13-parentI3/ikev2-secrets.tcpdump.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	an, _ := analyseFile(t, filepath.Join(dir, "openswan/lp13-parentI3/parentR2.pcap"), ks)
+	s := an.Snapshot()
+	if f := s.Stats[analyzer.KeyAdditions]; !f.Known || f.Value != 1 {
+		t.Errorf("key additions %+v, want 1", f)
+	}
+	if len(s.Rows) != 1 {
+		t.Fatalf("%d SA rows, want 1", len(s.Rows))
+	}
+	r := s.Rows[0]
+	if r.In == nil || r.Out != nil || r.In.Key.SPI != 0x12345678 || r.In.Key.Dst.String() != "132.213.238.7" || r.Mode() != analyzer.ModeTunnel {
+		t.Errorf("row in %+v out %+v", r.In, r.Out)
+	}
+}
