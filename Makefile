@@ -11,7 +11,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 BUILD_DEPS := libpcap-dev gcc
 TEST_DEPS  := $(BUILD_DEPS) tshark
 
-.PHONY: all build demo test lint bench fuzz lab lab-check live-check clean deps-build deps-test
+.PHONY: all build demo test lint bench stress fuzz lab lab-check live-check clean deps-build deps-test
 
 all: build
 
@@ -43,6 +43,14 @@ lint: deps-build
 
 bench: deps-build
 	$(GO) test -run '^$$' -bench . $(BENCHFLAGS) ./pipeline | $(GO) run ./internal/benchratio
+
+# Hostile inputs (spoofed SA pairs, IKE floods, fragment floods, random
+# SPIs, a huge replay window) at two sizes each: peak memory and CPU time
+# of ipsecmon, measured by GNU time, against issue 12's bounds. Takes a few
+# minutes; hold the lock: flock /tmp/ipsecmon-lab.lock make stress
+stress: deps-build
+	@scripts/deps.sh time
+	$(GO) run ./cmd/ipsecmon-lab stress $(STRESSFLAGS)
 
 fuzz: deps-build
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh

@@ -34,6 +34,8 @@ commands:
   replay   inject capture files into an interface as fast as possible (libpcap)
   benchgen write the benchmarks' synthetic capture (many SAs)
   rss      sample a process's VmRSS every interval until it ends
+  stress   hostile inputs at two sizes each: peak memory and CPU time of ipsecmon (make stress)
+  stress-gen  write one stress scenario's capture to a file
   livecheck lab|replay   assert what live ipsecmon reported (testdata/lab/live-check.sh)
 `
 
@@ -66,6 +68,10 @@ func main() {
 		err = benchgenCmd(os.Args[2:])
 	case "rss":
 		err = rssCmd(ctx, os.Args[2:])
+	case "stress":
+		err = stressCmd(os.Args[2:])
+	case "stress-gen":
+		err = stressGenCmd(os.Args[2:])
 	case "livecheck":
 		err = livecheckCmd(ctx, os.Args[2:])
 	case "-h", "--help", "help":
