@@ -1,9 +1,7 @@
 package analyzer
 
 import (
-	"net/netip"
 	"slices"
-	"strconv"
 
 	"ipsecmon/decode"
 	"ipsecmon/filters"
@@ -74,7 +72,7 @@ type SAPolicy struct {
 }
 
 // policyFindings evaluates the negotiated pairs against the filters.
-func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *PolicyFindings {
+func (a *Analyzer) policyFindings(s *Snapshot) *PolicyFindings {
 	fs := a.cfg.Filters
 	if fs == nil {
 		return nil
@@ -96,7 +94,7 @@ func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *Poli
 			continue
 		}
 		c := n.Child
-		neg := childNegotiated(c, mine, r.Transit)
+		neg := filters.FromChild(c, r.MyAddr)
 		f := fs.MatchSelectors(neg)
 		v := SAPolicy{Filter: f, Offer: filters.OfferUnknown}
 		if f == nil {
@@ -111,37 +109,6 @@ func (a *Analyzer) policyFindings(s *Snapshot, mine func(netip.Addr) bool) *Poli
 	}
 	configuredPolicies(fs, s.Rows, pf)
 	return pf
-}
-
-// childNegotiated is what a negotiated pair asks of the filters, seen from
-// this host: the initiator's selectors are local when the initiator is one
-// of mine (or, in a transit row, when neither end is).
-func childNegotiated(c *ikestate.ChildSA, mine func(netip.Addr) bool, transit bool) filters.Negotiated {
-	local, remote := c.ResponderSelectors, c.InitiatorSelectors
-	localTunnel, remoteTunnel := c.Responder.Addr(), c.Initiator.Addr()
-	if mine(c.Initiator.Addr()) || (!mine(c.Responder.Addr()) && transit) {
-		local, remote = remote, local
-		localTunnel, remoteTunnel = remoteTunnel, localTunnel
-	}
-	neg := filters.Negotiated{Name: "child " + strconv.Itoa(c.ID), Mode: policy.ModeTransport}
-	if c.Mode == "tunnel" {
-		neg.Mode = policy.ModeTunnel
-		neg.LocalTunnel, neg.RemoteTunnel = localTunnel, remoteTunnel
-	}
-	for _, sel := range local {
-		if sel.Prefix.IsValid() {
-			neg.Local = append(neg.Local, sel.Prefix)
-		}
-		neg.Proto = sel.Protocol
-		neg.LocalPorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
-	}
-	for _, sel := range remote {
-		if sel.Prefix.IsValid() {
-			neg.Remote = append(neg.Remote, sel.Prefix)
-		}
-		neg.RemotePorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
-	}
-	return neg
 }
 
 // configuredPolicies counts, per configured negotiation policy, the pairs

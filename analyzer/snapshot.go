@@ -57,7 +57,7 @@ func (a *Analyzer) Snapshot() *Snapshot {
 	mine := a.mine(s)
 	s.Rows = a.pairRows(mine)
 	a.stats(s, mine)
-	s.Policy = a.policyFindings(s, mine)
+	s.Policy = a.policyFindings(s)
 	copies := make([]SA, 0, len(a.order))
 	clone := func(p **SA) {
 		if *p != nil {

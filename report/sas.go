@@ -16,6 +16,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/analyzer"
+	"ipsecmon/filters"
 	"ipsecmon/ikestate"
 )
 
@@ -541,26 +542,17 @@ func child(q *analyzer.QuickModeSA) *ikestate.ChildSA {
 }
 
 // selectors returns my (or the peer's) traffic selectors from the IKE
-// negotiation: the initiator proposed TSi/IDci for its own side.
+// negotiation, from the side filters.ChildSides takes for the row's Me.
 func selectors(q *analyzer.QuickModeSA, mine bool) ([]ikestate.Selector, bool) {
-	for _, s := range q.SAs() {
-		n := s.Negotiation()
-		if n == nil {
-			continue
-		}
-		// This SA carries the initiator's traffic when n.Initiator; it is
-		// mine to send (q.Out) or to receive (q.In).
-		iAmInitiator := (s == q.Out) == n.Initiator
-		if q.Transit {
-			iAmInitiator = n.Initiator
-		}
-		sel := n.Child.ResponderSelectors
-		if iAmInitiator == mine {
-			sel = n.Child.InitiatorSelectors
-		}
-		return sel, len(sel) > 0
+	c := child(q)
+	if c == nil {
+		return nil, false
 	}
-	return nil, false
+	sel, peer, _, _ := filters.ChildSides(c, q.MyAddr)
+	if !mine {
+		sel = peer
+	}
+	return sel, len(sel) > 0
 }
 
 func selectorText(sel []ikestate.Selector) string {

@@ -92,30 +92,10 @@ func negotiatedFilters(s *analyzer.Snapshot, rule filters.WeightRule) []filters.
 			if n == nil || sa != r.Any() {
 				continue
 			}
-			c := n.Child
-			local, remote := c.InitiatorSelectors, c.ResponderSelectors
-			lt, rt := c.Initiator.Addr(), c.Responder.Addr()
-			if r.MyAddr == c.Responder.Addr() {
-				local, remote, lt, rt = remote, local, rt, lt
-			}
-			neg := filters.Negotiated{Name: fmt.Sprintf("child %d (negotiated)", c.ID), Mode: policy.ModeTransport}
+			neg := filters.FromChild(n.Child, r.MyAddr)
+			neg.Name += " (negotiated)"
 			if r.Policy > 0 {
 				neg.Policy = fmt.Sprintf("policy %d", r.Policy)
-			}
-			if c.Mode == "tunnel" {
-				neg.Mode, neg.LocalTunnel, neg.RemoteTunnel = policy.ModeTunnel, lt, rt
-			}
-			for _, sel := range local {
-				if sel.Prefix.IsValid() {
-					neg.Local = append(neg.Local, sel.Prefix)
-				}
-				neg.Proto, neg.LocalPorts = sel.Protocol, policy.Ports{From: sel.StartPort, To: sel.EndPort}
-			}
-			for _, sel := range remote {
-				if sel.Prefix.IsValid() {
-					neg.Remote = append(neg.Remote, sel.Prefix)
-				}
-				neg.RemotePorts = policy.Ports{From: sel.StartPort, To: sel.EndPort}
 			}
 			out = append(out, filters.FromNegotiated(neg, rule)...)
 		}
