@@ -121,11 +121,8 @@ func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotia
 	}
 	sa.neg = n
 	c := n.Child
-	switch c.Mode {
-	case "tunnel":
-		sa.Mode = ModeTunnel
-	case "transport":
-		sa.Mode = ModeTransport
+	if c.Mode != ModeUnknown {
+		sa.Mode = c.Mode
 	}
 	if sa.key == nil {
 		ki := &KeyInfo{Origin: fmt.Sprintf("IKE SA %d (%s)", c.IKESA.ID, c.Exchange), Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth}

@@ -6,6 +6,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/espcrypto"
+	"ipsecmon/ikestate"
 )
 
 // Protocol numbers of the two IPsec protocols.
@@ -42,24 +43,15 @@ func (k SAKey) String() string {
 // Encapsulated reports UDP encapsulation (RFC 3948).
 func (k SAKey) Encapsulated() bool { return k.SrcPort != 0 || k.DstPort != 0 }
 
-// Mode is an SA's IPsec mode, as far as the input tells.
-type Mode uint8
+// Mode is an SA's IPsec mode, as far as the input tells: one enum for
+// what IKE negotiated and what the traffic shows.
+type Mode = ikestate.Mode
 
 const (
-	ModeUnknown Mode = iota
-	ModeTransport
-	ModeTunnel
+	ModeUnknown   = ikestate.ModeUnknown
+	ModeTransport = ikestate.ModeTransport
+	ModeTunnel    = ikestate.ModeTunnel
 )
-
-func (m Mode) String() string {
-	switch m {
-	case ModeTransport:
-		return "transport"
-	case ModeTunnel:
-		return "tunnel"
-	}
-	return "unknown"
-}
 
 // State is where an SA is in its life at the end of the input.
 type State uint8

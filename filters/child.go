@@ -15,7 +15,7 @@ import (
 func FromChild(c *ikestate.ChildSA, local netip.Addr) Negotiated {
 	lsel, rsel, lt, rt := ChildSides(c, local)
 	n := Negotiated{Name: "child " + strconv.Itoa(c.ID), Mode: policy.ModeTransport}
-	if c.Mode == "tunnel" {
+	if c.Mode == ikestate.ModeTunnel {
 		n.Mode, n.LocalTunnel, n.RemoteTunnel = policy.ModeTunnel, lt, rt
 	}
 	// A selector list names one protocol and port range per side in

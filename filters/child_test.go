@@ -23,21 +23,21 @@ func TestFromChild(t *testing.T) {
 		return s
 	}
 	v4 := &ikestate.ChildSA{
-		ID: 7, Mode: "tunnel",
+		ID: 7, Mode: ikestate.ModeTunnel,
 		Initiator:          netip.MustParseAddrPort("198.51.100.1:4500"),
 		Responder:          netip.MustParseAddrPort("198.51.100.2:4500"),
 		InitiatorSelectors: []ikestate.Selector{sel("10.1.0.0/16", 17, 0, 65535)},
 		ResponderSelectors: []ikestate.Selector{sel("10.2.0.0/24", 17, 53, 53), sel("10.3.0.0/24", 17, 53, 53)},
 	}
 	v6 := &ikestate.ChildSA{
-		ID: 8, Mode: "tunnel",
+		ID: 8, Mode: ikestate.ModeTunnel,
 		Initiator:          netip.MustParseAddrPort("[2001:db8::1]:500"),
 		Responder:          netip.MustParseAddrPort("[2001:db8::2]:500"),
 		InitiatorSelectors: []ikestate.Selector{sel("2001:db8:1::/48", 0, 0, 65535)},
 		ResponderSelectors: []ikestate.Selector{sel("2001:db8:2::/48", 0, 0, 65535)},
 	}
 	transport := &ikestate.ChildSA{
-		ID: 9, Mode: "transport",
+		ID: 9, Mode: ikestate.ModeTransport,
 		Initiator: netip.MustParseAddrPort("192.0.2.1:500"),
 		Responder: netip.MustParseAddrPort("192.0.2.2:500"),
 		// An IKEv1 range ID has no single prefix: it is not a filter address, but its protocol and ports count.
@@ -96,7 +96,7 @@ func TestFromChild(t *testing.T) {
 // daemons on one host), the address alone cannot pick a side; the
 // initiator's is taken rather than a swap.
 func TestFromChildSamePeerAddress(t *testing.T) {
-	c := &ikestate.ChildSA{ID: 1, Mode: "tunnel",
+	c := &ikestate.ChildSA{ID: 1, Mode: ikestate.ModeTunnel,
 		Initiator:          netip.MustParseAddrPort("127.0.0.1:500"),
 		Responder:          netip.MustParseAddrPort("127.0.0.1:4500"),
 		InitiatorSelectors: []ikestate.Selector{{Prefix: netip.MustParsePrefix("10.1.0.0/16")}},

@@ -18,7 +18,7 @@ const ProtoUnknown uint8 = 0
 func (t *Tracker) newChild(sa *ikeSA, n *negotiation, proto uint8, now time.Time) *childSA {
 	c := &childSA{sa: sa, peers: peersOf(n.Initiator, n.Responder), ChildSA: ChildSA{
 		ID: len(t.children) + 1, Version: sa.ref.Version, Exchange: n.Exchange,
-		Initiator: n.Initiator, Responder: n.Responder, Proto: proto, Created: now, State: "active",
+		Initiator: n.Initiator, Responder: n.Responder, Proto: proto, Created: now, State: ChildActive,
 	}}
 	t.children = append(t.children, c)
 	sa.children = append(sa.children, c)
@@ -51,7 +51,7 @@ func (t *Tracker) emitChild(c *childSA) {
 func (t *Tracker) liveSibling(c *childSA) *childSA {
 	for i := len(t.children) - 1; i >= 0; i-- {
 		o := t.children[i]
-		if o == c || o.State != "active" || o.peers != c.peers || o.Inferred {
+		if o == c || o.State != ChildActive || o.peers != c.peers || o.Inferred {
 			continue
 		}
 		if o.Proto == c.Proto && sameSelectors(o, c) {
@@ -103,9 +103,12 @@ func espSAs(c *childSA, encLen int, kmIR, kmRI []byte) (ir, ri *keys.SA) {
 	mk := func(src, dst netip.AddrPort, spi uint32, km []byte, sport, dport uint16) *keys.SA {
 		s := &keys.SA{
 			Proto: c.Proto, Src: hostPrefix(src.Addr()), Dst: hostPrefix(dst.Addr()), SPI: spi,
-			Enc: c.Enc, Auth: c.Auth, ESN: c.ESN, Mode: c.Mode,
+			Enc: c.Enc, Auth: c.Auth, ESN: c.ESN,
 			EncKey: km[:encLen:encLen], AuthKey: km[encLen:],
 			Origin: fmt.Sprintf("IKE SA %d child SA %d", c.sa.ref.ID, c.ID),
+		}
+		if c.Mode != ModeUnknown {
+			s.Mode = c.Mode.String() // keys' vocabulary: "" when not known
 		}
 		if c.Proto == 51 {
 			s.Enc = algo.EncUnknown
@@ -222,7 +225,7 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 			if !own && c.sa != sa {
 				continue
 			}
-			if hit == nil || c.State == "active" {
+			if hit == nil || c.State == ChildActive {
 				hit = c
 			}
 		}
@@ -234,19 +237,19 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 				Reason: "delete payload (pair negotiated before the capture)"})
 			continue
 		}
-		if hit.State != "active" {
+		if hit.State != ChildActive {
 			continue
 		}
 		if !hit.expiry.IsZero() && !now.Before(hit.expiry.Add(-expiryTolerance)) {
 			// IKEv1 peers send a Delete when the hard lifetime fires: the pair
 			// expired, and the Delete only announces it.
-			hit.State, hit.Ended, hit.EndReason = "expired", now, "lifetime (Delete sent)"
+			hit.State, hit.Ended, hit.EndReason = ChildExpired, now, "lifetime (Delete sent)"
 			t.expirations++
 			t.emit(Event{Time: now, Kind: EventChildSAExpired, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender,
 				Reason: "negotiated lifetime ran out; Delete sent"})
 			continue
 		}
-		hit.State, hit.Ended, hit.EndReason = "deleted", now, "delete payload"
+		hit.State, hit.Ended, hit.EndReason = ChildDeleted, now, "delete payload"
 		t.deletions++
 		t.emit(Event{Time: now, Kind: EventChildSADeleted, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender, Reason: "delete payload"})
 	}
@@ -256,10 +259,10 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 // (RFC 7296 §1.4.1: closing an IKE SA closes its CHILD SAs).
 func (t *Tracker) endChildrenOf(sa *ikeSA, sender netip.AddrPort, now time.Time) {
 	for _, c := range sa.children {
-		if c.State != "active" {
+		if c.State != ChildActive {
 			continue
 		}
-		c.State, c.Ended, c.EndReason = "deleted", now, "IKE SA deleted"
+		c.State, c.Ended, c.EndReason = ChildDeleted, now, "IKE SA deleted"
 		t.deletions++
 		t.emit(Event{Time: now, Kind: EventChildSADeleted, Child: c.snapshot(), DeletedBy: sender, Reason: "IKE SA deleted"})
 	}
@@ -269,7 +272,7 @@ func (t *Tracker) endChildrenOf(sa *ikeSA, sender netip.AddrPort, now time.Time)
 // can come any more.
 func (t *Tracker) abandon(sa *ikeSA, now time.Time) {
 	for _, n := range t.negs {
-		if n.sa == sa && n.State == "pending" {
+		if n.sa == sa && n.State == NegotiationPending {
 			t.failNegotiation(n, "IKE SA deleted before an answer", now)
 		}
 	}

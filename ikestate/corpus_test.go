@@ -102,7 +102,7 @@ func TestIKEv1CertsKeyed(t *testing.T) {
 		t.Fatalf("%d IKE SAs", len(sas))
 	}
 	sa := sas[0]
-	if sa.State != "established" || sa.Encryption != "3DES-CBC" || sa.Integrity != "MD5" || sa.DHGroup != "MODP-1024" ||
+	if sa.State != IKESAEstablished || sa.Encryption != "3DES-CBC" || sa.Integrity != "MD5" || sa.DHGroup != "MODP-1024" ||
 		sa.AuthMethod != "RSA Signatures" || sa.LifeSeconds != 28800 || sa.Exchange != "Main Mode" || !sa.KeysKnown || sa.Inferred {
 		t.Errorf("IKE SA %+v", sa)
 	}
@@ -123,7 +123,7 @@ func TestIKEv1CertsKeyed(t *testing.T) {
 		t.Fatalf("%d child SA events", len(ch))
 	}
 	c := ch[0].Child
-	want := ChildSA{Proto: 50, SPIInitiator: 0x95f9fa06, SPIResponder: 0xcd876adf, Mode: "tunnel", Encryption: "3DES",
+	want := ChildSA{Proto: 50, SPIInitiator: 0x95f9fa06, SPIResponder: 0xcd876adf, Mode: ModeTunnel, Encryption: "3DES",
 		EncKeyBits: 192, Integrity: "MD5", PFSGroup: "MODP-1024", LifeSeconds: 3600}
 	if c.Proto != want.Proto || c.SPIInitiator != want.SPIInitiator || c.SPIResponder != want.SPIResponder || c.Mode != want.Mode ||
 		c.Encryption != want.Encryption || c.EncKeyBits != want.EncKeyBits || c.Integrity != want.Integrity ||
@@ -212,7 +212,7 @@ func TestIKEv1Keyless(t *testing.T) {
 			}
 			failed := 0
 			for _, sa := range tr.IKESAs() {
-				if sa.State == "failed" {
+				if sa.State == IKESAFailed {
 					failed++
 				}
 			}
@@ -259,7 +259,7 @@ func TestIKEv2WikiKeyed(t *testing.T) {
 	for i, e := range ch {
 		c, w := e.Child, want[i]
 		if c.SPIInitiator != w.spiI || c.SPIResponder != w.spiR || c.Encryption != w.enc || c.Integrity != w.integ ||
-			c.EncKeyBits != 128 || c.Mode != "tunnel" || !c.UDPEncap || c.EncapResponderPort != 4500 || c.Inferred {
+			c.EncKeyBits != 128 || c.Mode != ModeTunnel || !c.UDPEncap || c.EncapResponderPort != 4500 || c.Inferred {
 			t.Errorf("pair %d: %+v", i, c)
 		}
 		p := netip.MustParseAddr(w.client)
@@ -274,7 +274,7 @@ func TestIKEv2WikiKeyed(t *testing.T) {
 	sas := tr.IKESAs()
 	encs := []string{"ENCR_AES_GCM_16", "ENCR_AES_CTR", "ENCR_AES_CBC"}
 	for i, sa := range sas {
-		if sa.Encryption != encs[i] || sa.EncKeyBits != 256 || sa.State != "deleted" || !sa.NATT || sa.LocalID != "ikev2-cert" {
+		if sa.Encryption != encs[i] || sa.EncKeyBits != 256 || sa.State != IKESADeleted || !sa.NATT || sa.LocalID != "ikev2-cert" {
 			t.Errorf("IKE SA %d: %+v", i, sa)
 		}
 	}
@@ -339,7 +339,7 @@ func TestIKEv2Keyless(t *testing.T) {
 				}
 			}
 			for _, sa := range tr.IKESAs() {
-				if sa.State == "established" && !sa.Inferred {
+				if sa.State == IKESAEstablished && !sa.Inferred {
 					t.Errorf("IKE SA %d established without being read", sa.ID)
 				}
 			}
@@ -397,7 +397,7 @@ func TestIKEv2OpenswanAuth(t *testing.T) {
 		t.Errorf("selectors %v %v", c.InitiatorSelectors, c.ResponderSelectors)
 	}
 	sa := tr.IKESAs()[0]
-	if sa.LocalID != "parker01.emmjay.credil.org" || sa.RemoteID != "jamesjohnson.emmjay.credil.org" || sa.State != "established" {
+	if sa.LocalID != "parker01.emmjay.credil.org" || sa.RemoteID != "jamesjohnson.emmjay.credil.org" || sa.State != IKESAEstablished {
 		t.Errorf("IKE SA %+v", sa)
 	}
 }
@@ -415,7 +415,7 @@ func TestIKEv2AuthResponseOnly(t *testing.T) {
 		t.Fatalf("%d children, want 1", len(ch))
 	}
 	c := ch[0].Child
-	if c.SPIResponder != 0x12345678 || c.SPIInitiator != 0 || c.Mode != "tunnel" || c.Encryption != "AES-CBC" || c.EncKeyBits != 128 || c.Integrity != "SHA-256" || c.Inferred {
+	if c.SPIResponder != 0x12345678 || c.SPIInitiator != 0 || c.Mode != ModeTunnel || c.Encryption != "AES-CBC" || c.EncKeyBits != 128 || c.Integrity != "SHA-256" || c.Inferred {
 		t.Errorf("child %+v", c)
 	}
 	if len(c.InitiatorSelectors) != 1 || c.InitiatorSelectors[0].Text != "fd68:c9f9:4157:2:0:1::/96" ||

@@ -17,7 +17,8 @@ type ikeSA struct {
 	initiator, responder netip.AddrPort
 	initiatorKnown       bool
 	exchange             ike.ExchangeType
-	state, stateReason   string
+	state                IKESAState
+	stateReason          string
 	failReason           string // last error answer while negotiating
 	inferred             bool
 	started              time.Time
@@ -55,14 +56,14 @@ type ikeSA struct {
 	authChildInferred bool
 }
 
-func (sa *ikeSA) setState(s, reason string, now time.Time) {
+func (sa *ikeSA) setState(s IKESAState, reason string, now time.Time) {
 	sa.state, sa.stateReason = s, reason
-	switch s {
-	case "established":
+	switch {
+	case s == IKESAEstablished:
 		if sa.established.IsZero() {
 			sa.established = now
 		}
-	case "failed", "deleted", "rekeyed", "expired":
+	case s.Ended():
 		if sa.ended.IsZero() {
 			sa.ended = now
 		}

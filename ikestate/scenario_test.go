@@ -92,7 +92,7 @@ func TestIKEv2Lifecycle(t *testing.T) {
 		t.Fatalf("%d pairs negotiated, want 3", len(ch))
 	}
 	c1, c2, c3 := ch[0].Child, ch[1].Child, ch[2].Child
-	if c1.SPIInitiator != 0x11111111 || c1.SPIResponder != 0x22222222 || c1.Exchange != "IKE_AUTH" || c1.Mode != "tunnel" ||
+	if c1.SPIInitiator != 0x11111111 || c1.SPIResponder != 0x22222222 || c1.Exchange != "IKE_AUTH" || c1.Mode != ModeTunnel ||
 		c1.Encryption != "AES-CBC" || c1.EncKeyBits != 128 || c1.Integrity != "SHA-256" || c1.RekeyOf != 0 {
 		t.Errorf("IKE_AUTH pair %+v", c1)
 	}
@@ -155,7 +155,7 @@ func TestIKEv2Lifecycle(t *testing.T) {
 	}
 	states := map[string]string{}
 	for _, sa := range tr.IKESAs() {
-		states[sa.ISPI.String()] = sa.State
+		states[sa.ISPI.String()] = sa.State.String()
 	}
 	if states[A1.String()] != "deleted" || states[B1.String()] != "deleted" || states[C1.String()] != "established" && states[C1.String()] != "negotiating" {
 		t.Errorf("IKE SA states %v", states)
@@ -248,7 +248,7 @@ func TestIKEv1Lifecycle(t *testing.T) {
 		t.Fatalf("%d pairs, want 3", len(ch))
 	}
 	c1, c2, c4 := ch[0].Child, ch[1].Child, ch[2].Child
-	if c1.SPIInitiator != 0xaaaaaaa1 || c1.SPIResponder != 0xbbbbbbb1 || c1.LifeSeconds != 3600 || c1.Mode != "tunnel" ||
+	if c1.SPIInitiator != 0xaaaaaaa1 || c1.SPIResponder != 0xbbbbbbb1 || c1.LifeSeconds != 3600 || c1.Mode != ModeTunnel ||
 		c1.InitiatorSelectors[0].Text != "10.1.0.0/16" || c1.ResponderSelectors[0].Text != "10.2.0.0/16" {
 		t.Errorf("pair 1 %+v", c1)
 	}

@@ -176,14 +176,14 @@ func (t *Tracker) Finish(end time.Time) {
 	}
 	t.expire(end, true)
 	for _, n := range t.negs {
-		if n.State == "pending" {
+		if n.State == NegotiationPending {
 			t.emit(Event{Time: end, Kind: EventNegotiationPending, Negotiation: n.snapshot()})
 		}
 	}
 	for _, sa := range t.sas {
-		if sa.state == "negotiating" && sa.failReason != "" {
+		if sa.state == IKESANegotiating && sa.failReason != "" {
 			// The last answer was an error and no retry followed.
-			sa.setState("failed", sa.failReason, end)
+			sa.setState(IKESAFailed, sa.failReason, end)
 			t.emit(Event{Time: end, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: sa.failReason})
 		}
 	}
@@ -194,21 +194,21 @@ func (t *Tracker) Finish(end time.Time) {
 // ISAKMP SAs past their phase 1 lifetime are marked expired too (no count).
 func (t *Tracker) expire(now time.Time, final bool) {
 	for _, sa := range t.sas {
-		if sa.state != "established" || sa.p1 == nil || sa.p1.LifeSeconds == 0 {
+		if sa.state != IKESAEstablished || sa.p1 == nil || sa.p1.LifeSeconds == 0 {
 			continue
 		}
 		end := sa.established.Add(time.Duration(sa.p1.LifeSeconds) * time.Second)
 		if final && !end.After(now) || !final && now.Sub(end) > expiryGrace {
-			sa.setState("expired", "phase 1 lifetime", end)
+			sa.setState(IKESAExpired, "phase 1 lifetime", end)
 		}
 	}
 	t.nextExpiry = time.Time{}
 	for _, c := range t.children {
-		if c.State != "active" || c.expiry.IsZero() {
+		if c.State != ChildActive || c.expiry.IsZero() {
 			continue
 		}
 		if final && !c.expiry.After(now) || !final && now.Sub(c.expiry) > expiryGrace {
-			c.State, c.Ended, c.EndReason = "expired", c.expiry, "lifetime"
+			c.State, c.Ended, c.EndReason = ChildExpired, c.expiry, "lifetime"
 			t.expirations++
 			t.emit(Event{Time: c.expiry, Kind: EventChildSAExpired, Child: c.snapshot(), Reason: "negotiated lifetime ran out"})
 			continue
@@ -216,7 +216,7 @@ func (t *Tracker) expire(now time.Time, final bool) {
 		t.noteExpiry(c.expiry)
 	}
 	for _, sa := range t.sas {
-		if sa.state == "established" && sa.p1 != nil && sa.p1.LifeSeconds != 0 {
+		if sa.state == IKESAEstablished && sa.p1 != nil && sa.p1.LifeSeconds != 0 {
 			t.noteExpiry(sa.established.Add(time.Duration(sa.p1.LifeSeconds) * time.Second))
 		}
 	}
@@ -260,7 +260,7 @@ func (t *Tracker) Policies() []Policy {
 	var out []Policy
 	index := map[string]int{}
 	for _, n := range t.negs {
-		if len(n.Offered) == 0 || n.Kind == "ike-rekey" {
+		if len(n.Offered) == 0 || n.Kind == NegotiateIKERekey {
 			continue
 		}
 		var parts []string
@@ -302,7 +302,7 @@ func (t *Tracker) LookupSPI(proto uint8, spi uint32, src, dst netip.Addr) (Child
 		if c.peers != pk && (src.IsValid() || dst.IsValid()) {
 			continue
 		}
-		if best == nil || c.State == "active" {
+		if best == nil || c.State == ChildActive {
 			best = c
 		}
 	}
@@ -311,9 +311,9 @@ func (t *Tracker) LookupSPI(proto uint8, spi uint32, src, dst netip.Addr) (Child
 	}
 	st := SPIActive
 	switch best.State {
-	case "deleted":
+	case ChildDeleted:
 		st = SPIDeleted
-	case "expired":
+	case ChildExpired:
 		st = SPIExpired
 	}
 	return *best.snapshot(), st, auth
@@ -347,14 +347,14 @@ func (t *Tracker) Counters() Counters {
 	c.Expirations.Inferred = false
 	pending, pendingInferred, failed, failedInferred := 0, false, 0, false
 	for _, n := range t.negs {
-		if n.Kind == "ike-rekey" {
+		if n.Kind == NegotiateIKERekey {
 			continue // an IKE SA rekey is not a key operation of the Quick Mode statistics
 		}
 		switch n.State {
-		case "pending":
+		case NegotiationPending:
 			pending++
 			pendingInferred = pendingInferred || n.Inferred
-		case "failed":
+		case NegotiationFailed:
 			failed++
 			failedInferred = failedInferred || n.Inferred
 		}
@@ -364,7 +364,7 @@ func (t *Tracker) Counters() Counters {
 	c.FailedNegotiations.Inferred = !c.FailedNegotiations.Known && failedInferred
 	active := 0
 	for _, ch := range t.children {
-		if ch.State == "active" {
+		if ch.State == ChildActive {
 			active += 2
 		}
 	}
@@ -400,7 +400,7 @@ func (t *Tracker) lookupSA(version int, ispi, rspi ike.SPI) *ikeSA {
 func (t *Tracker) newSA(version int, ispi, rspi ike.SPI, now time.Time) *ikeSA {
 	sa := &ikeSA{
 		ref:     IKESARef{ID: len(t.sas) + 1, Version: version, ISPI: ispi, RSPI: rspi},
-		state:   "negotiating",
+		state:   IKESANegotiating,
 		started: now,
 		seen:    map[[32]byte]*seenMsg{},
 		v1ex:    map[uint32]*v1Exchange{},
@@ -430,7 +430,7 @@ func (t *Tracker) retransmission(sa *ikeSA, m Message, msg []byte) (bool, [32]by
 func (t *Tracker) newNegotiation(sa *ikeSA, ex ike.ExchangeType, mid uint32, ini, res netip.AddrPort, now time.Time) *negotiation {
 	n := &negotiation{sa: sa, Negotiation: Negotiation{
 		ID: len(t.negs) + 1, IKESA: sa.ref, Version: sa.ref.Version, Exchange: ex.String(), MessageID: mid,
-		Initiator: ini, Responder: res, Kind: "child", State: "pending", Started: now,
+		Initiator: ini, Responder: res, Kind: NegotiateChild, State: NegotiationPending, Started: now,
 	}}
 	t.negs = append(t.negs, n)
 	return n
@@ -449,10 +449,10 @@ func (n *negotiation) snapshot() *Negotiation {
 }
 
 func (t *Tracker) failNegotiation(n *negotiation, reason string, now time.Time) {
-	if n.State != "pending" {
+	if n.State != NegotiationPending {
 		return
 	}
-	n.State, n.Reason, n.Ended = "failed", reason, now
+	n.State, n.Reason, n.Ended = NegotiationFailed, reason, now
 	t.emit(Event{Time: now, Kind: EventNegotiationFailed, Negotiation: n.snapshot(), Reason: reason})
 }
 

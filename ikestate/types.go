@@ -123,7 +123,7 @@ type IKESA struct {
 	DHGroup        string         `json:"dh_group,omitempty"`
 	LifeSeconds    uint64         `json:"life_seconds,omitempty"`
 	LifeKilobytes  uint64         `json:"life_kilobytes,omitempty"`
-	State          string         `json:"state"` // negotiating, established, failed, deleted, rekeyed, expired
+	State          IKESAState     `json:"state"`
 	StateReason    string         `json:"state_reason,omitempty"`
 	Inferred       bool           `json:"inferred,omitempty"` // state read from headers only
 	NATT           bool           `json:"nat_t"`
@@ -164,7 +164,7 @@ type ChildSA struct {
 	// SPIResponder the one the responder receives on. Zero when Inferred.
 	SPIInitiator uint32 `json:"spi_initiator"`
 	SPIResponder uint32 `json:"spi_responder"`
-	Mode         string `json:"mode,omitempty"` // tunnel, transport
+	Mode         Mode   `json:"mode,omitempty"`
 	UDPEncap     bool   `json:"udp_encap"`
 	// EncapInitiatorPort/EncapResponderPort are the UDP ports of RFC 3948 encapsulation.
 	EncapInitiatorPort uint16     `json:"encap_initiator_port,omitempty"`
@@ -186,7 +186,7 @@ type ChildSA struct {
 	Inferred           bool       `json:"inferred,omitempty"`            // created from cleartext headers only
 	Created            time.Time  `json:"created"`
 	Ended              time.Time  `json:"ended,omitzero"`
-	State              string     `json:"state"` // active, deleted, expired
+	State              ChildState `json:"state"`
 	EndReason          string     `json:"end_reason,omitempty"`
 	// Keys of each direction as ready-to-use ESP/AH SAs: KeysIR protects
 	// initiator→responder traffic (SPI = SPIResponder), KeysRI the reverse.
@@ -211,24 +211,24 @@ type Method struct {
 
 // Negotiation is one phase 2 / CHILD negotiation (or IKEv2 IKE SA rekey).
 type Negotiation struct {
-	ID        int            `json:"id"`
-	IKESA     IKESARef       `json:"ike_sa"`
-	Version   int            `json:"version"`
-	Exchange  string         `json:"exchange"`
-	MessageID uint32         `json:"message_id"`
-	Initiator netip.AddrPort `json:"initiator"`
-	Responder netip.AddrPort `json:"responder"`
-	Kind      string         `json:"kind"` // child, ike-rekey, unknown (not decrypted)
-	Rekey     bool           `json:"rekey,omitempty"`
-	Offered   []Method       `json:"offered,omitempty"`
-	Chosen    *Method        `json:"chosen,omitempty"`
-	State     string         `json:"state"` // pending, completed, failed
-	Reason    string         `json:"reason,omitempty"`
-	Inferred  bool           `json:"inferred,omitempty"`
-	Started   time.Time      `json:"started"`
-	Ended     time.Time      `json:"ended,omitzero"`
-	Children  []int          `json:"child_sas,omitempty"`
-	Messages  int            `json:"messages"`
+	ID        int              `json:"id"`
+	IKESA     IKESARef         `json:"ike_sa"`
+	Version   int              `json:"version"`
+	Exchange  string           `json:"exchange"`
+	MessageID uint32           `json:"message_id"`
+	Initiator netip.AddrPort   `json:"initiator"`
+	Responder netip.AddrPort   `json:"responder"`
+	Kind      NegotiationKind  `json:"kind"`
+	Rekey     bool             `json:"rekey,omitempty"`
+	Offered   []Method         `json:"offered,omitempty"`
+	Chosen    *Method          `json:"chosen,omitempty"`
+	State     NegotiationState `json:"state"`
+	Reason    string           `json:"reason,omitempty"`
+	Inferred  bool             `json:"inferred,omitempty"`
+	Started   time.Time        `json:"started"`
+	Ended     time.Time        `json:"ended,omitzero"`
+	Children  []int            `json:"child_sas,omitempty"`
+	Messages  int              `json:"messages"`
 }
 
 // Policy groups the negotiations that offered the same methods in the same

@@ -234,7 +234,7 @@ func (t *Tracker) v1Phase1Done(sa *ikeSA, m Message, h ike.Header, info *Message
 			sa.lastP1, _ = sa.phase1IV()
 		}
 		sa.inferred = !info.Decrypted && h.Encrypted()
-		sa.setState("established", "", m.Time)
+		sa.setState(IKESAEstablished, "", m.Time)
 		sa.failReason = ""
 		if sa.p1 != nil && sa.p1.LifeSeconds != 0 {
 			t.noteExpiry(m.Time.Add(time.Duration(sa.p1.LifeSeconds) * time.Second))
@@ -377,7 +377,7 @@ func (t *Tracker) v1Quick(sa *ikeSA, ex *v1Exchange, m Message, ps []ike.Payload
 		}
 	}
 	// QM3 (the initiator speaking after the responder) completes the exchange.
-	if fromExI && ex.fromResp > 0 && ex.neg != nil && ex.neg.State == "pending" {
+	if fromExI && ex.fromResp > 0 && ex.neg != nil && ex.neg.State == NegotiationPending {
 		t.completeQuickMode(sa, ex, m.Time)
 	}
 }
@@ -450,12 +450,12 @@ func methodV1(bundle []ike.ProposalV1, k int) Method {
 // protocol of the chosen bundle, with the SPIs each side proposed.
 func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 	n := ex.neg
-	n.State, n.Ended = "completed", now
+	n.State, n.Ended = NegotiationCompleted, now
 	qi, qr := ex.qm[0], ex.qm[1]
 	if qi == nil || qr == nil || len(qr.sas) == 0 {
 		// Headers only: one pair was added (RFC 2409 §5.5 needs all three
 		// messages), its contents unknown.
-		n.Kind, n.Inferred = "unknown", true
+		n.Kind, n.Inferred = NegotiateUnknown, true
 		t.addsKnown++
 		// Whether it replaced a live pair needs the selectors, which are
 		// encrypted: two tunnels between the same peers are as likely.
@@ -520,9 +520,9 @@ func (t *Tracker) qmChild(sa *ikeSA, n *negotiation, rp ike.ProposalV1, isa *ike
 	switch {
 	case q.Encap == 0:
 	case q.Encap.Tunnel():
-		c.Mode = "tunnel"
+		c.Mode = ModeTunnel
 	default:
-		c.Mode = "transport"
+		c.Mode = ModeTransport
 	}
 	if q.Encap.UDP() {
 		c.UDPEncap = true
@@ -595,7 +595,7 @@ func (t *Tracker) v1Informational(sa *ikeSA, m Message, ps []ike.Payload) {
 			}
 			// An error from the peer answering a Quick Mode fails that negotiation.
 			for _, ex := range sa.v1ex {
-				if ex.neg != nil && ex.neg.State == "pending" && m.Src.Addr() != ex.initiator.Addr() {
+				if ex.neg != nil && ex.neg.State == NegotiationPending && m.Src.Addr() != ex.initiator.Addr() {
 					t.failNegotiation(ex.neg, n.Type.String(), m.Time)
 				}
 			}
@@ -606,9 +606,9 @@ func (t *Tracker) v1Informational(sa *ikeSA, m Message, ps []ike.Payload) {
 			}
 			if d.Protocol == ike.ProtoISAKMP {
 				// IKEv1 children outlive their ISAKMP SA.
-				if sa.state != "deleted" {
+				if sa.state != IKESADeleted {
 					t.abandon(sa, m.Time)
-					sa.setState("deleted", "delete payload", m.Time)
+					sa.setState(IKESADeleted, "delete payload", m.Time)
 					t.emit(Event{Time: m.Time, Kind: EventIKESADeleted, IKESA: sa.snapshot(), Reason: "delete payload"})
 				}
 				continue

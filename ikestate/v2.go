@@ -348,7 +348,7 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 	}
 	errN, hasErr := c.errorNotify()
 	if hasErr && (errN == ike.NotifyAuthenticationFailed || !c.auth) {
-		sa.setState("failed", errN.String(), m.Time)
+		sa.setState(IKESAFailed, errN.String(), m.Time)
 		t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: errN.String()})
 		if n != nil {
 			t.failNegotiation(n, errN.String(), m.Time)
@@ -360,7 +360,7 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 			sa.authMethod = c.authMethod
 		}
 		if sa.established.IsZero() {
-			sa.setState("established", "", m.Time)
+			sa.setState(IKESAEstablished, "", m.Time)
 			t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
 		}
 	}
@@ -371,7 +371,7 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 		n = t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
 		sa.authNeg = n
 	}
-	if n == nil || n.State != "pending" {
+	if n == nil || n.State != NegotiationPending {
 		return
 	}
 	switch {
@@ -382,7 +382,7 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 		// Without a readable request (sa.authReq nil) the pair is built from
 		// the answer; the initiator's SPI, which only the offer carries,
 		// stays unknown.
-		n.Kind, n.Inferred = "child", false
+		n.Kind, n.Inferred = NegotiateChild, false
 		t.childFromV2(sa, n, sa.authReq, c, sa.ni, sa.nr, m.Time)
 	}
 }
@@ -393,7 +393,7 @@ func (t *Tracker) v2AuthRequest(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 		n := t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
 		sa.authNeg = n
 		if c == nil {
-			n.Kind, n.Inferred = "unknown", true
+			n.Kind, n.Inferred = NegotiateUnknown, true
 		} else {
 			sa.authReq = c
 			n.Offered = offersV2(c.proposals)
@@ -421,7 +421,7 @@ func (t *Tracker) v2AuthHeadersOnly(sa *ikeSA, ex *v2Exchange, m Message, h ike.
 	if ex.shortResp {
 		const why = "answer too short for an SA payload (an error notify, read from the headers)"
 		sa.inferred = true
-		sa.setState("failed", why, m.Time)
+		sa.setState(IKESAFailed, why, m.Time)
 		t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: why})
 		if n != nil {
 			n.Inferred = true
@@ -431,12 +431,12 @@ func (t *Tracker) v2AuthHeadersOnly(sa *ikeSA, ex *v2Exchange, m Message, h ike.
 	}
 	if sa.established.IsZero() {
 		sa.inferred = true
-		sa.setState("established", "", m.Time)
+		sa.setState(IKESAEstablished, "", m.Time)
 		t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
 	}
 	if n == nil {
 		n = t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
-		n.Kind, n.Inferred = "unknown", true
+		n.Kind, n.Inferred = NegotiateUnknown, true
 		sa.authNeg = n
 	}
 	t.inferredChild(sa, n, m.Time)
@@ -457,7 +457,7 @@ func (t *Tracker) v2ChildUndecryptedOnce(ex *v2Exchange, create bool) {
 // inferredChild records a pair whose existence the headers imply and whose
 // contents are unknown.
 func (t *Tracker) inferredChild(sa *ikeSA, n *negotiation, now time.Time) {
-	n.State, n.Ended = "completed", now
+	n.State, n.Ended = NegotiationCompleted, now
 	t.addsInferred++
 	ch := t.newChild(sa, n, ProtoUnknown, now)
 	ch.Inferred = true
@@ -503,7 +503,7 @@ func methodV2(p ike.Proposal) Method {
 // unknown (0), and the answer's notifies stand for the request's (a
 // responder sends USE_TRANSPORT_MODE only when asked, RFC 7296 §1.3.1).
 func (t *Tracker) childFromV2(sa *ikeSA, n *negotiation, req, resp *v2Content, ni, nr []byte, now time.Time) *childSA {
-	n.State, n.Ended = "completed", now
+	n.State, n.Ended = NegotiationCompleted, now
 	if req == nil {
 		req = &v2Content{transportMode: resp.transportMode}
 	}
@@ -530,9 +530,9 @@ func (t *Tracker) childFromV2(sa *ikeSA, n *negotiation, req, resp *v2Content, n
 		ch.PFSGroup, ch.PFSGroupID = s.DH.String(), uint16(s.DH)
 	}
 	// Transport mode needs USE_TRANSPORT_MODE both ways (RFC 7296 §1.3.1).
-	ch.Mode = "tunnel"
+	ch.Mode = ModeTunnel
 	if req.transportMode && resp.transportMode {
-		ch.Mode = "transport"
+		ch.Mode = ModeTransport
 	}
 	if sa.natt {
 		ch.UDPEncap = true
@@ -594,14 +594,14 @@ func (t *Tracker) v2CreateChild(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 		n := t.newNegotiation(sa, ike.ExchangeCreateChildSA, h.MessageID, ex.requester, ex.responder, m.Time)
 		ex.neg, ex.req = n, c
 		if c == nil {
-			n.Kind, n.Inferred = "unknown", true
+			n.Kind, n.Inferred = NegotiateUnknown, true
 			t.v2ChildUndecryptedOnce(ex, true)
 		} else {
 			n.Offered = offersV2(c.proposals)
 			if len(c.proposals) > 0 && c.proposals[0].Protocol == ike.ProtoISAKMP {
-				n.Kind = "ike-rekey"
+				n.Kind = NegotiateIKERekey
 			}
-			n.Rekey = c.hasRekey || n.Kind == "ike-rekey"
+			n.Rekey = c.hasRekey || n.Kind == NegotiateIKERekey
 		}
 		t.emit(Event{Time: m.Time, Kind: EventNegotiationStarted, Negotiation: n.snapshot()})
 		return
@@ -610,16 +610,16 @@ func (t *Tracker) v2CreateChild(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 	if n == nil {
 		// The request is not in the capture.
 		n = t.newNegotiation(sa, ike.ExchangeCreateChildSA, h.MessageID, ex.requester, ex.responder, m.Time)
-		n.Kind, n.Inferred = "unknown", true
+		n.Kind, n.Inferred = NegotiateUnknown, true
 		ex.neg = n
 	}
-	if n.State != "pending" {
+	if n.State != NegotiationPending {
 		return
 	}
 	if c == nil || ex.req == nil {
 		t.v2ChildUndecryptedOnce(ex, true)
-		if n.Kind == "ike-rekey" {
-			n.State, n.Ended = "completed", m.Time
+		if n.Kind == NegotiateIKERekey {
+			n.State, n.Ended = NegotiationCompleted, m.Time
 			return
 		}
 		n.Inferred = true
@@ -634,7 +634,7 @@ func (t *Tracker) v2CreateChild(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 		t.failNegotiation(n, errN.String(), m.Time)
 		return
 	}
-	if n.Kind == "ike-rekey" {
+	if n.Kind == NegotiateIKERekey {
 		t.rekeyIKESA(sa, n, ex.req, c, m.Time)
 		return
 	}
@@ -645,7 +645,7 @@ func (t *Tracker) v2CreateChild(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 // proposals, the rekey initiator becomes the new SA's initiator, and the
 // CHILD SAs move over.
 func (t *Tracker) rekeyIKESA(old *ikeSA, n *negotiation, req, resp *v2Content, now time.Time) {
-	n.State, n.Ended = "completed", now
+	n.State, n.Ended = NegotiationCompleted, now
 	if len(req.proposals) == 0 || len(resp.proposals) == 0 {
 		return
 	}
@@ -676,14 +676,14 @@ func (t *Tracker) rekeyIKESA(old *ikeSA, n *negotiation, req, resp *v2Content, n
 	sa.ni, sa.nr = req.nonce, resp.nonce
 	t.findKeysV2(sa)
 	for _, c := range old.children {
-		if c.State == "active" {
+		if c.State == ChildActive {
 			c.sa = sa
 			sa.children = append(sa.children, c)
 		}
 	}
 	old.children = slices.DeleteFunc(old.children, func(c *childSA) bool { return c.sa == sa })
-	sa.setState("established", "", now)
-	old.setState("rekeyed", fmt.Sprintf("replaced by IKE SA %d", sa.ref.ID), now)
+	sa.setState(IKESAEstablished, "", now)
+	old.setState(IKESARekeyed, fmt.Sprintf("replaced by IKE SA %d", sa.ref.ID), now)
 	t.emit(Event{Time: now, Kind: EventIKESARekeyed, IKESA: sa.snapshot(), Reason: fmt.Sprintf("replaces IKE SA %d", old.ref.ID)})
 }
 
@@ -697,13 +697,13 @@ func (t *Tracker) v2Informational(sa *ikeSA, ex *v2Exchange, m Message, h ike.He
 	}
 	for _, d := range c.deletes {
 		if d.Protocol == ike.ProtoISAKMP {
-			if sa.state == "deleted" {
+			if sa.state == IKESADeleted {
 				continue
 			}
 			t.endChildrenOf(sa, m.Src, m.Time)
 			t.abandon(sa, m.Time)
 			reason := "delete payload"
-			sa.setState("deleted", reason, m.Time)
+			sa.setState(IKESADeleted, reason, m.Time)
 			t.emit(Event{Time: m.Time, Kind: EventIKESADeleted, IKESA: sa.snapshot(), Reason: reason})
 			continue
 		}

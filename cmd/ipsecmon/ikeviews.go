@@ -96,7 +96,7 @@ func renderMMSAs(w io.Writer, r report.Run, f report.Format) error {
 		if !s.InitiatorKnown {
 			ini += " (?)"
 		}
-		state := s.State
+		state := s.State.String()
 		if s.Inferred {
 			state += " (inferred)"
 		}
