@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
@@ -16,6 +15,7 @@ import (
 	"ipsecmon/analyzer"
 	"ipsecmon/capture"
 	"ipsecmon/decode"
+	"ipsecmon/inputstats"
 	"ipsecmon/ipdefrag"
 )
 
@@ -27,50 +27,13 @@ type Options struct {
 	MaxMessagesPerReason int
 }
 
-// InputStats describe what was read and what had to be skipped.
-type InputStats struct {
-	Files  []FileStats `json:"files"`
-	Frames uint64      `json:"frames"`
-	Bytes  uint64      `json:"captured_bytes"`
-	// Skipped counts frames not analysed, by reason ("malformed ESP",
-	// "unsupported link type", ...).
-	Skipped map[string]uint64 `json:"skipped"`
-	// Fragments: IPv4 and IPv6 fragments of ESP, AH or UDP that were
-	// reassembled into whole packets, and fragments left over (never
-	// completed, or cut by the snap length).
-	FragmentsReassembled uint64 `json:"fragments_reassembled"`
-	PacketsReassembled   uint64 `json:"packets_reassembled"`
-	FragmentsUnanalysed  uint64 `json:"fragments_not_analysed"`
-}
-
-// FileStats is one input's share.
-type FileStats struct {
-	Name   string `json:"name"`
-	Frames uint64 `json:"frames"`
-	// Error is set when the input could not be read to its end.
-	Error string `json:"error,omitempty"`
-	// Unreadable is set when not even its header could be read.
-	Unreadable bool `json:"unreadable,omitempty"`
-}
-
-// SkippedTotal sums Skipped.
-func (s *InputStats) SkippedTotal() uint64 {
-	var n uint64
-	for _, v := range s.Skipped {
-		n += v
-	}
-	return n
-}
-
-// SkipReasons returns the reasons in a stable order.
-func (s *InputStats) SkipReasons() []string {
-	var r []string
-	for k := range s.Skipped {
-		r = append(r, k)
-	}
-	sort.Strings(r)
-	return r
-}
+// InputStats and FileStats are the run's account of its input; they live
+// in package inputstats so that the views can show them without importing
+// the pipeline.
+type (
+	InputStats = inputstats.Stats
+	FileStats  = inputstats.File
+)
 
 // Run is one analysis: any number of sources feeding one analyzer.
 type Run struct {

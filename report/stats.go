@@ -12,14 +12,14 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"ipsecmon/analyzer"
-	"ipsecmon/pipeline"
+	"ipsecmon/inputstats"
 )
 
 // Run is what a view is rendered from: the analyzer's snapshot and what the
 // input stage read and skipped.
 type Run struct {
 	Snap  *analyzer.Snapshot
-	Input *pipeline.InputStats
+	Input *inputstats.Stats
 	// Capture holds libpcap's counters of a live run: drops are never hidden.
 	Capture []CaptureStats
 }

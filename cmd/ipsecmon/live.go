@@ -20,6 +20,7 @@ import (
 
 	"ipsecmon/analyzer"
 	"ipsecmon/capture"
+	"ipsecmon/inputstats"
 	"ipsecmon/metrics"
 	"ipsecmon/pipeline"
 	"ipsecmon/report"
@@ -194,8 +195,8 @@ func (s *liveSession) sample() metrics.Sample {
 }
 
 // inputStats copies the run's input statistics under the lock.
-func (s *liveSession) inputStats() *pipeline.InputStats {
-	var in pipeline.InputStats
+func (s *liveSession) inputStats() *inputstats.Stats {
+	var in inputstats.Stats
 	s.live.With(func(r *pipeline.Run) {
 		in = *r.Stats()
 		in.Skipped = maps.Clone(in.Skipped)
