@@ -2,10 +2,13 @@ package decode
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"ipsecmon/decode/ike"
 )
 
 // Layer types ipsecmon adds to gopacket. gopacket reserves 1000-1999 for
@@ -264,17 +267,12 @@ func (a *AH) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
 	return nil
 }
 
-// IKEHeader is the fixed ISAKMP/IKE header (RFC 2408 §3.1, RFC 7296 §3.1),
-// enough to recognise and count IKE traffic; package decode/ike parses the rest.
+// IKEHeader is the fixed ISAKMP/IKE header (RFC 2408 §3.1, RFC 7296 §3.1)
+// as a layer, enough to recognise and count IKE traffic; package decode/ike
+// reads it (and parses the rest).
 type IKEHeader struct {
 	layers.BaseLayer
-	InitiatorSPI, ResponderSPI uint64
-	NextPayload                uint8
-	Version                    uint8 // major<<4 | minor
-	Exchange                   uint8
-	Flags                      uint8
-	MessageID                  uint32
-	Length                     uint32
+	ike.Header
 }
 
 func (h *IKEHeader) LayerType() gopacket.LayerType     { return LayerTypeIKE }
@@ -282,21 +280,14 @@ func (h *IKEHeader) CanDecode() gopacket.LayerClass    { return LayerTypeIKE }
 func (h *IKEHeader) NextLayerType() gopacket.LayerType { return gopacket.LayerTypeZero }
 
 func (h *IKEHeader) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) < 28 {
-		df.SetTruncated()
-		return fmt.Errorf("IKE header: %d of 28 bytes", len(data))
+	hdr, err := ike.ReadHeader(data)
+	if err != nil {
+		if errors.Is(err, ike.ErrTruncated) {
+			df.SetTruncated()
+		}
+		return err
 	}
-	h.InitiatorSPI = binary.BigEndian.Uint64(data[0:8])
-	h.ResponderSPI = binary.BigEndian.Uint64(data[8:16])
-	h.NextPayload = data[16]
-	h.Version = data[17]
-	h.Exchange = data[18]
-	h.Flags = data[19]
-	h.MessageID = binary.BigEndian.Uint32(data[20:24])
-	h.Length = binary.BigEndian.Uint32(data[24:28])
-	if v := h.Version >> 4; v != 1 && v != 2 {
-		return fmt.Errorf("IKE header: major version %d is neither 1 nor 2", v)
-	}
-	h.BaseLayer = layers.BaseLayer{Contents: data, Payload: data[28:]}
+	h.Header = hdr
+	h.BaseLayer = layers.BaseLayer{Contents: data, Payload: data[ike.HeaderLen:]}
 	return nil
 }

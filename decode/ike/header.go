@@ -71,11 +71,13 @@ var (
 	ErrVersion   = errors.New("unsupported version")
 )
 
-// ParseHeader reads the header at the start of msg. It checks that the
-// length field covers at least the header and no more than msg; the payloads
-// are msg[HeaderLen:h.Length]. A major version other than 1 or 2 is an
-// ErrVersion error, returned together with the header that was read.
-func ParseHeader(msg []byte) (Header, error) {
+// ReadHeader reads the fixed fields at the start of msg, checking only
+// that all 28 bytes are there (else ErrTruncated) and that the major
+// version is 1 or 2 (else ErrVersion, returned together with the header
+// that was read). The packet decoder uses it to recognise and count IKE
+// traffic, a snapshot-truncated message included; ParseHeader also checks
+// the length field.
+func ReadHeader(msg []byte) (Header, error) {
 	var h Header
 	if len(msg) < HeaderLen {
 		return h, fmt.Errorf("ike header: %d bytes, need %d: %w", len(msg), HeaderLen, ErrTruncated)
@@ -90,6 +92,17 @@ func ParseHeader(msg []byte) (Header, error) {
 	h.Length = binary.BigEndian.Uint32(msg[24:28])
 	if m := h.Major(); m != 1 && m != 2 {
 		return h, fmt.Errorf("ike header: version %d.%d: %w", m, h.Minor(), ErrVersion)
+	}
+	return h, nil
+}
+
+// ParseHeader reads the header at the start of msg as ReadHeader does and
+// checks that the length field covers at least the header and no more than
+// msg; the payloads are msg[HeaderLen:h.Length].
+func ParseHeader(msg []byte) (Header, error) {
+	h, err := ReadHeader(msg)
+	if err != nil {
+		return h, err
 	}
 	if h.Length < HeaderLen {
 		return h, fmt.Errorf("ike header: length field %d is shorter than the header: %w", h.Length, ErrMalformed)

@@ -64,6 +64,45 @@ func TestParseHeader(t *testing.T) {
 	}
 }
 
+// TestReadHeader: the fixed fields at their RFC 7296 §3.1 offsets; only a
+// short message or a major version other than 1 or 2 is refused, the
+// length field is left to ParseHeader (the decoder counts IKE messages a
+// snapshot length cut).
+func TestReadHeader(t *testing.T) {
+	good := hdr(PayloadSAv2, 0x20, ExchangeCreateChildSA, FlagResponse, 0x01020304, nil)
+	copy(good[8:16], "\x11\x12\x13\x14\x15\x16\x17\x18")
+	with := func(i int, v byte) []byte { b := append([]byte{}, good...); b[i] = v; return b }
+	tests := []struct {
+		name string
+		msg  []byte
+		want error
+	}{
+		{"ok", good, nil},
+		{"short", good[:27], ErrTruncated},
+		{"version 3", with(17, 0x30), ErrVersion},
+		{"version 0", with(17, 0x00), ErrVersion},
+		{"length below header", with(27, 20), nil},
+		{"length beyond data", with(27, 29), nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := ReadHeader(tt.msg)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err %v, want %v", err, tt.want)
+			}
+			if errors.Is(err, ErrTruncated) {
+				return
+			}
+			want := SPI{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08}
+			if h.ISPI != want || h.RSPI != (SPI{0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18}) || h.NextPayload != PayloadSAv2 ||
+				h.Version != tt.msg[17] || h.Exchange != ExchangeCreateChildSA || !h.Response() || h.Initiator() ||
+				h.MessageID != 0x01020304 || h.Length != uint32(tt.msg[27]) {
+				t.Errorf("header %+v", h)
+			}
+		})
+	}
+}
+
 func TestIter(t *testing.T) {
 	// Nonce, then SK whose Next Payload (IDi) is inside the encryption: the
 	// chain must stop after SK.
