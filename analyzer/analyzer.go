@@ -26,6 +26,10 @@ type Config struct {
 	Me []netip.Prefix
 	// ReplayWindow is the anti-replay window size in packets.
 	ReplayWindow int
+	// ReplayMemory caps the bytes the replay windows of all SAs take beyond
+	// the SAs themselves (0: no cap); windows of up to 64 packets take none.
+	// Packets that would need a window past it are counted as untracked.
+	ReplayMemory int64
 	// MaxSAs caps the SAs tracked at once (0: no cap). Packets that would
 	// need one more are counted as untracked, so that a flood of random SPIs
 	// cannot exhaust memory.
@@ -75,6 +79,9 @@ type Analyzer struct {
 	lastSweep int64
 	bursts    map[burstKey]*burst
 	tableFull bool
+	// windowBytes is what the SAs' replay windows hold (Config.ReplayMemory).
+	windowBytes int64
+	hits        limitHits
 
 	par       *parallel // verification on several cores (Config.Workers > 1)
 	deferring bool      // emit holds events back in deferred
@@ -105,7 +112,7 @@ type Counts struct {
 	FragmentsPending uint64 // IP fragments of ESP/AH/UDP that were not analysed
 	TruncatedIPsec   uint64 // ESP/AH packets whose capture was cut short
 	BadSPI           uint64 // packets for an SPI no SA has (needs an authoritative SA source)
-	Untracked        uint64 // IPsec packets not analysed because MaxSAs was reached
+	Untracked        uint64 // IPsec packets not analysed: MaxSAs or ReplayMemory was reached (Limits says which)
 	EvictedSAs       uint64 // SAs removed from the table (their totals are kept)
 }
 
@@ -216,15 +223,10 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 			a.countBadSPI(now, key, p, ref, "no SA in the decrypted IKE negotiations has this SPI")
 			return nil
 		}
-		if a.cfg.MaxSAs > 0 && len(a.sas) >= a.cfg.MaxSAs {
-			a.counts.Untracked++
-			if !a.tableFull {
-				a.tableFull = true
-				a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventUntrackedStarted, Detail: fmt.Sprintf("%d SAs tracked; packets of new SAs are counted as untracked", len(a.sas)), Source: ref.Source, Frame: ref.Index})
-			}
+		if !a.room(now, ref) {
 			return nil
 		}
-		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: NewReplayWindow(a.cfg.ReplayWindow)}
+		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: a.newWindow(a.cfg.ReplayWindow)}
 		a.attachKeys(sa)
 		a.sas[key] = sa
 		a.order = append(a.order, sa)
@@ -242,6 +244,36 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 		}
 	}
 	return sa
+}
+
+// room reports whether a new SA learned from traffic may enter the table:
+// the table has fewer than MaxSAs, and its replay window fits the memory
+// left. Otherwise the packet is counted as untracked, under the limit that
+// refused it.
+func (a *Analyzer) room(now int64, ref Ref) bool {
+	var why string
+	switch {
+	case a.cfg.MaxSAs > 0 && len(a.sas) >= a.cfg.MaxSAs:
+		a.hits.saTable++
+		why = fmt.Sprintf("%d SAs tracked (--max-sas)", len(a.sas))
+	case a.cfg.ReplayMemory > 0 && a.windowBytes+ReplayWindowBytes(a.cfg.ReplayWindow) > a.cfg.ReplayMemory:
+		a.hits.replayMemory++
+		why = fmt.Sprintf("replay windows of %d SAs hold %d bytes (--replay-memory)", len(a.sas), a.windowBytes)
+	default:
+		return true
+	}
+	a.counts.Untracked++
+	if !a.tableFull {
+		a.tableFull = true
+		a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventUntrackedStarted, Detail: why + "; packets of new SAs are counted as untracked", Source: ref.Source, Frame: ref.Index})
+	}
+	return false
+}
+
+// newWindow makes an SA's replay window, counting its memory.
+func (a *Analyzer) newWindow(size int) ReplayWindow {
+	a.windowBytes += ReplayWindowBytes(size)
+	return NewReplayWindow(size)
 }
 
 // opened is what verification concluded about one packet, without the

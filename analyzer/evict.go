@@ -79,9 +79,8 @@ func (a *Analyzer) sweep(now int64) {
 func (a *Analyzer) evict(sa *SA) {
 	delete(a.sas, sa.Key)
 	a.counts.EvictedSAs++
-	if len(a.sas) < a.cfg.MaxSAs {
-		a.tableFull = false
-	}
+	a.windowBytes -= ReplayWindowBytes(sa.Window.Size())
+	a.tableFull = false // room again: the next refusal is announced anew
 	if a.cfg.OnEvent != nil {
 		a.emit(Event{Time: time.Unix(0, a.end).UTC(), Type: EventSAEvicted, SA: eventSA(sa.Key, sa.Src), Detail: "state " + sa.State.String() + ", idle since " + time.Unix(0, sa.LastSeen).UTC().Format(time.RFC3339)})
 	}

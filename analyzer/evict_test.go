@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"ipsecmon/bounds"
 	"ipsecmon/decode"
 )
 
@@ -104,5 +105,56 @@ func TestRandomSPIFlood(t *testing.T) {
 	// 500 bytes per tracked SA is the design budget; allow the flood's SAs that.
 	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > cap*500 {
 		t.Errorf("heap grew %d bytes for %d SAs, more than 500 per SA", grew, cap)
+	}
+}
+
+// Windows of 1000 packets take (16 blocks + 1) × 16 = 272 bytes each
+// (ReplayWindowBytes, checked against the ring's length in replay_test):
+// a budget of 1000 bytes holds three (816 bytes); the fourth SA's packets
+// are untracked under replay_window_memory, and an eviction makes room.
+func TestReplayMemoryBudget(t *testing.T) {
+	var events []Event
+	a := New(Config{ReplayWindow: 1000, ReplayMemory: 1000, IdleTimeout: 10 * time.Second, OnEvent: func(e Event) { events = append(events, e) }})
+	for spi := uint32(1); spi <= 4; spi++ {
+		a.Packet(epoch, espPacket("10.0.0.2", "10.0.0.1", spi, 1, 100), Ref{})
+		a.Packet(epoch, espPacket("10.0.0.2", "10.0.0.1", spi, 2, 100), Ref{})
+	}
+	if n := len(a.SAs()); n != 3 {
+		t.Fatalf("%d SAs tracked, want 3", n)
+	}
+	if c := a.Counts(); c.Untracked != 2 {
+		t.Errorf("untracked %d, want 2", c.Untracked)
+	}
+	limit := func() bounds.Limit {
+		for _, l := range a.Limits() {
+			if l.Name == "replay_window_memory" {
+				return l
+			}
+		}
+		t.Fatal("no replay_window_memory limit")
+		return bounds.Limit{}
+	}
+	if l := limit(); l.Hits != 2 || l.Cap != 1000 {
+		t.Errorf("limit %+v, want 2 hits of cap 1000", l)
+	}
+	full := 0
+	for _, e := range events {
+		if e.Type == EventUntrackedStarted {
+			full++
+		}
+	}
+	if full != 1 {
+		t.Errorf("%d %s events, want 1", full, EventUntrackedStarted)
+	}
+	// SA 1 alone stays busy; at 11 s the other three are idle past 10 s and
+	// go, their windows with them: a fifth SA fits.
+	a.Packet(epoch.Add(5*time.Second), espPacket("10.0.0.2", "10.0.0.1", 1, 3, 100), Ref{})
+	a.Packet(epoch.Add(11*time.Second), espPacket("10.0.0.2", "10.0.0.1", 1, 4, 100), Ref{})
+	a.Packet(epoch.Add(11*time.Second), espPacket("10.0.0.2", "10.0.0.1", 5, 1, 100), Ref{})
+	if n := len(a.SAs()); n != 2 {
+		t.Fatalf("%d SAs tracked after eviction, want 2 (SA 1 and SA 5)", n)
+	}
+	if l := limit(); l.Hits != 2 {
+		t.Errorf("limit hits %d after eviction, want still 2", l.Hits)
 	}
 }

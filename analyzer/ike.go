@@ -114,7 +114,9 @@ func (a *Analyzer) negotiated(now int64, c *ikestate.ChildSA) {
 func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotiated, k *keys.SA) *SA {
 	sa := a.sas[key]
 	if sa == nil {
-		sa = &SA{Key: key, Src: src, FirstSeen: now, LastSeen: now, Window: NewReplayWindow(a.cfg.ReplayWindow)}
+		// Negotiated SAs are not refused for room: only decrypted IKE
+		// creates them, which an attacker without the keys cannot forge.
+		sa = &SA{Key: key, Src: src, FirstSeen: now, LastSeen: now, Window: a.newWindow(a.cfg.ReplayWindow)}
 		a.attachKeys(sa) // keys given explicitly take precedence over derived ones
 		a.sas[key] = sa
 		a.order = append(a.order, sa)

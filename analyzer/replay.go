@@ -1,21 +1,29 @@
 package analyzer
 
+import "math/bits"
+
 // ReplayWindow is the receiver's anti-replay window of RFC 4303 §3.4.3 and
 // RFC 4302 §3.4.3: a packet is a replay when its sequence number was
 // already accepted, or lies left of the window (more than size-1 below the
 // highest accepted number). Sequence numbers are kept as 64 bits so the same
 // code serves extended sequence numbers (RFC 4303 Appendix A).
 //
-// The bitmap is a ring indexed by sequence number modulo its bit count, the
-// arrangement Linux's xfrm uses: advancing the window clears only the bits
-// it passes over instead of shifting the whole map.
+// Windows of up to 64 packets keep one 64-bit word, a ring indexed by
+// sequence number modulo 64 (the arrangement Linux's xfrm uses): advancing
+// clears the bits passed over with one rotated mask. Larger windows keep a
+// ring of 64-packet blocks, each word tagged with the block it holds; a word
+// whose tag is not the block asked about is empty. Advancing then costs
+// nothing however far the window moves: a window of a million packets
+// costs per packet what one of 64 does (Linux clears such windows one bit
+// at a time, and caps them at 4096 packets, XFRMA_REPLAY_ESN_MAX bits).
 type ReplayWindow struct {
 	top    uint64 // highest accepted sequence number
 	size   uint32 // window size W in packets
-	nbits  uint32 // ring bits: size rounded up to 64
-	inline uint64 // the ring when nbits == 64, saving an allocation per SA
-	ring   *[]uint64
 	seen   bool
+	inline uint64 // the ring of windows up to 64 packets
+	// ring holds, for larger windows, pairs of words: the bits of a block
+	// of 64 sequence numbers, then that block's number plus one (0: empty).
+	ring *[]uint64
 }
 
 // NewReplayWindow returns an empty window of size packets (at least 1).
@@ -23,13 +31,26 @@ func NewReplayWindow(size int) ReplayWindow {
 	if size < 1 {
 		size = 1
 	}
-	w := ReplayWindow{size: uint32(size), nbits: uint32((size + 63) / 64 * 64)}
-	if w.nbits > 64 {
-		r := make([]uint64, w.nbits/64)
+	w := ReplayWindow{size: uint32(size)}
+	if n := ringWords(size); n > 0 {
+		r := make([]uint64, 2*n)
 		w.ring = &r
 	}
 	return w
 }
+
+// ringWords is the number of 64-packet blocks a window of size packets
+// can touch (it need not start on a block boundary); 0 for the inline word.
+func ringWords(size int) int {
+	if size <= 64 {
+		return 0
+	}
+	return (size+63)/64 + 1
+}
+
+// ReplayWindowBytes is the memory a window of size packets takes beyond
+// the SA itself.
+func ReplayWindowBytes(size int) int64 { return int64(ringWords(size)) * 16 }
 
 // Size is the window size in packets.
 func (w *ReplayWindow) Size() int { return int(w.size) }
@@ -39,14 +60,6 @@ func (w *ReplayWindow) Top() uint64 { return w.top }
 
 // Started reports whether any packet has been accepted.
 func (w *ReplayWindow) Started() bool { return w.seen }
-
-func (w *ReplayWindow) word(seq uint64) (*uint64, uint64) {
-	bit := seq % uint64(w.nbits)
-	if w.ring == nil {
-		return &w.inline, 1 << bit
-	}
-	return &(*w.ring)[bit/64], 1 << (bit % 64)
-}
 
 // Check reports whether seq would be accepted, without changing the window.
 // Sequence number 0 is never sent (the counter starts at 1 and must not
@@ -61,39 +74,45 @@ func (w *ReplayWindow) Check(seq uint64) bool {
 	if w.top-seq >= uint64(w.size) {
 		return false
 	}
-	p, m := w.word(seq)
-	return *p&m == 0
+	if w.ring == nil {
+		return w.inline&(1<<(seq%64)) == 0
+	}
+	r := *w.ring
+	i := 2 * (seq / 64 % uint64(len(r)/2))
+	return r[i+1] != seq/64+1 || r[i]&(1<<(seq%64)) == 0
 }
 
 // Update records seq as accepted; call it only after Check passed (and,
 // with keys, after the integrity check: RFC 4303 §3.4.3 moves the window only
 // for authenticated packets).
 func (w *ReplayWindow) Update(seq uint64) {
-	if !w.seen {
+	switch {
+	case !w.seen:
 		// A capture may start in the middle of an SA's life: the first packet
 		// seen opens the window wherever it is.
 		w.seen = true
 		w.top = seq
-		p, m := w.word(seq)
-		*p |= m
-		return
-	}
-	if seq > w.top {
-		if diff := seq - w.top; diff >= uint64(w.nbits) {
-			w.inline = 0
-			if w.ring != nil {
-				clear(*w.ring)
-			}
-		} else {
-			for s := w.top + 1; s <= seq; s++ {
-				p, m := w.word(s)
-				*p &^= m
+	case seq > w.top:
+		if w.ring == nil {
+			if d := seq - w.top; d >= 64 {
+				w.inline = 0
+			} else {
+				// Clear the d bits after top, wrapping around the word.
+				w.inline &^= bits.RotateLeft64(1<<d-1, int((w.top+1)%64))
 			}
 		}
 		w.top = seq
 	}
-	p, m := w.word(seq)
-	*p |= m
+	if w.ring == nil {
+		w.inline |= 1 << (seq % 64)
+		return
+	}
+	r := *w.ring
+	i := 2 * (seq / 64 % uint64(len(r)/2))
+	if r[i+1] != seq/64+1 {
+		r[i], r[i+1] = 0, seq/64+1
+	}
+	r[i] |= 1 << (seq % 64)
 }
 
 // InferESN reconstructs the high 32 bits of a 64-bit sequence number from

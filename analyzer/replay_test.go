@@ -1,6 +1,10 @@
 package analyzer
 
-import "testing"
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
 
 // Each step gives a sequence number and whether RFC 4303 §3.4.3 accepts it,
 // worked out by hand for the window size given.
@@ -84,5 +88,68 @@ func TestInferESN(t *testing.T) {
 				t.Errorf("InferESN(%#x) with top %#x = %#x, want %#x", tt.low, tt.top, got, tt.want)
 			}
 		})
+	}
+}
+
+// The window against the definition itself: a set of every accepted
+// sequence number and the highest one. A number is new when it is above
+// the highest, or within size-1 below it and not in the set. Random walks
+// jump forward (often past the whole window), step back into it and
+// repeat themselves, for sizes on both sides of each word boundary and
+// windows far larger than any kernel's.
+func TestReplayWindowAgainstDefinition(t *testing.T) {
+	for _, size := range []int{1, 2, 63, 64, 65, 127, 128, 129, 1000, 4096, 1_000_000} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(size), 1))
+			w := NewReplayWindow(size)
+			accepted := map[uint64]bool{}
+			var top uint64
+			seq := uint64(1 + rng.IntN(3*size))
+			for step := range 20_000 {
+				switch r := rng.IntN(10); {
+				case r < 4:
+					seq = top + 1 + uint64(rng.IntN(2*size+130))
+				case r < 8 && top > 0:
+					seq = top - min(top-1, uint64(rng.IntN(size+70)))
+				case r < 9:
+					seq = top + uint64(rng.IntN(3))
+				}
+				want := seq != 0 && (len(accepted) == 0 || seq > top || top-seq < uint64(size) && !accepted[seq])
+				if got := w.Check(seq); got != want {
+					t.Fatalf("step %d: Check(%d) = %v, want %v (top %d)", step, seq, got, want, top)
+				}
+				if want {
+					w.Update(seq)
+					accepted[seq] = true
+					top = max(top, seq)
+				}
+				if w.Top() != top {
+					t.Fatalf("step %d: top %d, want %d", step, w.Top(), top)
+				}
+			}
+		})
+	}
+}
+
+// A window's memory is what ReplayWindowBytes says, so that the analyzer's
+// budget counts what is really held.
+func TestReplayWindowBytes(t *testing.T) {
+	for _, tt := range []struct {
+		size int
+		want int64
+	}{
+		{64, 0},            // the inline word
+		{65, (2 + 1) * 16}, // two blocks, plus one for a window that straddles
+		{4096, (64 + 1) * 16},
+		{1_000_000, (15625 + 1) * 16},
+	} {
+		w := NewReplayWindow(tt.size)
+		var held int64
+		if w.ring != nil {
+			held = int64(len(*w.ring)) * 8
+		}
+		if got := ReplayWindowBytes(tt.size); got != tt.want || held != tt.want {
+			t.Errorf("size %d: ReplayWindowBytes %d, ring %d bytes, want %d", tt.size, got, held, tt.want)
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"ipsecmon/bounds"
 	"ipsecmon/ikestate"
 )
 
@@ -38,6 +39,8 @@ type Snapshot struct {
 	// Policy holds what the capture shows against the configured policy
 	// (nil without --policy).
 	Policy *PolicyFindings
+	// Limits are the memory bounds in force and what each discarded.
+	Limits []bounds.Limit
 }
 
 // Snapshot computes the views from the current state. Rows hold copies of
@@ -45,7 +48,7 @@ type Snapshot struct {
 // capture renders it while packets keep coming).
 func (a *Analyzer) Snapshot() *Snapshot {
 	a.flush()
-	s := &Snapshot{Counts: a.counts, SAs: len(a.order)}
+	s := &Snapshot{Counts: a.counts, SAs: len(a.order), Limits: a.Limits()}
 	s.First, s.Last = a.TimeSpan()
 	if a.BadSPIKnown() {
 		s.SAKnowledgeComplete = true

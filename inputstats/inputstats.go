@@ -3,7 +3,11 @@
 // pipeline fills it; the views show it.
 package inputstats
 
-import "sort"
+import (
+	"sort"
+
+	"ipsecmon/bounds"
+)
 
 // Stats describe what was read and what had to be skipped.
 type Stats struct {
@@ -19,6 +23,9 @@ type Stats struct {
 	FragmentsReassembled uint64 `json:"fragments_reassembled"`
 	PacketsReassembled   uint64 `json:"packets_reassembled"`
 	FragmentsUnanalysed  uint64 `json:"fragments_not_analysed"`
+	// Limits are the input stage's memory bounds (IP reassembly) and what
+	// each discarded; the views list them with the analyzer's.
+	Limits []bounds.Limit `json:"-"`
 }
 
 // File is one input's share.

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ipsecmon/analyzer"
+	"ipsecmon/bounds"
 )
 
 // Interface is one capture interface's libpcap counters.
@@ -25,6 +26,9 @@ type Interface struct {
 type Sample struct {
 	Snap       *analyzer.Snapshot
 	Interfaces []Interface
+	// Limits are every memory bound in force (the analyzer's are also in
+	// Snap; the input stage's are not) with what each discarded.
+	Limits []bounds.Limit
 }
 
 // DefaultMaxSASeries is the default cap on per-SA series: the busiest SAs
@@ -85,7 +89,8 @@ var (
 	descCapture      = desc("capture_packets_total", "Packets libpcap delivered, per interface.", "interface")
 	descDropped      = desc("capture_dropped_packets_total", "Packets lost before ipsecmon saw them: by the kernel (buffer full) or the interface.", "interface", "by")
 	descTracked      = desc("tracked_security_associations", "SAs in the analyzer's table.")
-	descUntracked    = desc("untracked_packets_total", "IPsec packets not analysed because the SA table was full (--max-sas).")
+	descUntracked    = desc("untracked_packets_total", "IPsec packets not analysed because the SA table had no room (--max-sas, --replay-memory).")
+	descLimitHits    = desc("limit_discarded_total", "What a memory bound discarded, per bound (the unit is the bound's: packets, IKE SAs, fragments, ...).", "limit")
 	descEvicted      = desc("evicted_security_associations_total", "SAs removed from the table; their totals stay in the other counters.")
 	descIKE          = desc("ike_messages_total", "IKE messages seen.", "version")
 	descKeepalives   = desc("nat_keepalives_total", "NAT-T keepalives (RFC 3948).")
@@ -94,7 +99,7 @@ var (
 	descSAReplayed   = desc("sa_replay_detected_packets_total", "Packets per SA that failed the anti-replay check.", "spi", "protocol", "direction", "src", "dst")
 	descSAOmitted    = desc("sa_series_omitted", "SAs without per-SA series because of the series cap.")
 	descSeriesPerSA  = []*prometheus.Desc{descSAPackets, descSABytes, descSAReplayed}
-	descWithoutStats = []*prometheus.Desc{descCapture, descDropped, descTracked, descUntracked, descEvicted, descIKE, descKeepalives, descSAOmitted}
+	descWithoutStats = []*prometheus.Desc{descCapture, descDropped, descTracked, descUntracked, descLimitHits, descEvicted, descIKE, descKeepalives, descSAOmitted}
 )
 
 // Describe sends every descriptor.
@@ -137,6 +142,9 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	cnt := s.Snap.Counts
 	ch <- prometheus.MustNewConstMetric(descTracked, prometheus.GaugeValue, float64(s.Snap.SAs))
 	ch <- prometheus.MustNewConstMetric(descUntracked, prometheus.CounterValue, float64(cnt.Untracked))
+	for _, l := range s.Limits {
+		ch <- prometheus.MustNewConstMetric(descLimitHits, prometheus.CounterValue, float64(l.Hits), l.Name)
+	}
 	ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(cnt.EvictedSAs))
 	ch <- prometheus.MustNewConstMetric(descIKE, prometheus.CounterValue, float64(cnt.IKEv1Messages), "1")
 	ch <- prometheus.MustNewConstMetric(descIKE, prometheus.CounterValue, float64(cnt.IKEv2Messages), "2")

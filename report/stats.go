@@ -12,6 +12,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"ipsecmon/analyzer"
+	"ipsecmon/bounds"
 	"ipsecmon/inputstats"
 )
 
@@ -108,6 +109,10 @@ func StatsJSON(r Run) ([]byte, error) {
 			"evicted_security_associations": c.EvictedSAs,
 		}},
 	}
+	meta = append(meta, struct {
+		k string
+		v any
+	}{"limits", append([]bounds.Limit{}, Limits(r)...)})
 	if r.Input != nil {
 		meta = append(meta, struct {
 			k string
@@ -231,6 +236,16 @@ func meLine(s *analyzer.Snapshot) string {
 	return fmt.Sprintf("Me: %s\n", strings.Join(addrs, ", "))
 }
 
+// Limits are every memory bound in force, the analyzer's and the input
+// stage's, with what each discarded.
+func Limits(r Run) []bounds.Limit {
+	ls := append([]bounds.Limit(nil), r.Snap.Limits...)
+	if r.Input != nil {
+		ls = append(ls, r.Input.Limits...)
+	}
+	return ls
+}
+
 // InputSummary is the human-readable account of what was read and skipped.
 func InputSummary(r Run) string {
 	var b strings.Builder
@@ -254,7 +269,10 @@ func InputSummary(r Run) string {
 			humanize.Comma(int64(p.Violations)), p.SAsWithoutPolicy, p.SAsOutsideOffers)
 	}
 	if c.Untracked > 0 {
-		fmt.Fprintf(&b, "Untracked: %s IPsec packets of SAs beyond the --max-sas cap\n", humanize.Comma(int64(c.Untracked)))
+		fmt.Fprintf(&b, "Untracked: %s IPsec packets of SAs the table had no room for (see Limit reached)\n", humanize.Comma(int64(c.Untracked)))
+	}
+	for _, l := range bounds.Hit(Limits(r)) {
+		fmt.Fprintf(&b, "Limit reached: %s\n", l)
 	}
 	if c.EvictedSAs > 0 {
 		fmt.Fprintf(&b, "Evicted: %s idle or ended SAs left the SA view; their totals are in the statistics\n", humanize.Comma(int64(c.EvictedSAs)))

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 
 	"ipsecmon/analyzer"
@@ -24,6 +25,7 @@ type inputFlags struct {
 	reads        []string
 	me           []string
 	replayWindow int
+	replayMemory string
 	output       string
 	quiet        bool
 	expect       []string
@@ -39,6 +41,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.reads, "read", "r", nil, "capture file to read (pcap, pcapng, gzip-compressed or not; - for stdin); repeatable, read in order")
 	fs.StringArrayVar(&f.me, "me", nil, "address or CIDR of this computer (decides sent/received and Me/Peer); repeatable; default: the endpoint of the most SAs")
 	fs.IntVar(&f.replayWindow, "replay-window", analyzer.DefaultReplayWindow, "anti-replay window size in packets (RFC 4303 §3.4.3)")
+	fs.StringVar(&f.replayMemory, "replay-memory", "64MiB", "memory for replay windows over 64 packets (size/4 bytes per SA); packets of SAs beyond it are counted as untracked (0: no cap)")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table, json or csv")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar and no per-packet messages on stderr")
 	fs.StringArrayVar(&f.expect, "expect", nil, "compare the result with a stored '-o json' output and exit 1 on any difference; repeatable")
@@ -98,6 +101,11 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 		return cfg, "", nil, fmt.Errorf("--replay-window %d: want 1 to %d packets", f.replayWindow, 1<<20)
 	}
 	cfg.ReplayWindow = f.replayWindow
+	mem, err := humanize.ParseBytes(f.replayMemory)
+	if err != nil {
+		return cfg, "", nil, fmt.Errorf("--replay-memory: %w", err)
+	}
+	cfg.ReplayMemory = int64(min(mem, 1<<62))
 	cfg.CompleteKeys = f.completeKeys
 	cfg.Workers = f.workers
 	inputs := append(append([]string(nil), f.reads...), args...)

@@ -187,7 +187,10 @@ func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, er
 // sample takes a consistent snapshot for the metrics and the watch view.
 func (s *liveSession) sample() metrics.Sample {
 	var smp metrics.Sample
-	s.live.With(func(r *pipeline.Run) { smp.Snap = r.Analyzer().Snapshot() })
+	s.live.With(func(r *pipeline.Run) {
+		smp.Snap = r.Analyzer().Snapshot()
+		smp.Limits = report.Limits(report.Run{Snap: smp.Snap, Input: r.Stats()})
+	})
 	for i, st := range s.live.CaptureStats() {
 		smp.Interfaces = append(smp.Interfaces, metrics.Interface{Name: s.sources[i].Name(), Received: st.Received, Dropped: st.Dropped, IfDropped: st.IfDropped})
 	}

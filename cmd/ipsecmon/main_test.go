@@ -210,6 +210,53 @@ func TestReplayWindowFlag(t *testing.T) {
 	}
 }
 
+// A replay budget that holds two windows of 1000 packets ((16 + 1) × 16 =
+// 272 bytes each, see analyzer.ReplayWindowBytes): the third SA's 4
+// packets are untracked, and the views say which limit refused them.
+func TestReplayMemoryLimitShown(t *testing.T) {
+	var fr []pb.Frame
+	for spi := uint32(0x501); spi <= 0x503; spi++ {
+		for s := uint32(1); s <= 4; s++ {
+			fr = append(fr, pb.Frame{Data: pb.ESPPacket(ip(6), ip(1), spi, s, 50)})
+		}
+	}
+	path := filepath.Join(t.TempDir(), "w.pcap")
+	if err := pb.WritePcap(path, t0, fr); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"stats", "-r", path, "--me", "10.0.0.1", "--replay-window", "1000", "--replay-memory", "600"}
+	out, stderr, code := runCmd(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := "Limit reached: replay_window_memory (600 bytes): 4 packets of new SAs not analysed (--replay-memory)"; !strings.Contains(out, want) {
+		t.Errorf("stats does not say %q:\n%s", want, out)
+	}
+	out, _, _ = runCmd(t, append(args, "-o", "json")...)
+	var st struct {
+		Analysis struct {
+			Untracked uint64 `json:"untracked_packets"`
+		} `json:"analysis"`
+		Limits []struct {
+			Name string `json:"name"`
+			Cap  int64  `json:"cap"`
+			Hits uint64 `json:"hits"`
+		} `json:"limits"`
+	}
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, l := range st.Limits {
+		if l.Name == "replay_window_memory" {
+			found = l.Cap == 600 && l.Hits == 4
+		}
+	}
+	if !found || st.Analysis.Untracked != 4 {
+		t.Errorf("JSON: untracked %d, limits %+v; want 4 and replay_window_memory cap 600 with 4 hits", st.Analysis.Untracked, st.Limits)
+	}
+}
+
 func TestColumnsAndSort(t *testing.T) {
 	path := faultCapture(t)
 	out, _, code := runCmd(t, "sas", "-r", path, "--me", "10.0.0.1", "-q", "-o", "csv", "--columns", "peer,bytes_out", "--columns", "+Packets Out", "--sort", "-bytes_out")

@@ -1,0 +1,22 @@
+package analyzer
+
+import "ipsecmon/bounds"
+
+// limitHits counts what the analyzer's limits discarded.
+type limitHits struct {
+	saTable      uint64 // packets of SAs refused for Config.MaxSAs
+	replayMemory uint64 // packets of SAs refused for Config.ReplayMemory
+}
+
+// Limits returns the analyzer's limits that are set, with what each
+// discarded so far.
+func (a *Analyzer) Limits() []bounds.Limit {
+	var ls []bounds.Limit
+	if a.cfg.MaxSAs > 0 {
+		ls = append(ls, bounds.Limit{Name: "sa_table", Cap: int64(a.cfg.MaxSAs), Unit: "SAs", Hits: a.hits.saTable, Discarded: "packets of new SAs not analysed (--max-sas)"})
+	}
+	if a.cfg.ReplayMemory > 0 {
+		ls = append(ls, bounds.Limit{Name: "replay_window_memory", Cap: a.cfg.ReplayMemory, Unit: "bytes", Hits: a.hits.replayMemory, Discarded: "packets of new SAs not analysed (--replay-memory)"})
+	}
+	return ls
+}
