@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"sort"
 	"time"
 )
 
@@ -29,8 +28,18 @@ const (
 // Limits bound what a Defragmenter holds.
 type Limits struct {
 	Datagrams int // datagrams being reassembled at once
-	Bytes     int // fragment data held, over all datagrams
+	// Bytes bounds the memory held over all datagrams: fragment data plus
+	// pieceCost per fragment and datagramCost per datagram, so that a flood
+	// of 8-byte fragments is bounded as firmly as one of full-size ones.
+	Bytes int
 }
+
+// What holding a fragment or a datagram costs beyond the data: a piece
+// entry and allocation rounding; a datagram's record, map and queue entries.
+const (
+	pieceCost    = 64
+	datagramCost = 256
+)
 
 // DefaultLimits holds up to 64 full-size (64 KiB) datagrams' worth.
 var DefaultLimits = Limits{Datagrams: 4096, Bytes: 4 << 20}
@@ -73,6 +82,7 @@ var (
 	ErrTooLong   = errors.New("fragments add up to more than 65,535 bytes")
 	ErrMalformed = errors.New("malformed fragment")
 	ErrEvicted   = errors.New("limit reached: oldest incomplete datagram discarded")
+	ErrNoRoom    = errors.New("limit reached: fragment does not fit")
 )
 
 type key struct {
@@ -86,15 +96,23 @@ type piece struct {
 	data []byte
 }
 
+// A datagram keeps its pieces in arrival order and a bitmap of the 8-byte
+// units they hold. Fragment offsets count 8-byte units and every piece but
+// the last ends on a unit, so a new fragment is a repeat when every unit it
+// spans is held, an overlap when some are, and new when none are: each
+// fragment costs what its own length does, not what the datagram holds
+// (sorted pieces made 8,000 tiny fragments in reverse order quadratic).
 type datagram struct {
 	first   time.Time
 	seq     uint64 // arrival order of the datagram, for eviction
 	pieces  []piece
-	have    int    // data bytes held
-	highest int    // end of the furthest piece held
-	total   int    // the datagram's data length; -1 until the last fragment arrives
-	head    []byte // IP header(s) from the offset-0 fragment, made ready for the whole packet
-	dead    bool   // discarded after an overlap: later fragments are dropped too
+	units   []uint64 // bit u: bytes [8u, 8u+8) are held
+	have    int      // data bytes held
+	cost    int      // what the datagram counts against Limits.Bytes
+	highest int      // end of the furthest piece held
+	total   int      // the datagram's data length; -1 until the last fragment arrives
+	head    []byte   // IP header(s) from the offset-0 fragment, made ready for the whole packet
+	dead    bool     // discarded after an overlap: later fragments are dropped too
 }
 
 // Defragmenter reassembles the fragments of one IP version. It is not safe
@@ -102,8 +120,10 @@ type datagram struct {
 type Defragmenter struct {
 	lim   Limits
 	dgs   map[key]*datagram
-	bytes int
+	bytes int // memory held, as Limits.Bytes counts it
 	seq   uint64
+	// evicted counts fragments discarded because a limit was reached.
+	evicted uint64
 	// order lists datagrams by arrival for eviction; entries whose datagram
 	// has gone (or been replaced) are skipped and compacted away.
 	order []queued
@@ -163,13 +183,11 @@ func (d *Defragmenter) Add(f Fragment) Result {
 	dg := d.dgs[k]
 	var res Result
 	if dg == nil {
-		res = d.makeRoom(len(data))
-		if res.Err != nil {
-			res.Err = fmt.Errorf("IPv%d reassembly: %w", v, res.Err)
-		}
+		res = d.makeRoom(datagramCost, nil, v)
 		d.seq++
-		dg = &datagram{first: f.Time, seq: d.seq, total: -1}
+		dg = &datagram{first: f.Time, seq: d.seq, total: -1, cost: datagramCost}
 		d.dgs[k] = dg
+		d.bytes += datagramCost
 		d.queue(k, d.seq)
 	}
 	if dg.dead {
@@ -186,17 +204,27 @@ func (d *Defragmenter) Add(f Fragment) Result {
 	case dg.total >= 0 && end > dg.total:
 		return d.discard(dg, drop(res, 0, ErrOverlap))
 	}
-	// Pieces [i, j) share bytes with the new one.
-	i := sort.Search(len(dg.pieces), func(n int) bool { return dg.pieces[n].off+len(dg.pieces[n].data) > f.Offset })
-	j := i
-	for j < len(dg.pieces) && dg.pieces[j].off < end {
-		j++
-	}
-	if i < j {
-		if covered(dg.pieces[i:j], f.Offset, end) {
-			return drop(res, 1, ErrDuplicate)
-		}
+	first, last := f.Offset/8, (end+7)/8 // units [first, last)
+	switch held := dg.held(first, last); {
+	case held == last-first && last > first:
+		return drop(res, 1, ErrDuplicate)
+	case held > 0:
 		return d.discard(dg, drop(res, 0, ErrOverlap))
+	}
+	// Every fragment is counted against the byte limit as it comes, not
+	// only a datagram's first: older datagrams make room, never this one.
+	grow := max(0, (last+63)/64-len(dg.units))
+	cost := len(data) + pieceCost + 8*grow
+	if d.bytes+cost > d.lim.Bytes {
+		r := d.makeRoom(cost, dg, v)
+		res.Dropped += r.Dropped
+		if r.Err != nil {
+			res.Err = r.Err
+		}
+		if d.bytes+cost > d.lim.Bytes {
+			d.evicted++
+			return drop(res, 1, ErrNoRoom)
+		}
 	}
 	if !f.More {
 		dg.total = end
@@ -204,20 +232,23 @@ func (d *Defragmenter) Add(f Fragment) Result {
 	if f.Offset == 0 {
 		dg.head = makeHead(f, v)
 	}
-	dg.pieces = append(dg.pieces, piece{})
-	copy(dg.pieces[i+1:], dg.pieces[i:])
-	dg.pieces[i] = piece{f.Offset, append([]byte(nil), data...)}
+	dg.units = append(dg.units, make([]uint64, grow)...)
+	for u := first; u < last; u++ {
+		dg.units[u/64] |= 1 << (u % 64)
+	}
+	dg.pieces = append(dg.pieces, piece{f.Offset, append([]byte(nil), data...)})
 	dg.have += len(data)
+	dg.cost += cost
 	dg.highest = max(dg.highest, end)
-	d.bytes += len(data)
+	d.bytes += cost
 	if dg.head == nil || dg.total < 0 || dg.have != dg.total {
 		return res
 	}
 	// No overlaps and every byte of [0, total) held: complete.
-	pkt := make([]byte, 0, len(dg.head)+dg.total)
-	pkt = append(pkt, dg.head...)
+	pkt := make([]byte, len(dg.head)+dg.total)
+	copy(pkt, dg.head)
 	for _, p := range dg.pieces {
-		pkt = append(pkt, p.data...)
+		copy(pkt[len(dg.head)+p.off:], p.data)
 	}
 	if v == 4 {
 		binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
@@ -229,6 +260,17 @@ func (d *Defragmenter) Add(f Fragment) Result {
 	res.Packet, res.Fragments = pkt, len(dg.pieces)
 	d.remove(k, dg)
 	return res
+}
+
+// held counts the units in [first, last) that pieces already hold.
+func (dg *datagram) held(first, last int) int {
+	n := 0
+	for u := first; u < last && u/64 < len(dg.units); u++ {
+		if dg.units[u/64]&(1<<(u%64)) != 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // fragmentData is the part of the fragment's packet that is the
@@ -271,20 +313,6 @@ func makeHead(f Fragment, v int) []byte {
 	return h
 }
 
-// covered tells whether ps, which all touch [start, end), hold every byte
-// of it without a gap.
-func covered(ps []piece, start, end int) bool {
-	if ps[0].off > start || ps[len(ps)-1].off+len(ps[len(ps)-1].data) < end {
-		return false
-	}
-	for n := 0; n < len(ps)-1; n++ {
-		if ps[n].off+len(ps[n].data) != ps[n+1].off {
-			return false
-		}
-	}
-	return true
-}
-
 // checksum is the IPv4 header checksum (RFC 791, RFC 1071).
 func checksum(h []byte) uint16 {
 	var s uint32
@@ -302,13 +330,14 @@ func checksum(h []byte) uint16 {
 // they arrive.
 func (d *Defragmenter) discard(dg *datagram, res Result) Result {
 	res.Dropped += len(dg.pieces) + 1
-	d.bytes -= dg.have
-	dg.pieces, dg.have, dg.head, dg.dead = nil, 0, nil, true
+	d.bytes -= dg.cost - datagramCost
+	dg.cost = datagramCost
+	dg.pieces, dg.units, dg.have, dg.head, dg.dead = nil, nil, 0, nil, true
 	return res
 }
 
 func (d *Defragmenter) remove(k key, dg *datagram) {
-	d.bytes -= dg.have
+	d.bytes -= dg.cost
 	delete(d.dgs, k)
 }
 
@@ -325,22 +354,41 @@ func (d *Defragmenter) queue(k key, seq uint64) {
 	}
 }
 
-// makeRoom evicts the oldest datagrams until a new one of n bytes fits.
-func (d *Defragmenter) makeRoom(n int) Result {
+// makeRoom evicts the oldest datagrams, keep aside, until n more bytes fit
+// and, for a new datagram (keep nil), the datagram limit allows one more.
+func (d *Defragmenter) makeRoom(n int, keep *datagram, v int) Result {
 	var res Result
-	for len(d.order) > 0 && (len(d.dgs) >= d.lim.Datagrams || d.bytes+n > d.lim.Bytes) {
-		q := d.order[0]
+	i := 0 // entries before i are keep's: passed over, not evicted
+	for i < len(d.order) && (keep == nil && len(d.dgs) >= d.lim.Datagrams || d.bytes+n > d.lim.Bytes) {
+		q := d.order[i]
+		dg := d.dgs[q.k]
+		live := dg != nil && dg.seq == q.seq
+		if live && dg == keep {
+			i++
+			continue
+		}
+		// Drop entry i, moving keep's (at most one) up behind it.
+		copy(d.order[1:i+1], d.order[:i])
 		d.order = d.order[1:]
-		if dg := d.dgs[q.k]; dg != nil && dg.seq == q.seq {
+		if live {
 			res.Dropped += len(dg.pieces)
+			d.evicted += uint64(len(dg.pieces))
 			d.remove(q.k, dg)
 		}
 	}
 	if res.Dropped > 0 {
-		res.Err = ErrEvicted
+		res.Err = fmt.Errorf("IPv%d reassembly: %w", v, ErrEvicted)
 	}
 	return res
 }
+
+// Evicted counts the fragments discarded so far because a limit was
+// reached (the oldest datagrams' to make room, or a fragment that did not
+// fit): what the limits cost.
+func (d *Defragmenter) Evicted() uint64 { return d.evicted }
+
+// Limits returns the limits in force.
+func (d *Defragmenter) Limits() Limits { return d.lim }
 
 // DiscardOlderThan drops the datagrams whose first fragment arrived before
 // t and returns how many fragments went with them.

@@ -13,6 +13,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"ipsecmon/analyzer"
+	"ipsecmon/bounds"
 	"ipsecmon/capture"
 	"ipsecmon/decode"
 	"ipsecmon/inputstats"
@@ -66,7 +67,21 @@ func New(an *analyzer.Analyzer, opts Options) *Run {
 func (r *Run) Analyzer() *analyzer.Analyzer { return r.an }
 
 // Stats returns the input statistics so far.
-func (r *Run) Stats() *InputStats { return &r.stats }
+func (r *Run) Stats() *InputStats {
+	// A new slice each time: callers keep copies of the stats.
+	r.stats.Limits = nil
+	for _, x := range []struct {
+		v int
+		d *ipdefrag.Defragmenter
+	}{{4, r.defrag4}, {6, r.defrag6}} {
+		lim := x.d.Limits()
+		r.stats.Limits = append(r.stats.Limits, bounds.Limit{
+			Name: fmt.Sprintf("ipv%d_reassembly", x.v), Cap: int64(lim.Bytes), Unit: fmt.Sprintf("bytes, %d datagrams", lim.Datagrams),
+			Hits: x.d.Evicted(), Discarded: "fragments dropped, oldest incomplete datagrams first",
+		})
+	}
+	return &r.stats
+}
 
 // OpenFailed records an input that could not be opened at all.
 func (r *Run) OpenFailed(name string, err error) {

@@ -163,29 +163,28 @@ func genReplay(out io.Writer, n int, _ string) (int, error) {
 }
 
 // genFragments writes n IPv4 datagrams of UDP to port 500 (a large IKE
-// message, as far as a reassembler can tell), each cut into 44 fragments
-// of 1480 bytes of which the last never comes: every fragment is held
-// until the reassembler gives it up.
+// message, as far as a reassembler can tell) whose last fragment never
+// comes, interleaved: first every datagram's first fragment, an 8-byte
+// one holding the UDP header, then every datagram's second fragment of
+// 1480 bytes, and so on up to 44 fragments each. A reassembler that checks
+// its memory limit only when a datagram begins holds all of them.
 func genFragments(out io.Writer, n int, _ string) (int, error) {
-	rng := rand.New(rand.NewPCG(9, 10))
 	fw, err := newFrameWriter(out)
 	if err != nil {
 		return 0, err
 	}
-	// 44 fragments of 1480 bytes and a last one of 8 (that never comes):
-	// a datagram of 65,148 bytes, near IPv4's largest.
 	const pieces, size = 44, 1480
-	payload := make([]byte, pieces*size+8)
-	for i := range n {
-		src := spoofed(rng)
-		dgram := pb.Cat(pb.IPv4(17, src, Gateway, len(payload), 0), payload)
-		copy(dgram[20:], pb.UDP(500, 500, len(payload)-8))
-		sizes := make([]int, pieces)
-		for j := range sizes {
-			sizes[j] = size
-		}
-		frags := pb.FragmentIPv4(dgram, uint16(i), sizes...)
-		for _, f := range frags[:len(frags)-1] {
+	total := 8 + pieces*size // the datagram's data; its last 1480 bytes never come
+	data := make([]byte, size)
+	for j := range pieces {
+		for i := range n {
+			src := [4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}
+			off, body := 0, pb.UDP(500, 500, total-8)
+			if j > 0 {
+				off, body = 8+(j-1)*size, data
+			}
+			f := pb.Cat(pb.IPv4(17, src, Gateway, len(body), 0x2000|uint16(off/8)), body)
+			binary.BigEndian.PutUint16(f[4:], uint16(i))
 			if err := fw.write(f); err != nil {
 				return fw.n, err
 			}

@@ -97,3 +97,34 @@ func TestSAInitOffer(t *testing.T) {
 		t.Errorf("encryption key length %d, want 256", tr.KeyLen())
 	}
 }
+
+// 100 interleaved datagrams of 44 fragments (8 + 43 × 1480 bytes of data
+// each, 6.4 MB) do not fit reassembly's 4 MiB: the limit bites, and every
+// fragment is either dropped under ipv4_reassembly or left over at the end.
+func TestFragmentFloodLimit(t *testing.T) {
+	var buf bytes.Buffer
+	frames, err := genFragments(&buf, 100, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := pipeline.New(analyzer.New(analyzer.Config{}), pipeline.Options{})
+	src, err := capture.NewReader("gen", &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Source(src); err != nil {
+		t.Fatal(err)
+	}
+	run.Finish()
+	st := run.Stats()
+	var hits uint64
+	for _, l := range st.Limits {
+		if l.Name == "ipv4_reassembly" {
+			hits = l.Hits
+		}
+	}
+	dropped := st.Skipped["IPv4 fragments dropped by reassembly"]
+	if hits == 0 || hits != dropped || hits+st.FragmentsUnanalysed != uint64(frames) {
+		t.Errorf("limit hits %d, dropped %d, left over %d, of %d fragments", hits, dropped, st.FragmentsUnanalysed, frames)
+	}
+}
