@@ -13,6 +13,7 @@ import (
 	"ipsecmon/espcrypto"
 	"ipsecmon/filters"
 	"ipsecmon/ikestate"
+	"ipsecmon/ipproto"
 	"ipsecmon/keys"
 )
 
@@ -204,7 +205,7 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 	if p.Dst.IsMulticast() {
 		key.Src = p.Src
 	}
-	if p.Encapsulated && h.Proto == ProtoESP {
+	if p.Encapsulated && h.Proto == ipproto.ESP {
 		key.SrcPort, key.DstPort = p.SrcPort, p.DstPort
 	}
 	sa := a.sas[key]
@@ -290,13 +291,13 @@ type opened struct {
 // open verifies and decrypts one packet with the SA's transform.
 func open(tr *espcrypto.Transform, ip []byte, h *decode.IPsecHeader, seqHi uint32) opened {
 	var res espcrypto.Result
-	if h.Proto == ProtoESP {
+	if h.Proto == ipproto.ESP {
 		res = tr.OpenESP(h.Data, seqHi)
 	} else {
 		res = tr.VerifyAH(ip, h.Offset, seqHi)
 	}
 	o := opened{res: res, seqHi: seqHi, plainLen: len(res.Payload)}
-	if res.Outcome == espcrypto.Accepted && res.Reason != espcrypto.ReasonDummy && res.NextHeader != ProtoESP {
+	if res.Outcome == espcrypto.Accepted && res.Reason != espcrypto.ReasonDummy && res.NextHeader != ipproto.ESP {
 		in, err := decode.ParseInner(res.NextHeader, res.Payload)
 		o.inner, o.innerOK = in, err == nil
 		if err == nil && in.Tunnel && mayHoldIPsec(in) {
@@ -311,7 +312,7 @@ func open(tr *espcrypto.Transform, ip []byte, h *decode.IPsecHeader, seqHi uint3
 // the IKE/NAT-T ports (nested SAs): only those are decoded again.
 func mayHoldIPsec(in decode.Inner) bool {
 	switch in.Proto {
-	case ProtoESP, ProtoAH:
+	case ipproto.ESP, ipproto.AH:
 		return true
 	case 17:
 		return in.SrcPort == decode.PortNATT || in.DstPort == decode.PortNATT || in.SrcPort == decode.PortIKE || in.DstPort == decode.PortIKE
@@ -386,7 +387,7 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 	switch {
 	case verified:
 		a.plaintext(now, sa, &o, ref, depth)
-	case h.Proto == ProtoAH:
+	case h.Proto == ipproto.AH:
 		a.ahInner(sa, h)
 	}
 }
@@ -395,7 +396,7 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 // mode and the inner protocol and ports are known without keys.
 func (a *Analyzer) ahInner(sa *SA, h *decode.IPsecHeader) {
 	switch h.NextHeader {
-	case ProtoESP:
+	case ipproto.ESP:
 		// An AH+ESP bundle: AH's own mode cannot be told from one header.
 		sa.ahCarriesESP = true
 		return

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"ipsecmon/ikestate"
+	"ipsecmon/ipproto"
 )
 
 // Event is one SA lifecycle event or anomaly, for the event log and the
@@ -48,9 +49,9 @@ const (
 
 func eventSA(k SAKey, src fmt.Stringer) *EventSA {
 	switch k.Proto {
-	case ProtoESP, ProtoAH:
+	case ipproto.ESP, ipproto.AH:
 		p := "esp"
-		if k.Proto == ProtoAH {
+		if k.Proto == ipproto.AH {
 			p = "ah"
 		}
 		return &EventSA{SPI: fmt.Sprintf("0x%08x", k.SPI), Protocol: p, Src: src.String(), Dst: k.Dst.String(), SrcPort: k.SrcPort, DstPort: k.DstPort}

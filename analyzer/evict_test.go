@@ -8,13 +8,14 @@ import (
 
 	"ipsecmon/bounds"
 	"ipsecmon/decode"
+	"ipsecmon/ipproto"
 )
 
 var epoch = time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
 
 func espPacket(src, dst string, spi, seq uint32, n int) *decode.Packet {
 	p := &decode.Packet{Kind: decode.KindIPsec, IPVersion: 4, Src: netip.MustParseAddr(src), Dst: netip.MustParseAddr(dst), NIPsec: 1}
-	p.IPsec[0] = decode.IPsecHeader{Proto: decode.ProtoESP, SPI: spi, Seq: seq, WireLen: n}
+	p.IPsec[0] = decode.IPsecHeader{Proto: ipproto.ESP, SPI: spi, Seq: seq, WireLen: n}
 	return p
 }
 
@@ -98,7 +99,7 @@ func TestRandomSPIFlood(t *testing.T) {
 	if c.Untracked != flood-(cap-1) {
 		t.Errorf("untracked %d, want %d", c.Untracked, flood-(cap-1))
 	}
-	legit := a.sas[SAKey{Dst: netip.MustParseAddr("10.0.0.1"), SPI: 0x100, Proto: ProtoESP}]
+	legit := a.sas[SAKey{Dst: netip.MustParseAddr("10.0.0.1"), SPI: 0x100, Proto: ipproto.ESP}]
 	if legit == nil || legit.Accepted != 20 || legit.Bytes != 2000 {
 		t.Fatalf("the legitimate SA lost its figures: %+v", legit)
 	}

@@ -9,6 +9,7 @@ import (
 	"ipsecmon/decode"
 	"ipsecmon/espcrypto"
 	"ipsecmon/ikestate"
+	"ipsecmon/ipproto"
 	"ipsecmon/keys"
 )
 
@@ -75,7 +76,7 @@ func (a *Analyzer) applyIKE() {
 func childKeys(c *ikestate.ChildSA) (ir, ri SAKey) {
 	ir = SAKey{Dst: c.Responder.Addr(), SPI: c.SPIResponder, Proto: c.Proto}
 	ri = SAKey{Dst: c.Initiator.Addr(), SPI: c.SPIInitiator, Proto: c.Proto}
-	if c.UDPEncap && c.Proto == ProtoESP {
+	if c.UDPEncap && c.Proto == ipproto.ESP {
 		ir.SrcPort, ir.DstPort = c.EncapInitiatorPort, c.EncapResponderPort
 		ri.SrcPort, ri.DstPort = c.EncapResponderPort, c.EncapInitiatorPort
 	}

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"ipsecmon/decode"
+	"ipsecmon/ipproto"
 )
 
 // batchSize packets are collected before their verification is spread over
@@ -69,7 +70,7 @@ func (pl *parallel) enqueue(a *Analyzer, sa *SA, now int64, p *decode.Packet, h 
 	a.deferred = a.deferred[:0]
 	j.sa, j.now, j.src, j.ref, j.h, j.crypto = sa, now, p.Src, ref, *h, false
 	if sa != nil {
-		if h.Proto == ProtoAH {
+		if h.Proto == ipproto.AH {
 			// AH's ICV covers the whole IP packet.
 			j.buf = append(j.buf[:0], p.IP...)
 			j.ip = j.buf

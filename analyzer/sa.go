@@ -7,12 +7,7 @@ import (
 	"ipsecmon/algo"
 	"ipsecmon/espcrypto"
 	"ipsecmon/ikestate"
-)
-
-// Protocol numbers of the two IPsec protocols.
-const (
-	ProtoESP uint8 = 50
-	ProtoAH  uint8 = 51
+	"ipsecmon/ipproto"
 )
 
 // SAKey identifies a unidirectional SA as a receiver does (RFC 4301 §4.1:
@@ -31,7 +26,7 @@ type SAKey struct {
 
 func (k SAKey) String() string {
 	p := "esp"
-	if k.Proto == ProtoAH {
+	if k.Proto == ipproto.AH {
 		p = "ah"
 	}
 	if k.SrcPort != 0 || k.DstPort != 0 {

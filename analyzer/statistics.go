@@ -5,6 +5,7 @@ import (
 	"net/netip"
 
 	"ipsecmon/ikestate"
+	"ipsecmon/ipproto"
 )
 
 // Direction of an SA relative to "me".
@@ -70,7 +71,7 @@ func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
 			*recv += t.bytes
 		}
 	}
-	if t.proto == ProtoESP && !t.nullEnc {
+	if t.proto == ipproto.ESP && !t.nullEnc {
 		add(&u.confS, &u.confR)
 	} else {
 		add(&u.authS, &u.authR)

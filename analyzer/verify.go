@@ -8,6 +8,7 @@ import (
 
 	"ipsecmon/decode"
 	"ipsecmon/espcrypto"
+	"ipsecmon/ipproto"
 	"ipsecmon/keys"
 )
 
@@ -129,13 +130,13 @@ func (a *Analyzer) plaintext(now int64, sa *SA, o *opened, ref Ref, depth int) {
 		return // RFC 4303 §2.6: dummy packets carry nothing
 	}
 	nh := o.res.NextHeader
-	if sa.Key.Proto == ProtoESP {
+	if sa.Key.Proto == ipproto.ESP {
 		if nh == 4 || nh == 41 {
 			sa.Mode = ModeTunnel
 		} else {
 			sa.Mode = ModeTransport
 		}
-	} else if nh == ProtoESP {
+	} else if nh == ipproto.ESP {
 		sa.ahCarriesESP = true
 		return
 	} else if nh == 4 || nh == 41 {

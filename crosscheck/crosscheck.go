@@ -14,6 +14,7 @@ import (
 
 	"ipsecmon/analyzer"
 	"ipsecmon/hosts"
+	"ipsecmon/ipproto"
 )
 
 // Verdict is the outcome of one comparison.
@@ -147,13 +148,6 @@ type saKey struct {
 	dst   netip.Addr
 }
 
-func protoName(p uint8) string {
-	if p == analyzer.ProtoAH {
-		return "ah"
-	}
-	return "esp"
-}
-
 // delta subtracts the before-snapshot's counter when there is one.
 func delta(after, before *uint64) (*uint64, string) {
 	if after == nil {
@@ -225,7 +219,7 @@ func compareHost(c *cmp, in Input, h Host) {
 		if strings.EqualFold(hs.State, "INSTALLED") || hs.State == "" {
 			installed++
 		}
-		name := fmt.Sprintf("%s 0x%08x %s", protoName(hs.Proto), hs.SPI, hs.Dir)
+		name := fmt.Sprintf("%s 0x%08x %s", strings.ToLower(ipproto.Name(hs.Proto)), hs.SPI, hs.Dir)
 		as := seen[saKey{hs.Proto, hs.SPI, hs.Dst}]
 		if as == nil && len(bySPI[hs.SPI]) == 1 && bySPI[hs.SPI][0].Key.Proto == hs.Proto {
 			// The host names its own address; behind a NAT the capture saw another.
@@ -292,7 +286,7 @@ func compareHost(c *cmp, in Input, h Host) {
 			if mine[s.Key.Dst] {
 				dir = "in"
 			}
-			row := Row{Host: host, SA: fmt.Sprintf("%s 0x%08x %s", protoName(s.Key.Proto), s.Key.SPI, dir), Figure: "packets"}
+			row := Row{Host: host, SA: fmt.Sprintf("%s 0x%08x %s", strings.ToLower(ipproto.Name(s.Key.Proto)), s.Key.SPI, dir), Figure: "packets"}
 			switch {
 			case s.State != analyzer.StateActive:
 				row.Verdict, row.Reason = NotComparable, "SA "+s.State.String()+" before the host's snapshot"

@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"net/netip"
 
+	"ipsecmon/ipproto"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
@@ -44,7 +46,7 @@ func (k Kind) String() string {
 
 // IPsecHeader is one ESP or AH header found in a packet.
 type IPsecHeader struct {
-	Proto uint8 // ProtoESP or ProtoAH
+	Proto uint8 // ipproto.ESP or ipproto.AH
 	SPI   uint32
 	Seq   uint32
 	// Offset is where the header starts within Packet.IP.
@@ -107,7 +109,7 @@ type Packet struct {
 // ESP returns the packet's ESP header, if any.
 func (p *Packet) ESP() *IPsecHeader {
 	for i := 0; i < p.NIPsec; i++ {
-		if p.IPsec[i].Proto == ProtoESP {
+		if p.IPsec[i].Proto == ipproto.ESP {
 			return &p.IPsec[i]
 		}
 	}
@@ -370,11 +372,11 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 			p.Kind = KindIPsec
 			var contents []byte
 			if t == layers.LayerTypeIPSecESP {
-				h.Proto, h.SPI, h.Seq = ProtoESP, d.esp.SPI, d.esp.Seq
+				h.Proto, h.SPI, h.Seq = ipproto.ESP, d.esp.SPI, d.esp.Seq
 				contents = d.esp.Contents
 				h.Data = d.esp.Contents[:len(d.esp.Contents)+len(d.esp.Payload)]
 			} else {
-				h.Proto, h.SPI, h.Seq = ProtoAH, d.ah.SPI, d.ah.Seq
+				h.Proto, h.SPI, h.Seq = ipproto.AH, d.ah.SPI, d.ah.Seq
 				h.NextHeader, h.ICV = uint8(d.ah.NextHeader), d.ah.ICV
 				contents = d.ah.Contents
 				h.Data = d.ah.Contents[:len(d.ah.Contents)+len(d.ah.Payload)]
@@ -457,7 +459,7 @@ func hbhLen(ip *layers.IPv6) int {
 
 // interesting says whether a fragment's protocol could carry what ipsecmon analyses.
 func interesting(proto uint8) bool {
-	return proto == ProtoESP || proto == ProtoAH || proto == uint8(layers.IPProtocolUDP)
+	return proto == ipproto.ESP || proto == ipproto.AH || proto == uint8(layers.IPProtocolUDP)
 }
 
 // offsetIn is the offset of sub within the buffer that starts at base; both

@@ -30,8 +30,6 @@ const (
 	PortIKE     = 500
 	PortNATT    = 4500
 	PortGTPU    = 2152
-	ProtoESP    = 50
-	ProtoAH     = 51
 	protoIPIP   = 4
 	protoIPv6   = 41
 	protoNoNext = 59
@@ -239,7 +237,7 @@ func (a *AH) LayerType() gopacket.LayerType  { return layers.LayerTypeIPSecAH }
 func (a *AH) CanDecode() gopacket.LayerClass { return layers.LayerTypeIPSecAH }
 func (a *AH) NextLayerType() gopacket.LayerType {
 	// An AH+ESP bundle (RFC 4301 §4.5) carries a second SA worth tracking.
-	if a.NextHeader == ProtoESP {
+	if a.NextHeader == layers.IPProtocolESP {
 		return layers.LayerTypeIPSecESP
 	}
 	return gopacket.LayerTypeZero

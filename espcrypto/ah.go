@@ -3,6 +3,8 @@ package espcrypto
 import (
 	"crypto/subtle"
 	"encoding/binary"
+
+	"ipsecmon/ipproto"
 )
 
 const ahFixedLen = 12 // next header, length, reserved, SPI, sequence number
@@ -19,7 +21,7 @@ const ahFixedLen = 12 // next header, length, reserved, SPI, sequence number
 // next header. SAs with an "unchecked" integrity placeholder are accepted
 // after the header checks.
 func (t *Transform) VerifyAH(pkt []byte, ahOff int, seqHi uint32) Result {
-	if t.proto != ProtoAH {
+	if t.proto != ipproto.AH {
 		return Result{Outcome: Malformed, Reason: ReasonBadHeader}
 	}
 	end, r := ipEnd(pkt)
@@ -215,7 +217,7 @@ func zeroIPv6(s []byte, ahOff int, write bool) Reason {
 		nh = s[off]
 		off += l
 	}
-	if off != ahOff || nh != ProtoAH {
+	if off != ahOff || nh != ipproto.AH {
 		return ReasonBadHeader
 	}
 	return ReasonNone

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // AH known answers. The one public AH capture with HMAC-SHA1-96
@@ -79,7 +80,7 @@ var ahVectors = []struct {
 func TestAHKnownAnswers(t *testing.T) {
 	for _, v := range ahVectors {
 		t.Run(v.name, func(t *testing.T) {
-			tr, err := New(ProtoAH, algo.EncNull, nil, algo.AuthHMACSHA1_96, unhex(t, ahKey), v.esn)
+			tr, err := New(ipproto.AH, algo.EncNull, nil, algo.AuthHMACSHA1_96, unhex(t, ahKey), v.esn)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -129,7 +130,7 @@ func TestAHKnownAnswers(t *testing.T) {
 }
 
 func TestAHMalformed(t *testing.T) {
-	tr, err := New(ProtoAH, algo.EncNull, nil, algo.AuthHMACSHA1_96, unhex(t, ahKey), false)
+	tr, err := New(ipproto.AH, algo.EncNull, nil, algo.AuthHMACSHA1_96, unhex(t, ahKey), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +173,7 @@ func TestAHMalformed(t *testing.T) {
 }
 
 func TestAHUnchecked(t *testing.T) {
-	tr, err := New(ProtoAH, algo.EncNull, nil, algo.AuthUnchecked96, nil, false)
+	tr, err := New(ipproto.AH, algo.EncNull, nil, algo.AuthUnchecked96, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}

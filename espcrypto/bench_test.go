@@ -15,6 +15,7 @@ import (
 
 	"ipsecmon/aesmac"
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // benchSA is one SA of the benchmarks and fuzz targets, with a packet that
@@ -30,21 +31,21 @@ type benchSA struct {
 }
 
 var benchSAs = []benchSA{
-	{"null-hmac-sha256", algo.EncNull, algo.AuthHMACSHA256_128, false, ProtoESP},
-	{"aes-cbc-hmac-sha1", algo.EncAESCBC, algo.AuthHMACSHA1_96, false, ProtoESP},
-	{"aes-cbc-hmac-sha256", algo.EncAESCBC, algo.AuthHMACSHA256_128, false, ProtoESP},
-	{"aes-cbc-hmac-sha512-esn", algo.EncAESCBC, algo.AuthHMACSHA512_256, true, ProtoESP},
-	{"aes-cbc-xcbc", algo.EncAESCBC, algo.AuthAESXCBC96, false, ProtoESP},
-	{"aes-ctr-hmac-sha256", algo.EncAESCTR, algo.AuthHMACSHA256_128, false, ProtoESP},
-	{"3des-cbc-hmac-md5", algo.Enc3DESCBC, algo.AuthHMACMD5_96, false, ProtoESP},
-	{"aes-gcm-16", algo.EncAESGCM16, algo.AuthNone, false, ProtoESP},
-	{"aes-gcm-16-esn", algo.EncAESGCM16, algo.AuthNone, true, ProtoESP},
-	{"aes-gcm-12", algo.EncAESGCM12, algo.AuthNone, false, ProtoESP},
-	{"aes-gcm-8", algo.EncAESGCM8, algo.AuthNone, false, ProtoESP},
-	{"aes-gmac", algo.EncNullAESGMAC, algo.AuthNone, false, ProtoESP},
-	{"aes-ccm-16", algo.EncAESCCM16, algo.AuthNone, false, ProtoESP},
-	{"chacha20-poly1305", algo.EncChaCha20Poly1305, algo.AuthNone, false, ProtoESP},
-	{"ah-hmac-sha256", algo.EncNull, algo.AuthHMACSHA256_128, false, ProtoAH},
+	{"null-hmac-sha256", algo.EncNull, algo.AuthHMACSHA256_128, false, ipproto.ESP},
+	{"aes-cbc-hmac-sha1", algo.EncAESCBC, algo.AuthHMACSHA1_96, false, ipproto.ESP},
+	{"aes-cbc-hmac-sha256", algo.EncAESCBC, algo.AuthHMACSHA256_128, false, ipproto.ESP},
+	{"aes-cbc-hmac-sha512-esn", algo.EncAESCBC, algo.AuthHMACSHA512_256, true, ipproto.ESP},
+	{"aes-cbc-xcbc", algo.EncAESCBC, algo.AuthAESXCBC96, false, ipproto.ESP},
+	{"aes-ctr-hmac-sha256", algo.EncAESCTR, algo.AuthHMACSHA256_128, false, ipproto.ESP},
+	{"3des-cbc-hmac-md5", algo.Enc3DESCBC, algo.AuthHMACMD5_96, false, ipproto.ESP},
+	{"aes-gcm-16", algo.EncAESGCM16, algo.AuthNone, false, ipproto.ESP},
+	{"aes-gcm-16-esn", algo.EncAESGCM16, algo.AuthNone, true, ipproto.ESP},
+	{"aes-gcm-12", algo.EncAESGCM12, algo.AuthNone, false, ipproto.ESP},
+	{"aes-gcm-8", algo.EncAESGCM8, algo.AuthNone, false, ipproto.ESP},
+	{"aes-gmac", algo.EncNullAESGMAC, algo.AuthNone, false, ipproto.ESP},
+	{"aes-ccm-16", algo.EncAESCCM16, algo.AuthNone, false, ipproto.ESP},
+	{"chacha20-poly1305", algo.EncChaCha20Poly1305, algo.AuthNone, false, ipproto.ESP},
+	{"ah-hmac-sha256", algo.EncNull, algo.AuthHMACSHA256_128, false, ipproto.AH},
 }
 
 func benchKeys(sa benchSA) (encKey, authKey []byte) {
@@ -110,12 +111,12 @@ func benchPacket(tb testing.TB, sa benchSA, size int) []byte {
 		}
 		return m.Sum(nil)[:sa.auth.ICVLen()]
 	}
-	if sa.proto == ProtoAH {
+	if sa.proto == ipproto.AH {
 		// 32-byte AH: 12 fixed, 16 ICV, 4 padding to 8-byte alignment.
 		pkt := make([]byte, 40+32+size)
 		pkt[0] = 0x60
 		binary.BigEndian.PutUint16(pkt[4:], uint16(32+size))
-		pkt[6], pkt[7] = ProtoAH, 64
+		pkt[6], pkt[7] = ipproto.AH, 64
 		pkt[8], pkt[24] = 0xfe, 0xfe
 		pkt[40], pkt[41] = 59, 6
 		binary.BigEndian.PutUint32(pkt[44:], 0x100)
@@ -162,7 +163,7 @@ func benchPacket(tb testing.TB, sa benchSA, size int) []byte {
 		cipher.NewCTR(b, ctr).XORKeyStream(ct, pt)
 		esp = append(esp, ct...)
 	case algo.Enc3DESCBC:
-		tr, _ := New(ProtoESP, sa.enc, encKey, algo.AuthNone, nil, false)
+		tr, _ := New(ipproto.ESP, sa.enc, encKey, algo.AuthNone, nil, false)
 		ct := make([]byte, len(pt))
 		cipher.NewCBCEncrypter(tr.block, iv).CryptBlocks(ct, pt)
 		esp = append(esp, ct...)
@@ -222,7 +223,7 @@ func TestBenchPacketsAccepted(t *testing.T) {
 func benchTransform(tb testing.TB, sa benchSA) *Transform {
 	encKey, authKey := benchKeys(sa)
 	enc := sa.enc
-	if sa.proto == ProtoAH {
+	if sa.proto == ipproto.AH {
 		enc, encKey = algo.EncNull, nil
 	}
 	tr, err := New(sa.proto, enc, encKey, sa.auth, authKey, sa.esn)
@@ -233,7 +234,7 @@ func benchTransform(tb testing.TB, sa benchSA) *Transform {
 }
 
 func open(tr *Transform, sa benchSA, pkt []byte) Result {
-	if sa.proto == ProtoAH {
+	if sa.proto == ipproto.AH {
 		return tr.VerifyAH(pkt, 40, benchSeqHi)
 	}
 	return tr.OpenESP(pkt, benchSeqHi)
@@ -261,7 +262,7 @@ func TestNoAllocs(t *testing.T) {
 
 func BenchmarkOpenESP(b *testing.B) {
 	for _, sa := range benchSAs {
-		if sa.proto != ProtoESP {
+		if sa.proto != ipproto.ESP {
 			continue
 		}
 		b.Run(sa.name, func(b *testing.B) { benchOpen(b, sa) })
@@ -270,7 +271,7 @@ func BenchmarkOpenESP(b *testing.B) {
 
 func BenchmarkVerifyAH(b *testing.B) {
 	for _, sa := range benchSAs {
-		if sa.proto != ProtoAH {
+		if sa.proto != ipproto.AH {
 			continue
 		}
 		b.Run(sa.name, func(b *testing.B) { benchOpen(b, sa) })

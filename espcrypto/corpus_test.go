@@ -18,6 +18,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"ipsecmon/internal/testcorpus"
+	"ipsecmon/ipproto"
 	"ipsecmon/keys"
 )
 
@@ -242,7 +243,7 @@ func (w *corpusWalker) ip(pkt []byte, depth int) {
 		return
 	}
 	switch proto {
-	case ProtoESP:
+	case ipproto.ESP:
 		w.esp(src, dst, payload, depth)
 	case 17:
 		if len(payload) < 8 {
@@ -262,7 +263,7 @@ func (w *corpusWalker) esp(src, dst netip.Addr, esp []byte, depth int) {
 		return
 	}
 	spi := binary.BigEndian.Uint32(esp)
-	sa := w.set.ESPFor(keys.ProtoESP, src, dst, spi)
+	sa := w.set.ESPFor(ipproto.ESP, src, dst, spi)
 	if sa == nil {
 		return
 	}

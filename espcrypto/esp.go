@@ -3,6 +3,8 @@ package espcrypto
 import (
 	"crypto/subtle"
 	"encoding/binary"
+
+	"ipsecmon/ipproto"
 )
 
 const espHeaderLen = 8 // SPI and sequence number (RFC 4303 §2)
@@ -15,7 +17,7 @@ const espHeaderLen = 8 // SPI and sequence number (RFC 4303 §2)
 // The order is the receiver's (RFC 4303 §3.4.4): the ICV first, then
 // decryption and the trailer. AEAD algorithms check and decrypt in one step.
 func (t *Transform) OpenESP(esp []byte, seqHi uint32) Result {
-	if t.proto != ProtoESP {
+	if t.proto != ipproto.ESP {
 		return Result{Outcome: Malformed, Reason: ReasonBadHeader}
 	}
 	n := len(esp)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // ESN across the 2^32 boundary (RFC 4303 §2.2.1, Appendix A): NULL
@@ -24,11 +25,11 @@ const (
 )
 
 func TestESNBoundary(t *testing.T) {
-	esn, err := New(ProtoESP, algo.EncNull, nil, algo.AuthHMACSHA256_128, unhex(t, esnKey), true)
+	esn, err := New(ipproto.ESP, algo.EncNull, nil, algo.AuthHMACSHA256_128, unhex(t, esnKey), true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	plain, err := New(ProtoESP, algo.EncNull, nil, algo.AuthHMACSHA256_128, unhex(t, esnKey), false)
+	plain, err := New(ipproto.ESP, algo.EncNull, nil, algo.AuthHMACSHA256_128, unhex(t, esnKey), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,11 +96,11 @@ func TestESPFaults(t *testing.T) {
 	authKey := unhex(t, ahKey)
 	encKey := unhex(t, "000102030405060708090a0b0c0d0e0f")
 	iv := unhex(t, "f0f1f2f3f4f5f6f7f8f9fafbfcfdfeff")
-	null, err := New(ProtoESP, algo.EncNull, nil, algo.AuthHMACSHA1_96, authKey, false)
+	null, err := New(ipproto.ESP, algo.EncNull, nil, algo.AuthHMACSHA1_96, authKey, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cbc, err := New(ProtoESP, algo.EncAESCBC, encKey, algo.AuthHMACSHA1_96, authKey, false)
+	cbc, err := New(ipproto.ESP, algo.EncAESCBC, encKey, algo.AuthHMACSHA1_96, authKey, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,7 +181,7 @@ func TestGCMShortTags(t *testing.T) {
 		cut int
 	}{{algo.EncAESGCM8, 8}, {algo.EncAESGCM12, 4}, {algo.EncAESGCM16, 0}} {
 		t.Run(tc.enc.String(), func(t *testing.T) {
-			tr, err := New(ProtoESP, tc.enc, unhex(t, gcmKeymat), algo.AuthNone, nil, false)
+			tr, err := New(ipproto.ESP, tc.enc, unhex(t, gcmKeymat), algo.AuthNone, nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -214,17 +215,17 @@ func TestNewRejects(t *testing.T) {
 		authKey []byte
 	}{
 		{"protocol 17", 17, algo.EncNull, nil, algo.AuthNone, nil},
-		{"ESP without encryption algorithm", ProtoESP, algo.EncUnknown, nil, algo.AuthHMACSHA1_96, k16},
-		{"AES-CBC 15-byte key", ProtoESP, algo.EncAESCBC, k16[:15], algo.AuthNone, nil},
-		{"GCM key without salt", ProtoESP, algo.EncAESGCM16, k16, algo.AuthNone, nil},
-		{"GCM with HMAC", ProtoESP, algo.EncAESGCM16, make([]byte, 20), algo.AuthHMACSHA1_96, k16},
-		{"HMAC without key", ProtoESP, algo.EncNull, nil, algo.AuthHMACSHA1_96, nil},
-		{"XCBC 20-byte key", ProtoESP, algo.EncNull, nil, algo.AuthAESXCBC96, make([]byte, 20)},
-		{"unknown integrity", ProtoESP, algo.EncNull, nil, algo.AuthUnknown, nil},
-		{"AH with encryption", ProtoAH, algo.EncAESCBC, k16, algo.AuthHMACSHA1_96, k16},
-		{"AH without integrity", ProtoAH, algo.EncNull, nil, algo.AuthNone, nil},
-		{"AH with GMAC", ProtoAH, algo.EncNull, nil, algo.AuthAESGMAC128, make([]byte, 20)},
-		{"enc out of range", ProtoESP, algo.Enc(200), k16, algo.AuthNone, nil},
+		{"ESP without encryption algorithm", ipproto.ESP, algo.EncUnknown, nil, algo.AuthHMACSHA1_96, k16},
+		{"AES-CBC 15-byte key", ipproto.ESP, algo.EncAESCBC, k16[:15], algo.AuthNone, nil},
+		{"GCM key without salt", ipproto.ESP, algo.EncAESGCM16, k16, algo.AuthNone, nil},
+		{"GCM with HMAC", ipproto.ESP, algo.EncAESGCM16, make([]byte, 20), algo.AuthHMACSHA1_96, k16},
+		{"HMAC without key", ipproto.ESP, algo.EncNull, nil, algo.AuthHMACSHA1_96, nil},
+		{"XCBC 20-byte key", ipproto.ESP, algo.EncNull, nil, algo.AuthAESXCBC96, make([]byte, 20)},
+		{"unknown integrity", ipproto.ESP, algo.EncNull, nil, algo.AuthUnknown, nil},
+		{"AH with encryption", ipproto.AH, algo.EncAESCBC, k16, algo.AuthHMACSHA1_96, k16},
+		{"AH without integrity", ipproto.AH, algo.EncNull, nil, algo.AuthNone, nil},
+		{"AH with GMAC", ipproto.AH, algo.EncNull, nil, algo.AuthAESGMAC128, make([]byte, 20)},
+		{"enc out of range", ipproto.ESP, algo.Enc(200), k16, algo.AuthNone, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -24,18 +24,14 @@ import (
 	//lint:ignore SA1019 legacy ESP algorithm (RFC 2451) found in captures; only decryption
 	"golang.org/x/crypto/cast5"
 	"golang.org/x/crypto/chacha20poly1305"
+
 	//lint:ignore SA1019 legacy SAs in real captures (Wireshark's 2006 samples) still use it; only decryption
 	"golang.org/x/crypto/twofish"
 
 	"ipsecmon/aesmac"
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 	"ipsecmon/keys"
-)
-
-// Protocol numbers New accepts.
-const (
-	ProtoESP uint8 = 50
-	ProtoAH  uint8 = 51
 )
 
 // Outcome is what the receiver does with a packet.
@@ -197,14 +193,14 @@ type Transform struct {
 	buf2  []byte // GCM-8 re-encryption, GMAC/ESN AAD, AH scratch copy
 }
 
-// New builds the transform of an SA. proto is ProtoESP or ProtoAH; for AH,
+// New builds the transform of an SA. proto is ipproto.ESP or ipproto.AH; for AH,
 // enc must be EncNull or EncUnknown. encKey includes the salt or nonce for
 // CTR, GCM, CCM, GMAC and ChaCha20-Poly1305 (as IKE derives it). esn selects
 // 64-bit extended sequence numbers. Errors never contain key bytes.
 func New(proto uint8, enc algo.Enc, encKey []byte, auth algo.Auth, authKey []byte, esn bool) (*Transform, error) {
 	t := &Transform{proto: proto, enc: enc, auth: auth, esn: esn}
 	switch proto {
-	case ProtoESP:
+	case ipproto.ESP:
 		if err := t.initEnc(encKey); err != nil {
 			return nil, err
 		}
@@ -216,7 +212,7 @@ func New(proto uint8, enc algo.Enc, encKey []byte, auth algo.Auth, authKey []byt
 			t.check = true
 			return t, nil
 		}
-	case ProtoAH:
+	case ipproto.AH:
 		if enc != algo.EncNull && enc != algo.EncUnknown {
 			return nil, fmt.Errorf("espcrypto: AH does not encrypt (got %s)", enc)
 		}
@@ -376,7 +372,7 @@ func (t *Transform) Checked() bool { return t.check }
 // ESN reports whether the SA uses extended sequence numbers.
 func (t *Transform) ESN() bool { return t.esn }
 
-// Proto is ProtoESP or ProtoAH.
+// Proto is ipproto.ESP or ipproto.AH.
 func (t *Transform) Proto() uint8 { return t.proto }
 
 // Enc and Auth are the SA's algorithms (EncNull for AH; AuthNone for the

@@ -6,6 +6,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/espcrypto"
+	"ipsecmon/ipproto"
 )
 
 // RFC 3602 §4, Case #6: a transport-mode ESP packet, AES-128-CBC, no
@@ -14,7 +15,7 @@ func Example() {
 	key, _ := hex.DecodeString("90d382b410eeba7ad938c46cec1a82bf")
 	esp, _ := hex.DecodeString("000043210000000869d08df7d203329db093fc4924e5bd80" +
 		"f51995881ec4e0c4488987ce742e8109689bb379d2d750c0d915dca346a89f75")
-	tr, err := espcrypto.New(espcrypto.ProtoESP, algo.EncAESCBC, key, algo.AuthNone, nil, false)
+	tr, err := espcrypto.New(ipproto.ESP, algo.EncAESCBC, key, algo.AuthNone, nil, false)
 	if err != nil {
 		panic(err)
 	}

@@ -1,6 +1,10 @@
 package espcrypto
 
-import "testing"
+import (
+	"testing"
+
+	"ipsecmon/ipproto"
+)
 
 // The fuzz targets feed arbitrary bytes to every transform of benchSAs; the
 // only requirement is that nothing panics and the result is consistent.
@@ -28,14 +32,14 @@ func checkResult(t *testing.T, r Result, in []byte) {
 func FuzzOpenESP(f *testing.F) {
 	trs := fuzzTransforms(f)
 	for i, sa := range benchSAs {
-		if sa.proto == ProtoESP {
+		if sa.proto == ipproto.ESP {
 			f.Add(uint8(i), uint32(benchSeqHi), benchPacket(f, sa, 20))
 		}
 	}
 	f.Add(uint8(0), uint32(0), []byte{})
 	f.Fuzz(func(t *testing.T, which uint8, seqHi uint32, esp []byte) {
 		i := int(which) % len(trs)
-		if benchSAs[i].proto != ProtoESP {
+		if benchSAs[i].proto != ipproto.ESP {
 			return
 		}
 		checkResult(t, trs[i].OpenESP(esp, seqHi), esp)
@@ -44,12 +48,12 @@ func FuzzOpenESP(f *testing.F) {
 
 func FuzzVerifyAH(f *testing.F) {
 	trs := fuzzTransforms(f)
-	unchecked, err := New(ProtoAH, 0, nil, 10, nil, false) // algo.AuthUnchecked96
+	unchecked, err := New(ipproto.AH, 0, nil, 10, nil, false) // algo.AuthUnchecked96
 	if err != nil {
 		f.Fatal(err)
 	}
 	for i, sa := range benchSAs {
-		if sa.proto == ProtoAH {
+		if sa.proto == ipproto.AH {
 			f.Add(uint8(i), 40, benchPacket(f, sa, 20))
 		}
 	}
@@ -58,7 +62,7 @@ func FuzzVerifyAH(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, which uint8, ahOff int, pkt []byte) {
 		tr := unchecked
-		if i := int(which) % (len(trs) + 1); i < len(trs) && benchSAs[i].proto == ProtoAH {
+		if i := int(which) % (len(trs) + 1); i < len(trs) && benchSAs[i].proto == ipproto.AH {
 			tr = trs[i]
 		}
 		orig := string(pkt)

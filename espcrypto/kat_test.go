@@ -11,6 +11,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/internal/testcorpus"
+	"ipsecmon/ipproto"
 )
 
 // Known answers from ../shared/corpus/vectors (see MANIFEST.md §9): RFC 3602
@@ -69,7 +70,7 @@ func TestKATRFC3602(t *testing.T) {
 	}
 	for _, c := range f.ESPCases {
 		t.Run(strconv.Itoa(c.Case), func(t *testing.T) {
-			tr, err := New(ProtoESP, algo.EncAESCBC, unhex(t, c.Key), algo.AuthNone, nil, false)
+			tr, err := New(ipproto.ESP, algo.EncAESCBC, unhex(t, c.Key), algo.AuthNone, nil, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +109,7 @@ func TestKATGCMDraftMcGrew(t *testing.T) {
 	}
 	for _, c := range f.Cases {
 		t.Run(strconv.Itoa(c.N), func(t *testing.T) {
-			tr, err := New(ProtoESP, algo.EncAESGCM16, unhex(t, c.Keymat), algo.AuthNone, nil, c.ESN)
+			tr, err := New(ipproto.ESP, algo.EncAESGCM16, unhex(t, c.Keymat), algo.AuthNone, nil, c.ESN)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +133,7 @@ func TestKATRFC7634(t *testing.T) {
 		t.Fatalf("%d cases", len(f.Cases))
 	}
 	c := f.Cases[0]
-	tr, err := New(ProtoESP, algo.EncChaCha20Poly1305, unhex(t, c.Keymat), algo.AuthNone, nil, false)
+	tr, err := New(ipproto.ESP, algo.EncChaCha20Poly1305, unhex(t, c.Keymat), algo.AuthNone, nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +185,7 @@ func TestKATScapyLinux(t *testing.T) {
 			if !ok || v.SA.AuthAlgo != "NULL" {
 				t.Fatalf("unexpected SA %s/%s", v.SA.CryptAlgo, v.SA.AuthAlgo)
 			}
-			tr, err := New(ProtoESP, enc, unhex(t, v.SA.CryptKey.Hex), algo.AuthNone, nil, v.SA.ESNEn)
+			tr, err := New(ipproto.ESP, enc, unhex(t, v.SA.CryptKey.Hex), algo.AuthNone, nil, v.SA.ESNEn)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // Integrity known answers, typed in from the RFCs: RFC 2202 §2-3 (HMAC-MD5,
@@ -69,7 +70,7 @@ func TestICVKnownAnswers(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tr, err := New(ProtoAH, algo.EncNull, nil, tc.auth, tc.key, false)
+			tr, err := New(ipproto.AH, algo.EncNull, nil, tc.auth, tc.key, false)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // Every sample beside the tests, with the format it must be detected as.
@@ -393,8 +394,8 @@ func TestResolveDirectionsAndBackend(t *testing.T) {
 	}
 	local := netip.MustParseAddr("10.88.100.246")
 	s.ResolveDirections(func(a netip.Addr) bool { return a == local })
-	in, ok1 := s.SA(ProtoESP, 0xb9e564dc, DirIn)
-	out, ok2 := s.SA(ProtoESP, 0x0b81df6e, DirOut)
+	in, ok1 := s.SA(ipproto.ESP, 0xb9e564dc, DirIn)
+	out, ok2 := s.SA(ipproto.ESP, 0x0b81df6e, DirOut)
 	if !ok1 || !ok2 || in.ByteBasis != BasisLinuxXfrmIn || out.ByteBasis != BasisLinuxXfrmOut {
 		t.Errorf("in %+v out %+v", in, out)
 	}
@@ -406,13 +407,13 @@ func TestResolveDirectionsAndBackend(t *testing.T) {
 	if err := sw.AssumeBackend("kernel-netlink"); err != nil {
 		t.Fatal(err)
 	}
-	if sa, _ := sw.SA(ProtoESP, 0x90c52597, DirIn); sa.ByteBasis != BasisLinuxXfrmIn {
+	if sa, _ := sw.SA(ipproto.ESP, 0x90c52597, DirIn); sa.ByteBasis != BasisLinuxXfrmIn {
 		t.Errorf("netlink in basis %v", sa.ByteBasis)
 	}
 	if err := sw.AssumeBackend("kernel-libipsec"); err != nil {
 		t.Fatal(err)
 	}
-	if sa, _ := sw.SA(ProtoESP, 0x20697393, DirOut); sa.ByteBasis != BasisInnerIP {
+	if sa, _ := sw.SA(ipproto.ESP, 0x20697393, DirOut); sa.ByteBasis != BasisInnerIP {
 		t.Errorf("libipsec out basis %v", sa.ByteBasis)
 	}
 	if err := sw.AssumeBackend("kernel-foo"); err == nil {

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ipsecmon/ipproto"
 )
 
 // Libreswan `ipsec trafficstatus` (`ipsec whack --trafficstatus`, programs/
@@ -40,9 +42,9 @@ func parseLibreswan(name string, data []byte) (*Snapshot, error) {
 		base := SA{Child: m[2] + m[3], State: "#" + m[1], Origin: origin(name, ln)}
 		switch kv["type"] {
 		case "ESP":
-			base.Proto = ProtoESP
+			base.Proto = ipproto.ESP
 		case "AH":
-			base.Proto = ProtoAH
+			base.Proto = ipproto.AH
 		case "":
 			return nil, errorf(name, ln, "no type= field")
 		}

@@ -9,12 +9,6 @@ import (
 	"ipsecmon/algo"
 )
 
-// Protocol numbers of the SAs a host lists.
-const (
-	ProtoESP uint8 = 50
-	ProtoAH  uint8 = 51
-)
-
 // Direction says whether an SA protects traffic received (In) or sent (Out) by the host.
 type Direction uint8
 

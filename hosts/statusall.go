@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"ipsecmon/ipproto"
 )
 
 // `ipsec statusall` (strongSwan's stroke plugin, src/libcharon/plugins/
@@ -54,9 +56,9 @@ func parseStatusAll(name string, data []byte) (*Snapshot, error) {
 			ike := curIKE
 			base := SA{Child: m[1], IKESA: ike, State: m[3], Mode: strings.ToLower(m[4]), ReqID: uint32(reqid), Origin: origin(name, ln)}
 			if m[6] == "AH" {
-				base.Proto = ProtoAH
+				base.Proto = ipproto.AH
 			} else {
-				base.Proto = ProtoESP
+				base.Proto = ipproto.ESP
 			}
 			addrs := hosts[ike]
 			a, b := base, base

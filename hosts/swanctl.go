@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"ipsecmon/ipproto"
 )
 
 // `swanctl --list-sas` without --raw (src/swanctl/commands/list_sas.c
@@ -71,9 +73,9 @@ func parseSwanctl(name string, data []byte) (*Snapshot, error) {
 				Mode: strings.ToLower(m[5]), AlgText: m[8], Origin: origin(name, ln)}
 			switch m[7] {
 			case "ESP":
-				child.Proto = ProtoESP
+				child.Proto = ipproto.ESP
 			case "AH":
-				child.Proto = ProtoAH
+				child.Proto = ipproto.AH
 			}
 			alg := m[8]
 			if strings.HasSuffix(alg, "/ESN") {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // `swanctl --list-sas --raw` and `--pretty` print charon's VICI list-sa
@@ -78,9 +79,9 @@ func viciListSA(s *Snapshot, ev *viciSection, file string, line int) error {
 			}
 			switch c.str("protocol") {
 			case "ESP":
-				base.Proto = ProtoESP
+				base.Proto = ipproto.ESP
 			case "AH":
-				base.Proto = ProtoAH
+				base.Proto = ipproto.AH
 			}
 			if n, err := strconv.ParseUint(c.str("reqid"), 10, 32); err == nil {
 				base.ReqID = uint32(n)

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"strconv"
 	"time"
+
+	"ipsecmon/ipproto"
 )
 
 // `Get-NetIPsecQuickModeSA | ConvertTo-Json`: MSFT_NetQuickModeSA instances
@@ -69,9 +71,9 @@ func parseWindowsQMSA(name string, data []byte) (*Snapshot, error) {
 		if err1 != nil || err2 != nil {
 			return nil, errorf(name, 0, "quick mode SA %d: bad endpoint address", i)
 		}
-		sa := SA{Proto: ProtoESP, SPI: *q.SPI, Child: q.Name, Origin: fmt.Sprintf("%s: SA %d", name, i)}
+		sa := SA{Proto: ipproto.ESP, SPI: *q.SPI, Child: q.Name, Origin: fmt.Sprintf("%s: SA %d", name, i)}
 		if q.FirstTransformType != nil && *q.FirstTransformType == 1 { // IPSEC_TRANSFORM_AH (ipsectypes.h IPSEC_TRANSFORM_TYPE)
-			sa.Proto = ProtoAH
+			sa.Proto = ipproto.AH
 		}
 		if *q.InboundDirection {
 			sa.Dir, sa.Src, sa.Dst = DirIn, remote, local

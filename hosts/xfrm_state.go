@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // `ip -s xfrm state` (iproute2 ip/xfrm_state.c xfrm_state_print and
@@ -242,9 +243,9 @@ func xfrmProtoLine(f []string, sa *SA) error {
 		case "proto":
 			switch v {
 			case "esp":
-				sa.Proto = ProtoESP
+				sa.Proto = ipproto.ESP
 			case "ah":
-				sa.Proto = ProtoAH
+				sa.Proto = ipproto.AH
 			default:
 				if n, err := strconv.ParseUint(v, 10, 8); err == nil {
 					sa.Proto = uint8(n)
@@ -274,7 +275,7 @@ func xfrmProtoLine(f []string, sa *SA) error {
 			sa.Mode = v
 		}
 	}
-	if sa.SPI == 0 && sa.Proto != ProtoESP && sa.Proto != ProtoAH {
+	if sa.SPI == 0 && sa.Proto != ipproto.ESP && sa.Proto != ipproto.AH {
 		return nil // IPcomp/IPIP helper states carry no ESP/AH SPI
 	}
 	return nil

@@ -41,12 +41,6 @@ import (
 	"ipsecmon/algo"
 )
 
-// Protocol numbers of the SAs in a key file.
-const (
-	ProtoESP uint8 = 50
-	ProtoAH  uint8 = 51
-)
-
 // SA is the keying of one ESP or AH security association.
 type SA struct {
 	Proto uint8

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // Lines in Wireshark's esp_sa syntax, written for this test with the
@@ -31,39 +32,39 @@ func TestWiresharkESP(t *testing.T) {
 	}{
 		{name: "AES-CBC, HMAC-SHA-256-128, IPv4",
 			line: `"IPv4","10.0.0.1","10.0.0.2","0x00001234","AES-CBC [RFC3602]","0x` + k16 + `","HMAC-SHA-256-128 [RFC4868]","0x` + strings.Repeat("cd", 32) + `"`,
-			want: wantSA{ProtoESP, 0x1234, "10.0.0.1", "10.0.0.2", algo.EncAESCBC, 16, algo.AuthHMACSHA256_128, 32, false, "", 0, 0, 0, false}},
+			want: wantSA{ipproto.ESP, 0x1234, "10.0.0.1", "10.0.0.2", algo.EncAESCBC, 16, algo.AuthHMACSHA256_128, 32, false, "", 0, 0, 0, false}},
 		{name: "ASCII keys as in the 2006 wiki captures",
 			line:   `"IPv6","3ffe::1","3ffe::2","10","TripleDES-CBC [RFC2451]","3descbcencryptiontesting","HMAC-MD5-96 [RFC2403]","hmacmd5authentic"`,
-			want:   wantSA{ProtoESP, 10, "3ffe::1", "3ffe::2", algo.Enc3DESCBC, 24, algo.AuthHMACMD5_96, 16, false, "", 0, 0, 0, false},
+			want:   wantSA{ipproto.ESP, 10, "3ffe::1", "3ffe::2", algo.Enc3DESCBC, 24, algo.AuthHMACMD5_96, 16, false, "", 0, 0, 0, false},
 			encKey: hexOf("3descbcencryptiontesting")},
 		{name: "odd hex digits: the first digit is a byte of its own",
 			line:   `"IPv6","3ffe::1","3ffe::3","*","BLOWFISH-CBC [RFC2451]","0xecafecacafecafebbccbbccdadaffff","HMAC-SHA-1-96 [RFC2404]","0x00fdabceff00aabb55412364d003219fffabc000"`,
-			want:   wantSA{ProtoESP, 0, "3ffe::1", "3ffe::3", algo.EncBlowfishCBC, 16, algo.AuthHMACSHA1_96, 20, false, "", 0, 0, 0, false},
+			want:   wantSA{ipproto.ESP, 0, "3ffe::1", "3ffe::3", algo.EncBlowfishCBC, 16, algo.AuthHMACSHA1_96, 20, false, "", 0, 0, 0, false},
 			anySPI: true, encKey: "0ecafecacafecafebbccbbccdadaffff"},
 		{name: "GCM with wildcards, NULL authentication and empty key",
 			line: `"IPv4","*","*","0xc1a9656b","AES-GCM with 16 octet ICV [RFC4106]","0x167fc4915921b24f27f71e7498b1978c238398d6","NULL",""`,
-			want: wantSA{ProtoESP, 0xc1a9656b, "*", "*", algo.EncAESGCM16, 20, algo.AuthNone, 0, false, "", 0, 0, 0, false}},
+			want: wantSA{ipproto.ESP, 0xc1a9656b, "*", "*", algo.EncAESGCM16, 20, algo.AuthNone, 0, false, "", 0, 0, 0, false}},
 		{name: "Wireshark 4.2 columns: 64-bit ESN and high bits",
 			line:  `"IPv4","10.0.0.1","10.0.0.2","0x00000001","ChaCha20 with Poly1305 [RFC7634]","0x` + strings.Repeat("11", 36) + `","NULL","","64-bit","0x1f"`,
-			want:  wantSA{ProtoESP, 1, "10.0.0.1", "10.0.0.2", algo.EncChaCha20Poly1305, 36, algo.AuthNone, 0, true, "", 0, 0, 0, false},
+			want:  wantSA{ipproto.ESP, 1, "10.0.0.1", "10.0.0.2", algo.EncChaCha20Poly1305, 36, algo.AuthNone, 0, true, "", 0, 0, 0, false},
 			seqHi: 0x1f},
 		{name: "Any protocol, octet wildcard, CIDR, octal SPI",
 			line: `"Any","10.1.*.*","192.168.0.0/24","010","NULL","","ANY 96 bit authentication [no checking]",""`,
-			want: wantSA{ProtoESP, 8, "10.1.0.0/16", "192.168.0.0/24", algo.EncNull, 0, algo.AuthUnchecked96, 0, false, "", 0, 0, 0, false}},
+			want: wantSA{ipproto.ESP, 8, "10.1.0.0/16", "192.168.0.0/24", algo.EncNull, 0, algo.AuthUnchecked96, 0, false, "", 0, 0, 0, false}},
 		{name: "partial SPI wildcard",
 			line:    `"IPv4","*","10.0.0.2","0x0000012*","DES-CBC [RFC2405]","descbcte","NULL",""`,
-			want:    wantSA{ProtoESP, 0x120, "*", "10.0.0.2", algo.EncDESCBC, 8, algo.AuthNone, 0, false, "", 0, 0, 0, false},
+			want:    wantSA{ipproto.ESP, 0x120, "*", "10.0.0.2", algo.EncDESCBC, 8, algo.AuthNone, 0, false, "", 0, 0, 0, false},
 			spiWild: 0xf},
 		{name: "escaped quote in an ASCII key",
 			line:   `"IPv4","*","*","1","CAST5-CBC [RFC2144]","sixteen\x22byte key","NULL",""`,
-			want:   wantSA{ProtoESP, 1, "*", "*", algo.EncCAST5CBC, 16, algo.AuthNone, 0, false, "", 0, 0, 0, false},
+			want:   wantSA{ipproto.ESP, 1, "*", "*", algo.EncCAST5CBC, 16, algo.AuthNone, 0, false, "", 0, 0, 0, false},
 			encKey: hexOf(`sixteen"byte key`)},
 		{name: "old GCM name: 16-octet ICV assumed",
 			line: `"IPv4","*","*","1","AES-GCM [RFC4106]","0x` + strings.Repeat("22", 20) + `","NULL",""`,
-			want: wantSA{ProtoESP, 1, "*", "*", algo.EncAESGCM16, 20, algo.AuthNone, 0, false, "", 0, 0, 0, false}, warn: true},
+			want: wantSA{ipproto.ESP, 1, "*", "*", algo.EncAESGCM16, 20, algo.AuthNone, 0, false, "", 0, 0, 0, false}, warn: true},
 		{name: "HMAC-SHA-256-96 kept unchecked",
 			line: `"IPv4","*","*","1","NULL","","HMAC-SHA-256-96 [draft-ietf-ipsec-ciph-sha-256-00]","0x` + k16 + `"`,
-			want: wantSA{ProtoESP, 1, "*", "*", algo.EncNull, 0, algo.AuthUnchecked96, 0, false, "", 0, 0, 0, false}, warn: true},
+			want: wantSA{ipproto.ESP, 1, "*", "*", algo.EncNull, 0, algo.AuthUnchecked96, 0, false, "", 0, 0, 0, false}, warn: true},
 		{name: "implicit-IV GCM skipped", warn: true,
 			line: `"IPv4","*","*","1","AES-GCM with IIV and 16 octet ICV [RFC4106 & RFC8750]","0x` + strings.Repeat("22", 20) + `","NULL",""`},
 		{name: "unknown encryption",
@@ -211,9 +212,9 @@ func TestTcpdump(t *testing.T) {
 	if len(set.SAs) != 3 {
 		t.Fatalf("%v", set.SAs)
 	}
-	checkSA(t, 0, set.SAs[0], wantSA{ProtoESP, 0x12345678, "*", "192.1.2.45", algo.Enc3DESCBC, 24, algo.AuthUnchecked96, 0, false, "", 0, 0, 0, false})
-	checkSA(t, 1, set.SAs[1], wantSA{ProtoESP, 0xd1234567, "*", "2001:db8::1", algo.EncAESCBC, 32, algo.AuthNone, 0, false, "", 0, 0, 0, false})
-	checkSA(t, 2, set.SAs[2], wantSA{ProtoESP, 0, "*", "*", algo.EncBlowfishCBC, 16, algo.AuthNone, 0, false, "", 0, 0, 0, false})
+	checkSA(t, 0, set.SAs[0], wantSA{ipproto.ESP, 0x12345678, "*", "192.1.2.45", algo.Enc3DESCBC, 24, algo.AuthUnchecked96, 0, false, "", 0, 0, 0, false})
+	checkSA(t, 1, set.SAs[1], wantSA{ipproto.ESP, 0xd1234567, "*", "2001:db8::1", algo.EncAESCBC, 32, algo.AuthNone, 0, false, "", 0, 0, 0, false})
+	checkSA(t, 2, set.SAs[2], wantSA{ipproto.ESP, 0, "*", "*", algo.EncBlowfishCBC, 16, algo.AuthNone, 0, false, "", 0, 0, 0, false})
 	if !set.SAs[2].AnySPI {
 		t.Error("default SA must match every SPI")
 	}
@@ -258,9 +259,9 @@ ikev2 spii=0001020304050607 spir=c02e7a3031a03188 enc=aes-cbc sk-ei=0x` + string
 	if len(set.SAs) != 3 || len(set.IKEv1) != 1 || len(set.IKEv2) != 1 {
 		t.Fatalf("%v", set)
 	}
-	checkSA(t, 0, set.SAs[0], wantSA{ProtoESP, 0xc0ffee01, "10.0.0.1", "10.0.0.2", algo.EncAESCBC, 16, algo.AuthHMACSHA256_128, 32, true, "tunnel", 64, 4500, 4500, false})
-	checkSA(t, 1, set.SAs[1], wantSA{ProtoESP, 2, "*", "2001:db8::/32", algo.EncAESGCM16, 20, algo.AuthNone, 0, false, "", 0, 0, 0, false})
-	checkSA(t, 2, set.SAs[2], wantSA{ProtoAH, 0x100, "*", "fe80::1", algo.EncNull, 0, algo.AuthHMACSHA1_96, 20, false, "transport", 0, 0, 0, false})
+	checkSA(t, 0, set.SAs[0], wantSA{ipproto.ESP, 0xc0ffee01, "10.0.0.1", "10.0.0.2", algo.EncAESCBC, 16, algo.AuthHMACSHA256_128, 32, true, "tunnel", 64, 4500, 4500, false})
+	checkSA(t, 1, set.SAs[1], wantSA{ipproto.ESP, 2, "*", "2001:db8::/32", algo.EncAESGCM16, 20, algo.AuthNone, 0, false, "", 0, 0, 0, false})
+	checkSA(t, 2, set.SAs[2], wantSA{ipproto.AH, 0x100, "*", "fe80::1", algo.EncNull, 0, algo.AuthHMACSHA1_96, 20, false, "transport", 0, 0, 0, false})
 	if v1 := set.IKEv1[0]; v1.Enc != algo.Enc3DESCBC || v1.PRF != algo.PRFHMACMD5 || len(v1.SKEYIDd) != 16 || v1.HasRCookie {
 		t.Errorf("%v", v1)
 	}
@@ -336,17 +337,17 @@ func TestESPFor(t *testing.T) {
 		spi      uint32
 		want     int // line number, 0 for none
 	}{
-		{ProtoESP, "10.0.0.1", "10.0.0.2", 0x101, 4},               // exact beats prefix and wildcards
-		{ProtoESP, "10.0.0.7", "10.0.0.2", 0x101, 5},               // /24 source beats *
-		{ProtoESP, "10.9.0.7", "10.0.0.2", 0x101, 3},               // exact SPI, any source
-		{ProtoESP, "10.9.0.7", "10.0.0.2", 0x102, 2},               // partial SPI wildcard
-		{ProtoESP, "10.9.0.7", "10.0.0.3", 0x102, 1},               // everything wild
-		{ProtoESP, "::1", "2001:db8::5", 0x101, 6},                 // IPv6 row
-		{ProtoESP, "::1", "2001:db8::5", 0x200, 7},                 // Any-protocol row with a v6 prefix
-		{ProtoESP, "10.0.0.1", "10.0.0.2", 0x200, 1},               // v4 packet: the v6 prefix does not match
-		{ProtoAH, "10.0.0.1", "10.0.0.2", 0x101, 0},                // esp_sa rows are ESP only
-		{ProtoESP, "::ffff:10.0.0.1", "::ffff:10.0.0.2", 0x101, 4}, // mapped addresses unmapped
-		{ProtoESP, "10.0.0.9", "10.0.0.2", 0x300, 8},               // a tie goes to the earlier line
+		{ipproto.ESP, "10.0.0.1", "10.0.0.2", 0x101, 4},               // exact beats prefix and wildcards
+		{ipproto.ESP, "10.0.0.7", "10.0.0.2", 0x101, 5},               // /24 source beats *
+		{ipproto.ESP, "10.9.0.7", "10.0.0.2", 0x101, 3},               // exact SPI, any source
+		{ipproto.ESP, "10.9.0.7", "10.0.0.2", 0x102, 2},               // partial SPI wildcard
+		{ipproto.ESP, "10.9.0.7", "10.0.0.3", 0x102, 1},               // everything wild
+		{ipproto.ESP, "::1", "2001:db8::5", 0x101, 6},                 // IPv6 row
+		{ipproto.ESP, "::1", "2001:db8::5", 0x200, 7},                 // Any-protocol row with a v6 prefix
+		{ipproto.ESP, "10.0.0.1", "10.0.0.2", 0x200, 1},               // v4 packet: the v6 prefix does not match
+		{ipproto.AH, "10.0.0.1", "10.0.0.2", 0x101, 0},                // esp_sa rows are ESP only
+		{ipproto.ESP, "::ffff:10.0.0.1", "::ffff:10.0.0.2", 0x101, 4}, // mapped addresses unmapped
+		{ipproto.ESP, "10.0.0.9", "10.0.0.2", 0x300, 8},               // a tie goes to the earlier line
 	}
 	check := func(t *testing.T, s *Set) {
 		for _, tc := range tests {
@@ -362,10 +363,10 @@ func TestESPFor(t *testing.T) {
 	}
 	t.Run("indexed", func(t *testing.T) { check(t, set) })
 	// A Set changed by hand falls back to scanning.
-	set.SAs = append(set.SAs, SA{Proto: ProtoESP, AnySPI: true, Origin: "lookup:99"})
+	set.SAs = append(set.SAs, SA{Proto: ipproto.ESP, AnySPI: true, Origin: "lookup:99"})
 	t.Run("scanned", func(t *testing.T) { check(t, set) })
 	set.reindex()
-	if n := testing.AllocsPerRun(100, func() { set.ESPFor(ProtoESP, a("10.0.0.1"), a("10.0.0.2"), 0x101) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { set.ESPFor(ipproto.ESP, a("10.0.0.1"), a("10.0.0.2"), 0x101) }); n != 0 {
 		t.Errorf("ESPFor allocates %v times", n)
 	}
 }
@@ -399,7 +400,7 @@ func TestMergeAndLoad(t *testing.T) {
 	if len(a.SAs) != 5 || !a.Authoritative || len(a.Warnings) != 1 {
 		t.Errorf("merged: %d SAs, authoritative %v, %q", len(a.SAs), a.Authoritative, a.Warnings)
 	}
-	if sa := a.ESPFor(ProtoESP, netip.MustParseAddr("10.9.9.9"), netip.MustParseAddr("10.0.0.2"), 1); sa == nil || !strings.HasPrefix(sa.Origin, ws) {
+	if sa := a.ESPFor(ipproto.ESP, netip.MustParseAddr("10.9.9.9"), netip.MustParseAddr("10.0.0.2"), 1); sa == nil || !strings.HasPrefix(sa.Origin, ws) {
 		t.Errorf("merged lookup: %v", sa)
 	}
 	if _, err := Load(filepath.Join(dir, "missing")); err == nil || !strings.HasPrefix(err.Error(), "keys: open ") {

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // native reads ipsecmon's own format (README, "Native key format"): one
@@ -137,9 +138,9 @@ func (l *nativeLine) done(flags ...string) error {
 }
 
 func (l *nativeLine) sa() error {
-	sa := SA{Proto: ProtoESP, Origin: l.p.origin(l.n), ESN: l.flags["esn"]}
+	sa := SA{Proto: ipproto.ESP, Origin: l.p.origin(l.n), ESN: l.flags["esn"]}
 	if l.kind == "ah" {
-		sa.Proto = ProtoAH
+		sa.Proto = ipproto.AH
 	}
 	spi, err := l.need("spi")
 	if err != nil {
@@ -160,7 +161,7 @@ func (l *nativeLine) sa() error {
 			return l.errorf("src: %v", err)
 		}
 	}
-	if sa.Proto == ProtoESP {
+	if sa.Proto == ipproto.ESP {
 		e, err := l.need("enc")
 		if err != nil {
 			return err
@@ -182,7 +183,7 @@ func (l *nativeLine) sa() error {
 		if sa.Auth, err = algo.ParseAuth(a); err != nil {
 			return l.errorf("%v", err)
 		}
-	} else if sa.Proto == ProtoAH {
+	} else if sa.Proto == ipproto.AH {
 		return l.errorf("auth= is required")
 	}
 	if sa.Enc.AEAD() && sa.Auth != algo.AuthNone {

@@ -3,6 +3,9 @@ package keys
 import (
 	"fmt"
 	"net/netip"
+	"strings"
+
+	"ipsecmon/ipproto"
 )
 
 // index speeds up ESPFor: SAs with an exact SPI and a single destination
@@ -48,7 +51,7 @@ func (s *Set) Merge(other *Set) {
 }
 
 // Matches reports whether the SA applies to a packet of protocol proto
-// (ProtoESP or ProtoAH) from src to dst with the given SPI.
+// (ipproto.ESP or ipproto.AH) from src to dst with the given SPI.
 func (sa *SA) Matches(proto uint8, src, dst netip.Addr, spi uint32) bool {
 	if sa.Proto != proto {
 		return false
@@ -84,7 +87,7 @@ func bits(p netip.Prefix) int {
 	return p.Bits()
 }
 
-// ESPFor finds the SA for an ESP (proto ProtoESP) or AH (ProtoAH) packet:
+// ESPFor finds the SA for an ESP (proto ipproto.ESP) or AH (ipproto.AH) packet:
 // the most specific match, the earlier one in file order on a tie; nil if
 // none matches. It does not allocate and is safe for concurrent use as
 // long as the Set is not being changed.
@@ -142,10 +145,7 @@ func (s *Set) IKEv2For(spii, spir [8]byte) *IKEv2SA {
 
 // String describes the SA without its keys.
 func (sa SA) String() string {
-	proto := "esp"
-	if sa.Proto == ProtoAH {
-		proto = "ah"
-	}
+	proto := strings.ToLower(ipproto.Name(sa.Proto))
 	spi := fmt.Sprintf("0x%08x", sa.SPI)
 	if sa.AnySPI {
 		spi = "*"

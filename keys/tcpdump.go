@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // tcpdump's -E secrets (print-esp.c, espprint_decode_encalgo): an optional
@@ -115,7 +116,7 @@ func (p *parser) tcpdump(lines []string) error {
 			if err != nil {
 				return err
 			}
-			p.set.SAs = append(p.set.SAs, SA{Proto: ProtoESP, AnySPI: true, Enc: enc, EncKey: key, Auth: auth, Origin: p.origin(n)})
+			p.set.SAs = append(p.set.SAs, SA{Proto: ipproto.ESP, AnySPI: true, Enc: enc, EncKey: key, Auth: auth, Origin: p.origin(n)})
 		case len(f) == 2:
 			spiS, dstS, ok := strings.Cut(f[0], "@")
 			if !ok {
@@ -135,7 +136,7 @@ func (p *parser) tcpdump(lines []string) error {
 			}
 			dst = dst.Unmap()
 			p.set.SAs = append(p.set.SAs, SA{
-				Proto: ProtoESP, SPI: uint32(spi),
+				Proto: ipproto.ESP, SPI: uint32(spi),
 				Dst: netip.PrefixFrom(dst, dst.BitLen()),
 				// tcpdump matches on SPI and destination only.
 				Enc: enc, EncKey: key, Auth: auth, Origin: p.origin(n),

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // Wireshark 4.x names (epan/dissectors/packet-ipsec.c value strings) of
@@ -93,7 +94,7 @@ func (p *parser) espSA(lines []string) error {
 				return p.errorf(n, "esp_sa: field %d is not a quoted string", k+1)
 			}
 		}
-		sa := SA{Proto: ProtoESP, Origin: p.origin(n)}
+		sa := SA{Proto: ipproto.ESP, Origin: p.origin(n)}
 		fam := 0
 		switch strings.ToLower(f[0].val) {
 		case "ipv4":

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // Linux crypto API names as `ip xfrm state` prints them (iproute2
@@ -277,7 +278,7 @@ func (p *parser) xfrmFlush(cur *xfrmState) error {
 	sa := &cur.sa
 	switch cur.proto {
 	case "esp":
-		sa.Proto = ProtoESP
+		sa.Proto = ipproto.ESP
 		if !cur.hasEnc {
 			sa.Enc = algo.EncNull
 		}
@@ -285,7 +286,7 @@ func (p *parser) xfrmFlush(cur *xfrmState) error {
 			sa.Auth = algo.AuthNone
 		}
 	case "ah":
-		sa.Proto = ProtoAH
+		sa.Proto = ipproto.AH
 		sa.Enc = algo.EncNull
 		if !cur.hasAuth {
 			return p.errorf(cur.line, "ip xfrm state: AH SA 0x%08x without an auth line", sa.SPI)

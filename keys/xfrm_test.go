@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // The testdata/xfrm-*.txt files are verbatim `ip xfrm state` and `ip -s
@@ -53,28 +54,28 @@ func TestXfrmSamples(t *testing.T) {
 		want []wantSA
 	}{
 		{"xfrm-s-moby-45635.txt", []wantSA{
-			{ProtoESP, 0xf4faae1b, "10.1.11.45", "10.1.11.29", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
+			{ipproto.ESP, 0xf4faae1b, "10.1.11.45", "10.1.11.29", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
 		}},
 		{"xfrm-moby-26523.txt", []wantSA{
-			{ProtoESP, 0xc37b0533, "10.129.23.9", "10.129.15.191", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
-			{ProtoESP, 0x363d7b7f, "10.129.23.9", "10.129.15.191", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
-			{ProtoESP, 0x0fbdc9a5, "10.129.15.191", "10.129.23.9", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
-			{ProtoESP, 0xb25024f9, "10.129.23.9", "10.129.15.191", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
+			{ipproto.ESP, 0xc37b0533, "10.129.23.9", "10.129.15.191", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
+			{ipproto.ESP, 0x363d7b7f, "10.129.23.9", "10.129.15.191", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
+			{ipproto.ESP, 0x0fbdc9a5, "10.129.15.191", "10.129.23.9", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
+			{ipproto.ESP, 0xb25024f9, "10.129.23.9", "10.129.15.191", algo.EncAESGCM8, 20, algo.AuthNone, 0, false, "transport", 0, 0, 0, false},
 		}},
 		{"xfrm-libreswan-713.txt", []wantSA{
 			// "anti-replay esn context" appears for a 64-packet window without "flag esn":
 			// libreswan uses the ESN replay structure for large windows. No ESN.
-			{ProtoESP, 0x08f08721, "2001:db8:1:2::45", "2001:db8:1:2::23", algo.EncAESCBC, 16, algo.AuthHMACSHA1_96, 20, false, "transport", 64, 0, 0, false},
+			{ipproto.ESP, 0x08f08721, "2001:db8:1:2::45", "2001:db8:1:2::23", algo.EncAESCBC, 16, algo.AuthHMACSHA1_96, 20, false, "transport", 64, 0, 0, false},
 			// the IPComp (proto comp) and IP-in-IP (proto 41) states carry no IPsec keys
-			{ProtoESP, 0x21181c63, "2001:db8:1:2::23", "2001:db8:1:2::45", algo.EncAESCBC, 16, algo.AuthHMACSHA1_96, 20, false, "transport", 64, 0, 0, false},
+			{ipproto.ESP, 0x21181c63, "2001:db8:1:2::23", "2001:db8:1:2::45", algo.EncAESCBC, 16, algo.AuthHMACSHA1_96, 20, false, "transport", 64, 0, 0, false},
 		}},
 		{"xfrm-libreswan-2856.txt", []wantSA{
-			{ProtoESP, 0x90450740, "fd0a:9f7d:feaa::1", "fd0a:9f7d:feaa::2", algo.EncAESGCM16, 36, algo.AuthNone, 0, true, "tunnel", 0, 0, 0, false},
-			{ProtoESP, 0x3d28f6b3, "fd0a:9f7d:feaa::2", "fd0a:9f7d:feaa::1", algo.EncAESGCM16, 36, algo.AuthNone, 0, true, "tunnel", 128, 0, 0, false},
+			{ipproto.ESP, 0x90450740, "fd0a:9f7d:feaa::1", "fd0a:9f7d:feaa::2", algo.EncAESGCM16, 36, algo.AuthNone, 0, true, "tunnel", 0, 0, 0, false},
+			{ipproto.ESP, 0x3d28f6b3, "fd0a:9f7d:feaa::2", "fd0a:9f7d:feaa::1", algo.EncAESGCM16, 36, algo.AuthNone, 0, true, "tunnel", 128, 0, 0, false},
 		}},
 		{"xfrm-s-libreswan-1569.txt", []wantSA{
 			// the stats block's "replay-window 0 replay 0 failed 0" is not the window
-			{ProtoESP, 0x4267e0d8, "192.168.2.170", "192.168.2.246", algo.EncAESCBC, 24, algo.AuthHMACSHA256_128, 32, false, "tunnel", 128, 0, 0, false},
+			{ipproto.ESP, 0x4267e0d8, "192.168.2.170", "192.168.2.246", algo.EncAESCBC, 24, algo.AuthHMACSHA256_128, 32, false, "tunnel", 128, 0, 0, false},
 		}},
 	}
 	for _, tc := range tests {
@@ -141,8 +142,8 @@ func TestXfrmRedactedKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkSA(t, 0, set.SAs[0], wantSA{ProtoESP, 0xaaaaaaaa, "192.168.0.2", "10.0.0.1", algo.EncAESCBC, 32, algo.AuthHMACSHA1_96, 20, false, "transport", 0, 4500, 4500, false})
-	checkSA(t, 1, set.SAs[1], wantSA{ProtoESP, 0xdddddddd, "10.0.0.1", "192.168.0.2", algo.EncAESCBC, 32, algo.AuthHMACSHA1_96, 20, false, "transport", 32, 4500, 4500, false})
+	checkSA(t, 0, set.SAs[0], wantSA{ipproto.ESP, 0xaaaaaaaa, "192.168.0.2", "10.0.0.1", algo.EncAESCBC, 32, algo.AuthHMACSHA1_96, 20, false, "transport", 0, 4500, 4500, false})
+	checkSA(t, 1, set.SAs[1], wantSA{ipproto.ESP, 0xdddddddd, "10.0.0.1", "192.168.0.2", algo.EncAESCBC, 32, algo.AuthHMACSHA1_96, 20, false, "transport", 32, 4500, 4500, false})
 }
 
 // Constructed variations on the samples' syntax: the nokeys listing, the
@@ -157,19 +158,19 @@ func TestXfrmVariants(t *testing.T) {
 		warn bool
 	}{
 		{"nokeys listing", "src 10.0.0.1 dst 10.0.0.2\n\tproto esp spi 0x00000101 reqid 1 mode tunnel\n\treplay-window 32 flag af-unspec\n\tauth-trunc hmac(sha256) 128\n\tenc cbc(aes)\n",
-			wantSA{ProtoESP, 0x101, "10.0.0.1", "10.0.0.2", algo.EncAESCBC, 0, algo.AuthHMACSHA256_128, 0, false, "tunnel", 32, 0, 0, true}, "", false},
+			wantSA{ipproto.ESP, 0x101, "10.0.0.1", "10.0.0.2", algo.EncAESCBC, 0, algo.AuthHMACSHA256_128, 0, false, "tunnel", 32, 0, 0, true}, "", false},
 		{"plain auth hmac(sha1) is 96-bit", "src 10.0.0.1 dst 10.0.0.2\n\tproto esp spi 0x102 mode tunnel\n\tauth hmac(sha1) 0x" + strings.Repeat("11", 20) + "\n\tenc cbc(des3_ede) 0x" + strings.Repeat("22", 24) + "\n",
-			wantSA{ProtoESP, 0x102, "10.0.0.1", "10.0.0.2", algo.Enc3DESCBC, 24, algo.AuthHMACSHA1_96, 20, false, "tunnel", 0, 0, 0, false}, "", false},
+			wantSA{ipproto.ESP, 0x102, "10.0.0.1", "10.0.0.2", algo.Enc3DESCBC, 24, algo.AuthHMACSHA1_96, 20, false, "tunnel", 0, 0, 0, false}, "", false},
 		{"plain auth hmac(sha256) is the kernel's 96-bit legacy", "src 10.0.0.1 dst 10.0.0.2\n\tproto esp spi 0x103 mode tunnel\n\tauth hmac(sha256) 0x" + strings.Repeat("11", 32) + "\n\tenc cbc(aes) 0x" + strings.Repeat("22", 16) + "\n",
-			wantSA{ProtoESP, 0x103, "10.0.0.1", "10.0.0.2", algo.EncAESCBC, 16, algo.AuthUnchecked96, 0, false, "tunnel", 0, 0, 0, false}, "", true},
+			wantSA{ipproto.ESP, 0x103, "10.0.0.1", "10.0.0.2", algo.EncAESCBC, 16, algo.AuthUnchecked96, 0, false, "tunnel", 0, 0, 0, false}, "", true},
 		{"AH", "src 10.0.0.1 dst 10.0.0.2\n\tproto ah spi 0x104 reqid 1 mode transport\n\tauth-trunc xcbc(aes) 0x" + strings.Repeat("33", 16) + " 96\n",
-			wantSA{ProtoAH, 0x104, "10.0.0.1", "10.0.0.2", algo.EncNull, 0, algo.AuthAESXCBC96, 16, false, "transport", 0, 0, 0, false}, "", false},
+			wantSA{ipproto.AH, 0x104, "10.0.0.1", "10.0.0.2", algo.EncNull, 0, algo.AuthAESXCBC96, 16, false, "transport", 0, 0, 0, false}, "", false},
 		{"chacha20-poly1305 and esn on a flag line", "src ::1 dst ::2\n\tproto esp spi 0x105 mode tunnel\n\tflag esn\n\taead rfc7539esp(chacha20,poly1305) 0x" + strings.Repeat("44", 36) + " 128\n",
-			wantSA{ProtoESP, 0x105, "::1", "::2", algo.EncChaCha20Poly1305, 36, algo.AuthNone, 0, true, "tunnel", 0, 0, 0, false}, "", false},
+			wantSA{ipproto.ESP, 0x105, "::1", "::2", algo.EncChaCha20Poly1305, 36, algo.AuthNone, 0, true, "tunnel", 0, 0, 0, false}, "", false},
 		{"NULL encryption, key printed as 0x", "src 10.0.0.1 dst 10.0.0.2\n\tproto esp spi 0x106 mode transport\n\tauth-trunc hmac(md5) 0x" + strings.Repeat("55", 16) + " 96\n\tenc ecb(cipher_null) \n",
-			wantSA{ProtoESP, 0x106, "10.0.0.1", "10.0.0.2", algo.EncNull, 0, algo.AuthHMACMD5_96, 16, false, "transport", 0, 0, 0, false}, "", false},
+			wantSA{ipproto.ESP, 0x106, "10.0.0.1", "10.0.0.2", algo.EncNull, 0, algo.AuthHMACMD5_96, 16, false, "transport", 0, 0, 0, false}, "", false},
 		{"unsupported cipher kept for lookups", "src 10.0.0.1 dst 10.0.0.2\n\tproto esp spi 0x107 mode tunnel\n\tenc cbc(serpent) 0x" + strings.Repeat("66", 16) + "\n",
-			wantSA{ProtoESP, 0x107, "10.0.0.1", "10.0.0.2", algo.EncUnknown, 0, algo.AuthNone, 0, false, "tunnel", 0, 0, 0, true}, "", true},
+			wantSA{ipproto.ESP, 0x107, "10.0.0.1", "10.0.0.2", algo.EncUnknown, 0, algo.AuthNone, 0, false, "tunnel", 0, 0, 0, true}, "", true},
 		{"attribute before src", "\tproto esp spi 0x1\n", wantSA{}, "keys: v:1: not a key file format ipsecmon knows (Wireshark esp_sa, ikev1/ikev2_decryption_table, tcpdump -E secrets, ip xfrm state, ipsecmon native)", false},
 		{"AH without auth", "src 10.0.0.1 dst 10.0.0.2\n\tproto ah spi 0x1\n", wantSA{}, "keys: v:1: ip xfrm state: AH SA 0x00000001 without an auth line", false},
 		{"bad address", "src 10.0.0.300 dst 10.0.0.2\n", wantSA{}, "keys: v:1: ip xfrm state: \"10.0.0.300\" is not an IP address", false},

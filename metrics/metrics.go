@@ -14,6 +14,7 @@ import (
 
 	"ipsecmon/analyzer"
 	"ipsecmon/bounds"
+	"ipsecmon/ipproto"
 )
 
 // Interface is one capture interface's libpcap counters.
@@ -172,7 +173,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descSAOmitted, prometheus.GaugeValue, float64(omitted))
 	for _, p := range all {
 		proto := "esp"
-		if p.sa.Key.Proto == analyzer.ProtoAH {
+		if p.sa.Key.Proto == ipproto.AH {
 			proto = "ah"
 		}
 		l := []string{fmt.Sprintf("0x%08x", p.sa.Key.SPI), proto, p.dir, p.sa.Src.String(), p.sa.Key.Dst.String()}

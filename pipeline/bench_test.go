@@ -16,6 +16,7 @@ import (
 	"ipsecmon/capture"
 	"ipsecmon/decode"
 	"ipsecmon/internal/benchgen"
+	"ipsecmon/ipproto"
 	"ipsecmon/pipeline"
 	"ipsecmon/report"
 )
@@ -155,7 +156,7 @@ func BenchmarkSAMemory(b *testing.B) {
 			p.Kind, p.IPVersion, p.NIPsec = decode.KindIPsec, 4, 1
 			p.Src = netip.AddrFrom4([4]byte{10, 0, 0, 1})
 			p.Dst = netip.AddrFrom4([4]byte{10, byte(j >> 16), byte(j >> 8), byte(j)})
-			p.IPsec[0] = decode.IPsecHeader{Proto: decode.ProtoESP, SPI: uint32(j) + 1, Seq: 1, WireLen: 100}
+			p.IPsec[0] = decode.IPsecHeader{Proto: ipproto.ESP, SPI: uint32(j) + 1, Seq: 1, WireLen: 100}
 		}
 		runtime.GC()
 		var before, after runtime.MemStats

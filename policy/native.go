@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 )
 
 // parseNative reads ipsecmon's policy format (README.md): one `policy` or
@@ -127,7 +128,7 @@ func nativeFilter(name string, fields []string) (GenericFilter, error) {
 		case "dst":
 			f.Dst, err = ParseAddr(v)
 		case "proto", "protocol":
-			f.Proto, err = ParseProto(v)
+			f.Proto, err = ipproto.Parse(v)
 		case "sport":
 			f.SrcPort, err = ParsePorts(v)
 		case "dport":

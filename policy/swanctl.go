@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"ipsecmon/ipproto"
 )
 
 // parseSwanctlConf maps swanctl.conf connections to filters and policies.
@@ -105,7 +107,7 @@ func parseTS(s string) (trafficSelector, error) {
 		pp := s[i+1 : len(s)-1]
 		proto, port, _ := strings.Cut(pp, "/")
 		var err error
-		if ts.proto, err = ParseProto(proto); err != nil {
+		if ts.proto, err = ipproto.Parse(proto); err != nil {
 			return ts, fmt.Errorf("traffic selector %q: %v", s, err)
 		}
 		if ts.ports, err = ParsePorts(port); err != nil {
@@ -237,7 +239,7 @@ func (cx *childContext) filter(name, at string, l, r trafficSelector, action Act
 	proto := l.proto
 	if r.proto != 0 {
 		if proto != 0 && proto != r.proto {
-			cx.warn(fmt.Sprintf("%s: %s: local and remote selectors name different protocols (%s, %s): no traffic matches both", at, name, ProtoName(l.proto), ProtoName(r.proto)))
+			cx.warn(fmt.Sprintf("%s: %s: local and remote selectors name different protocols (%s, %s): no traffic matches both", at, name, ipproto.Name(l.proto), ipproto.Name(r.proto)))
 			return GenericFilter{}, false
 		}
 		proto = r.proto

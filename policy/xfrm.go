@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"ipsecmon/ipproto"
 )
 
 // parseXfrm reads `ip xfrm policy` output (iproute2; with or without -s,
@@ -149,7 +151,7 @@ func xfrmRecord(set *Set, file string, line int, toks []xfrmToken) error {
 		case "proto":
 			if in {
 				cur().proto = v.s
-			} else if proto, err = ParseProto(v.s); err != nil {
+			} else if proto, err = ipproto.Parse(v.s); err != nil {
 				return lineError(file, v.line, "%v", err)
 			}
 		case "sport", "dport", "type", "code":

@@ -18,6 +18,7 @@ import (
 	"ipsecmon/analyzer"
 	"ipsecmon/filters"
 	"ipsecmon/ikestate"
+	"ipsecmon/ipproto"
 )
 
 type valueKind uint8
@@ -157,26 +158,6 @@ func perDir(get func(*analyzer.SA) Value, in bool) func(*analyzer.QuickModeSA) V
 	}
 }
 
-func protoName(p uint8) string {
-	switch p {
-	case 1:
-		return "ICMP"
-	case 6:
-		return "TCP"
-	case 17:
-		return "UDP"
-	case 58:
-		return "ICMPv6"
-	case 132:
-		return "SCTP"
-	case 47:
-		return "GRE"
-	case 89:
-		return "OSPF"
-	}
-	return strconv.Itoa(int(p))
-}
-
 // inner returns the inner traffic description shared by all members of the
 // row, when it is known and uniform.
 func inner(q *analyzer.QuickModeSA) (*analyzer.SA, bool) {
@@ -201,7 +182,7 @@ func inner(q *analyzer.QuickModeSA) (*analyzer.SA, bool) {
 
 func ipsecProtos(q *analyzer.QuickModeSA) (esp, ah, bundle bool) {
 	for _, s := range q.SAs() {
-		if s.Key.Proto == analyzer.ProtoESP {
+		if s.Key.Proto == ipproto.ESP {
 			esp = true
 		} else {
 			ah = true
@@ -244,13 +225,10 @@ var Columns = []*Column{
 	}},
 	{Name: "Protocol", Key: "protocol", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
 		if sel, ok := selectors(q, true); ok && len(sel) == 1 {
-			if sel[0].Protocol == 0 {
-				return str("Any")
-			}
-			return str(protoName(sel[0].Protocol))
+			return str(ipproto.Name(sel[0].Protocol))
 		}
 		if s, ok := inner(q); ok {
-			return str(protoName(s.InnerProto))
+			return str(ipproto.Name(s.InnerProto))
 		}
 		return Value{}
 	}},
@@ -266,19 +244,19 @@ var Columns = []*Column{
 		if _, ah, _ := ipsecProtos(q); !ah {
 			return str("None")
 		}
-		return algCell(q, analyzer.ProtoAH, func(k *analyzer.KeyInfo) string { return k.Auth.Display() })
+		return algCell(q, ipproto.AH, func(k *analyzer.KeyInfo) string { return k.Auth.Display() })
 	}},
 	{Name: "ESP Confidentiality", Key: "esp_confidentiality", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
 		if esp, _, bundle := ipsecProtos(q); !esp && !bundle {
 			return str("None")
 		}
-		return algCell(q, analyzer.ProtoESP, encName)
+		return algCell(q, ipproto.ESP, encName)
 	}},
 	{Name: "ESP Integrity", Key: "esp_integrity", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
 		if esp, _, bundle := ipsecProtos(q); !esp && !bundle {
 			return str("None")
 		}
-		return algCell(q, analyzer.ProtoESP, func(k *analyzer.KeyInfo) string {
+		return algCell(q, ipproto.ESP, func(k *analyzer.KeyInfo) string {
 			if k.Enc.AEAD() {
 				return encName(k) // integrity comes with the combined-mode cipher
 			}

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"ipsecmon/analyzer"
+	"ipsecmon/ipproto"
 	"ipsecmon/metrics"
 	"ipsecmon/report"
 )
@@ -212,7 +213,7 @@ func (v *watchView) busiest(b *strings.Builder, s metrics.Sample, secs float64) 
 	fmt.Fprintf(b, "\nBusiest SAs\n  %-4s %-10s %-39s %-39s %12s %12s %10s\n", "", "SPI", "From", "To", "Rate", "Bytes", "Replayed")
 	for _, e := range es {
 		p := "ESP"
-		if e.sa.Key.Proto == analyzer.ProtoAH {
+		if e.sa.Key.Proto == ipproto.AH {
 			p = "AH"
 		}
 		fmt.Fprintf(b, "  %-4s 0x%08x %-39s %-39s %12s %12s %10d\n", p, e.sa.Key.SPI, e.sa.Src, e.sa.Key.Dst,

@@ -1,6 +1,10 @@
 package ike
 
-import "strconv"
+import (
+	"strconv"
+
+	"ipsecmon/ipproto"
+)
 
 // nameOf looks n up in a name table and falls back to the number, so that an
 // unknown value still prints as something a reader can search for.
@@ -194,9 +198,9 @@ func (p ProtocolID) String() string { return nameOf(protocolNames, p) }
 func (p ProtocolID) IPProto() uint8 {
 	switch p {
 	case ProtoAH:
-		return 51
+		return ipproto.AH
 	case ProtoESP:
-		return 50
+		return ipproto.ESP
 	}
 	return 0
 }

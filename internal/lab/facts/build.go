@@ -14,6 +14,7 @@ import (
 	"ipsecmon/algo"
 	"ipsecmon/internal/lab/charonlog"
 	"ipsecmon/internal/lab/vicimsg"
+	"ipsecmon/ipproto"
 	"ipsecmon/keys"
 )
 
@@ -406,7 +407,7 @@ func (b *builder) childSAs() error {
 			if !enc.AEAD() && auth.KeyLen() >= 0 && len(dir.intKey) != auth.KeyLen() {
 				return fmt.Errorf("%s: SPI %08x: %d-byte integrity key for %s", name, dir.spi, len(dir.intKey), suite.Integ)
 			}
-			sa := keys.SA{Proto: keys.ProtoESP, Src: netip.PrefixFrom(dir.src, dir.src.BitLen()), Dst: netip.PrefixFrom(dir.dst, dir.dst.BitLen()),
+			sa := keys.SA{Proto: ipproto.ESP, Src: netip.PrefixFrom(dir.src, dir.src.BitLen()), Dst: netip.PrefixFrom(dir.dst, dir.dst.BitLen()),
 				SPI: dir.spi, Enc: enc, EncKey: dir.encKey, Auth: auth, AuthKey: dir.intKey, ESN: suite.ESN, Mode: x.Mode, Origin: cp.id}
 			b.keys.SAs = append(b.keys.SAs, sa)
 		}

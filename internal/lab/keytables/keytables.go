@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 	"ipsecmon/keys"
 )
 
@@ -156,7 +157,7 @@ func ESPTable(sas []keys.SA) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(comment)
 	for _, sa := range sas {
-		if sa.Proto != keys.ProtoESP {
+		if sa.Proto != ipproto.ESP {
 			return nil, fmt.Errorf("keytables: SA 0x%08x: only ESP is supported", sa.SPI)
 		}
 		en, err := ESPName(sa.Enc)
@@ -241,7 +242,7 @@ func NativeFile(set keys.Set) ([]byte, error) {
 		fmt.Fprintf(&b, " prf=%s sk-d=0x%s\n", sa.PRF, hx(sa.SKd))
 	}
 	for _, sa := range set.SAs {
-		if sa.Proto != keys.ProtoESP {
+		if sa.Proto != ipproto.ESP {
 			return nil, fmt.Errorf("keytables: SA 0x%08x: only ESP is supported", sa.SPI)
 		}
 		fmt.Fprintf(&b, "esp spi=0x%08x dst=%s src=%s enc=%s", sa.SPI, sa.Dst.Addr(), sa.Src.Addr(), sa.Enc)

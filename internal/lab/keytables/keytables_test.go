@@ -8,17 +8,18 @@ import (
 	"testing"
 
 	"ipsecmon/algo"
+	"ipsecmon/ipproto"
 	"ipsecmon/keys"
 )
 
 func set() keys.Set {
 	var s keys.Set
 	s.SAs = []keys.SA{
-		{Proto: keys.ProtoESP, Src: netip.MustParsePrefix("198.51.100.1/32"), Dst: netip.MustParsePrefix("198.51.100.2/32"), SPI: 0x6f03193f,
+		{Proto: ipproto.ESP, Src: netip.MustParsePrefix("198.51.100.1/32"), Dst: netip.MustParsePrefix("198.51.100.2/32"), SPI: 0x6f03193f,
 			Enc: algo.EncAESCBC, EncKey: []byte{0x01, 0x02}, Auth: algo.AuthHMACSHA256_128, AuthKey: []byte{0xaa}, EncapSport: 4500, EncapDport: 4500, Mode: "tunnel"},
-		{Proto: keys.ProtoESP, Src: netip.MustParsePrefix("198.51.100.2/32"), Dst: netip.MustParsePrefix("198.51.100.1/32"), SPI: 0x0000abcd,
+		{Proto: ipproto.ESP, Src: netip.MustParsePrefix("198.51.100.2/32"), Dst: netip.MustParsePrefix("198.51.100.1/32"), SPI: 0x0000abcd,
 			Enc: algo.EncAESGCM16, EncKey: []byte{0x03}, Auth: algo.AuthNone},
-		{Proto: keys.ProtoESP, Src: netip.MustParsePrefix("198.51.100.2/32"), Dst: netip.MustParsePrefix("198.51.100.1/32"), SPI: 1,
+		{Proto: ipproto.ESP, Src: netip.MustParsePrefix("198.51.100.2/32"), Dst: netip.MustParsePrefix("198.51.100.1/32"), SPI: 1,
 			Enc: algo.EncNull, Auth: algo.AuthHMACSHA1_96, AuthKey: []byte{0xbb}},
 	}
 	var c1, c2 [8]byte
