@@ -98,6 +98,10 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 	}
 	st := &s.Stats
 	st[ActiveSAs] = known(u.active)
+	if n := a.unseenHalves(); n > 0 {
+		st[ActiveSAs] = known(u.active + n)
+		st[ActiveSAs].Note = fmt.Sprintf("includes %d SAs of negotiated pairs whose SPI the capture does not show (the offer that carried it was not captured)", n)
+	}
 	st[ReplayDetected] = known(u.replayed)
 	byteFigures(st, &u)
 	modeFigures(st, &u)
@@ -221,6 +225,19 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 	st[KeyAdditions] = conv(c.KeyAdditions, "counting completed negotiations")
 	st[KeyDeletions] = conv(c.KeyDeletions, "seeing Delete payloads")
 	st[Rekeys] = conv(c.Rekeys, "telling rekeys")
+}
+
+// unseenHalves counts the live negotiated SAs whose other direction has no
+// entry: an IKEv2 answer without its request names only the responder's SPI,
+// yet the pair it establishes has two SAs.
+func (a *Analyzer) unseenHalves() uint64 {
+	var n uint64
+	for _, sa := range a.order {
+		if c := sa.Negotiation(); c != nil && sa.State == StateActive && (c.Child.SPIInitiator == 0 || c.Child.SPIResponder == 0) {
+			n++
+		}
+	}
+	return n
 }
 
 func anyActive(r *QuickModeSA) bool {

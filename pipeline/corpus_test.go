@@ -246,6 +246,10 @@ func TestCorpusAuthResponseOnly(t *testing.T) {
 	if f := s.Stats[analyzer.KeyAdditions]; !f.Known || f.Value != 1 {
 		t.Errorf("key additions %+v, want 1", f)
 	}
+	// The pair counts 2, as negotiated pairs do, though one SPI is unseen.
+	if f := s.Stats[analyzer.ActiveSAs]; !f.Known || f.Value != 2 || f.Note == "" {
+		t.Errorf("active SAs %+v, want 2 with a note", f)
+	}
 	if len(s.Rows) != 1 {
 		t.Fatalf("%d SA rows, want 1", len(s.Rows))
 	}
