@@ -231,7 +231,7 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 		}
 		if hit == nil {
 			if !response {
-				t.deletions++
+				t.count(&t.deletions, TallyDeletion, now)
 			}
 			t.emit(Event{Time: now, Kind: EventChildSADeleted, DeletedProto: ipp, DeletedSPI: spi, DeletedBy: sender,
 				Reason: "delete payload (pair negotiated before the capture)"})
@@ -244,13 +244,13 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 			// IKEv1 peers send a Delete when the hard lifetime fires: the pair
 			// expired, and the Delete only announces it.
 			hit.State, hit.Ended, hit.EndReason = ChildExpired, now, "lifetime (Delete sent)"
-			t.expirations++
+			t.count(&t.expirations, TallyExpiration, now)
 			t.emit(Event{Time: now, Kind: EventChildSAExpired, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender,
 				Reason: "negotiated lifetime ran out; Delete sent"})
 			continue
 		}
 		hit.State, hit.Ended, hit.EndReason = ChildDeleted, now, "delete payload"
-		t.deletions++
+		t.count(&t.deletions, TallyDeletion, now)
 		t.emit(Event{Time: now, Kind: EventChildSADeleted, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender, Reason: "delete payload"})
 	}
 }
@@ -263,7 +263,7 @@ func (t *Tracker) endChildrenOf(sa *ikeSA, sender netip.AddrPort, now time.Time)
 			continue
 		}
 		c.State, c.Ended, c.EndReason = ChildDeleted, now, "IKE SA deleted"
-		t.deletions++
+		t.count(&t.deletions, TallyDeletion, now)
 		t.emit(Event{Time: now, Kind: EventChildSADeleted, Child: c.snapshot(), DeletedBy: sender, Reason: "IKE SA deleted"})
 	}
 }

@@ -82,6 +82,10 @@ type Tracker struct {
 	v2CreateUndecrypted            int // of those, CREATE_CHILD_SA: only they can rekey
 	infoUndecrypted                int // Informational exchanges read from headers only
 	peerUndecrypted, peerDecrypted map[peerKey]bool
+
+	// history holds every change of the lifecycle counts above, so that
+	// they can be told at an earlier moment.
+	history History
 }
 
 // New makes a tracker. ks may be nil: the tracker then works from the
@@ -209,7 +213,7 @@ func (t *Tracker) expire(now time.Time, final bool) {
 		}
 		if final && !c.expiry.After(now) || !final && now.Sub(c.expiry) > expiryGrace {
 			c.State, c.Ended, c.EndReason = ChildExpired, c.expiry, "lifetime"
-			t.expirations++
+			t.count(&t.expirations, TallyExpiration, c.expiry)
 			t.emit(Event{Time: c.expiry, Kind: EventChildSAExpired, Child: c.snapshot(), Reason: "negotiated lifetime ran out"})
 			continue
 		}

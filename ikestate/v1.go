@@ -456,7 +456,7 @@ func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 		// Headers only: one pair was added (RFC 2409 §5.5 needs all three
 		// messages), its contents unknown.
 		n.Kind, n.Inferred = NegotiateUnknown, true
-		t.addsKnown++
+		t.count(&t.addsKnown, TallyAddition, now)
 		// Whether it replaced a live pair needs the selectors, which are
 		// encrypted: two tunnels between the same peers are as likely.
 		c := t.newChild(sa, n, ProtoUnknown, now)
@@ -484,9 +484,9 @@ func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 			if old := t.liveSibling(c); old != nil {
 				c.RekeyOf = old.ID
 				n.Rekey = true
-				t.rekeysKnown++
+				t.count(&t.rekeysKnown, TallyRekey, now)
 			}
-			t.addsKnown++
+			t.count(&t.addsKnown, TallyAddition, now)
 			t.indexChild(c)
 			t.emitChild(c)
 		}

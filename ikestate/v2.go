@@ -458,7 +458,7 @@ func (t *Tracker) v2ChildUndecryptedOnce(ex *v2Exchange, create bool) {
 // contents are unknown.
 func (t *Tracker) inferredChild(sa *ikeSA, n *negotiation, now time.Time) {
 	n.State, n.Ended = NegotiationCompleted, now
-	t.addsInferred++
+	t.count(&t.addsInferred, TallyAddition, now)
 	ch := t.newChild(sa, n, ProtoUnknown, now)
 	ch.Inferred = true
 	ch.KeysReason = n.Exchange + " not decrypted"
@@ -548,13 +548,13 @@ func (t *Tracker) childFromV2(sa *ikeSA, n *negotiation, req, resp *v2Content, n
 		// have been negotiated before the capture began: still a rekey.
 		ch.RekeyOfSPI = req.rekeySPI
 		n.Rekey = true
-		t.rekeysKnown++
+		t.count(&t.rekeysKnown, TallyRekey, now)
 		if old := t.findChildBySPI(sa, req.rekeyProto.IPProto(), req.rekeySPI); old != nil {
 			ch.RekeyOf = old.ID
 		}
 	}
 	t.keysV2(sa, ch, ni, nr, req.ke != nil || resp.ke != nil)
-	t.addsKnown++
+	t.count(&t.addsKnown, TallyAddition, now)
 	t.indexChild(ch)
 	t.emitChild(ch)
 	return ch
