@@ -43,6 +43,11 @@ type Config struct {
 	EvictEnded  time.Duration
 	// OnEvent receives lifecycle events and anomalies as they happen (nil: none).
 	OnEvent func(Event)
+	// OnAccepted is called after each accepted packet has been counted,
+	// in capture order (nil: not called). sa is owned by the analyzer:
+	// read it during the call only. check uses it to find when a host's
+	// counters were read.
+	OnAccepted func(sa *SA, now int64)
 	// Keys verify and decrypt the SAs they cover (nil: keyless).
 	Keys *keys.Set
 	// Filters are the host's IPsec policy (package filters); cleartext
@@ -389,6 +394,9 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 		a.plaintext(now, sa, &o, ref, depth)
 	case h.Proto == ipproto.AH:
 		a.ahInner(sa, h)
+	}
+	if a.cfg.OnAccepted != nil {
+		a.cfg.OnAccepted(sa, now)
 	}
 }
 

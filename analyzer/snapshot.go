@@ -26,8 +26,10 @@ type Snapshot struct {
 	// SAKnowledgeComplete: every SA that existed is known (authoritative SA
 	// list or decrypted IKE), not only those that carried packets.
 	SAKnowledgeComplete bool
-	// IKE holds the IKE tracker's counters when the capture had IKE.
-	IKE *ikestate.Counters
+	// IKE holds the IKE tracker's counters when the capture had IKE;
+	// IKEHistory when each lifecycle count changed.
+	IKE        *ikestate.Counters
+	IKEHistory ikestate.History
 	// Policies groups the phase 2 negotiations by identical offer lists;
 	// PolicyOfChild maps a child SA ID to its index in Policies.
 	Policies      []ikestate.Policy

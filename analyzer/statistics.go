@@ -202,6 +202,7 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 		return
 	}
 	s.IKE = &c
+	s.IKEHistory = a.tracker.History()
 	s.IKESAs = a.tracker.IKESAs()
 	s.Negotiations = a.tracker.Negotiations()
 	s.Policies = a.tracker.Policies()
