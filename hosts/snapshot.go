@@ -96,6 +96,9 @@ type SA struct {
 	Child, IKESA string // CHILD SA / connection name and IKE SA name as the source names them
 	ReqID        uint32
 	State        string // the daemon's state, e.g. INSTALLED, REKEYED, DELETED
+	// FromEvent: the entry comes from an event log, not a listing: its
+	// state is the one of that event, not of the time the snapshot stands for.
+	FromEvent bool
 
 	AddTime                 time.Time      // absolute install time when the source gives one (host's clock)
 	Age, RekeyIn, ExpiresIn *time.Duration // relative times as printed

@@ -58,6 +58,7 @@ func parseViciEvents(name string, data []byte) (*Snapshot, error) {
 		// final counters; the host no longer has them after it.
 		down := ev.Event == "child-updown" && sec.str("up") != "yes"
 		for _, sa := range one.SAs {
+			sa.FromEvent = true
 			if down {
 				sa.State = "DELETED"
 			}
