@@ -6,14 +6,15 @@ package crosscheck
 
 import (
 	"fmt"
-
 	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"ipsecmon/analyzer"
 	"ipsecmon/hosts"
+	"ipsecmon/ikestate"
 	"ipsecmon/ipproto"
 )
 
@@ -36,6 +37,10 @@ type Row struct {
 	Diff     *int64  `json:"difference"`
 	Verdict  Verdict `json:"verdict"`
 	Reason   string  `json:"reason,omitempty"`
+	// Moment, on the capture_moment row, says when the host's snapshot
+	// was taken on the capture's clock: the other rows of the host are
+	// compared as the capture stood then.
+	Moment *Moment `json:"moment,omitempty"`
 }
 
 // Tolerance is how far apart two figures may be and still agree: an
@@ -69,11 +74,14 @@ func (t Tolerance) within(a, h uint64) bool {
 	return d <= t.Abs || float64(d) <= t.Relative*float64(h)
 }
 
-// Host is one host's snapshots: at the end of the capture, and optionally
-// at its start so that deltas are compared.
+// Host is one host's snapshots: one taken during or after the capture,
+// and optionally one at its start so that deltas are compared.
 type Host struct {
 	After  *hosts.Snapshot
 	Before *hosts.Snapshot
+	// At is when After was taken, on the capture's clock (--host-at);
+	// zero: found from its per-SA counters (see Recorder).
+	At time.Time
 }
 
 // Input is what a comparison needs from the analysis.
@@ -89,6 +97,10 @@ type Input struct {
 	// when none were named. It stands in for the host's own addresses when
 	// its snapshot lists no SA to learn them from (counters only).
 	Me func(netip.Addr) bool
+	// Rec watched the capture for the hosts' snapshots (NewRecorder), so
+	// that each is compared at the moment it was taken; nil: every host is
+	// compared as the capture stands at its end.
+	Rec *Recorder
 }
 
 type cmp struct {
@@ -125,8 +137,8 @@ func u(v uint64) *uint64 { return &v }
 // Compare returns the rows for every host, per SA first, then host-wide.
 func Compare(in Input, hs []Host, tol Tolerance) []Row {
 	c := &cmp{tol: tol}
-	for _, h := range hs {
-		compareHost(c, in, h)
+	for i, h := range hs {
+		compareHost(c, in, h, i)
 	}
 	return c.rows
 }
@@ -162,7 +174,7 @@ func delta(after, before *uint64) (*uint64, string) {
 	return u(*after - *before), ""
 }
 
-func compareHost(c *cmp, in Input, h Host) {
+func compareHost(c *cmp, in Input, h Host, idx int) {
 	host := h.After.Source
 	// The host's own addresses: where its inbound SAs end and its outbound ones start.
 	mine := map[netip.Addr]bool{}
@@ -203,44 +215,107 @@ func compareHost(c *cmp, in Input, h Host) {
 			bySPI[s.Key.SPI] = append(bySPI[s.Key.SPI], s)
 		}
 	}
-	before := map[saKey]*hosts.SA{}
-	if h.Before != nil {
-		for i := range h.Before.SAs {
-			s := &h.Before.SAs[i]
-			before[saKey{s.Proto, s.SPI, s.Dst}] = s
-		}
-	}
+	before := beforeSAs(h)
+	listed := latest(h.After.SAs)
+	// Each listed SA's match in the capture.
+	matches := make([]*analyzer.SA, len(listed))
 	matched := map[*analyzer.SA]bool{}
-	var installed uint64
-	for _, hs := range latest(h.After.SAs) {
+	for i, hs := range listed {
 		if hs.SPI == 0 {
 			continue
 		}
-		if strings.EqualFold(hs.State, "INSTALLED") || hs.State == "" {
-			installed++
-		}
-		name := fmt.Sprintf("%s 0x%08x %s", strings.ToLower(ipproto.Name(hs.Proto)), hs.SPI, hs.Dir)
 		as := seen[saKey{hs.Proto, hs.SPI, hs.Dst}]
 		if as == nil && len(bySPI[hs.SPI]) == 1 && bySPI[hs.SPI][0].Key.Proto == hs.Proto {
 			// The host names its own address; behind a NAT the capture saw another.
 			as = bySPI[hs.SPI][0]
 		}
 		if as != nil {
+			matches[i] = as
 			matched[as] = true
+			// Behind a NAT the capture sees the host at another address:
+			// the SAs it lists say which.
+			switch hs.Dir {
+			case hosts.DirIn:
+				mine[as.Key.Dst] = true
+			case hosts.DirOut:
+				mine[as.Src] = true
+			}
 		}
+	}
+	lists := h.After.ListsSAs()
+	// unlisted: the capture's SAs at this host that the host does not list.
+	var unlisted []*analyzer.SA
+	if lists {
+		for _, r := range in.Snap.Rows {
+			for _, s := range r.SAs() {
+				if !matched[s] && (mine[s.Key.Dst] || mine[s.Src]) {
+					unlisted = append(unlisted, s)
+				}
+			}
+		}
+	}
+	// countable: the host's counter of an SA covers the capture's packets
+	// only (not those before it started).
+	countable := func(hs *hosts.SA) (uint64, bool) {
+		n, ok := hostPackets(hs, before)
+		if ok && h.Before == nil && installedBefore(hs, in.Snap) {
+			return 0, false
+		}
+		return n, ok
+	}
+	v := view{rec: in.Rec, idx: idx, t: never}
+	if in.Rec != nil {
+		var cs []constraint
+		for i, hs := range listed {
+			if hs.SPI == 0 {
+				continue
+			}
+			n, ok := countable(hs)
+			if k, ok := in.Rec.listedConstraint(hostSAName(hs), hs, matches[i], n, ok); ok {
+				cs = append(cs, k)
+			}
+		}
+		for _, s := range unlisted {
+			cs = append(cs, unlistedConstraint(capturedSAName(s, mine), s))
+		}
+		m := align(cs, h.At)
+		v.m, v.t = m, m.t
+		// When nothing the host lists says when it was read (counters
+		// only), it is compared at the capture's end without a row to say so.
+		if m.Of > 0 || m.How == "given" {
+			row := Row{Host: host, Figure: "capture_moment", Reason: m.text(), Moment: m, Verdict: Differs}
+			if m.Fits == m.Of {
+				row.Verdict = Agree
+			}
+			c.rows = append(c.rows, row)
+		}
+	}
+	var installed uint64
+	for i, hs := range listed {
+		if hs.SPI == 0 {
+			continue
+		}
+		if present(hs) {
+			installed++
+		}
+		name := hostSAName(hs)
+		as := matches[i]
 		b := before[saKey{hs.Proto, hs.SPI, hs.Dst}]
 		var bp, bb *uint64
 		if b != nil {
 			bp, bb = b.Packets, b.Bytes
 		}
+		n, isCountable := countable(hs)
 		hp, why := delta(hs.Packets, bp)
 		row := Row{Host: host, SA: name, Figure: "packets"}
-		var ap *uint64
+		var ap, aplain *uint64
 		switch {
-		case as != nil:
-			ap = u(as.Accepted)
-		default:
+		case as == nil:
 			ap = u(0) // the capture saw no packet of it
+		default:
+			if p, pl, ok := v.counts(as, n, isCountable); ok {
+				ap, aplain = u(p), u(pl)
+			}
 		}
 		if why != "" {
 			row.Verdict, row.Reason = NotComparable, why
@@ -251,6 +326,8 @@ func compareHost(c *cmp, in Input, h Host) {
 			}
 		} else if b == nil && h.Before == nil && installedBefore(hs, in.Snap) {
 			row.Verdict, row.Reason = NotComparable, "SA installed before the capture started (give --host-before)"
+		} else if ap == nil {
+			row.Reason = "the capture's count at the compared moment is not known"
 		}
 		c.add(row, ap, hp)
 
@@ -258,9 +335,12 @@ func compareHost(c *cmp, in Input, h Host) {
 		hb, why := delta(hs.Bytes, bb)
 		var ab *uint64
 		reason := ""
-		if as != nil {
-			ab, reason = bytesOnBasis(as, hs.ByteBasis)
-		} else if hs.ByteBasis != hosts.BasisUnknown {
+		switch {
+		case as != nil && ap != nil:
+			ab, reason = bytesOnBasis(as, hs.ByteBasis, *ap, *aplain)
+		case as != nil:
+			reason = "the capture's count at the compared moment is not known"
+		case hs.ByteBasis != hosts.BasisUnknown:
 			ab = u(0)
 		}
 		switch {
@@ -276,31 +356,98 @@ func compareHost(c *cmp, in Input, h Host) {
 		c.add(row, ab, hb)
 	}
 	// SAs the capture shows at this host that the host does not list.
-	lists := h.After.ListsSAs()
-	for _, r := range in.Snap.Rows {
-		for _, s := range r.SAs() {
-			if !lists || matched[s] || !(mine[s.Key.Dst] || mine[s.Src]) {
-				continue
-			}
-			dir := "out"
-			if mine[s.Key.Dst] {
-				dir = "in"
-			}
-			row := Row{Host: host, SA: fmt.Sprintf("%s 0x%08x %s", strings.ToLower(ipproto.Name(s.Key.Proto)), s.Key.SPI, dir), Figure: "packets"}
-			switch {
-			case s.State != analyzer.StateActive:
-				row.Verdict, row.Reason = NotComparable, "SA "+s.State.String()+" before the host's snapshot"
-			default:
-				row.Reason = "the host does not list this SA"
-			}
-			c.add(row, u(s.Accepted), nil)
-			if row.Verdict != NotComparable {
-				// A missing SA is a disagreement, not a figure nobody knows.
-				c.rows[len(c.rows)-1].Verdict = Differs
-			}
+	for _, s := range unlisted {
+		row := Row{Host: host, SA: capturedSAName(s, mine), Figure: "packets"}
+		var ap *uint64
+		if p, _, ok := v.counts(s, 0, false); ok {
+			ap = u(p)
+		}
+		switch {
+		case v.alive(s):
+			row.Reason = "the host does not list this SA"
+		case v.t < s.FirstSeen:
+			row.Verdict, row.Reason = NotComparable, "SA first seen after the host's snapshot"
+		default:
+			row.Verdict, row.Reason = NotComparable, "SA "+s.State.String()+" before the host's snapshot"
+		}
+		c.add(row, ap, nil)
+		if row.Verdict != NotComparable {
+			// A missing SA is a disagreement, not a figure nobody knows.
+			c.rows[len(c.rows)-1].Verdict = Differs
 		}
 	}
-	global(c, in, h, mine, installed)
+	global(c, in, h, mine, installed, v)
+}
+
+func hostSAName(hs *hosts.SA) string {
+	return fmt.Sprintf("%s 0x%08x %s", strings.ToLower(ipproto.Name(hs.Proto)), hs.SPI, hs.Dir)
+}
+
+// capturedSAName names an SA of the capture as the host would list it.
+func capturedSAName(s *analyzer.SA, mine map[netip.Addr]bool) string {
+	dir := "out"
+	if mine[s.Key.Dst] {
+		dir = "in"
+	}
+	return fmt.Sprintf("%s 0x%08x %s", strings.ToLower(ipproto.Name(s.Key.Proto)), s.Key.SPI, dir)
+}
+
+// view is the capture as it stood at the moment a host's snapshot is
+// compared with: t is never for its end.
+type view struct {
+	m   *Moment
+	rec *Recorder
+	idx int
+	t   int64
+}
+
+// counts are an SA's accepted packets and plaintext bytes at the moment; n
+// is the host's count of it when countable (an aligned moment is known to
+// fall where the capture's count equals it).
+func (v view) counts(s *analyzer.SA, n uint64, countable bool) (packets, plain uint64, ok bool) {
+	switch {
+	case v.t == never || s.LastSeen <= v.t:
+		return s.Accepted, s.PlainBytes, true // no packet of it came later
+	case v.t < s.FirstSeen:
+		return 0, 0, true
+	case v.m.How == "given":
+		if w := v.rec.sas[s.Key]; w != nil && w.asOf != nil {
+			c := w.asOf[v.idx]
+			return c.packets, c.plain, true
+		}
+		return 0, 0, true // not one packet accepted at all
+	case countable:
+		m := v.rec.mark(s.Key, n)
+		from := m.reached
+		if n == 0 {
+			from = always
+		}
+		if from <= v.t && v.t < m.next {
+			return n, m.plain, true
+		}
+	}
+	return 0, 0, false
+}
+
+// endNote explains a host-wide figure compared at the capture's end because
+// the host's counters fit no moment of it.
+func (v view) endNote() string {
+	if v.m != nil && v.m.How == "capture end" && v.m.Of > 0 {
+		return "the host's counters fit no capture moment (see capture_moment): compared at its end"
+	}
+	return ""
+}
+
+// alive tells whether an SA existed at the moment, as far as the capture shows.
+func (v view) alive(s *analyzer.SA) bool {
+	if v.t == never {
+		return s.State == analyzer.StateActive
+	}
+	end := never
+	if s.EndedAt != 0 {
+		end = s.EndedAt
+	}
+	return s.FirstSeen <= v.t && v.t < end
 }
 
 // latest keeps one entry per SA when a host's sources list it more than once
@@ -337,8 +484,9 @@ func installedBefore(hs *hosts.SA, s *analyzer.Snapshot) bool {
 	return !hs.AddTime.IsZero() && !s.First.IsZero() && hs.AddTime.Before(s.First)
 }
 
-// bytesOnBasis converts the analyzer's figures to what the host counts.
-func bytesOnBasis(s *analyzer.SA, b hosts.Basis) (*uint64, string) {
+// bytesOnBasis converts the analyzer's figures for an SA that had accepted
+// packets with plain plaintext bytes to what the host counts.
+func bytesOnBasis(s *analyzer.SA, b hosts.Basis, packets, plain uint64) (*uint64, string) {
 	switch b {
 	case hosts.BasisInnerIP, hosts.BasisLinuxXfrmIn:
 		// Both count the decapsulated payload: the inner IP packet in tunnel
@@ -346,7 +494,7 @@ func bytesOnBasis(s *analyzer.SA, b hosts.Basis) (*uint64, string) {
 		if !s.Keyed() {
 			return nil, "needs keys: the host counts plaintext bytes"
 		}
-		return u(s.PlainBytes), ""
+		return u(plain), ""
 	case hosts.BasisLinuxXfrmOut:
 		// Linux counts the outgoing packet before ESP output: outer IP
 		// header, UDP encapsulation, ESP header, IV and the payload; not the
@@ -363,12 +511,12 @@ func bytesOnBasis(s *analyzer.SA, b hosts.Basis) (*uint64, string) {
 		if s.Key.Encapsulated() {
 			per += 8
 		}
-		return u(s.PlainBytes + per*s.Accepted), ""
+		return u(plain + per*packets), ""
 	}
 	return nil, ""
 }
 
-func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64) {
+func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64, v view) {
 	host := h.After.Source
 	g := h.After.Global
 	var gb hosts.Counters
@@ -403,10 +551,16 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 		row := Row{Host: host, Figure: fig}
 		if atHost && unknownHost != "" {
 			row.Verdict, row.Reason = NotComparable, unknownHost
+		} else if atHost && v.t != never && a != nil && *a > 0 {
+			// Packet faults are counted over the whole capture only; a count
+			// that is 0 at the end was 0 at every earlier moment too.
+			row.Verdict, row.Reason = NotComparable, "the capture counts these over its whole length; the host's snapshot is from before its end"
 		} else if why != "" {
 			row.Verdict, row.Reason = NotComparable, why
 		} else if reason != "" && a == nil {
 			row.Reason = reason
+		} else {
+			row.Reason = v.endNote()
 		}
 		c.add(row, a, hd)
 	}
@@ -466,11 +620,11 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 		}
 		add("packets_not_authenticated (per-SA sum)", true, na, sumFail, nil, "needs keys")
 	}
-	// Active SAs at this host.
+	// Active SAs at this host, at the moment compared.
 	var active uint64
 	for _, r := range in.Snap.Rows {
 		for _, s := range r.SAs() {
-			if (mine[s.Key.Dst] || mine[s.Src]) && s.State == analyzer.StateActive {
+			if (mine[s.Key.Dst] || mine[s.Src]) && v.alive(s) {
 				active++
 			}
 		}
@@ -487,9 +641,19 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 		row.Verdict, row.Reason = NotComparable, "the host's sources give neither its SAs nor a count of them"
 	case unknownHost != "":
 		row.Verdict, row.Reason = NotComparable, unknownHost
+	default:
+		row.Reason = v.endNote()
 	}
 	c.add(row, u(active), hostActive)
 	if d := h.After.Daemon; d != nil {
+		// The counts at the moment compared; history holds when each changed.
+		var at [analyzer.NumStats]*uint64
+		lost := false
+		if v.t != never {
+			adds, dels, rekeys, ok := in.Snap.IKEHistory.LifecycleAt(clock(v.t))
+			at[analyzer.KeyAdditions], at[analyzer.KeyDeletions], at[analyzer.Rekeys] = u(uint64(adds)), u(uint64(dels)), u(uint64(rekeys))
+			lost = !ok
+		}
 		for _, f := range []struct {
 			name string
 			stat analyzer.Stat
@@ -500,8 +664,15 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 			}
 			fig := in.Snap.Stats[f.stat]
 			var a *uint64
-			if fig.Known {
+			reason := "needs the decrypted IKE negotiations"
+			switch {
+			case !fig.Known:
+			case v.t == never:
 				a = u(fig.Value)
+			case lost:
+				reason = fmt.Sprintf("more than %d lifecycle changes: their history before the host's snapshot was not all kept", ikestate.MaxHistory)
+			default:
+				a = at[f.stat]
 			}
 			var hb *uint64
 			if h.Before != nil && h.Before.Daemon != nil {
@@ -514,7 +685,7 @@ func global(c *cmp, in Input, h Host, mine map[netip.Addr]bool, installed uint64
 					hb = h.Before.Daemon.Rekeys
 				}
 			}
-			add(f.name, false, a, f.host, hb, "needs the decrypted IKE negotiations")
+			add(f.name, false, a, f.host, hb, reason)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"ipsecmon/crosscheck"
 	"ipsecmon/hosts"
@@ -16,10 +17,12 @@ import (
 func runCheck(args []string, stdout, stderr io.Writer) int {
 	var in inputFlags
 	var lf liveFlags
-	var hostFiles, beforeFiles []string
+	var hostFiles, beforeFiles, hostAt []string
 	var tolerance, backend string
 	fs := newFlagSet("check", `Compares the capture's figures with the host's own counters, SA by SA and counter by counter,
-and reports each agreement and each disagreement. Host sources (detected from content):
+and reports each agreement and each disagreement. A host's snapshot may be taken at any time
+during the capture: the moment its per-SA packet counters fit is found, and the figures are
+compared as the capture stood then (--host-at gives the moment instead). Host sources (detected from content):
 ip -s xfrm state, /proc/net/xfrm_stat, swanctl --list-sas [--raw|--pretty], swanctl --counters,
 ipsec statusall, Libreswan ipsec trafficstatus, Windows Get-NetIPsecQuickModeSA JSON, typeperf CSV,
 Get-Counter text, netsh ipsec dynamic show stats; live:xfrm and live:vici[=SOCKET].
@@ -32,6 +35,7 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 	lf.register(fs)
 	fs.StringArrayVar(&hostFiles, "host", nil, "host snapshot at the end of the capture: FILE[,FILE...] for one host (e.g. ip -s xfrm state,/proc/net/xfrm_stat), or live:xfrm, live:vici[=SOCKET]; repeat for each host")
 	fs.StringArrayVar(&beforeFiles, "host-before", nil, "the same host's snapshot at the start of the capture, in the same order as --host, so that deltas are compared")
+	fs.StringArrayVar(&hostAt, "host-at", nil, "when the --host snapshot was taken, on the capture's clock (RFC 3339, e.g. 2026-11-27T03:27:44.5Z), in the same order as --host; default: the moment its per-SA packet counters fit")
 	fs.StringVar(&tolerance, "tolerance", "0", "how far figures may differ and still agree: N (count) or N% (of the host's value)")
 	fs.StringVar(&backend, "strongswan-backend", "", "strongSwan's kernel backend for swanctl files that do not name it: kernel-libipsec or kernel-netlink (sets what their byte counters count)")
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
@@ -47,6 +51,12 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 	}
 	if len(beforeFiles) > len(hostFiles) {
 		return usageError(stderr, "check", fmt.Errorf("%d --host-before for %d --host", len(beforeFiles), len(hostFiles)))
+	}
+	if len(hostAt) > len(hostFiles) {
+		return usageError(stderr, "check", fmt.Errorf("%d --host-at for %d --host", len(hostAt), len(hostFiles)))
+	}
+	if len(hostAt) > 0 && lf.live() {
+		return usageError(stderr, "check", fmt.Errorf("--host-at: a live check reads its hosts when the capture ends"))
 	}
 	tol, err := crosscheck.ParseTolerance(tolerance)
 	if err != nil {
@@ -121,6 +131,19 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 				return exitUsage
 			}
 		}
+		if i < len(hostAt) && hostAt[i] != "" {
+			if hs[i].At, err = time.Parse(time.RFC3339Nano, hostAt[i]); err != nil {
+				return usageError(stderr, "check", fmt.Errorf("--host-at %q: want an RFC 3339 time such as 2026-11-27T03:27:44.5Z", hostAt[i]))
+			}
+		}
+	}
+	// Offline, the snapshots are known before the capture is read: watch
+	// it for the moments they were taken at. A live check reads its hosts
+	// at the capture's start and end.
+	var rec *crosscheck.Recorder
+	if !lf.live() {
+		rec = crosscheck.NewRecorder(hs)
+		cfg.OnAccepted = rec.Observe
 	}
 	if err := in.openLog(stdout, 0); err != nil {
 		return usageError(stderr, "check", err)
@@ -140,7 +163,7 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 	if r.Snap == nil {
 		return status
 	}
-	rows := crosscheck.Compare(crosscheck.Input{Snap: r.Snap, BadSPIByDst: r.Snap.BadSPIByDst, SAKnowledgeComplete: r.Snap.SAKnowledgeComplete, Me: isMe}, hs, tol)
+	rows := crosscheck.Compare(crosscheck.Input{Snap: r.Snap, BadSPIByDst: r.Snap.BadSPIByDst, SAKnowledgeComplete: r.Snap.SAKnowledgeComplete, Me: isMe, Rec: rec}, hs, tol)
 	if err := writeCheck(stdout, rows, format); err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return exitUsage

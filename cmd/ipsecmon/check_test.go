@@ -118,6 +118,7 @@ func TestCheckFindsEditedHost(t *testing.T) {
 	}
 	sort.Strings(differs)
 	want := []string{
+		"<nil> capture_moment",                    // 0x4004's 3 packets and 0x3003's 5 fit no moment of the capture
 		"esp 0x00002002 out packets",              // the capture saw 5, the host lists no such SA
 		"esp 0x00003003 in packets",               // 4 vs 5
 		"esp 0x00004004 in bytes (linux-xfrm-in)", // 0 vs 300

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"ipsecmon/algo"
 	"ipsecmon/internal/testcorpus"
@@ -17,7 +18,11 @@ import (
 
 type labFacts struct {
 	Scenario string `json:"scenario"`
-	Peers    []struct {
+	Capture  struct {
+		Start time.Time `json:"start"`
+		End   time.Time `json:"end"`
+	} `json:"capture"`
+	Peers []struct {
 		Name        string `json:"name"`
 		LinkAddress string `json:"link_address"`
 	} `json:"peers"`
@@ -32,6 +37,11 @@ type labFacts struct {
 			PFSGroup   string `json:"pfs_group"`
 		} `json:"suite"`
 		Selectors map[string]map[string][]string `json:"selectors"`
+		Created   time.Time                      `json:"created"`
+		Replaces  string                         `json:"replaces"`
+		Deleted   *struct {
+			Time time.Time `json:"time"`
+		} `json:"deleted"`
 	} `json:"child_sas"`
 	SPIs []struct {
 		SPI      string `json:"spi"`
