@@ -1,6 +1,9 @@
 package analyzer
 
-import "ipsecmon/bounds"
+import (
+	"ipsecmon/bounds"
+	"ipsecmon/ikestate"
+)
 
 // limitHits counts what the analyzer's limits discarded.
 type limitHits struct {
@@ -17,6 +20,10 @@ func (a *Analyzer) Limits() []bounds.Limit {
 	}
 	if a.cfg.ReplayMemory > 0 {
 		ls = append(ls, bounds.Limit{Name: "replay_window_memory", Cap: a.cfg.ReplayMemory, Unit: "bytes", Hits: a.hits.replayMemory, Discarded: "packets of new SAs not analysed (--replay-memory)"})
+	}
+	if a.tracker != nil {
+		ls = append(ls, bounds.Limit{Name: "ike_history", Cap: ikestate.MaxHistory, Unit: "changes", Hits: a.tracker.HistoryLost(),
+			Discarded: "lifecycle changes whose time was not kept (check cannot tell Key Additions/Deletions/Rekeys at later moments)"})
 	}
 	return ls
 }

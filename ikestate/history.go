@@ -30,7 +30,9 @@ type History struct {
 	Changes []Change // in the order they were made (an expiry found late carries its earlier time)
 	// LostFrom is the earliest time of a change not kept because of
 	// MaxHistory (zero: none lost); counts from then on are not known.
+	// Lost counts the changes not kept.
 	LostFrom time.Time
+	Lost     uint64
 }
 
 // count adds one to a lifecycle count and records when.
@@ -39,14 +41,23 @@ func (t *Tracker) count(n *int, k Tally, at time.Time) {
 	h := &t.history
 	if len(h.Changes) < MaxHistory {
 		h.Changes = append(h.Changes, Change{Time: at, Tally: k})
-	} else if h.LostFrom.IsZero() || at.Before(h.LostFrom) {
-		h.LostFrom = at
+	} else {
+		h.Lost++
+		if h.LostFrom.IsZero() || at.Before(h.LostFrom) {
+			h.LostFrom = at
+		}
 	}
 }
 
 // History returns the changes of the lifecycle counts so far.
 func (t *Tracker) History() History {
-	return History{Changes: append([]Change(nil), t.history.Changes...), LostFrom: t.history.LostFrom}
+	return History{Changes: append([]Change(nil), t.history.Changes...), LostFrom: t.history.LostFrom, Lost: t.history.Lost}
+}
+
+// HistoryLost counts the changes of the lifecycle counts not kept because
+// of MaxHistory.
+func (t *Tracker) HistoryLost() uint64 {
+	return t.history.Lost
 }
 
 // CountAt counts the changes of kind k made at or before at; false when

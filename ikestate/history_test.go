@@ -19,7 +19,7 @@ func TestHistoryCap(t *testing.T) {
 		t.Fatalf("%d changes kept, %d counted", len(h.Changes), tr.deletions)
 	}
 	lost := t0.Add(MaxHistory * time.Millisecond)
-	if !h.LostFrom.Equal(lost) {
+	if !h.LostFrom.Equal(lost) || h.Lost != 10 || tr.HistoryLost() != 10 {
 		t.Errorf("lost from %v, want %v", h.LostFrom, lost)
 	}
 	if n, ok := h.CountAt(TallyDeletion, t0.Add(99*time.Millisecond)); !ok || n != 100 {
