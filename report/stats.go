@@ -1,8 +1,6 @@
 package report
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -13,59 +11,7 @@ import (
 
 	"ipsecmon/analyzer"
 	"ipsecmon/bounds"
-	"ipsecmon/inputstats"
 )
-
-// Run is what a view is rendered from: the analyzer's snapshot and what the
-// input stage read and skipped.
-type Run struct {
-	Snap  *analyzer.Snapshot
-	Input *inputstats.Stats
-	// Capture holds libpcap's counters of a live run: drops are never hidden.
-	Capture []CaptureStats
-}
-
-// CaptureStats are one interface's libpcap counters.
-type CaptureStats struct {
-	Interface string `json:"interface"`
-	Received  uint64 `json:"received"`
-	Dropped   uint64 `json:"dropped_by_kernel"`
-	IfDropped uint64 `json:"dropped_by_interface"`
-}
-
-// object writes a JSON object with keys in the given order (encoding/json
-// sorts map keys, and the Statistics view has an order of its own).
-type object struct {
-	buf   bytes.Buffer
-	first bool
-}
-
-func newObject() *object {
-	o := &object{first: true}
-	o.buf.WriteByte('{')
-	return o
-}
-
-func (o *object) add(key string, v any) error {
-	if !o.first {
-		o.buf.WriteByte(',')
-	}
-	o.first = false
-	k, _ := json.Marshal(key)
-	o.buf.Write(k)
-	o.buf.WriteByte(':')
-	b, err := json.Marshal(v)
-	if err != nil {
-		return fmt.Errorf("report: %s: %w", key, err)
-	}
-	o.buf.Write(b)
-	return nil
-}
-
-func (o *object) bytes() []byte {
-	o.buf.WriteByte('}')
-	return o.buf.Bytes()
-}
 
 // isByteStat reports the statistics that count bytes.
 func isByteStat(i analyzer.Stat) bool { return i >= analyzer.ConfidentialSent }
@@ -148,60 +94,67 @@ func StatsJSON(r Run) ([]byte, error) {
 	return o.bytes(), nil
 }
 
+// statRow is one statistic of a run.
+type statRow struct {
+	stat analyzer.Stat
+	fig  analyzer.Figure
+}
+
+// statColumns: tables show the statistic and its value, CSV adds the key.
+var statColumns = &Columns[statRow]{All: []*Column[statRow]{
+	{Name: "Quick Mode Statistics", Key: "statistic", Default: true, Get: func(r statRow) Value {
+		return str(analyzer.StatNames[r.stat].Display)
+	}},
+	{Name: "Key", Key: "key", Get: func(r statRow) Value { return str(analyzer.StatNames[r.stat].Key) }},
+	{Name: "Value", Key: "value", Default: true, Right: true, Unknown: "n/a", Get: func(r statRow) Value {
+		if !r.fig.Known {
+			return Value{}
+		}
+		text := humanize.Comma(int64(r.fig.Value))
+		if isByteStat(r.stat) {
+			text = humanBytes(r.fig.Value)
+		}
+		if r.fig.Note != "" {
+			text += " *" // a partial figure, explained under the table
+		}
+		return num(r.fig.Value).shown(text)
+	}},
+}}
+
+// Stats is the Statistics view.
+type Stats struct{}
+
+// Write prints the Statistics view.
+func (Stats) Write(w io.Writer, r Run, f Format) error { return WriteStats(w, r, f) }
+
 // WriteStats prints the Statistics view.
 func WriteStats(w io.Writer, r Run, f Format) error {
-	switch f {
-	case JSON:
+	if f == JSON {
 		b, err := StatsJSON(r)
 		if err != nil {
 			return err
 		}
-		var out bytes.Buffer
-		if err := json.Indent(&out, b, "", "  "); err != nil {
-			return err
-		}
-		out.WriteByte('\n')
-		_, err = w.Write(out.Bytes())
-		return err
-	case CSV:
-		var rows [][]string
-		for i := analyzer.Stat(0); i < analyzer.NumStats; i++ {
-			v := ""
-			if fig := r.Snap.Stats[i]; fig.Known {
-				v = strconv.FormatUint(fig.Value, 10)
-			}
-			rows = append(rows, []string{analyzer.StatNames[i].Display, analyzer.StatNames[i].Key, v})
-		}
-		return WriteCSV(w, []string{"statistic", "key", "value"}, rows)
+		return writeIndented(w, b)
 	}
-	var rows [][]string
-	var noteOrder []string
-	noteStats := map[string][]string{}
-	for i := analyzer.Stat(0); i < analyzer.NumStats; i++ {
-		fig := r.Snap.Stats[i]
-		v := "n/a"
-		if fig.Known {
-			if isByteStat(i) {
-				v = humanBytes(fig.Value)
-			} else {
-				v = humanize.Comma(int64(fig.Value))
-			}
-		}
-		if fig.Note != "" {
-			if _, ok := noteStats[fig.Note]; !ok {
-				noteOrder = append(noteOrder, fig.Note)
-			}
-			noteStats[fig.Note] = append(noteStats[fig.Note], analyzer.StatNames[i].Display)
-			if fig.Known {
-				v += " *"
-			}
-		}
-		rows = append(rows, []string{analyzer.StatNames[i].Display, v})
+	rows := make([]statRow, analyzer.NumStats)
+	for i := range rows {
+		rows[i] = statRow{analyzer.Stat(i), r.Snap.Stats[i]}
 	}
-	if err := WriteTable(w, []string{"Quick Mode Statistics", "Value"}, rows, []bool{false, true}); err != nil {
+	cols, _ := statColumns.Select(nil, f == CSV)
+	if err := statColumns.Write(w, rows, cols, f); err != nil || f == CSV {
 		return err
 	}
 	var b strings.Builder
+	var noteOrder []string
+	noteStats := map[string][]string{}
+	for _, row := range rows {
+		if n := row.fig.Note; n != "" {
+			if _, ok := noteStats[n]; !ok {
+				noteOrder = append(noteOrder, n)
+			}
+			noteStats[n] = append(noteStats[n], analyzer.StatNames[row.stat].Display)
+		}
+	}
 	if len(noteOrder) > 0 {
 		b.WriteString("\nn/a: the input cannot tell; *: partial figure.\n")
 		for _, n := range noteOrder {
@@ -244,61 +197,4 @@ func Limits(r Run) []bounds.Limit {
 		ls = append(ls, r.Input.Limits...)
 	}
 	return ls
-}
-
-// InputSummary is the human-readable account of what was read and skipped.
-func InputSummary(r Run) string {
-	var b strings.Builder
-	for _, c := range r.Capture {
-		fmt.Fprintf(&b, "Capture %s: %s packets received, %s dropped by the kernel, %s by the interface\n",
-			c.Interface, humanize.Comma(int64(c.Received)), humanize.Comma(int64(c.Dropped)), humanize.Comma(int64(c.IfDropped)))
-	}
-	c := r.Snap.Counts
-	if in := r.Input; in != nil && r.Capture == nil {
-		fmt.Fprintf(&b, "Input: %d file(s), %s frames", len(in.Files), humanize.Comma(int64(in.Frames)))
-		if !r.Snap.First.IsZero() {
-			fmt.Fprintf(&b, " from %s to %s", r.Snap.First.Format(time.RFC3339), r.Snap.Last.Format(time.RFC3339))
-		}
-		b.WriteString("\n")
-	}
-	fmt.Fprintf(&b, "Seen: %s ESP/AH packets in %d SAs, %s IKEv1 and %s IKEv2 messages (%s behind a non-ESP marker), %s NAT keepalives\n",
-		humanize.Comma(int64(c.IPsecPackets)), r.Snap.SAs, humanize.Comma(int64(c.IKEv1Messages)), humanize.Comma(int64(c.IKEv2Messages)),
-		humanize.Comma(int64(c.IKEEncapsulated)), humanize.Comma(int64(c.NATKeepalives)))
-	if p := r.Snap.Policy; p != nil {
-		fmt.Fprintf(&b, "Policy: %s cleartext packets that the policy says must be protected or blocked, %d SA pairs whose selectors match no policy, %d whose suite the policy does not offer\n",
-			humanize.Comma(int64(p.Violations)), p.SAsWithoutPolicy, p.SAsOutsideOffers)
-	}
-	if c.Untracked > 0 {
-		fmt.Fprintf(&b, "Untracked: %s IPsec packets of SAs the table had no room for (see Limit reached)\n", humanize.Comma(int64(c.Untracked)))
-	}
-	for _, l := range bounds.Hit(Limits(r)) {
-		fmt.Fprintf(&b, "Limit reached: %s\n", l)
-	}
-	if c.EvictedSAs > 0 {
-		fmt.Fprintf(&b, "Evicted: %s idle or ended SAs left the SA view; their totals are in the statistics\n", humanize.Comma(int64(c.EvictedSAs)))
-	}
-	if c.TruncatedIPsec > 0 {
-		fmt.Fprintf(&b, "Truncated: %s ESP/AH packets were cut by the snap length (counted from their IP length)\n", humanize.Comma(int64(c.TruncatedIPsec)))
-	}
-	if in := r.Input; in != nil {
-		if in.PacketsReassembled > 0 {
-			fmt.Fprintf(&b, "Reassembled: %d packets from %d IP fragments\n", in.PacketsReassembled, in.FragmentsReassembled)
-		}
-		if in.FragmentsUnanalysed > 0 {
-			fmt.Fprintf(&b, "Fragments not analysed: %d\n", in.FragmentsUnanalysed)
-		}
-		if n := in.SkippedTotal(); n > 0 {
-			var parts []string
-			for _, k := range in.SkipReasons() {
-				parts = append(parts, fmt.Sprintf("%s: %d", k, in.Skipped[k]))
-			}
-			fmt.Fprintf(&b, "Skipped: %d (%s)\n", n, strings.Join(parts, ", "))
-		}
-		for _, f := range in.Files {
-			if f.Error != "" {
-				fmt.Fprintf(&b, "Problem: %s\n", f.Error)
-			}
-		}
-	}
-	return b.String()
 }

@@ -329,11 +329,11 @@ Columns (title or key): `+columnList()+"\n")
 	if err := in.openLog(stdout, 0); err != nil {
 		return usageError(stderr, "sas", err)
 	}
-	cols, err := report.SelectColumns(columns, format == report.JSON)
+	cols, err := report.SAColumns.Select(columns, format == report.JSON)
 	if err != nil {
 		return usageError(stderr, "sas", err)
 	}
-	keys, err := report.ParseSort(sortBy)
+	keys, err := report.SAColumns.ParseSort(sortBy)
 	if err != nil {
 		return usageError(stderr, "sas", err)
 	}
@@ -345,8 +345,7 @@ Columns (title or key): `+columnList()+"\n")
 		return status
 	}
 	rows := r.Snap.Rows
-	report.SortRows(rows, keys)
-	if err := report.WriteSAs(stdout, rows, cols, format); err != nil {
+	if err := (report.SAs{Columns: cols, Sort: keys}).Write(stdout, r, format); err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return exitUsage
 	}
@@ -361,9 +360,5 @@ Columns (title or key): `+columnList()+"\n")
 }
 
 func columnList() string {
-	var names []string
-	for _, c := range report.Columns {
-		names = append(names, c.Key)
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(report.SAColumns.Keys(), ", ")
 }

@@ -21,7 +21,7 @@ func checkExpect(files []string, r report.Run, stdout, stderr io.Writer) int {
 		diffs, err := expect.Compare(data,
 			func() ([]byte, error) { return report.StatsJSON(r) },
 			func() ([]byte, error) {
-				return report.SARowsJSON(r.Snap.Rows, report.Columns)
+				return report.SARowsJSON(r.Snap.Rows)
 			})
 		if err != nil {
 			fmt.Fprintf(stderr, "ipsecmon: --expect %s: %v\n", name, err)

@@ -169,7 +169,7 @@ func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, er
 			w.Write(b)
 		})
 		mux.HandleFunc("/sas.json", func(w http.ResponseWriter, _ *http.Request) {
-			b, err := report.SARowsJSON(s.sample().Snap.Rows, report.Columns)
+			b, err := report.SARowsJSON(s.sample().Snap.Rows)
 			if err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
