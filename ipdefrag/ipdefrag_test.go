@@ -348,12 +348,7 @@ func TestTinyFragmentsCounted(t *testing.T) {
 // the packet their sender cut (the bytes are distinct, so a misplaced
 // piece shows).
 func TestReverseTinyFragments(t *testing.T) {
-	orig := original4(64000, 9)
-	sizes := make([]int, 7999)
-	for i := range sizes {
-		sizes[i] = 8
-	}
-	fs := pb.FragmentIPv4(orig, 9, sizes...)
+	orig, fs := tinyFragments()
 	d := New(DefaultLimits)
 	for i := len(fs) - 1; i >= 0; i-- {
 		r := d.Add(frag4(fs[i], 0))
@@ -364,6 +359,17 @@ func TestReverseTinyFragments(t *testing.T) {
 			t.Fatalf("fragment %d: packet %d bytes", i, len(r.Packet))
 		}
 	}
+}
+
+// tinyFragments is a 64,000-byte IPv4 packet cut into 8-byte fragments
+// (the last takes the rest).
+func tinyFragments() (orig []byte, fs [][]byte) {
+	orig = original4(64000, 9)
+	sizes := make([]int, 7999)
+	for i := range sizes {
+		sizes[i] = 8
+	}
+	return orig, pb.FragmentIPv4(orig, 9, sizes...)
 }
 
 // withChecksum is orig with its IPv4 header checksum set (RFC 1071): what
@@ -377,12 +383,7 @@ func withChecksum(orig []byte) []byte {
 // Reverse order costs what order does per fragment (same-run baseline:
 // compare the two figures).
 func BenchmarkTinyFragments(b *testing.B) {
-	orig := original4(64000, 9)
-	sizes := make([]int, 7999)
-	for i := range sizes {
-		sizes[i] = 8
-	}
-	fs := pb.FragmentIPv4(orig, 9, sizes...)
+	_, fs := tinyFragments()
 	for _, reverse := range []bool{false, true} {
 		b.Run(fmt.Sprintf("reverse=%v", reverse), func(b *testing.B) {
 			for range b.N {

@@ -2,6 +2,7 @@ package stress
 
 import (
 	"bytes"
+	"io"
 	"path/filepath"
 	"testing"
 
@@ -57,17 +58,8 @@ func TestGenerators(t *testing.T) {
 			}
 			cfg.Keys = ks
 		}
-		an := analyzer.New(cfg)
-		run := pipeline.New(an, pipeline.Options{})
-		src, err := capture.NewReader("gen", &buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := run.Source(src); err != nil {
-			t.Fatal(err)
-		}
-		run.Finish()
-		snap := an.Snapshot()
+		run := readAll(t, &buf, cfg)
+		snap := run.Analyzer().Snapshot()
 		c := snap.Counts
 		got := want{frames: frames, ipsec: int(c.IPsecPackets), ikev2: int(c.IKEv2Messages), ikeErrors: int(c.IKEErrors),
 			sas: snap.SAs, badSPI: int(c.BadSPI), fragmentsHeld: int(run.Stats().FragmentsUnanalysed)}
@@ -107,16 +99,7 @@ func TestFragmentFloodLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := pipeline.New(analyzer.New(analyzer.Config{}), pipeline.Options{})
-	src, err := capture.NewReader("gen", &buf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := run.Source(src); err != nil {
-		t.Fatal(err)
-	}
-	run.Finish()
-	st := run.Stats()
+	st := readAll(t, &buf, analyzer.Config{}).Stats()
 	var hits uint64
 	for _, l := range st.Limits {
 		if l.Name == "ipv4_reassembly" {
@@ -127,4 +110,19 @@ func TestFragmentFloodLimit(t *testing.T) {
 	if hits == 0 || hits != dropped || hits+st.FragmentsUnanalysed != uint64(frames) {
 		t.Errorf("limit hits %d, dropped %d, left over %d, of %d fragments", hits, dropped, st.FragmentsUnanalysed, frames)
 	}
+}
+
+// readAll reads a generated capture through ipsecmon's pipeline to its end.
+func readAll(t *testing.T, capt io.Reader, cfg analyzer.Config) *pipeline.Run {
+	t.Helper()
+	run := pipeline.New(analyzer.New(cfg), pipeline.Options{})
+	src, err := capture.NewReader("gen", capt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Source(src); err != nil {
+		t.Fatal(err)
+	}
+	run.Finish()
+	return run
 }
