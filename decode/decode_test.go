@@ -5,8 +5,11 @@ import (
 	"errors"
 	pb "ipsecmon/internal/pktbuild"
 	"net/netip"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
@@ -24,6 +27,7 @@ type wantHdr struct {
 func TestDecode(t *testing.T) {
 	espBody := 100 // IV + ciphertext + ICV stand-in
 	ikeMsg := pb.IKEHeader(0x20, 34, 0x08, 0, 28)
+	ikeSPI := mixedPortIKE()
 	tests := []struct {
 		name    string
 		lt      layers.LinkType
@@ -89,6 +93,35 @@ func TestDecode(t *testing.T) {
 			lt:    layers.LinkTypeRaw,
 			frame: pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+4+28, 0), pb.UDP(4500, 4500, 4+28), pb.U32(0), ikeMsg),
 			kind:  KindIKE, src: "192.0.2.1", encap: true, ikeLen: 28,
+		},
+		{
+			// A NAT mapped the initiator's port 500 to 4500: plain IKE
+			// arrives from 4500 at the responder's port 500 (and answers go
+			// back from 500 to 4500).
+			name:  "udp 4500 to 500 plain ike",
+			lt:    layers.LinkTypeRaw,
+			frame: pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+28, 0), pb.UDP(4500, 500, 28), ikeSPI),
+			kind:  KindIKE, src: "192.0.2.1", ikeLen: 28,
+		},
+		{
+			name:  "udp 500 to 4500 plain ike",
+			lt:    layers.LinkTypeRaw,
+			frame: pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+28, 0), pb.UDP(500, 4500, 28), ikeSPI),
+			kind:  KindIKE, src: "192.0.2.1", ikeLen: 28,
+		},
+		{
+			name:  "udp 500 to 4500 non-ESP marker then ike",
+			lt:    layers.LinkTypeRaw,
+			frame: pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+4+28, 0), pb.UDP(500, 4500, 4+28), pb.U32(0), ikeSPI),
+			kind:  KindIKE, src: "192.0.2.1", encap: true, ikeLen: 28,
+		},
+		{
+			// A NAT mapped the peer's 4500 to 500: ESP between 500 and 4500.
+			name:  "udp 500 to 4500 esp",
+			lt:    layers.LinkTypeRaw,
+			frame: pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+8+espBody, 0), pb.UDP(500, 4500, 8+espBody), pb.ESP(0x4500, 1, espBody)),
+			kind:  KindIPsec, src: "192.0.2.1", encap: true,
+			hdrs: []wantHdr{{proto: 50, spi: 0x4500, seq: 1, offset: 28, wireLen: 108, dataLen: 108}},
 		},
 		{
 			name:  "nat keepalive",
@@ -386,5 +419,64 @@ func TestDecodeCleartextPorts(t *testing.T) {
 	}
 	if p.Kind != KindOther || p.Protocol != 6 || p.SrcPort != 51000 || p.DstPort != 22 || p.UDP {
 		t.Errorf("kind %v proto %d ports %d>%d udp %v; want other, TCP 51000>22", p.Kind, p.Protocol, p.SrcPort, p.DstPort, p.UDP)
+	}
+}
+
+// mixedPortIKE is an IKE_SA_INIT header with a non-zero initiator SPI, as
+// every real one has (RFC 7296 §3.1).
+func mixedPortIKE() []byte {
+	m := pb.IKEHeader(0x20, 34, 0x08, 0, 28)
+	copy(m, []byte{0x5a, 0x5a, 0x5a, 0x5a, 1, 2, 3, 4})
+	return m
+}
+
+// Between ports 500 and 4500 tshark's reading decides: Wireshark takes the
+// lower port's dissector (ISAKMP) for plain IKE and RFC 3948's for a
+// non-ESP marker or ESP. Each frame must be IKE to ipsecmon when tshark
+// shows an ISAKMP header, ESP when it shows an ESP one.
+func TestMixedPortsAgainstTshark(t *testing.T) {
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed")
+	}
+	ike := mixedPortIKE()
+	frames := [][]byte{
+		pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+28, 0), pb.UDP(4500, 500, 28), ike),
+		pb.Cat(pb.IPv4(17, pb.A2, pb.A1, 8+28, 0), pb.UDP(500, 4500, 28), ike),
+		pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+4+28, 0), pb.UDP(500, 4500, 4+28), pb.U32(0), ike),
+		pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+8+32, 0), pb.UDP(500, 4500, 8+32), pb.ESP(0x4500, 1, 32)),
+		pb.Cat(pb.IPv4(17, pb.A1, pb.A2, 8+28, 0), pb.UDP(4500, 4500, 28), ike[:28]),
+	}
+	var fr []pb.Frame
+	for _, f := range frames {
+		fr = append(fr, pb.Frame{Data: f})
+	}
+	path := filepath.Join(t.TempDir(), "mixed.pcap")
+	if err := pb.WritePcap(path, time.Unix(0, 0), fr); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(tshark, "-r", path, "-T", "fields", "-E", "separator=,", "-e", "isakmp.ispi", "-e", "esp.spi").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != len(frames) {
+		t.Fatalf("tshark printed %d lines for %d frames", len(lines), len(frames))
+	}
+	d := NewDecoder()
+	for i, f := range frames {
+		var p Packet
+		err := d.Decode(layers.LinkTypeRaw, f, len(f), &p)
+		isakmp, esp, _ := strings.Cut(lines[i], ",")
+		var want Kind
+		switch {
+		case isakmp != "":
+			want = KindIKE
+		case esp != "":
+			want = KindIPsec
+		}
+		if err != nil || p.Kind != want {
+			t.Errorf("frame %d: ipsecmon %v (%v), tshark %q", i+1, p.Kind, err, lines[i])
+		}
 	}
 }

@@ -131,6 +131,13 @@ func (u *UDP) LayerType() gopacket.LayerType  { return layers.LayerTypeUDP }
 func (u *UDP) CanDecode() gopacket.LayerClass { return layers.LayerTypeUDP }
 func (u *UDP) NextLayerType() gopacket.LayerType {
 	switch {
+	case (u.SrcPort == PortNATT && u.DstPort == PortIKE || u.SrcPort == PortIKE && u.DstPort == PortNATT) && plainIKE(u.Payload, int(u.Length)-8):
+		// A NAT that maps port 500 to 4500 (or the other way) puts plain
+		// IKE between 4500 and 500: the daemon's port-500 socket sends and
+		// receives IKE without a non-ESP marker (RFC 7296 §2.23). ESP is
+		// possible there too (a NAT mapping 4500 to 500), so the content
+		// decides: a whole IKE header that starts with a non-zero SPI.
+		return LayerTypeIKE
 	case u.SrcPort == PortNATT || u.DstPort == PortNATT:
 		return LayerTypeUDPEncap
 	case u.SrcPort == PortIKE || u.DstPort == PortIKE:
@@ -140,6 +147,19 @@ func (u *UDP) NextLayerType() gopacket.LayerType {
 		return layers.LayerTypeGTPv1U
 	}
 	return gopacket.LayerTypeZero
+}
+
+// plainIKE reports a UDP payload that is one whole IKE message without a
+// non-ESP marker: the initiator SPI is never zero (RFC 7296 §3.1), so its
+// first four bytes are no marker; the major version is 1 or 2; the header's
+// length is the UDP length field's (the capture may be cut shorter). ESP
+// ciphertext passes all three by chance about once in 2^36.
+func plainIKE(b []byte, udpPayload int) bool {
+	if len(b) < 28 || b[0]|b[1]|b[2]|b[3] == 0 {
+		return false
+	}
+	v := b[17] >> 4
+	return (v == 1 || v == 2) && binary.BigEndian.Uint32(b[24:28]) == uint32(udpPayload)
 }
 
 func (u *UDP) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
