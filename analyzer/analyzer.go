@@ -84,7 +84,11 @@ type Analyzer struct {
 	evicted   map[tallyKey]*tally // totals of evicted SAs, by endpoints and kind
 	lastSweep int64
 	bursts    map[burstKey]*burst
-	tableFull bool
+	// anomalySeq numbers anomalies in order; lastBurstPrune is when idle
+	// burst counters were last dropped.
+	anomalySeq     uint64
+	lastBurstPrune int64
+	tableFull      bool
 	// windowBytes is what the SAs' replay windows hold (Config.ReplayMemory).
 	windowBytes int64
 	hits        limitHits
@@ -96,7 +100,7 @@ type Analyzer struct {
 	innerPkt  [maxNesting]decode.Packet
 	// covered: destinations whose complete SA list is known (Bad SPI detection).
 	covered   map[netip.Addr]bool
-	badSPIs   map[SAKey]uint64
+	badSPIs   map[netip.Addr]uint64 // Bad SPI packets by destination
 	keyErrors map[string]bool
 
 	filterHits  map[*filters.SpecificFilter]uint64

@@ -1,7 +1,9 @@
 package analyzer
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"ipsecmon/ikestate"
@@ -73,9 +75,17 @@ type burstKey struct {
 type burst struct {
 	last    int64  // when the last event of this kind was emitted
 	pending uint64 // occurrences not yet reported
+	seq     uint64 // order of the latest occurrence among all anomalies
 	src     fmt.Stringer
 	ref     Ref
 }
+
+// maxBursts bounds the anomaly counters (one per SA and kind) kept at
+// once: a flood of random SPIs or spoofed flows makes a new SA per packet.
+// Counters idle for a burst interval hold nothing a new one would not, and
+// are dropped when room is needed; past the bound, anomalies are counted
+// per kind without naming their SA (limit anomaly_events).
+const maxBursts = 4096
 
 func (a *Analyzer) emit(e Event) {
 	if a.deferring {
@@ -97,25 +107,72 @@ func (a *Analyzer) anomaly(now int64, typ string, key SAKey, src fmt.Stringer, r
 	}
 	bk := burstKey{key, typ}
 	b := a.bursts[bk]
+	if b == nil && len(a.bursts) >= maxBursts {
+		a.pruneBursts(now)
+		if len(a.bursts) >= maxBursts {
+			a.hits.anomalies++
+			bk = burstKey{typ: typ} // the kind's counter for SAs not kept apart
+			b = a.bursts[bk]
+		}
+	}
 	if b == nil {
 		b = &burst{last: -burstInterval}
 		a.bursts[bk] = b
 	}
+	a.anomalySeq++
 	b.pending++
-	b.src, b.ref = src, ref
+	b.seq, b.src, b.ref = a.anomalySeq, src, ref
 	if now-b.last >= burstInterval {
-		a.emit(Event{Time: time.Unix(0, now).UTC(), Type: typ, SA: eventSA(key, src), Count: b.pending, Detail: detail, Source: ref.Source, Frame: ref.Index})
+		a.emit(a.burstEvent(now, bk, b, detail))
 		b.last, b.pending = now, 0
 	}
 }
 
-// flushBursts reports anomalies counted but not yet reported.
+// burstEvent reports a burst's pending count.
+func (a *Analyzer) burstEvent(now int64, bk burstKey, b *burst, detail string) Event {
+	e := Event{Time: time.Unix(0, now).UTC(), Type: bk.typ, Count: b.pending, Detail: detail, Source: b.ref.Source, Frame: b.ref.Index}
+	if bk.sa == (SAKey{}) {
+		e.Detail = fmt.Sprintf("SAs beyond the %d whose anomalies are counted apart (limit anomaly_events)", maxBursts)
+	} else {
+		e.SA = eventSA(bk.sa, b.src)
+	}
+	return e
+}
+
+// pruneBursts drops the counters with nothing pending whose interval has
+// passed (their next occurrence is reported at once either way); at most
+// once per burst interval, so that a table full of live counters is not
+// walked for every packet.
+func (a *Analyzer) pruneBursts(now int64) {
+	if now-a.lastBurstPrune < burstInterval && a.lastBurstPrune != 0 {
+		return
+	}
+	a.lastBurstPrune = now
+	for k, b := range a.bursts {
+		if b.pending == 0 && now-b.last >= burstInterval {
+			delete(a.bursts, k)
+		}
+	}
+}
+
+// flushBursts reports anomalies counted but not yet reported, in the order
+// of their latest occurrence (the map's own order would differ from run to
+// run).
 func (a *Analyzer) flushBursts() {
+	type pending struct {
+		k burstKey
+		b *burst
+	}
+	var ps []pending
 	for k, b := range a.bursts {
 		if b.pending > 0 {
-			a.emit(Event{Time: time.Unix(0, a.end).UTC(), Type: k.typ, SA: eventSA(k.sa, b.src), Count: b.pending, Source: b.ref.Source, Frame: b.ref.Index})
-			b.pending = 0
+			ps = append(ps, pending{k, b})
 		}
+	}
+	slices.SortFunc(ps, func(x, y pending) int { return cmp.Compare(x.b.seq, y.b.seq) })
+	for _, p := range ps {
+		a.emit(a.burstEvent(a.end, p.k, p.b, ""))
+		p.b.pending = 0
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 type limitHits struct {
 	saTable      uint64 // packets of SAs refused for Config.MaxSAs
 	replayMemory uint64 // packets of SAs refused for Config.ReplayMemory
+	anomalies    uint64 // anomalies counted without their SA (maxBursts)
 }
 
 // Limits returns the analyzer's limits that are set, with what each
@@ -24,6 +25,9 @@ func (a *Analyzer) Limits() []bounds.Limit {
 	if a.tracker != nil {
 		ls = append(ls, bounds.Limit{Name: "ike_history", Cap: ikestate.MaxHistory, Unit: "changes", Hits: a.tracker.HistoryLost(),
 			Discarded: "lifecycle changes whose time was not kept (check cannot tell Key Additions/Deletions/Rekeys at later moments)"})
+	}
+	if a.cfg.OnEvent != nil {
+		ls = append(ls, bounds.Limit{Name: "anomaly_events", Cap: maxBursts, Unit: "SAs with anomalies within a second", Hits: a.hits.anomalies, Discarded: "anomalies reported per kind without their SA"})
 	}
 	return ls
 }

@@ -55,8 +55,8 @@ func (a *Analyzer) Snapshot() *Snapshot {
 	if a.BadSPIKnown() {
 		s.SAKnowledgeComplete = true
 		s.BadSPIByDst = map[netip.Addr]uint64{}
-		for k, n := range a.badSPIs {
-			s.BadSPIByDst[k.Dst] += n
+		for d, n := range a.badSPIs {
+			s.BadSPIByDst[d] = n
 		}
 	}
 	mine := a.mine(s)

@@ -54,11 +54,12 @@ func (a *Analyzer) badSPI(now int64, key SAKey, p *decode.Packet, ref Ref) bool 
 func (a *Analyzer) countBadSPI(now int64, key SAKey, p *decode.Packet, ref Ref, why string) {
 	a.counts.BadSPI++
 	if a.badSPIs == nil {
-		a.badSPIs = map[SAKey]uint64{}
+		a.badSPIs = map[netip.Addr]uint64{}
 	}
-	if len(a.badSPIs) < maxEvictedTallies || a.badSPIs[key] > 0 {
-		a.badSPIs[key]++
-	}
+	// By destination only: those are hosts with a complete SA list, SAs
+	// of the table or peers of decrypted IKE, all bounded elsewhere (the
+	// SPIs of a flood are not).
+	a.badSPIs[key.Dst]++
 	a.anomaly(now, EventBadSPI, key, p.Src, ref, why)
 }
 
