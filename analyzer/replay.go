@@ -1,6 +1,9 @@
 package analyzer
 
-import "math/bits"
+import (
+	"math/bits"
+	"slices"
+)
 
 // ReplayWindow is the receiver's anti-replay window of RFC 4303 §3.4.3 and
 // RFC 4302 §3.4.3: a packet is a replay when its sequence number was
@@ -13,18 +16,30 @@ import "math/bits"
 // clears the bits passed over with one rotated mask. Larger windows keep a
 // ring of 64-packet blocks, each word tagged with the block it holds; a word
 // whose tag is not the block asked about is empty. Advancing then costs
-// nothing however far the window moves: a window of a million packets
-// costs per packet what one of 64 does (Linux clears such windows one bit
+// nothing however far the window moves (Linux clears such windows one bit
 // at a time, and caps them at 4096 packets, XFRMA_REPLAY_ESN_MAX bits).
+//
+// A ring of a large window is big (256 KB for a million packets), and
+// sparse traffic — sequence numbers jumping far ahead — touches a new part
+// of it with every packet. So a window whose ring would exceed sparseMax
+// words starts with a list of the numbers accepted (at most sparseMax, those
+// left of the window forgotten as it fills) and takes its ring only when the
+// list overflows: a window of a million packets then costs per packet about
+// what one of 64 does, dense traffic or sparse.
 type ReplayWindow struct {
 	top    uint64 // highest accepted sequence number
 	size   uint32 // window size W in packets
 	seen   bool
+	dense  bool   // ring holds blocks (else, when set, the list of accepted numbers)
 	inline uint64 // the ring of windows up to 64 packets
 	// ring holds, for larger windows, pairs of words: the bits of a block
 	// of 64 sequence numbers, then that block's number plus one (0: empty).
 	ring *[]uint64
 }
+
+// sparseMax is the longest list of accepted numbers a large window keeps
+// before it takes its ring.
+const sparseMax = 32
 
 // NewReplayWindow returns an empty window of size packets (at least 1).
 func NewReplayWindow(size int) ReplayWindow {
@@ -32,8 +47,13 @@ func NewReplayWindow(size int) ReplayWindow {
 		size = 1
 	}
 	w := ReplayWindow{size: uint32(size)}
-	if n := ringWords(size); n > 0 {
+	switch n := ringWords(size); {
+	case n == 0:
+	case 2*n <= sparseMax:
 		r := make([]uint64, 2*n)
+		w.ring, w.dense = &r, true
+	default:
+		r := make([]uint64, 0, sparseMax)
 		w.ring = &r
 	}
 	return w
@@ -48,8 +68,8 @@ func ringWords(size int) int {
 	return (size+63)/64 + 1
 }
 
-// ReplayWindowBytes is the memory a window of size packets takes beyond
-// the SA itself.
+// ReplayWindowBytes is the memory a window of size packets may take beyond
+// the SA itself (its ring, once it has one).
 func ReplayWindowBytes(size int) int64 { return int64(ringWords(size)) * 16 }
 
 // Size is the window size in packets.
@@ -74,8 +94,11 @@ func (w *ReplayWindow) Check(seq uint64) bool {
 	if w.top-seq >= uint64(w.size) {
 		return false
 	}
-	if w.ring == nil {
+	switch {
+	case w.ring == nil:
 		return w.inline&(1<<(seq%64)) == 0
+	case !w.dense:
+		return !slices.Contains(*w.ring, seq)
 	}
 	r := *w.ring
 	i := 2 * (seq / 64 % uint64(len(r)/2))
@@ -103,16 +126,42 @@ func (w *ReplayWindow) Update(seq uint64) {
 		}
 		w.top = seq
 	}
-	if w.ring == nil {
+	switch {
+	case w.ring == nil:
 		w.inline |= 1 << (seq % 64)
-		return
+	case w.dense:
+		w.set(seq)
+	default:
+		w.list(seq)
 	}
+}
+
+// set sets seq's bit in the ring of blocks.
+func (w *ReplayWindow) set(seq uint64) {
 	r := *w.ring
 	i := 2 * (seq / 64 % uint64(len(r)/2))
 	if r[i+1] != seq/64+1 {
 		r[i], r[i+1] = 0, seq/64+1
 	}
 	r[i] |= 1 << (seq % 64)
+}
+
+// list adds seq to the list of accepted numbers; when the list is full of
+// numbers still in the window, the window takes its ring.
+func (w *ReplayWindow) list(seq uint64) {
+	r := *w.ring
+	if len(r) == cap(r) {
+		r = slices.DeleteFunc(r, func(s uint64) bool { return w.top-s >= uint64(w.size) })
+	}
+	if len(r) < cap(r) {
+		*w.ring = append(r, seq)
+		return
+	}
+	ring := make([]uint64, 2*ringWords(int(w.size)))
+	w.ring, w.dense = &ring, true
+	for _, s := range append(r, seq) {
+		w.set(s)
+	}
 }
 
 // InferESN reconstructs the high 32 bits of a 64-bit sequence number from

@@ -95,7 +95,7 @@ func TestInferESN(t *testing.T) {
 // sequence number and the highest one. A number is new when it is above
 // the highest, or within size-1 below it and not in the set. Random walks
 // jump forward (often past the whole window), step back into it and
-// repeat themselves, for sizes on both sides of each word boundary and
+// repeat themselves, with dense phases (numbers in order), for sizes on both sides of each word boundary and
 // windows far larger than any kernel's.
 func TestReplayWindowAgainstDefinition(t *testing.T) {
 	for _, size := range []int{1, 2, 63, 64, 65, 127, 128, 129, 1000, 4096, 1_000_000} {
@@ -107,6 +107,10 @@ func TestReplayWindowAgainstDefinition(t *testing.T) {
 			seq := uint64(1 + rng.IntN(3*size))
 			for step := range 20_000 {
 				switch r := rng.IntN(10); {
+				case step/500%2 == 1 && r < 7:
+					seq = top + 1 + uint64(rng.IntN(3)) // a dense phase
+				case step/500%2 == 1 && top > 0:
+					seq = top - min(top-1, uint64(rng.IntN(min(size, 200))))
 				case r < 4:
 					seq = top + 1 + uint64(rng.IntN(2*size+130))
 				case r < 8 && top > 0:
@@ -127,7 +131,45 @@ func TestReplayWindowAgainstDefinition(t *testing.T) {
 					t.Fatalf("step %d: top %d, want %d", step, w.Top(), top)
 				}
 			}
+			if w.ring != nil && !w.dense {
+				t.Errorf("the walk never made the window take its ring")
+			}
 		})
+	}
+}
+
+// Sparse traffic (jumps of up to a million) keeps a million-packet window
+// on its list of at most sparseMax numbers; a dense run then makes it take
+// its ring, and both answer as the definition does (the random walks above
+// pass through both too).
+func TestReplayWindowSparse(t *testing.T) {
+	w := NewReplayWindow(1_000_000)
+	rng := rand.New(rand.NewPCG(7, 8))
+	seq := uint64(0)
+	for range 10_000 {
+		seq += uint64(1 + rng.IntN(1_000_000))
+		if !w.Check(seq) {
+			t.Fatalf("%d refused", seq)
+		}
+		w.Update(seq)
+		if w.dense || len(*w.ring) > sparseMax {
+			t.Fatalf("sparse traffic made the window dense (%d listed)", len(*w.ring))
+		}
+	}
+	// seq is top; seq-1 was never accepted, seq is.
+	if !w.Check(seq-1) || w.Check(seq) {
+		t.Fatal("sparse window answers wrong")
+	}
+	for s := seq + 1; s <= seq+sparseMax+1; s++ {
+		w.Update(s)
+	}
+	if !w.dense || !w.Check(seq-1) {
+		t.Fatalf("after a dense run: dense %v, Check(%d) %v", w.dense, seq-1, w.Check(seq-1))
+	}
+	for s := seq; s <= seq+sparseMax+1; s++ {
+		if w.Check(s) {
+			t.Fatalf("%d, accepted before the ring was taken, is not refused", s)
+		}
 	}
 }
 
@@ -144,6 +186,9 @@ func TestReplayWindowBytes(t *testing.T) {
 		{1_000_000, (15625 + 1) * 16},
 	} {
 		w := NewReplayWindow(tt.size)
+		for seq := uint64(1); seq <= sparseMax+1; seq++ {
+			w.Update(seq) // a dense run: large windows take their ring
+		}
 		var held int64
 		if w.ring != nil {
 			held = int64(len(*w.ring)) * 8
