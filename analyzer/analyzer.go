@@ -11,6 +11,7 @@ import (
 
 	"ipsecmon/decode"
 	"ipsecmon/espcrypto"
+	"ipsecmon/event"
 	"ipsecmon/filters"
 	"ipsecmon/ikestate"
 	"ipsecmon/ipproto"
@@ -250,7 +251,7 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 			if sa.key != nil {
 				detail = "first packet (listed in " + sa.key.Origin + ")"
 			}
-			a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventSAAdded, SA: eventSA(key, p.Src), Detail: detail, Source: ref.Source, Frame: ref.Index})
+			a.emit(Event{Time: time.Unix(0, now).UTC(), Kind: event.SAAdded, SA: eventSA(key, p.Src), Detail: detail, Source: ref.Source, Frame: ref.Index})
 		}
 	}
 	return sa
@@ -275,7 +276,7 @@ func (a *Analyzer) room(now int64, ref Ref) bool {
 	a.counts.Untracked++
 	if !a.tableFull {
 		a.tableFull = true
-		a.emit(Event{Time: time.Unix(0, now).UTC(), Type: EventUntrackedStarted, Detail: why + "; packets of new SAs are counted as untracked", Source: ref.Source, Frame: ref.Index})
+		a.emit(Event{Time: time.Unix(0, now).UTC(), Kind: event.SATableFull, Detail: why + "; packets of new SAs are counted as untracked", Source: ref.Source, Frame: ref.Index})
 	}
 	return false
 }
@@ -349,7 +350,7 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 	}
 	if !sa.Window.Check(seq) {
 		sa.Replayed++
-		a.anomaly(now, EventReplayBurst, sa.Key, src, ref, "sequence number already seen or left of the window")
+		a.anomaly(now, event.Replay, sa.Key, src, ref, "sequence number already seen or left of the window")
 		return
 	}
 	var o opened
@@ -365,7 +366,7 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 			// A packet too short to carry its ICV cannot be authenticated
 			// either; Linux counts both in XfrmInStateProtoError.
 			sa.NotAuthenticated++
-			a.anomaly(now, EventAuthFailure, sa.Key, src, ref, o.res.Reason.String())
+			a.anomaly(now, event.AuthenticationFailure, sa.Key, src, ref, o.res.Reason.String())
 			return
 		}
 		verified = true
@@ -375,7 +376,7 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 	sa.Window.Update(seq)
 	if verified && o.res.Outcome == espcrypto.NotDecrypted {
 		sa.NotDecrypted++
-		a.anomaly(now, EventDecryptFailure, sa.Key, src, ref, o.res.Reason.String())
+		a.anomaly(now, event.DecryptionFailure, sa.Key, src, ref, o.res.Reason.String())
 		return
 	}
 	if sa.Accepted == 0 || seq < sa.MinSeq {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"ipsecmon/event"
 	"ipsecmon/ikestate"
 	"ipsecmon/ipproto"
 )
@@ -13,13 +14,13 @@ import (
 // Event is one SA lifecycle event or anomaly, for the event log and the
 // watch view.
 type Event struct {
-	Time   time.Time `json:"time"`
-	Type   string    `json:"event"`
-	SA     *EventSA  `json:"sa,omitempty"`
-	Count  uint64    `json:"count,omitempty"`
-	Detail string    `json:"detail,omitempty"`
-	Source string    `json:"source,omitempty"`
-	Frame  int       `json:"frame,omitempty"`
+	Time   time.Time  `json:"time"`
+	Kind   event.Kind `json:"event"`
+	SA     *EventSA   `json:"sa,omitempty"`
+	Count  uint64     `json:"count,omitempty"`
+	Detail string     `json:"detail,omitempty"`
+	Source string     `json:"source,omitempty"`
+	Frame  int        `json:"frame,omitempty"`
 	// IKE is the IKE tracker's event (messages and negotiation lifecycle).
 	IKE *ikestate.Event `json:"ike,omitempty"`
 }
@@ -33,21 +34,6 @@ type EventSA struct {
 	SrcPort  uint16 `json:"src_port,omitempty"`
 	DstPort  uint16 `json:"dst_port,omitempty"`
 }
-
-// Event types.
-const (
-	EventSAAdded          = "sa_added" // first packet of an SA learned from traffic
-	EventReplayBurst      = "replay"
-	EventAuthFailure      = "authentication_failure"
-	EventDecryptFailure   = "decryption_failure"
-	EventBadSPI           = "bad_spi"
-	EventSAEvicted        = "sa_evicted"
-	EventUntrackedStarted = "sa_table_full"
-	// The IKE tracker's events keep its kinds in snake case: message,
-	// child_sa_negotiated (child_sa_rekeyed when it replaced a pair),
-	// child_sa_deleted, child_sa_expired, ike_sa_established, ...
-	EventPolicyViolation = "policy_violation"
-)
 
 func eventSA(k SAKey, src fmt.Stringer) *EventSA {
 	switch k.Proto {
@@ -68,8 +54,8 @@ func eventSA(k SAKey, src fmt.Stringer) *EventSA {
 const burstInterval = int64(time.Second)
 
 type burstKey struct {
-	sa  SAKey
-	typ string
+	sa   SAKey
+	kind event.Kind
 }
 
 type burst struct {
@@ -98,20 +84,20 @@ func (a *Analyzer) emit(e Event) {
 }
 
 // anomaly records one occurrence of an anomaly on an SA.
-func (a *Analyzer) anomaly(now int64, typ string, key SAKey, src fmt.Stringer, ref Ref, detail string) {
+func (a *Analyzer) anomaly(now int64, kind event.Kind, key SAKey, src fmt.Stringer, ref Ref, detail string) {
 	if a.cfg.OnEvent == nil {
 		return
 	}
 	if a.bursts == nil {
 		a.bursts = map[burstKey]*burst{}
 	}
-	bk := burstKey{key, typ}
+	bk := burstKey{key, kind}
 	b := a.bursts[bk]
 	if b == nil && len(a.bursts) >= maxBursts {
 		a.pruneBursts(now)
 		if len(a.bursts) >= maxBursts {
 			a.hits.anomalies++
-			bk = burstKey{typ: typ} // the kind's counter for SAs not kept apart
+			bk = burstKey{kind: kind} // the kind's counter for SAs not kept apart
 			b = a.bursts[bk]
 		}
 	}
@@ -130,7 +116,7 @@ func (a *Analyzer) anomaly(now int64, typ string, key SAKey, src fmt.Stringer, r
 
 // burstEvent reports a burst's pending count.
 func (a *Analyzer) burstEvent(now int64, bk burstKey, b *burst, detail string) Event {
-	e := Event{Time: time.Unix(0, now).UTC(), Type: bk.typ, Count: b.pending, Detail: detail, Source: b.ref.Source, Frame: b.ref.Index}
+	e := Event{Time: time.Unix(0, now).UTC(), Kind: bk.kind, Count: b.pending, Detail: detail, Source: b.ref.Source, Frame: b.ref.Index}
 	if bk.sa == (SAKey{}) {
 		e.Detail = fmt.Sprintf("SAs beyond the %d whose anomalies are counted apart (limit anomaly_events)", maxBursts)
 	} else {

@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"ipsecmon/event"
 )
 
 // replays sends, for each SPI in order, packet 1 and then packet 1 again
@@ -24,7 +26,7 @@ func TestFlushBurstsOrder(t *testing.T) {
 	for run := range 20 {
 		var got []string
 		a := New(Config{Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}, OnEvent: func(e Event) {
-			if e.Type == EventReplayBurst && e.Count == 2 {
+			if e.Kind == event.Replay && e.Count == 2 {
 				got = append(got, e.SA.SPI)
 			}
 		}})
@@ -52,7 +54,7 @@ func TestFlushBurstsOrder(t *testing.T) {
 func TestAnomalyEventsBound(t *testing.T) {
 	var total, named, unnamed uint64
 	a := New(Config{OnEvent: func(e Event) {
-		if e.Type != EventReplayBurst {
+		if e.Kind != event.Replay {
 			return
 		}
 		total += e.Count

@@ -2,10 +2,11 @@ package analyzer
 
 import (
 	"net/netip"
-
-	"ipsecmon/algo"
 	"slices"
 	"time"
+
+	"ipsecmon/algo"
+	"ipsecmon/event"
 )
 
 // tallyKey groups evicted SAs whose figures add up the same way in the
@@ -82,12 +83,12 @@ func (a *Analyzer) evict(sa *SA) {
 	a.windowBytes -= ReplayWindowBytes(sa.Window.Size())
 	a.tableFull = false // room again: the next refusal is announced anew
 	if a.cfg.OnEvent != nil {
-		a.emit(Event{Time: time.Unix(0, a.end).UTC(), Type: EventSAEvicted, SA: eventSA(sa.Key, sa.Src), Detail: "state " + sa.State.String() + ", idle since " + time.Unix(0, sa.LastSeen).UTC().Format(time.RFC3339)})
+		a.emit(Event{Time: time.Unix(0, a.end).UTC(), Kind: event.SAEvicted, SA: eventSA(sa.Key, sa.Src), Detail: "state " + sa.State.String() + ", idle since " + time.Unix(0, sa.LastSeen).UTC().Format(time.RFC3339)})
 	}
-	for _, typ := range []string{EventReplayBurst, EventAuthFailure, EventDecryptFailure} {
-		bk := burstKey{sa.Key, typ}
+	for _, kind := range []event.Kind{event.Replay, event.AuthenticationFailure, event.DecryptionFailure} {
+		bk := burstKey{sa.Key, kind}
 		if b := a.bursts[bk]; b != nil && b.pending > 0 {
-			a.emit(Event{Time: time.Unix(0, a.end).UTC(), Type: typ, SA: eventSA(sa.Key, sa.Src), Count: b.pending, Source: b.ref.Source, Frame: b.ref.Index})
+			a.emit(Event{Time: time.Unix(0, a.end).UTC(), Kind: kind, SA: eventSA(sa.Key, sa.Src), Count: b.pending, Source: b.ref.Source, Frame: b.ref.Index})
 		}
 		delete(a.bursts, bk)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"ipsecmon/bounds"
 	"ipsecmon/decode"
+	"ipsecmon/event"
 	"ipsecmon/ipproto"
 )
 
@@ -140,12 +141,12 @@ func TestReplayMemoryBudget(t *testing.T) {
 	}
 	full := 0
 	for _, e := range events {
-		if e.Type == EventUntrackedStarted {
+		if e.Kind == event.SATableFull {
 			full++
 		}
 	}
 	if full != 1 {
-		t.Errorf("%d %s events, want 1", full, EventUntrackedStarted)
+		t.Errorf("%d %s events, want 1", full, event.SATableFull)
 	}
 	// SA 1 alone stays busy; at 11 s the other three are idle past 10 s and
 	// go, their windows with them: a fifth SA fits.

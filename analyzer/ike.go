@@ -3,11 +3,11 @@ package analyzer
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 	"time"
 
 	"ipsecmon/decode"
 	"ipsecmon/espcrypto"
+	"ipsecmon/event"
 	"ipsecmon/ikestate"
 	"ipsecmon/ipproto"
 	"ipsecmon/keys"
@@ -37,30 +37,30 @@ func (a *Analyzer) applyIKE() {
 	for _, e := range a.tracker.Drain() {
 		ev := e
 		switch e.Kind {
-		case ikestate.EventChildSANegotiated:
+		case event.ChildSANegotiated:
 			a.negotiated(e.Time.UnixNano(), e.Child)
-		case ikestate.EventChildSADeleted:
+		case event.ChildSADeleted:
 			if e.Child == nil {
 				a.endLearned(e.Time.UnixNano(), e.DeletedProto, e.DeletedSPI, e.DeletedBy.Addr())
 			} else {
 				a.ended(e.Time.UnixNano(), e.Child, StateDeleted)
 			}
-		case ikestate.EventChildSAExpired:
+		case event.ChildSAExpired:
 			a.ended(e.Time.UnixNano(), e.Child, StateExpired)
-		case ikestate.EventMessage:
+		case event.Message:
 			if !a.cfg.IKEMessageEvents {
 				continue
 			}
 		}
-		if e.Kind == ikestate.EventMessageError {
+		if e.Kind == event.MessageError {
 			a.counts.IKEErrors++
 		}
 		if a.cfg.OnEvent != nil {
-			typ := strings.ReplaceAll(string(e.Kind), "-", "_")
-			if e.Kind == ikestate.EventChildSANegotiated && e.Child != nil && e.Child.RekeyOf != 0 {
-				typ = "child_sa_rekeyed"
+			kind := e.Kind
+			if kind == event.ChildSANegotiated && e.Child != nil && e.Child.RekeyOf != 0 {
+				kind = event.ChildSARekeyed
 			}
-			out := Event{Time: e.Time, Type: typ, IKE: &ev, Detail: e.Reason}
+			out := Event{Time: e.Time, Kind: kind, IKE: &ev, Detail: e.Reason}
 			if e.Frame != nil {
 				out.Source, out.Frame = e.Frame.Source, e.Frame.Index
 			}

@@ -4,6 +4,7 @@ import (
 	"slices"
 
 	"ipsecmon/decode"
+	"ipsecmon/event"
 	"ipsecmon/filters"
 	"ipsecmon/ikestate"
 	"ipsecmon/policy"
@@ -31,7 +32,7 @@ func (a *Analyzer) cleartext(now int64, p *decode.Packet, ref Ref) {
 	if fs.Violation(f) {
 		a.counts.PolicyViolations++
 		k := SAKey{Dst: p.Dst, Proto: p.Protocol, SrcPort: p.SrcPort, DstPort: p.DstPort}
-		a.anomaly(now, EventPolicyViolation, k, p.Src, ref, "cleartext packet matched "+f.Action.String()+" filter "+f.Name)
+		a.anomaly(now, event.PolicyViolation, k, p.Src, ref, "cleartext packet matched "+f.Action.String()+" filter "+f.Name)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"ipsecmon/decode"
 	"ipsecmon/espcrypto"
+	"ipsecmon/event"
 	"ipsecmon/ipproto"
 	"ipsecmon/keys"
 )
@@ -60,7 +61,7 @@ func (a *Analyzer) countBadSPI(now int64, key SAKey, p *decode.Packet, ref Ref, 
 	// of the table or peers of decrypted IKE, all bounded elsewhere (the
 	// SPIs of a flood are not).
 	a.badSPIs[key.Dst]++
-	a.anomaly(now, EventBadSPI, key, p.Src, ref, why)
+	a.anomaly(now, event.BadSPI, key, p.Src, ref, why)
 }
 
 // attachKeys gives a new SA its transform when the keys cover it.
@@ -97,7 +98,7 @@ func (a *Analyzer) attachKeys(sa *SA) {
 		}
 		if !a.keyErrors[k.Origin] {
 			a.keyErrors[k.Origin] = true
-			a.emit(Event{Type: "key_unusable", SA: eventSA(sa.Key, sa.Src), Detail: fmt.Sprintf("%s: %v", k.Origin, err)})
+			a.emit(Event{Kind: event.KeyUnusable, SA: eventSA(sa.Key, sa.Src), Detail: fmt.Sprintf("%s: %v", k.Origin, err)})
 		}
 		return
 	}

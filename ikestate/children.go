@@ -8,6 +8,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/decode/ike"
+	"ipsecmon/event"
 	"ipsecmon/ikecrypt"
 	"ipsecmon/keys"
 )
@@ -43,7 +44,7 @@ func (t *Tracker) emitChild(c *childSA) {
 		c.Integrity = c.Auth.Display()
 	}
 	c.KeysAvailable = c.KeysIR != nil && c.KeysRI != nil
-	t.emit(Event{Time: c.Created, Kind: EventChildSANegotiated, Child: c.snapshot()})
+	t.emit(Event{Time: c.Created, Kind: event.ChildSANegotiated, Child: c.snapshot()})
 }
 
 // liveSibling finds a live pair that c replaces in IKEv1 terms: same peers,
@@ -233,7 +234,7 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 			if !response {
 				t.count(&t.deletions, TallyDeletion, now)
 			}
-			t.emit(Event{Time: now, Kind: EventChildSADeleted, DeletedProto: ipp, DeletedSPI: spi, DeletedBy: sender,
+			t.emit(Event{Time: now, Kind: event.ChildSADeleted, DeletedProto: ipp, DeletedSPI: spi, DeletedBy: sender,
 				Reason: "delete payload (pair negotiated before the capture)"})
 			continue
 		}
@@ -245,13 +246,13 @@ func (t *Tracker) deleteSPIs(sa *ikeSA, proto ike.ProtocolID, spis [][]byte, sen
 			// expired, and the Delete only announces it.
 			hit.State, hit.Ended, hit.EndReason = ChildExpired, now, "lifetime (Delete sent)"
 			t.count(&t.expirations, TallyExpiration, now)
-			t.emit(Event{Time: now, Kind: EventChildSAExpired, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender,
+			t.emit(Event{Time: now, Kind: event.ChildSAExpired, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender,
 				Reason: "negotiated lifetime ran out; Delete sent"})
 			continue
 		}
 		hit.State, hit.Ended, hit.EndReason = ChildDeleted, now, "delete payload"
 		t.count(&t.deletions, TallyDeletion, now)
-		t.emit(Event{Time: now, Kind: EventChildSADeleted, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender, Reason: "delete payload"})
+		t.emit(Event{Time: now, Kind: event.ChildSADeleted, Child: hit.snapshot(), DeletedSPI: spi, DeletedBy: sender, Reason: "delete payload"})
 	}
 }
 
@@ -264,7 +265,7 @@ func (t *Tracker) endChildrenOf(sa *ikeSA, sender netip.AddrPort, now time.Time)
 		}
 		c.State, c.Ended, c.EndReason = ChildDeleted, now, "IKE SA deleted"
 		t.count(&t.deletions, TallyDeletion, now)
-		t.emit(Event{Time: now, Kind: EventChildSADeleted, Child: c.snapshot(), DeletedBy: sender, Reason: "IKE SA deleted"})
+		t.emit(Event{Time: now, Kind: event.ChildSADeleted, Child: c.snapshot(), DeletedBy: sender, Reason: "IKE SA deleted"})
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"ipsecmon/decode/ike/iketest"
+	"ipsecmon/event"
 	"ipsecmon/internal/testcorpus"
 	"ipsecmon/keys"
 )
@@ -52,7 +53,7 @@ func v2Keys(t *testing.T, table string) *keys.Set {
 	return &keys.Set{IKEv2: k}
 }
 
-func kinds(ev []Event, k EventKind) []Event {
+func kinds(ev []Event, k event.Kind) []Event {
 	var out []Event
 	for _, e := range ev {
 		if e.Kind == k {
@@ -64,7 +65,7 @@ func kinds(ev []Event, k EventKind) []Event {
 
 func messageAt(ev []Event, frame int) *MessageInfo {
 	for _, e := range ev {
-		if e.Kind == EventMessage && e.Frame != nil && e.Frame.Index == frame {
+		if e.Kind == event.Message && e.Frame != nil && e.Frame.Index == frame {
 			return e.Message
 		}
 	}
@@ -118,7 +119,7 @@ func TestIKEv1CertsKeyed(t *testing.T) {
 	if m := messageAt(ev, 8); m == nil || !m.Retransmission || strings.Join(m.Payloads, " ") != strings.Join(messageAt(ev, 7).Payloads, " ") {
 		t.Errorf("frame 8: %+v", m)
 	}
-	ch := kinds(ev, EventChildSANegotiated)
+	ch := kinds(ev, event.ChildSANegotiated)
 	if len(ch) != 1 {
 		t.Fatalf("%d child SA events", len(ch))
 	}
@@ -219,7 +220,7 @@ func TestIKEv1Keyless(t *testing.T) {
 			if failed != tt.failedSAs {
 				t.Errorf("%d failed IKE SAs, want %d", failed, tt.failedSAs)
 			}
-			for _, e := range kinds(ev, EventChildSANegotiated) {
+			for _, e := range kinds(ev, event.ChildSANegotiated) {
 				if !e.Child.Inferred || e.Child.SPIInitiator != 0 {
 					t.Errorf("keyless child not marked inferred: %+v", e.Child)
 				}
@@ -252,7 +253,7 @@ func TestIKEv2WikiKeyed(t *testing.T) {
 		{0x78bd5377, 0x958a753b, "AES-CTR", "SHA-256", "192.168.225.11"},
 		{0xc1d717e8, 0xb6b5f296, "AES-CBC", "SHA-256", "192.168.225.12"},
 	}
-	ch := kinds(ev, EventChildSANegotiated)
+	ch := kinds(ev, event.ChildSANegotiated)
 	if len(ch) != 3 {
 		t.Fatalf("%d child SAs", len(ch))
 	}
@@ -333,7 +334,7 @@ func TestIKEv2Keyless(t *testing.T) {
 			if c.FailedNegotiations.Value != tt.failed || c.IKESAsEstablished != tt.est {
 				t.Errorf("failed %+v, established %d", c.FailedNegotiations, c.IKESAsEstablished)
 			}
-			for _, e := range kinds(ev, EventChildSANegotiated) {
+			for _, e := range kinds(ev, event.ChildSANegotiated) {
 				if !e.Child.Inferred {
 					t.Errorf("keyless child not inferred: %+v", e.Child)
 				}
@@ -356,10 +357,10 @@ func TestIKEv2Retransmitted(t *testing.T) {
 	if c.Retransmissions != 2 || c.Messages != 5 {
 		t.Errorf("messages %d, retransmissions %d", c.Messages, c.Retransmissions)
 	}
-	if len(kinds(ev, EventNegotiationStarted)) != 1 || c.PendingKeyOps.Value != 1 {
-		t.Errorf("negotiations %d, pending %+v", len(kinds(ev, EventNegotiationStarted)), c.PendingKeyOps)
+	if len(kinds(ev, event.NegotiationStarted)) != 1 || c.PendingKeyOps.Value != 1 {
+		t.Errorf("negotiations %d, pending %+v", len(kinds(ev, event.NegotiationStarted)), c.PendingKeyOps)
 	}
-	if len(kinds(ev, EventNegotiationPending)) != 1 {
+	if len(kinds(ev, event.NegotiationPending)) != 1 {
 		t.Error("no negotiation-pending event at Finish")
 	}
 }
@@ -384,7 +385,7 @@ func TestIKEv2OpenswanAuth(t *testing.T) {
 		}
 		ev = append(ev, tr.Drain()...)
 	}
-	ch := kinds(ev, EventChildSANegotiated)
+	ch := kinds(ev, event.ChildSANegotiated)
 	if len(ch) != 1 {
 		t.Fatalf("%d children", len(ch))
 	}
@@ -410,7 +411,7 @@ func TestIKEv2OpenswanAuth(t *testing.T) {
 // 0x12345678 is in this message; the initiator's SPI was only in the request.
 func TestIKEv2AuthResponseOnly(t *testing.T) {
 	tr, ev := run(t, "openswan/lp13-parentI3/parentR2.pcap", v2Keys(t, "openswan/lp13-parentI3/ikev2_decryption_table.wireshark-derived"))
-	ch := kinds(ev, EventChildSANegotiated)
+	ch := kinds(ev, event.ChildSANegotiated)
 	if len(ch) != 1 {
 		t.Fatalf("%d children, want 1", len(ch))
 	}
@@ -441,7 +442,7 @@ func TestMalformedCorpus(t *testing.T) {
 	} {
 		t.Run(p, func(t *testing.T) {
 			_, ev := run(t, p, nil)
-			for _, e := range kinds(ev, EventMessageError) {
+			for _, e := range kinds(ev, event.MessageError) {
 				if e.Frame == nil || e.Error == "" {
 					t.Errorf("error event without frame or text: %+v", e)
 				}
@@ -454,7 +455,7 @@ func TestMalformedCorpus(t *testing.T) {
 		"zeek-spicy-ipsec/traces/ipsec-ikev1-payload-bad-length.pcap": "payload 1 (VID): length 3",
 	} {
 		_, ev := run(t, p, nil)
-		errs := kinds(ev, EventMessageError)
+		errs := kinds(ev, event.MessageError)
 		if len(errs) != 1 || !strings.Contains(errs[0].Error, want) {
 			t.Errorf("%s: errors %+v, want one containing %q", p, errs, want)
 		}

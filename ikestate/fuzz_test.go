@@ -8,6 +8,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/decode/ike"
+	"ipsecmon/event"
 	"ipsecmon/keys"
 )
 
@@ -71,7 +72,7 @@ func FuzzTracker(f *testing.F) {
 // Events marshal to JSON without key material.
 func TestEventsHideKeys(t *testing.T) {
 	c := ChildSA{ID: 1, KeysIR: &keys.SA{EncKey: []byte("SECRETSECRETSECR"), AuthKey: []byte("AUTHAUTHAUTHAUTH")}, KeysAvailable: true}
-	b, err := json.Marshal(Event{Kind: EventChildSANegotiated, Child: &c})
+	b, err := json.Marshal(Event{Kind: event.ChildSANegotiated, Child: &c})
 	if err != nil {
 		t.Fatal(err)
 	}

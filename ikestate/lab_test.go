@@ -11,6 +11,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/decode/ike/iketest"
+	"ipsecmon/event"
 	"ipsecmon/internal/testcorpus"
 	"ipsecmon/keys"
 )
@@ -128,7 +129,7 @@ func runLab(t *testing.T, dir string, ks *keys.Set) (*Tracker, []Event) {
 		tr.Finish(msgs[len(msgs)-1].Time)
 	}
 	ev = append(ev, tr.Drain()...)
-	for _, e := range kinds(ev, EventMessageError) {
+	for _, e := range kinds(ev, event.MessageError) {
 		t.Errorf("frame %d: %s", e.Frame.Index, e.Error)
 	}
 	return tr, ev

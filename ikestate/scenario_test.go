@@ -8,6 +8,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/decode/ike"
+	"ipsecmon/event"
 	"ipsecmon/ikecrypt"
 	"ipsecmon/keys"
 )
@@ -83,11 +84,11 @@ func TestIKEv2Lifecycle(t *testing.T) {
 	ev := play(tr, steps)
 	tr.Finish(at(80))
 	ev = append(ev, tr.Drain()...)
-	for _, e := range kinds(ev, EventMessageError) {
+	for _, e := range kinds(ev, event.MessageError) {
 		t.Errorf("frame %v: %s", e.Frame.Index, e.Error)
 	}
 
-	ch := kinds(ev, EventChildSANegotiated)
+	ch := kinds(ev, event.ChildSANegotiated)
 	if len(ch) != 3 {
 		t.Fatalf("%d pairs negotiated, want 3", len(ch))
 	}
@@ -130,15 +131,15 @@ func TestIKEv2Lifecycle(t *testing.T) {
 		}
 	}
 
-	del := kinds(ev, EventChildSADeleted)
+	del := kinds(ev, event.ChildSADeleted)
 	if len(del) != 3 || del[0].Child.ID != c1.ID || del[0].DeletedSPI != 0x22222222 || del[0].Reason != "delete payload" ||
 		del[1].Reason != "IKE SA deleted" || del[2].Reason != "IKE SA deleted" {
 		t.Errorf("deletions %+v", del)
 	}
-	if rk := kinds(ev, EventIKESARekeyed); len(rk) != 1 || rk[0].IKESA.ISPI != B1 || rk[0].IKESA.RSPI != B2 {
+	if rk := kinds(ev, event.IKESARekeyed); len(rk) != 1 || rk[0].IKESA.ISPI != B1 || rk[0].IKESA.RSPI != B2 {
 		t.Errorf("IKE SA rekey events %+v", rk)
 	}
-	fails := kinds(ev, EventNegotiationFailed)
+	fails := kinds(ev, event.NegotiationFailed)
 	if len(fails) != 2 || fails[0].Reason != "NO_PROPOSAL_CHOSEN" || fails[1].Reason != "IKE SA deleted before an answer" {
 		t.Errorf("failures %+v", fails)
 	}
@@ -235,15 +236,15 @@ func TestIKEv1Lifecycle(t *testing.T) {
 	ev := play(tr, steps)
 	tr.Finish(at(3800))
 	ev = append(ev, tr.Drain()...)
-	for _, e := range kinds(ev, EventMessageError) {
+	for _, e := range kinds(ev, event.MessageError) {
 		t.Errorf("frame %v: %s", e.Frame.Index, e.Error)
 	}
-	for _, e := range kinds(ev, EventMessage) {
+	for _, e := range kinds(ev, event.Message) {
 		if !e.Message.Decrypted && e.Message.Encrypted {
 			t.Errorf("frame %d not decrypted: %s", e.Frame.Index, e.Message.Note)
 		}
 	}
-	ch := kinds(ev, EventChildSANegotiated)
+	ch := kinds(ev, event.ChildSANegotiated)
 	if len(ch) != 3 {
 		t.Fatalf("%d pairs, want 3", len(ch))
 	}
@@ -282,7 +283,7 @@ func TestIKEv1Lifecycle(t *testing.T) {
 		pol[0].Offered[0].String() != "ESP ESP_AES-CBC-128 HMAC-SHA Tunnel 3600s" || pol[1].Offered[0].PFS[0] != "MODP-1024" {
 		t.Errorf("policies %+v", pol)
 	}
-	exp := kinds(ev, EventChildSAExpired)
+	exp := kinds(ev, event.ChildSAExpired)
 	if len(exp) != 2 || exp[0].Child.ID != c2.ID || exp[0].DeletedSPI != 0xbbbbbbb2 || !exp[1].Time.Equal(at(120.2).Add(time.Hour)) {
 		t.Errorf("expirations %+v", exp)
 	}

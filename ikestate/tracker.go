@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"ipsecmon/decode/ike"
+	"ipsecmon/event"
 	"ipsecmon/keys"
 )
 
@@ -129,7 +130,7 @@ func (t *Tracker) Handle(m Message) {
 			// A bug must not take the analyzer down with a capture; report it
 			// against the frame like any other unreadable message.
 			t.msgErrors++
-			t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: fmt.Sprintf("internal error: %v", r)})
+			t.emit(Event{Time: m.Time, Kind: event.MessageError, Frame: frameOf(m), Error: fmt.Sprintf("internal error: %v", r)})
 		}
 	}()
 	if m.Time.After(t.now) {
@@ -141,7 +142,7 @@ func (t *Tracker) Handle(m Message) {
 	h, err := ike.ParseHeader(m.Data)
 	if err != nil {
 		t.msgErrors++
-		t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: err.Error()})
+		t.emit(Event{Time: m.Time, Kind: event.MessageError, Frame: frameOf(m), Error: err.Error()})
 		return
 	}
 	t.msgs++
@@ -181,14 +182,14 @@ func (t *Tracker) Finish(end time.Time) {
 	t.expire(end, true)
 	for _, n := range t.negs {
 		if n.State == NegotiationPending {
-			t.emit(Event{Time: end, Kind: EventNegotiationPending, Negotiation: n.snapshot()})
+			t.emit(Event{Time: end, Kind: event.NegotiationPending, Negotiation: n.snapshot()})
 		}
 	}
 	for _, sa := range t.sas {
 		if sa.state == IKESANegotiating && sa.failReason != "" {
 			// The last answer was an error and no retry followed.
 			sa.setState(IKESAFailed, sa.failReason, end)
-			t.emit(Event{Time: end, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: sa.failReason})
+			t.emit(Event{Time: end, Kind: event.IKESAFailed, IKESA: sa.snapshot(), Reason: sa.failReason})
 		}
 	}
 }
@@ -214,7 +215,7 @@ func (t *Tracker) expire(now time.Time, final bool) {
 		if final && !c.expiry.After(now) || !final && now.Sub(c.expiry) > expiryGrace {
 			c.State, c.Ended, c.EndReason = ChildExpired, c.expiry, "lifetime"
 			t.count(&t.expirations, TallyExpiration, c.expiry)
-			t.emit(Event{Time: c.expiry, Kind: EventChildSAExpired, Child: c.snapshot(), Reason: "negotiated lifetime ran out"})
+			t.emit(Event{Time: c.expiry, Kind: event.ChildSAExpired, Child: c.snapshot(), Reason: "negotiated lifetime ran out"})
 			continue
 		}
 		t.noteExpiry(c.expiry)
@@ -427,7 +428,7 @@ func (t *Tracker) retransmission(sa *ikeSA, m Message, msg []byte) (bool, [32]by
 	info := prev.info
 	info.Src, info.Dst = m.Src, m.Dst
 	info.Retransmission = true
-	t.emit(Event{Time: m.Time, Kind: EventMessage, Frame: frameOf(m), Message: &info})
+	t.emit(Event{Time: m.Time, Kind: event.Message, Frame: frameOf(m), Message: &info})
 	return true, d
 }
 
@@ -457,7 +458,7 @@ func (t *Tracker) failNegotiation(n *negotiation, reason string, now time.Time) 
 		return
 	}
 	n.State, n.Reason, n.Ended = NegotiationFailed, reason, now
-	t.emit(Event{Time: now, Kind: EventNegotiationFailed, Negotiation: n.snapshot(), Reason: reason})
+	t.emit(Event{Time: now, Kind: event.NegotiationFailed, Negotiation: n.snapshot(), Reason: reason})
 }
 
 func (c *childSA) snapshot() *ChildSA {

@@ -10,7 +10,7 @@
 // Use: New(keys) once; Handle every IKE message in capture order (UDP 500,
 // or 4500 after the non-ESP marker, IP fragments reassembled); Drain the
 // events after each Handle or batch; Finish at the end of the input. A
-// child-sa-negotiated event carries the pair's SPIs, suite and, when SK_d or
+// child_sa_negotiated event carries the pair's SPIs, suite and, when SK_d or
 // SKEYID_d was given and there was no PFS, its ESP/AH keys as keys.SA values
 // (never marshalled). LookupSPI tells whether an ESP/AH SPI belongs to a
 // pair the tracker rebuilt, was deleted or expired, and whether the tracker
@@ -25,6 +25,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/decode/ike"
+	"ipsecmon/event"
 	"ipsecmon/ikecrypt"
 	"ipsecmon/keys"
 )
@@ -240,24 +241,6 @@ type Policy struct {
 	Negotiations []int            `json:"negotiations"`
 }
 
-// EventKind names what an Event reports.
-type EventKind string
-
-const (
-	EventMessage            EventKind = "message"
-	EventMessageError       EventKind = "message-error"
-	EventIKESAEstablished   EventKind = "ike-sa-established"
-	EventIKESARekeyed       EventKind = "ike-sa-rekeyed"
-	EventIKESADeleted       EventKind = "ike-sa-deleted"
-	EventIKESAFailed        EventKind = "ike-sa-failed"
-	EventNegotiationStarted EventKind = "negotiation-started"
-	EventNegotiationFailed  EventKind = "negotiation-failed"
-	EventNegotiationPending EventKind = "negotiation-pending"
-	EventChildSANegotiated  EventKind = "child-sa-negotiated"
-	EventChildSADeleted     EventKind = "child-sa-deleted"
-	EventChildSAExpired     EventKind = "child-sa-expired"
-)
-
 // MessageInfo summarises one IKE message for the forensic timeline.
 type MessageInfo struct {
 	Src            netip.AddrPort     `json:"src"`
@@ -282,14 +265,15 @@ type MessageInfo struct {
 // Event is one line of the forensic timeline: a message, or a lifecycle
 // change. Exactly the fields that fit the kind are set.
 type Event struct {
-	Time        time.Time    `json:"time"`
-	Kind        EventKind    `json:"kind"`
+	Time time.Time `json:"time"`
+	// Kind is written once, as the analyzer event's "event".
+	Kind        event.Kind   `json:"-"`
 	Frame       *FrameRef    `json:"frame,omitempty"`
 	Message     *MessageInfo `json:"message,omitempty"`
 	IKESA       *IKESA       `json:"ike_sa,omitempty"`
 	Negotiation *Negotiation `json:"negotiation,omitempty"`
 	Child       *ChildSA     `json:"child_sa,omitempty"`
-	// For child-sa-deleted: the protocol and SPI as the Delete named it, and who sent it.
+	// For child_sa_deleted: the protocol and SPI as the Delete named it, and who sent it.
 	// Child is nil when the pair was negotiated before the capture began.
 	DeletedProto uint8          `json:"deleted_protocol,omitempty"`
 	DeletedSPI   uint32         `json:"deleted_spi,omitempty"`

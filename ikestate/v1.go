@@ -9,6 +9,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/decode/ike"
+	"ipsecmon/event"
 	"ipsecmon/ikecrypt"
 )
 
@@ -44,7 +45,7 @@ func (t *Tracker) handleV1(m Message, h ike.Header, msg []byte) {
 		ISPI: h.ISPI, RSPI: h.RSPI, Length: len(msg), Encrypted: h.Encrypted(),
 	}
 	idx := len(t.events)
-	t.emit(Event{Time: m.Time, Kind: EventMessage, Frame: frameOf(m)})
+	t.emit(Event{Time: m.Time, Kind: event.Message, Frame: frameOf(m)})
 	var err error
 	switch {
 	case isPhase1(h.Exchange):
@@ -56,7 +57,7 @@ func (t *Tracker) handleV1(m Message, h ike.Header, msg []byte) {
 	if err != nil {
 		info.Note = err.Error()
 		t.msgErrors++
-		t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: err.Error()})
+		t.emit(Event{Time: m.Time, Kind: event.MessageError, Frame: frameOf(m), Error: err.Error()})
 	}
 	t.events[idx].Message = info
 	sa.seen[digest] = &seenMsg{info: *info}
@@ -239,7 +240,7 @@ func (t *Tracker) v1Phase1Done(sa *ikeSA, m Message, h ike.Header, info *Message
 		if sa.p1 != nil && sa.p1.LifeSeconds != 0 {
 			t.noteExpiry(m.Time.Add(time.Duration(sa.p1.LifeSeconds) * time.Second))
 		}
-		t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
+		t.emit(Event{Time: m.Time, Kind: event.IKESAEstablished, IKESA: sa.snapshot()})
 	}
 }
 
@@ -262,7 +263,7 @@ func (t *Tracker) v1Phase2(sa *ikeSA, m Message, h ike.Header, msg []byte, info 
 		sa.v1ex[h.MessageID] = ex
 		if h.Exchange == ike.ExchangeQuick {
 			ex.neg = t.newNegotiation(sa, h.Exchange, h.MessageID, m.Src, m.Dst, m.Time)
-			defer t.emit(Event{Time: m.Time, Kind: EventNegotiationStarted, Negotiation: ex.neg.snapshot()})
+			defer t.emit(Event{Time: m.Time, Kind: event.NegotiationStarted, Negotiation: ex.neg.snapshot()})
 		}
 	}
 	ex.count++
@@ -609,7 +610,7 @@ func (t *Tracker) v1Informational(sa *ikeSA, m Message, ps []ike.Payload) {
 				if sa.state != IKESADeleted {
 					t.abandon(sa, m.Time)
 					sa.setState(IKESADeleted, "delete payload", m.Time)
-					t.emit(Event{Time: m.Time, Kind: EventIKESADeleted, IKESA: sa.snapshot(), Reason: "delete payload"})
+					t.emit(Event{Time: m.Time, Kind: event.IKESADeleted, IKESA: sa.snapshot(), Reason: "delete payload"})
 				}
 				continue
 			}

@@ -9,6 +9,7 @@ import (
 
 	"ipsecmon/algo"
 	"ipsecmon/decode/ike"
+	"ipsecmon/event"
 	"ipsecmon/ikecrypt"
 )
 
@@ -49,7 +50,7 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 		ISPI: h.ISPI, RSPI: h.RSPI, Initiator: h.Initiator(), Response: h.Response(), Length: len(msg),
 	}
 	idx := len(t.events)
-	t.emit(Event{Time: m.Time, Kind: EventMessage, Frame: frameOf(m)})
+	t.emit(Event{Time: m.Time, Kind: event.Message, Frame: frameOf(m)})
 	defer func() {
 		t.events[idx].Message = info
 		sa.seen[digest] = &seenMsg{info: *info}
@@ -61,7 +62,7 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 	if err != nil {
 		info.Note = err.Error()
 		t.msgErrors++
-		t.emit(Event{Time: m.Time, Kind: EventMessageError, Frame: frameOf(m), Error: err.Error()})
+		t.emit(Event{Time: m.Time, Kind: event.MessageError, Frame: frameOf(m), Error: err.Error()})
 		return
 	}
 	if !complete {
@@ -349,7 +350,7 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 	errN, hasErr := c.errorNotify()
 	if hasErr && (errN == ike.NotifyAuthenticationFailed || !c.auth) {
 		sa.setState(IKESAFailed, errN.String(), m.Time)
-		t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: errN.String()})
+		t.emit(Event{Time: m.Time, Kind: event.IKESAFailed, IKESA: sa.snapshot(), Reason: errN.String()})
 		if n != nil {
 			t.failNegotiation(n, errN.String(), m.Time)
 		}
@@ -361,7 +362,7 @@ func (t *Tracker) v2Auth(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *
 		}
 		if sa.established.IsZero() {
 			sa.setState(IKESAEstablished, "", m.Time)
-			t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
+			t.emit(Event{Time: m.Time, Kind: event.IKESAEstablished, IKESA: sa.snapshot()})
 		}
 	}
 	if n == nil && c.hasSA && !hasErr {
@@ -398,7 +399,7 @@ func (t *Tracker) v2AuthRequest(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 			sa.authReq = c
 			n.Offered = offersV2(c.proposals)
 		}
-		t.emit(Event{Time: m.Time, Kind: EventNegotiationStarted, Negotiation: n.snapshot()})
+		t.emit(Event{Time: m.Time, Kind: event.NegotiationStarted, Negotiation: n.snapshot()})
 	}
 	if c != nil && c.idi != "" {
 		sa.idI = c.idi
@@ -422,7 +423,7 @@ func (t *Tracker) v2AuthHeadersOnly(sa *ikeSA, ex *v2Exchange, m Message, h ike.
 		const why = "answer too short for an SA payload (an error notify, read from the headers)"
 		sa.inferred = true
 		sa.setState(IKESAFailed, why, m.Time)
-		t.emit(Event{Time: m.Time, Kind: EventIKESAFailed, IKESA: sa.snapshot(), Reason: why})
+		t.emit(Event{Time: m.Time, Kind: event.IKESAFailed, IKESA: sa.snapshot(), Reason: why})
 		if n != nil {
 			n.Inferred = true
 			t.failNegotiation(n, why, m.Time)
@@ -432,7 +433,7 @@ func (t *Tracker) v2AuthHeadersOnly(sa *ikeSA, ex *v2Exchange, m Message, h ike.
 	if sa.established.IsZero() {
 		sa.inferred = true
 		sa.setState(IKESAEstablished, "", m.Time)
-		t.emit(Event{Time: m.Time, Kind: EventIKESAEstablished, IKESA: sa.snapshot()})
+		t.emit(Event{Time: m.Time, Kind: event.IKESAEstablished, IKESA: sa.snapshot()})
 	}
 	if n == nil {
 		n = t.newNegotiation(sa, ike.ExchangeIKEAuth, h.MessageID, ex.requester, ex.responder, m.Time)
@@ -603,7 +604,7 @@ func (t *Tracker) v2CreateChild(sa *ikeSA, ex *v2Exchange, m Message, h ike.Head
 			}
 			n.Rekey = c.hasRekey || n.Kind == NegotiateIKERekey
 		}
-		t.emit(Event{Time: m.Time, Kind: EventNegotiationStarted, Negotiation: n.snapshot()})
+		t.emit(Event{Time: m.Time, Kind: event.NegotiationStarted, Negotiation: n.snapshot()})
 		return
 	}
 	n := ex.neg
@@ -684,7 +685,7 @@ func (t *Tracker) rekeyIKESA(old *ikeSA, n *negotiation, req, resp *v2Content, n
 	old.children = slices.DeleteFunc(old.children, func(c *childSA) bool { return c.sa == sa })
 	sa.setState(IKESAEstablished, "", now)
 	old.setState(IKESARekeyed, fmt.Sprintf("replaced by IKE SA %d", sa.ref.ID), now)
-	t.emit(Event{Time: now, Kind: EventIKESARekeyed, IKESA: sa.snapshot(), Reason: fmt.Sprintf("replaces IKE SA %d", old.ref.ID)})
+	t.emit(Event{Time: now, Kind: event.IKESARekeyed, IKESA: sa.snapshot(), Reason: fmt.Sprintf("replaces IKE SA %d", old.ref.ID)})
 }
 
 func (t *Tracker) v2Informational(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *v2Content) {
@@ -704,7 +705,7 @@ func (t *Tracker) v2Informational(sa *ikeSA, ex *v2Exchange, m Message, h ike.He
 			t.abandon(sa, m.Time)
 			reason := "delete payload"
 			sa.setState(IKESADeleted, reason, m.Time)
-			t.emit(Event{Time: m.Time, Kind: EventIKESADeleted, IKESA: sa.snapshot(), Reason: reason})
+			t.emit(Event{Time: m.Time, Kind: event.IKESADeleted, IKESA: sa.snapshot(), Reason: reason})
 			continue
 		}
 		t.deleteSPIs(sa, d.Protocol, d.SPIs, m.Src, m.Time, h.Response())

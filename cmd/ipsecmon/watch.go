@@ -150,7 +150,7 @@ func (v *watchView) render(w io.Writer, s metrics.Sample) {
 					if e.Count > 1 {
 						cnt = fmt.Sprintf(" ×%d", e.Count)
 					}
-					fmt.Fprintf(&b, "  %s %s%s%s %s\n", e.Time.Format("15:04:05.000"), e.Type, sa, cnt, e.Detail)
+					fmt.Fprintf(&b, "  %s %s%s%s %s\n", e.Time.Format("15:04:05.000"), e.Kind, sa, cnt, e.Detail)
 				}
 			}
 		}
