@@ -13,6 +13,7 @@ import (
 	"github.com/vishvananda/netlink"
 
 	"golang.org/x/sys/unix"
+
 	"ipsecmon/algo"
 )
 
@@ -76,21 +77,23 @@ func snapshotFromXfrm(states []netlink.XfrmState) *Snapshot {
 			sa.ReplaySeq, sa.ReplayOSeq = u64(uint64(x.Replay.Seq)), u64(uint64(x.Replay.OSeq))
 		}
 		if a := x.Aead; a != nil {
-			e, salt := xfrmEnc(a.Name, a.ICVLen)
+			e := algo.AEADFromLinux(a.Name, a.ICVLen)
+			salt := 8 * e.SaltLen()
 			sa.Enc, sa.Auth, sa.AlgText = e, algo.AuthNone, "aead "+a.Name
 			if bits := 8 * len(a.Key); bits > salt {
 				sa.EncKeyBits = bits - salt
 			}
 		}
 		if c := x.Crypt; c != nil {
-			e, salt := xfrmEnc(c.Name, 0)
+			e := algo.EncFromLinux(c.Name)
+			salt := 8 * e.SaltLen()
 			sa.Enc, sa.AlgText = e, "enc "+c.Name
 			if bits := 8 * len(c.Key); bits > salt {
 				sa.EncKeyBits = bits - salt
 			}
 		}
 		if a := x.Auth; a != nil {
-			sa.Auth = xfrmAuth(a.Name, a.TruncateLen)
+			sa.Auth, _, _ = algo.AuthFromLinux(a.Name, a.TruncateLen)
 			if sa.AlgText != "" {
 				sa.AlgText += " "
 			}

@@ -86,9 +86,9 @@ func viciListSA(s *Snapshot, ev *viciSection, file string, line int) error {
 			if n, err := strconv.ParseUint(c.str("reqid"), 10, 32); err == nil {
 				base.ReqID = uint32(n)
 			}
-			base.Enc = swanEnc(c.str("encr-alg"))
+			base.Enc = algo.EncFromStrongSwan(c.str("encr-alg"))
 			base.EncKeyBits, _ = atoi(c.str("encr-keysize"))
-			base.Auth = swanAuth(c.str("integ-alg"))
+			base.Auth = algo.AuthFromStrongSwan(c.str("integ-alg"))
 			if base.Auth == algo.AuthUnknown && base.Enc.AEAD() {
 				base.Auth = algo.AuthNone
 			}

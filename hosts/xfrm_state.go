@@ -316,20 +316,20 @@ func xfrmAlgLine(f []string, sa *SA) {
 	sa.AlgText += kind + " " + name
 	switch kind {
 	case "enc", "aead":
-		icv := 0
 		if kind == "aead" {
-			icv = trailing
+			sa.Enc = algo.AEADFromLinux(name, trailing)
+			sa.Auth = algo.AuthNone // integrity comes with the AEAD
+		} else {
+			sa.Enc = algo.EncFromLinux(name)
 		}
-		e, salt := xfrmEnc(name, icv)
-		sa.Enc = e
-		if bits > salt {
+		if salt := 8 * sa.Enc.SaltLen(); bits > salt {
 			sa.EncKeyBits = bits - salt
 		}
-		if kind == "aead" {
-			sa.Auth = algo.AuthNone // integrity comes with the AEAD
-		}
 	case "auth", "auth-trunc":
-		sa.Auth = xfrmAuth(name, trailing)
+		if kind == "auth" {
+			trailing = 0 // the kernel's default truncation for the name
+		}
+		sa.Auth, _, _ = algo.AuthFromLinux(name, trailing)
 	}
 }
 

@@ -9,49 +9,6 @@ import (
 	"ipsecmon/ipproto"
 )
 
-// Linux crypto API names as `ip xfrm state` prints them (iproute2
-// ip/xfrm_state.c; kernel net/xfrm/xfrm_algo.c).
-var xfrmEnc = map[string]algo.Enc{
-	"cbc(aes)":          algo.EncAESCBC,
-	"rfc3686(ctr(aes))": algo.EncAESCTR,
-	"cbc(des3_ede)":     algo.Enc3DESCBC,
-	"cbc(des)":          algo.EncDESCBC,
-	"cbc(blowfish)":     algo.EncBlowfishCBC,
-	"cbc(twofish)":      algo.EncTwofishCBC,
-	"cbc(cast5)":        algo.EncCAST5CBC,
-	"ecb(cipher_null)":  algo.EncNull,
-	"cipher_null":       algo.EncNull,
-}
-
-// xfrmAEAD maps an aead name and its ICV length in bits.
-var xfrmAEAD = map[string]map[int]algo.Enc{
-	"rfc4106(gcm(aes))":             {64: algo.EncAESGCM8, 96: algo.EncAESGCM12, 128: algo.EncAESGCM16},
-	"rfc4309(ccm(aes))":             {64: algo.EncAESCCM8, 96: algo.EncAESCCM12, 128: algo.EncAESCCM16},
-	"rfc4543(gcm(aes))":             {128: algo.EncNullAESGMAC},
-	"rfc7539esp(chacha20,poly1305)": {128: algo.EncChaCha20Poly1305},
-}
-
-// xfrmAuth maps an integrity name and the truncation in bits. A plain
-// "auth" line uses the kernel's default truncation, which for
-// hmac(sha256) is the pre-RFC 4868 96 bits.
-var xfrmAuth = map[string]struct {
-	dflt int
-	by   map[int]algo.Auth
-}{
-	"hmac(md5)":    {96, map[int]algo.Auth{96: algo.AuthHMACMD5_96}},
-	"hmac(sha1)":   {96, map[int]algo.Auth{96: algo.AuthHMACSHA1_96}},
-	"hmac(sha256)": {96, map[int]algo.Auth{128: algo.AuthHMACSHA256_128}},
-	"hmac(sha384)": {192, map[int]algo.Auth{192: algo.AuthHMACSHA384_192}},
-	"hmac(sha512)": {256, map[int]algo.Auth{256: algo.AuthHMACSHA512_256}},
-	"xcbc(aes)":    {96, map[int]algo.Auth{96: algo.AuthAESXCBC96}},
-	"digest_null":  {0, map[int]algo.Auth{0: algo.AuthNone}},
-}
-
-var uncheckedByBits = map[int]algo.Auth{
-	64: algo.AuthUnchecked64, 96: algo.AuthUnchecked96, 128: algo.AuthUnchecked128,
-	192: algo.AuthUnchecked192, 256: algo.AuthUnchecked256,
-}
-
 type xfrmState struct {
 	line    int
 	sa      SA
@@ -222,8 +179,8 @@ func (p *parser) xfrmAlgo(n int, cur *xfrmState, f []string) error {
 	switch kind {
 	case "enc":
 		cur.hasEnc = true
-		e, ok := xfrmEnc[name]
-		if !ok {
+		e := algo.EncFromLinux(name)
+		if e == algo.EncUnknown {
 			p.warnf(n, "ip xfrm state: encryption %q is not supported; SA kept for SPI lookups only", name)
 			sa.Enc, cur.noKeys = algo.EncUnknown, true
 			return nil
@@ -234,8 +191,8 @@ func (p *parser) xfrmAlgo(n int, cur *xfrmState, f []string) error {
 		}
 	case "aead":
 		cur.hasEnc, cur.hasAuth = true, true
-		e, ok := xfrmAEAD[name][bits]
-		if !ok {
+		e := algo.AEADFromLinux(name, bits)
+		if e == algo.EncUnknown {
 			p.warnf(n, "ip xfrm state: aead %q with a %d-bit ICV is not supported; SA kept for SPI lookups only", name, bits)
 			sa.Enc, cur.noKeys = algo.EncUnknown, true
 			return nil
@@ -246,21 +203,18 @@ func (p *parser) xfrmAlgo(n int, cur *xfrmState, f []string) error {
 		}
 	case "auth", "auth-trunc":
 		cur.hasAuth = true
-		a, ok := xfrmAuth[name]
 		if kind == "auth" || bits < 0 {
-			bits = a.dflt
+			bits = 0 // the kernel's default truncation for the name
 		}
-		if !ok {
-			bits = -1
-		}
-		if auth, ok := a.by[bits]; ok {
+		auth, bits, known := algo.AuthFromLinux(name, bits)
+		if auth != algo.AuthUnknown {
 			sa.Auth, sa.AuthKey = auth, key
 			if !haveKey && auth != algo.AuthNone {
 				cur.noKeys = true
 			}
 			return nil
 		}
-		if u, ok := uncheckedByBits[bits]; ok {
+		if u := algo.UncheckedICV(bits); known && u != algo.AuthUnknown {
 			p.warnf(n, "ip xfrm state: integrity %s with a %d-bit ICV is not supported; its ICV is not checked", name, bits)
 			sa.Auth, sa.AuthKey = u, nil
 			return nil

@@ -747,30 +747,11 @@ func (b *builder) totals() {
 	b.f.Negotiations = n
 }
 
-// ---- strongSwan names to ipsecmon's ----
-
-var encNames = map[string]algo.Enc{
-	"NULL": algo.EncNull, "AES_CBC": algo.EncAESCBC, "AES_CTR": algo.EncAESCTR, "3DES_CBC": algo.Enc3DESCBC,
-	"DES_CBC": algo.EncDESCBC, "BLOWFISH_CBC": algo.EncBlowfishCBC, "CAST_CBC": algo.EncCAST5CBC,
-	"AES_GCM_8": algo.EncAESGCM8, "AES_GCM_12": algo.EncAESGCM12, "AES_GCM_16": algo.EncAESGCM16,
-	"AES_CCM_8": algo.EncAESCCM8, "AES_CCM_12": algo.EncAESCCM12, "AES_CCM_16": algo.EncAESCCM16,
-	"NULL_AES_GMAC": algo.EncNullAESGMAC, "CHACHA20_POLY1305": algo.EncChaCha20Poly1305,
-}
-
-var authNames = map[string]algo.Auth{
-	"HMAC_MD5_96": algo.AuthHMACMD5_96, "HMAC_SHA1_96": algo.AuthHMACSHA1_96, "HMAC_SHA2_256_128": algo.AuthHMACSHA256_128,
-	"HMAC_SHA2_384_192": algo.AuthHMACSHA384_192, "HMAC_SHA2_512_256": algo.AuthHMACSHA512_256, "AES_XCBC_96": algo.AuthAESXCBC96,
-}
-
-var prfNames = map[string]algo.PRF{
-	"PRF_HMAC_MD5": algo.PRFHMACMD5, "PRF_HMAC_SHA1": algo.PRFHMACSHA1, "PRF_HMAC_SHA2_256": algo.PRFHMACSHA256,
-	"PRF_HMAC_SHA2_384": algo.PRFHMACSHA384, "PRF_HMAC_SHA2_512": algo.PRFHMACSHA512, "PRF_AES128_XCBC": algo.PRFAESXCBC,
-	"PRF_AES128_CMAC": algo.PRFAESCMAC,
-}
+// ---- strongSwan names to ipsecmon's (algo's strongSwan table) ----
 
 func encSuite(v *vicimsg.Section) (string, int, string, error) {
-	e, ok := encNames[v.Str("encr-alg")]
-	if !ok {
+	e := algo.EncFromStrongSwan(v.Str("encr-alg"))
+	if e == algo.EncUnknown {
 		return "", 0, "", fmt.Errorf("unknown encryption %q", v.Str("encr-alg"))
 	}
 	bits := atoi(v.Str("encr-keysize"))
@@ -782,8 +763,8 @@ func encSuite(v *vicimsg.Section) (string, int, string, error) {
 	}
 	integ := algo.AuthNone
 	if n := v.Str("integ-alg"); n != "" {
-		a, ok := authNames[n]
-		if !ok {
+		a := algo.AuthFromStrongSwan(n)
+		if a == algo.AuthUnknown {
 			return "", 0, "", fmt.Errorf("unknown integrity %q", n)
 		}
 		integ = a
@@ -798,8 +779,8 @@ func ikeSuite(v *vicimsg.Section) (IKESuite, error) {
 	if err != nil {
 		return IKESuite{}, err
 	}
-	prf, ok := prfNames[v.Str("prf-alg")]
-	if !ok {
+	prf := algo.PRFFromStrongSwan(v.Str("prf-alg"))
+	if prf == algo.PRFUnknown {
 		return IKESuite{}, fmt.Errorf("unknown PRF %q", v.Str("prf-alg"))
 	}
 	return IKESuite{Enc: enc, EncKeyBits: bits, Integ: integ, PRF: prf.String(), DHGroup: dhName(v.Str("dh-group"))}, nil

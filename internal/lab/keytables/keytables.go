@@ -65,47 +65,15 @@ func Write(dir string, set keys.Set) error {
 
 // ESPName and ESPAuthName are the names Wireshark 4.0's esp_sa UAT uses.
 func ESPName(e algo.Enc) (string, error) {
-	switch e {
-	case algo.EncNull:
-		return "NULL", nil
-	case algo.Enc3DESCBC:
-		return "TripleDES-CBC [RFC2451]", nil
-	case algo.EncAESCBC:
-		return "AES-CBC [RFC3602]", nil
-	case algo.EncAESCTR:
-		return "AES-CTR [RFC3686]", nil
-	case algo.EncDESCBC:
-		return "DES-CBC [RFC2405]", nil
-	case algo.EncCAST5CBC:
-		return "CAST5-CBC [RFC2144]", nil
-	case algo.EncBlowfishCBC:
-		return "BLOWFISH-CBC [RFC2451]", nil
-	case algo.EncTwofishCBC:
-		return "TWOFISH-CBC", nil
-	case algo.EncAESGCM8:
-		return "AES-GCM with 8 octet ICV [RFC4106]", nil
-	case algo.EncAESGCM12:
-		return "AES-GCM with 12 octet ICV [RFC4106]", nil
-	case algo.EncAESGCM16:
-		return "AES-GCM with 16 octet ICV [RFC4106]", nil
+	if n, ok := e.WiresharkESPName(); ok {
+		return n, nil
 	}
 	return "", fmt.Errorf("keytables: Wireshark has no ESP encryption name for %s", e)
 }
 
 func ESPAuthName(a algo.Auth) (string, error) {
-	switch a {
-	case algo.AuthNone:
-		return "NULL", nil
-	case algo.AuthHMACMD5_96:
-		return "HMAC-MD5-96 [RFC2403]", nil
-	case algo.AuthHMACSHA1_96:
-		return "HMAC-SHA-1-96 [RFC2404]", nil
-	case algo.AuthHMACSHA256_128:
-		return "HMAC-SHA-256-128 [RFC4868]", nil
-	case algo.AuthHMACSHA384_192:
-		return "HMAC-SHA-384-192 [RFC4868]", nil
-	case algo.AuthHMACSHA512_256:
-		return "HMAC-SHA-512-256 [RFC4868]", nil
+	if n, ok := a.WiresharkESPName(); ok {
+		return n, nil
 	}
 	return "", fmt.Errorf("keytables: Wireshark has no ESP authentication name for %s", a)
 }
@@ -113,38 +81,15 @@ func ESPAuthName(a algo.Auth) (string, error) {
 // IKEv2EncName and IKEv2IntegName are the names of Wireshark's
 // ikev2_decryption_table; keyBytes excludes the salt.
 func IKEv2EncName(e algo.Enc, keyBytes int) (string, error) {
-	bits := keyBytes * 8
-	switch e {
-	case algo.EncNull:
-		return "NULL [RFC2410]", nil
-	case algo.Enc3DESCBC:
-		return "3DES [RFC2451]", nil
-	case algo.EncAESCBC:
-		return fmt.Sprintf("AES-CBC-%d [RFC3602]", bits), nil
-	case algo.EncAESCTR:
-		return fmt.Sprintf("AES-CTR-%d [RFC5930]", bits), nil
-	case algo.EncAESGCM8, algo.EncAESGCM12, algo.EncAESGCM16:
-		return fmt.Sprintf("AES-GCM-%d with %d octet ICV [RFC5282]", bits, e.ICVLen()), nil
-	case algo.EncAESCCM8, algo.EncAESCCM12, algo.EncAESCCM16:
-		return fmt.Sprintf("AES-CCM-%d with %d octet ICV [RFC5282]", bits, e.ICVLen()), nil
+	if n, ok := e.WiresharkIKEv2Name(keyBytes); ok {
+		return n, nil
 	}
 	return "", fmt.Errorf("keytables: Wireshark has no IKEv2 encryption name for %s", e)
 }
 
 func IKEv2IntegName(a algo.Auth) (string, error) {
-	switch a {
-	case algo.AuthNone:
-		return "NONE [RFC4306]", nil
-	case algo.AuthHMACMD5_96:
-		return "HMAC_MD5_96 [RFC2403]", nil
-	case algo.AuthHMACSHA1_96:
-		return "HMAC_SHA1_96 [RFC2404]", nil
-	case algo.AuthHMACSHA256_128:
-		return "HMAC_SHA2_256_128 [RFC4868]", nil
-	case algo.AuthHMACSHA384_192:
-		return "HMAC_SHA2_384_192 [RFC4868]", nil
-	case algo.AuthHMACSHA512_256:
-		return "HMAC_SHA2_512_256 [RFC4868]", nil
+	if n, ok := a.WiresharkIKEv2Name(); ok {
+		return n, nil
 	}
 	return "", fmt.Errorf("keytables: Wireshark has no IKEv2 integrity name for %s", a)
 }

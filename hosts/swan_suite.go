@@ -1,0 +1,49 @@
+package hosts
+
+import (
+	"strings"
+
+	"ipsecmon/algo"
+)
+
+// swanSuite reads a strongSwan proposal as swanctl prints it after "ESP:"
+// ("AES_CBC-128/HMAC_SHA2_256_128/MODP_2048", "AES_GCM_16-256") or as
+// statusall prints it ("AES_CBC_128/HMAC_SHA1_96", "AES_GCM_16_256").
+func swanSuite(s string) (e algo.Enc, keyBits int, a algo.Auth) {
+	parts := strings.Split(s, "/")
+	if len(parts) == 0 {
+		return
+	}
+	enc := parts[0]
+	if i := strings.LastIndexAny(enc, "-_"); i > 0 {
+		if n, ok := atoi(enc[i+1:]); ok && algo.EncFromStrongSwan(enc[:i]) != algo.EncUnknown {
+			e, keyBits = algo.EncFromStrongSwan(enc[:i]), n
+		}
+	}
+	if e == algo.EncUnknown {
+		e = algo.EncFromStrongSwan(enc)
+	}
+	for _, p := range parts[1:] {
+		if x := algo.AuthFromStrongSwan(p); x != algo.AuthUnknown {
+			a = x
+		}
+	}
+	if a == algo.AuthUnknown && e.AEAD() {
+		a = algo.AuthNone
+	}
+	return
+}
+
+func atoi(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
+}
