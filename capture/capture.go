@@ -171,6 +171,12 @@ func (s *fileSource) Next(f *Frame) error {
 	data, ci, err := s.r.ZeroCopyReadPacketData()
 	if err != nil {
 		s.done = true
+		if err == io.EOF && s.ng == nil && ci.CaptureLength > 0 {
+			// pcapgo reads a record's data with io.ReadFull, which says
+			// io.EOF, not io.ErrUnexpectedEOF, when none of it is there;
+			// the header it did read is in ci (a clean end leaves ci empty).
+			err = fmt.Errorf("file ends after a packet record's header: its %d bytes are missing (truncated capture)", ci.CaptureLength)
+		}
 		if err == io.EOF {
 			return io.EOF
 		}

@@ -136,6 +136,10 @@ func TestBadInput(t *testing.T) {
 		{"empty", nil, "too short to be a capture file", "", 0},
 		{"gzip of garbage", gz([]byte("hello")), "not a pcap or pcapng file", "", 0},
 		{"truncated record", cut, "", "x: packet 2: file ends in the middle of a packet record", 1},
+		// Cut right after the second record's 16-byte header: its 100
+		// bytes (the second frame, see frames) never come.
+		{"cut after a record header", good[:24+16+4+16], "", "x: packet 2: file ends after a packet record's header: its 100 bytes are missing", 1},
+		{"cut after a record header, gzip", gz(good[:24+16+4+16]), "", "x: packet 2: file ends after a packet record's header", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
