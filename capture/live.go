@@ -31,6 +31,10 @@ type LiveOptions struct {
 // what it dropped for lack of buffer space, and what the interface dropped.
 type Stats struct {
 	Received, Dropped, IfDropped uint64
+	// Unread counts packets the kernel had captured when the source was
+	// stopped and that could not be read within DrainTimeout: captured,
+	// never analysed.
+	Unread uint64
 }
 
 // LiveSource captures from one interface.
@@ -40,10 +44,21 @@ type LiveSource struct {
 	lt      layers.LinkType
 	n       int
 	stopped atomic.Bool
+	// After Stop, Next drains what the kernel captured before it: left
+	// more packets, until the deadline (touched by Next's goroutine only).
+	draining bool
+	left     int64
+	deadline time.Time
+	unread   atomic.Uint64
 }
 
 // readTimeout bounds how long Next waits inside libpcap, so Stop is noticed.
 const readTimeout = 100 * time.Millisecond
+
+// DrainTimeout bounds how long a stopped source keeps reading the packets
+// the kernel captured before the stop; what is left then is counted as
+// Unread. A service manager's stop timeout (systemd: 90 s) is far longer.
+const DrainTimeout = 2 * time.Second
 
 // OpenLive starts capturing. Capturing usually needs root or CAP_NET_RAW.
 func OpenLive(o LiveOptions) (*LiveSource, error) {
@@ -89,19 +104,35 @@ func OpenLive(o LiveOptions) (*LiveSource, error) {
 
 func (s *LiveSource) Name() string { return s.name }
 
-// Next waits for the next packet, or returns io.EOF once Stop was called.
+// Next waits for the next packet. Once Stop was called it returns the
+// packets the kernel had already captured (libpcap's received count, less
+// its drops and what was read, or until the buffer is empty), then io.EOF;
+// those it cannot read within DrainTimeout are counted in Stats().Unread.
 func (s *LiveSource) Next(f *Frame) error {
 	for {
-		if s.stopped.Load() {
+		if s.stopped.Load() && !s.draining {
+			s.startDrain()
+		}
+		if s.draining && (s.left <= 0 || time.Now().After(s.deadline)) {
+			s.unread.Store(uint64(max(s.left, 0)))
 			return io.EOF
 		}
 		data, ci, err := s.h.ZeroCopyReadPacketData()
 		switch {
 		case err == nil:
 			s.n++
+			s.left--
 			*f = Frame{Data: data, CI: ci, LinkType: s.lt, Source: s.name, Index: s.n}
 			return nil
 		case errors.Is(err, pcap.NextErrorTimeoutExpired):
+			if s.draining {
+				// The buffer is empty (a partly filled block is handed
+				// over at the read timeout): everything captured before
+				// the stop was read. (The kernel's count can promise more
+				// than libpcap hands over: on loopback it counts each
+				// packet twice and libpcap drops the outgoing copy.)
+				return io.EOF
+			}
 			continue
 		case errors.Is(err, io.EOF), errors.Is(err, pcap.NextErrorNoMorePackets):
 			return io.EOF
@@ -111,7 +142,20 @@ func (s *LiveSource) Next(f *Frame) error {
 	}
 }
 
-// Stop makes Next return io.EOF within the read timeout; safe from any goroutine.
+// startDrain counts what the kernel holds for this source at the stop.
+func (s *LiveSource) startDrain() {
+	s.draining = true
+	s.deadline = time.Now().Add(DrainTimeout)
+	st, err := s.h.Stats()
+	if err != nil {
+		return // left stays 0: nothing more is read
+	}
+	// On Linux libpcap's received count includes the packets it dropped.
+	s.left = int64(st.PacketsReceived) - int64(st.PacketsDropped) - int64(s.n)
+}
+
+// Stop makes Next drain what the kernel captured so far and then return
+// io.EOF; safe from any goroutine.
 func (s *LiveSource) Stop() { s.stopped.Store(true) }
 
 // Stats returns libpcap's counters.
@@ -120,7 +164,7 @@ func (s *LiveSource) Stats() (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	return Stats{Received: uint64(st.PacketsReceived), Dropped: uint64(st.PacketsDropped), IfDropped: uint64(st.PacketsIfDropped)}, nil
+	return Stats{Received: uint64(st.PacketsReceived), Dropped: uint64(st.PacketsDropped), IfDropped: uint64(st.PacketsIfDropped), Unread: s.unread.Load()}, nil
 }
 
 func (s *LiveSource) Close() error {

@@ -51,3 +51,45 @@ func TestLiveLoopback(t *testing.T) {
 		t.Error("Next after Stop returned a frame")
 	}
 }
+
+// TestLiveDrainOnStop: packets the kernel captured before Stop are still
+// read (SIGTERM must not discard what libpcap holds), then io.EOF, and
+// nothing is counted as unread. 200 datagrams are sent and left unread
+// until after Stop.
+func TestLiveDrainOnStop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root")
+	}
+	const port, sent = 4500, 200
+	src, err := OpenLive(LiveOptions{Interface: "lo", Filter: "udp dst port 4500 and host 127.0.0.4"})
+	if err != nil {
+		t.Skipf("no live capture here: %v", err)
+	}
+	defer src.Close()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 4), Port: port})
+	if err != nil {
+		t.Skipf("UDP %d on loopback: %v", port, err)
+	}
+	defer conn.Close()
+	for i := range sent {
+		conn.WriteToUDP([]byte{1, 2, 3, 4, 0, 0, 0, byte(i + 1), 9, 9}, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 4), Port: port})
+	}
+	time.Sleep(300 * time.Millisecond) // in the kernel's buffer, not read
+	src.Stop()
+	start := time.Now()
+	var f Frame
+	n := 0
+	for src.Next(&f) == nil {
+		n++
+	}
+	st, err := src.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != sent || st.Unread != 0 {
+		t.Errorf("read %d of %d datagrams after Stop, %d counted unread (stats %+v)", n, sent, st.Unread, st)
+	}
+	if d := time.Since(start); d > DrainTimeout {
+		t.Errorf("draining took %v, more than %v", d, DrainTimeout)
+	}
+}

@@ -21,6 +21,9 @@ import (
 type Interface struct {
 	Name                         string
 	Received, Dropped, IfDropped uint64
+	// Unread: captured before the stop, not read by the drain deadline
+	// (only ever set at the end of a run; not exported).
+	Unread uint64
 }
 
 // Sample is one consistent view of everything exported.

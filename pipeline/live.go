@@ -17,9 +17,14 @@ type LiveOptions struct {
 	Count    uint64
 	Duration time.Duration
 	// Writer, when set, receives every frame that was IPsec, IKE, a NAT
-	// keepalive or a fragment of one.
+	// keepalive or a fragment of one. It is flushed at least every
+	// FlushInterval, so that a crash or an OOM kill loses at most that much.
 	Writer *capture.Writer
 }
+
+// FlushInterval is how often a live run's -w file is flushed (tcpdump -U
+// flushes every packet; a second bounds the loss at far fewer writes).
+const FlushInterval = time.Second
 
 // Live feeds frames from live sources into a Run. Each source has its own
 // goroutine; the Run is guarded by one lock, which readers take through With.
@@ -48,8 +53,39 @@ func (r *Run) StartLive(sources []*capture.LiveSource, o LiveOptions) *Live {
 	if o.Duration > 0 {
 		time.AfterFunc(o.Duration, l.Stop)
 	}
+	if o.Writer != nil {
+		go l.flushEvery(FlushInterval)
+	}
 	go func() { l.wg.Wait(); l.Stop(); close(l.done) }()
 	return l
+}
+
+// flushEvery flushes the writer until the run ends.
+func (l *Live) flushEvery(d time.Duration) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.FlushWriter()
+		case <-l.done:
+			return
+		}
+	}
+}
+
+// FlushWriter pushes what the -w writer holds to its file (on a signal,
+// and every FlushInterval).
+func (l *Live) FlushWriter() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.opts.Writer == nil {
+		return
+	}
+	if err := l.opts.Writer.Flush(); err != nil {
+		l.errs = append(l.errs, fmt.Errorf("writing: %w", err))
+		l.opts.Writer = nil
+	}
 }
 
 func (l *Live) read(i int, s *capture.LiveSource) {

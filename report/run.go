@@ -28,14 +28,21 @@ type CaptureStats struct {
 	Received  uint64 `json:"received"`
 	Dropped   uint64 `json:"dropped_by_kernel"`
 	IfDropped uint64 `json:"dropped_by_interface"`
+	// NotAnalysed: captured by the kernel before the stop, but not read
+	// within the drain timeout.
+	NotAnalysed uint64 `json:"captured_not_analysed"`
 }
 
 // InputSummary is the human-readable account of what was read and skipped.
 func InputSummary(r Run) string {
 	var b strings.Builder
 	for _, c := range r.Capture {
-		fmt.Fprintf(&b, "Capture %s: %s packets received, %s dropped by the kernel, %s by the interface\n",
+		fmt.Fprintf(&b, "Capture %s: %s packets received, %s dropped by the kernel, %s by the interface",
 			c.Interface, humanize.Comma(int64(c.Received)), humanize.Comma(int64(c.Dropped)), humanize.Comma(int64(c.IfDropped)))
+		if c.NotAnalysed > 0 {
+			fmt.Fprintf(&b, ", %s captured but not analysed (still in the buffer when the drain after the stop timed out)", humanize.Comma(int64(c.NotAnalysed)))
+		}
+		b.WriteString("\n")
 	}
 	c := r.Snap.Counts
 	if in := r.Input; in != nil && r.Capture == nil {

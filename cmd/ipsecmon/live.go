@@ -192,7 +192,7 @@ func (s *liveSession) sample() metrics.Sample {
 		smp.Limits = report.Limits(report.Run{Snap: smp.Snap, Input: r.Stats()})
 	})
 	for i, st := range s.live.CaptureStats() {
-		smp.Interfaces = append(smp.Interfaces, metrics.Interface{Name: s.sources[i].Name(), Received: st.Received, Dropped: st.Dropped, IfDropped: st.IfDropped})
+		smp.Interfaces = append(smp.Interfaces, metrics.Interface{Name: s.sources[i].Name(), Received: st.Received, Dropped: st.Dropped, IfDropped: st.IfDropped, Unread: st.Unread})
 	}
 	return smp
 }
@@ -222,6 +222,8 @@ func (s *liveSession) wait(tick time.Duration, onTick func()) {
 	for {
 		select {
 		case g := <-sig:
+			// Every signal first puts the -w file on disk, whatever follows.
+			s.live.FlushWriter()
 			if g == syscall.SIGHUP {
 				if s.reload != nil {
 					s.reload()
@@ -278,7 +280,7 @@ func (s *liveSession) closeSources() {
 func captureStats(ifs []metrics.Interface) []report.CaptureStats {
 	out := make([]report.CaptureStats, len(ifs))
 	for i, in := range ifs {
-		out[i] = report.CaptureStats{Interface: in.Name, Received: in.Received, Dropped: in.Dropped, IfDropped: in.IfDropped}
+		out[i] = report.CaptureStats{Interface: in.Name, Received: in.Received, Dropped: in.Dropped, IfDropped: in.IfDropped, NotAnalysed: in.Unread}
 	}
 	return out
 }
