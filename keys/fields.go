@@ -79,7 +79,8 @@ func wiresharkKey(s string) ([]byte, error) {
 	return []byte(s), nil
 }
 
-// parseAddr reads an address selector: "*" (any address of fam; fam 0 is
+// parseAddr reads an address selector; its errors say what the value is
+// not, never what it is (callers name the field). Accepted: "*" (any address of fam; fam 0 is
 // any family), an address, a CIDR prefix, or an IPv4 address whose
 // trailing octets are "*" ("10.1.*.*" is 10.1.0.0/16).
 func parseAddr(s string, fam int) (netip.Prefix, error) {
@@ -96,13 +97,13 @@ func parseAddr(s string, fam int) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		var err error
 		if p, err = netip.ParsePrefix(s); err != nil {
-			return p, fmt.Errorf("address %q is not an address or prefix", s)
+			return p, errors.New("is not an address or prefix")
 		}
 		p = p.Masked()
 	} else if strings.HasSuffix(s, ".*") {
 		octets := strings.Split(s, ".")
 		if len(octets) != 4 {
-			return p, fmt.Errorf("address %q is not an IPv4 address with wildcard octets", s)
+			return p, errors.New("is not an IPv4 address with wildcard octets")
 		}
 		bits := 32
 		for i := 3; i >= 0 && octets[i] == "*"; i-- {
@@ -111,19 +112,19 @@ func parseAddr(s string, fam int) (netip.Prefix, error) {
 		}
 		a, err := netip.ParseAddr(strings.Join(octets, "."))
 		if err != nil {
-			return p, fmt.Errorf("address %q: only trailing octets may be *", s)
+			return p, errors.New("has a * octet before a number; only trailing octets may be *")
 		}
 		p = netip.PrefixFrom(a, bits)
 	} else {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return p, fmt.Errorf("address %q is not an IP address", s)
+			return p, errors.New("is not an IP address")
 		}
 		a = a.Unmap()
 		p = netip.PrefixFrom(a, a.BitLen())
 	}
 	if fam == 4 && !p.Addr().Is4() || fam == 6 && !p.Addr().Is6() {
-		return p, fmt.Errorf("address %q is not IPv%d", s, fam)
+		return p, fmt.Errorf("is not IPv%d", fam)
 	}
 	return p, nil
 }
@@ -137,7 +138,7 @@ func parseSPI(s string) (spi, wild uint32, any bool, err error) {
 	}
 	if strings.Contains(s, "*") {
 		if len(s) != 10 || !strings.HasPrefix(strings.ToLower(s), "0x") {
-			return 0, 0, false, fmt.Errorf("SPI %q: a partial wildcard must be 0x and 8 digits", s)
+			return 0, 0, false, errors.New("SPI with a * is not 0x and 8 digits")
 		}
 		for i := 2; i < 10; i++ {
 			spi <<= 4
@@ -148,14 +149,14 @@ func parseSPI(s string) (spi, wild uint32, any bool, err error) {
 			case isHex(string(c)):
 				spi |= uint32(hexVal(c))
 			default:
-				return 0, 0, false, fmt.Errorf("SPI %q is not hexadecimal", s)
+				return 0, 0, false, errors.New("SPI is not hexadecimal")
 			}
 		}
 		return spi, wild, false, nil
 	}
 	v, e := strconv.ParseUint(s, 0, 32)
 	if e != nil {
-		return 0, 0, false, fmt.Errorf("SPI %q is not a 32-bit number", s)
+		return 0, 0, false, errors.New("SPI is not a 32-bit number")
 	}
 	return uint32(v), 0, false, nil
 }

@@ -29,13 +29,13 @@ func (p *parser) native(lines []string) error {
 			k, v, ok := strings.Cut(t, "=")
 			if !ok {
 				if flags[t] {
-					return p.errorf(n, "%s: %s given twice", f[0], t)
+					return p.errorf(n, "%s: flag %s given twice", f[0], keyword(t))
 				}
 				flags[t] = true
 				continue
 			}
 			if _, dup := kv[k]; dup {
-				return p.errorf(n, "%s: %s given twice", f[0], k)
+				return p.errorf(n, "%s: %s given twice", f[0], keyword(k))
 			}
 			kv[k] = v
 		}
@@ -49,7 +49,7 @@ func (p *parser) native(lines []string) error {
 		case "ikev2":
 			err = nl.ikev2()
 		default:
-			err = p.errorf(n, "line kind %q is not esp, ah, ikev1 or ikev2", f[0])
+			err = p.errorf(n, "line kind %s is not esp, ah, ikev1 or ikev2", keyword(f[0]))
 		}
 		if err != nil {
 			return err
@@ -122,7 +122,7 @@ func (l *nativeLine) cookie(k string, required bool) ([8]byte, bool, error) {
 func (l *nativeLine) done(flags ...string) error {
 	for k := range l.kv {
 		if !l.used[k] {
-			return l.errorf("unknown field %s=", k)
+			return l.errorf("unknown field %s", keyword(k))
 		}
 	}
 	allowed := map[string]bool{}
@@ -131,7 +131,7 @@ func (l *nativeLine) done(flags ...string) error {
 	}
 	for f := range l.flags {
 		if !allowed[f] {
-			return l.errorf("unknown flag %q", f)
+			return l.errorf("unknown flag %s", keyword(f))
 		}
 	}
 	return nil
@@ -154,11 +154,11 @@ func (l *nativeLine) sa() error {
 		return err
 	}
 	if sa.Dst, err = parseAddr(dst, 0); err != nil {
-		return l.errorf("dst: %v", err)
+		return l.errorf("dst %v", err)
 	}
 	if src, ok := l.get("src"); ok {
 		if sa.Src, err = parseAddr(src, 0); err != nil {
-			return l.errorf("src: %v", err)
+			return l.errorf("src %v", err)
 		}
 	}
 	if sa.Proto == ipproto.ESP {
@@ -167,7 +167,7 @@ func (l *nativeLine) sa() error {
 			return err
 		}
 		if sa.Enc, err = algo.ParseEnc(e); err != nil {
-			return l.errorf("%v", err)
+			return l.errorf("enc %s is not an encryption algorithm (README: Native key format)", keyword(e))
 		}
 		if sa.EncKey, err = l.hexField("enc-key", sa.Enc != algo.EncNull); err != nil {
 			return err
@@ -181,7 +181,7 @@ func (l *nativeLine) sa() error {
 	sa.Auth = algo.AuthNone
 	if a, ok := l.get("auth"); ok {
 		if sa.Auth, err = algo.ParseAuth(a); err != nil {
-			return l.errorf("%v", err)
+			return l.errorf("auth %s is not an integrity algorithm (README: Native key format)", keyword(a))
 		}
 	} else if sa.Proto == ipproto.AH {
 		return l.errorf("auth= is required")
@@ -200,19 +200,19 @@ func (l *nativeLine) sa() error {
 		sp, err1 := strconv.ParseUint(s, 10, 16)
 		dp, err2 := strconv.ParseUint(d, 10, 16)
 		if !ok || err1 != nil || err2 != nil {
-			return l.errorf("encap=%q is not SPORT:DPORT", e)
+			return l.errorf("encap= is not SPORT:DPORT")
 		}
 		sa.EncapSport, sa.EncapDport = uint16(sp), uint16(dp)
 	}
 	if m, ok := l.get("mode"); ok {
 		if m != "tunnel" && m != "transport" {
-			return l.errorf("mode=%q is not tunnel or transport", m)
+			return l.errorf("mode= is not tunnel or transport")
 		}
 		sa.Mode = m
 	}
 	if w, ok := l.get("replay-window"); ok {
 		if sa.ReplayWindow, err = strconv.Atoi(w); err != nil || sa.ReplayWindow < 0 {
-			return l.errorf("replay-window=%q is not a window size", w)
+			return l.errorf("replay-window= is not a window size")
 		}
 	}
 	if err := l.done("esn"); err != nil {
@@ -239,12 +239,12 @@ func (l *nativeLine) ikev1() error {
 	}
 	if e, ok := l.get("enc"); ok {
 		if sa.Enc, err = algo.ParseEnc(e); err != nil {
-			return l.errorf("%v", err)
+			return l.errorf("enc %s is not an encryption algorithm (README: Native key format)", keyword(e))
 		}
 	}
 	if v, ok := l.get("prf"); ok {
 		if sa.PRF, err = algo.ParsePRF(v); err != nil {
-			return l.errorf("%v", err)
+			return l.errorf("prf %s is not a PRF (README: Native key format)", keyword(v))
 		}
 	}
 	if sa.SKEYIDd, err = l.hexField("skeyid-d", false); err != nil {
@@ -274,12 +274,12 @@ func (l *nativeLine) ikev2() error {
 		return err
 	}
 	if sa.Enc, err = algo.ParseEnc(e); err != nil {
-		return l.errorf("%v", err)
+		return l.errorf("enc %s is not an encryption algorithm (README: Native key format)", keyword(e))
 	}
 	sa.Integ = algo.AuthNone
 	if v, ok := l.get("integ"); ok {
 		if sa.Integ, err = algo.ParseAuth(v); err != nil {
-			return l.errorf("%v", err)
+			return l.errorf("integ %s is not an integrity algorithm (README: Native key format)", keyword(v))
 		}
 	} else if !sa.Enc.AEAD() {
 		return l.errorf("integ= is required with %s", sa.Enc)
@@ -289,7 +289,7 @@ func (l *nativeLine) ikev2() error {
 		return err
 	}
 	if sa.PRF, err = algo.ParsePRF(v); err != nil {
-		return l.errorf("%v", err)
+		return l.errorf("prf %s is not a PRF (README: Native key format)", keyword(v))
 	}
 	for _, k := range []struct {
 		name string

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -184,3 +185,27 @@ func (p *parser) warnf(line int, format string, args ...any) {
 }
 
 func (p *parser) origin(line int) string { return fmt.Sprintf("%s:%d", p.name, line) }
+
+// keyword quotes s for a message when it reads as a name: letters,
+// digits and "-_().", at most 32 characters, no run of 8 hex digits. The
+// formats that use it (native, ip xfrm state) write keys in hex, so such a
+// word cannot be a key of 4 bytes or more; anything else is not shown.
+// Wireshark's and tcpdump's formats also take ASCII keys: their messages
+// quote no value that failed to parse.
+func keyword(s string) string {
+	ok := s != "" && len(s) <= 32
+	run := 0
+	for i := 0; ok && i < len(s); i++ {
+		c := s[i]
+		if isHex(s[i : i+1]) {
+			run++
+		} else {
+			run = 0
+		}
+		ok = run < 8 && ('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("-_().", c) >= 0)
+	}
+	if !ok {
+		return "(a value not shown: it may be key material)"
+	}
+	return strconv.Quote(s)
+}

@@ -65,7 +65,7 @@ func tcpdumpSecret(s string) ([]byte, bool, error) {
 func (p *parser) tcpdumpAlgo(n int, tok string) (algo.Enc, algo.Auth, []byte, error) {
 	name, secret, ok := strings.Cut(tok, ":")
 	if !ok {
-		return 0, 0, nil, p.errorf(n, "tcpdump secrets: %q is not algo:secret", name)
+		return 0, 0, nil, p.errorf(n, "tcpdump secrets: the last field is not algo:secret")
 	}
 	auth := algo.AuthNone
 	if strings.HasSuffix(name, "-hmac96") {
@@ -75,7 +75,7 @@ func (p *parser) tcpdumpAlgo(n int, tok string) (algo.Enc, algo.Auth, []byte, er
 	name = strings.TrimSuffix(name, "-cbc")
 	enc, ok := tcpdumpCiphers[strings.ToLower(name)]
 	if !ok {
-		return 0, 0, nil, p.errorf(n, "tcpdump secrets: cipher %q is not one ipsecmon can use for ESP (des, 3des, aes128/192/256, blowfish, cast128, none)", name)
+		return 0, 0, nil, p.errorf(n, "tcpdump secrets: the cipher before \":\" is not one ipsecmon can use for ESP (des, 3des, aes128/192/256, blowfish, cast128, none)")
 	}
 	key, odd, err := tcpdumpSecret(secret)
 	if err != nil {
@@ -120,15 +120,15 @@ func (p *parser) tcpdump(lines []string) error {
 		case len(f) == 2:
 			spiS, dstS, ok := strings.Cut(f[0], "@")
 			if !ok {
-				return p.errorf(n, "tcpdump secrets: %q is not SPI@address", f[0])
+				return p.errorf(n, "tcpdump secrets: the first field is not SPI@address")
 			}
 			spi, err := strconv.ParseUint(spiS, 0, 32)
 			if err != nil {
-				return p.errorf(n, "tcpdump secrets: SPI %q is not a 32-bit number", spiS)
+				return p.errorf(n, "tcpdump secrets: the SPI before @ is not a 32-bit number")
 			}
 			dst, err := netip.ParseAddr(dstS)
 			if err != nil {
-				return p.errorf(n, "tcpdump secrets: %q is not an IP address", dstS)
+				return p.errorf(n, "tcpdump secrets: the address after @ is not an IP address")
 			}
 			enc, auth, key, err := p.tcpdumpAlgo(n, f[1])
 			if err != nil {
@@ -153,26 +153,26 @@ func (p *parser) tcpdumpIKEv2(n int, f []string, ike map[[16]byte]int) error {
 		return p.errorf(n, "tcpdump secrets: ikev2 line has %d fields; want ikev2 I|R 0xSPIi 0xSPIr integ:0xkey enc:0xkey", len(f))
 	}
 	if f[1] != "I" && f[1] != "R" {
-		return p.errorf(n, "tcpdump secrets: ikev2 direction %q is not I or R", f[1])
+		return p.errorf(n, "tcpdump secrets: ikev2 direction (field 2) is not I or R")
 	}
 	var spis [16]byte
 	for k, s := range f[2:4] {
 		if len(s) != 18 || !strings.HasPrefix(s, "0x") {
-			return p.errorf(n, "tcpdump secrets: ikev2 SPI %q is not 0x and 16 hex digits", s)
+			return p.errorf(n, "tcpdump secrets: ikev2 %s (field %d) is not 0x and 16 hex digits", []string{"SPIi", "SPIr"}[k], 3+k)
 		}
 		b, err := decodeHexEven(s)
 		if err != nil {
-			return p.errorf(n, "tcpdump secrets: ikev2 SPI %q is not hexadecimal", s)
+			return p.errorf(n, "tcpdump secrets: ikev2 %s (field %d) is not hexadecimal", []string{"SPIi", "SPIr"}[k], 3+k)
 		}
 		copy(spis[8*k:], b)
 	}
 	integName, integKeyS, ok := strings.Cut(f[4], ":")
 	if !ok {
-		return p.errorf(n, "tcpdump secrets: ikev2 integrity %q is not algo:key", integName)
+		return p.errorf(n, "tcpdump secrets: ikev2 integrity (field 5) is not algo:key")
 	}
 	integ, ok := tcpdumpInteg[strings.ToLower(integName)]
 	if !ok {
-		return p.errorf(n, "tcpdump secrets: ikev2 integrity %q is not md5, sha1, sha256, sha384 or sha512", integName)
+		return p.errorf(n, "tcpdump secrets: ikev2 integrity (field 5) is not md5, sha1, sha256, sha384 or sha512")
 	}
 	integKey, _, err := tcpdumpSecret(integKeyS)
 	if err != nil {

@@ -53,22 +53,22 @@ func (p *parser) espSA(lines []string) error {
 			fam = 6
 		case "any":
 		default:
-			return p.errorf(n, "esp_sa: protocol %q is not IPv4, IPv6 or Any", f[0].val)
+			return p.errorf(n, "esp_sa: protocol (column 1) is not IPv4, IPv6 or Any")
 		}
 		if sa.Src, err = parseAddr(f[1].val, fam); err != nil {
-			return p.errorf(n, "esp_sa: source %v", err)
+			return p.errorf(n, "esp_sa: source address (column 2) %v", err)
 		}
 		if sa.Dst, err = parseAddr(f[2].val, fam); err != nil {
-			return p.errorf(n, "esp_sa: destination %v", err)
+			return p.errorf(n, "esp_sa: destination address (column 3) %v", err)
 		}
 		if sa.SPI, sa.SPIWild, sa.AnySPI, err = parseSPI(f[3].val); err != nil {
-			return p.errorf(n, "esp_sa: %v", err)
+			return p.errorf(n, "esp_sa: %v (column 4)", err)
 		}
 		encName, authName := f[4].val, f[6].val
 		enc, known, exact := algo.EncFromWiresharkESP(encName)
 		switch {
 		case !known:
-			return p.errorf(n, "esp_sa: unknown encryption algorithm %q", encName)
+			return p.errorf(n, "esp_sa: encryption (column 5) is not an algorithm name of Wireshark's esp_sa table")
 		case encName == algo.WiresharkESPGCMNoICV:
 			p.warnf(n, "esp_sa: %q does not give the ICV length; assuming 16 octets", encName)
 		case !exact:
@@ -77,7 +77,7 @@ func (p *parser) espSA(lines []string) error {
 		}
 		sa.Enc = enc
 		if sa.Auth, known, exact = algo.AuthFromWiresharkESP(authName); !known {
-			return p.errorf(n, "esp_sa: unknown authentication algorithm %q", authName)
+			return p.errorf(n, "esp_sa: authentication (column 7) is not an algorithm name of Wireshark's esp_sa table")
 		} else if !exact {
 			p.warnf(n, "esp_sa: authentication %q is not supported; its ICV is not checked", authName)
 		}
@@ -104,12 +104,12 @@ func (p *parser) espSA(lines []string) error {
 			case "64-bit":
 				sa.ESN = true
 			default:
-				return p.errorf(n, "esp_sa: sequence number length %q is not 32-bit or 64-bit", f[8].val)
+				return p.errorf(n, "esp_sa: sequence number length (column 9) is not 32-bit or 64-bit")
 			}
 			if h := strings.TrimPrefix(strings.ToLower(f[9].val), "0x"); h != "" {
 				v, err := strconv.ParseUint(h, 16, 32)
 				if err != nil {
-					return p.errorf(n, "esp_sa: ESN high bits %q are not a 32-bit hex number", f[9].val)
+					return p.errorf(n, "esp_sa: ESN high bits (column 10) are not a 32-bit hex number")
 				}
 				sa.SeqHi = uint32(v)
 			}
@@ -163,11 +163,11 @@ func (p *parser) ikev2Table(lines []string) error {
 		encName, integName := f[4].val, f[7].val
 		enc, encKeyBytes := algo.EncFromWiresharkIKEv2(encName)
 		if enc == algo.EncUnknown {
-			return p.errorf(n, "ikev2_decryption_table: unknown encryption algorithm %q", encName)
+			return p.errorf(n, "ikev2_decryption_table: encryption (column 5) is not an algorithm name of Wireshark's ikev2_decryption_table")
 		}
 		integ, known := algo.AuthFromWiresharkIKEv2(integName)
 		if !known {
-			return p.errorf(n, "ikev2_decryption_table: unknown integrity algorithm %q", integName)
+			return p.errorf(n, "ikev2_decryption_table: integrity (column 8) is not an algorithm name of Wireshark's ikev2_decryption_table")
 		}
 		if integ == algo.AuthUnknown {
 			p.warnf(n, "ikev2_decryption_table: integrity %q is not supported; IKE SA skipped", integName)

@@ -47,7 +47,7 @@ func (p *parser) xfrm(lines []string) error {
 			for k, dst := range []*netip.Prefix{&cur.sa.Src, &cur.sa.Dst} {
 				a, err := netip.ParseAddr(f[1+2*k])
 				if err != nil {
-					return p.errorf(n, "ip xfrm state: %q is not an IP address", f[1+2*k])
+					return p.errorf(n, "ip xfrm state: %s address is not an IP address", f[2*k])
 				}
 				a = a.Unmap()
 				*dst = netip.PrefixFrom(a, a.BitLen())
@@ -92,7 +92,7 @@ func (p *parser) xfrmAttr(n int, cur *xfrmState, f []string) error {
 			}
 			v, err := strconv.ParseUint(s, 0, 32)
 			if err != nil {
-				return p.errorf(n, "ip xfrm state: SPI %q is not a 32-bit number", s)
+				return p.errorf(n, "ip xfrm state: bad SPI: want 0x and 8 hex digits")
 			}
 			sa.SPI = uint32(v)
 		}
@@ -134,7 +134,7 @@ func (p *parser) xfrmAttr(n int, cur *xfrmState, f []string) error {
 			if s, ok := val(k); ok {
 				v, err := strconv.ParseUint(s, 10, 16)
 				if err != nil {
-					return p.errorf(n, "ip xfrm state: encap %s %q is not a port", k, s)
+					return p.errorf(n, "ip xfrm state: encap %s is not a port number", k)
 				}
 				*dst = uint16(v)
 			}
@@ -181,7 +181,7 @@ func (p *parser) xfrmAlgo(n int, cur *xfrmState, f []string) error {
 		cur.hasEnc = true
 		e := algo.EncFromLinux(name)
 		if e == algo.EncUnknown {
-			p.warnf(n, "ip xfrm state: encryption %q is not supported; SA kept for SPI lookups only", name)
+			p.warnf(n, "ip xfrm state: encryption %s is not supported; SA kept for SPI lookups only", keyword(name))
 			sa.Enc, cur.noKeys = algo.EncUnknown, true
 			return nil
 		}
@@ -193,7 +193,7 @@ func (p *parser) xfrmAlgo(n int, cur *xfrmState, f []string) error {
 		cur.hasEnc, cur.hasAuth = true, true
 		e := algo.AEADFromLinux(name, bits)
 		if e == algo.EncUnknown {
-			p.warnf(n, "ip xfrm state: aead %q with a %d-bit ICV is not supported; SA kept for SPI lookups only", name, bits)
+			p.warnf(n, "ip xfrm state: aead %s with a %d-bit ICV is not supported; SA kept for SPI lookups only", keyword(name), bits)
 			sa.Enc, cur.noKeys = algo.EncUnknown, true
 			return nil
 		}
@@ -219,7 +219,7 @@ func (p *parser) xfrmAlgo(n int, cur *xfrmState, f []string) error {
 			sa.Auth, sa.AuthKey = u, nil
 			return nil
 		}
-		p.warnf(n, "ip xfrm state: integrity %q is not supported; SA kept for SPI lookups only", name)
+		p.warnf(n, "ip xfrm state: integrity %s is not supported; SA kept for SPI lookups only", keyword(name))
 		sa.Auth, cur.noKeys = algo.AuthUnknown, true
 	}
 	return nil
@@ -247,8 +247,13 @@ func (p *parser) xfrmFlush(cur *xfrmState) error {
 		}
 	case "":
 		return p.errorf(cur.line, "ip xfrm state: SA without a \"proto\" line")
+	case "comp", "route2", "hao":
+		return nil // IPComp and Mobile IPv6 states carry no IPsec keys
 	default:
-		return nil // IPComp, Mobile IPv6 and IP-in-IP states carry no IPsec keys
+		if _, err := strconv.ParseUint(cur.proto, 10, 8); err != nil {
+			return p.errorf(cur.line, "ip xfrm state: proto is not one ip xfrm prints (esp, ah, comp, route2, hao or a number)")
+		}
+		return nil // IP-in-IP and other numbered states carry no IPsec keys
 	}
 	sa.NoKeys = cur.noKeys
 	if !sa.NoKeys {

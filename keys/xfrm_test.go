@@ -173,7 +173,7 @@ func TestXfrmVariants(t *testing.T) {
 			wantSA{ipproto.ESP, 0x107, "10.0.0.1", "10.0.0.2", algo.EncUnknown, 0, algo.AuthNone, 0, false, "tunnel", 0, 0, 0, true}, "", true},
 		{"attribute before src", "\tproto esp spi 0x1\n", wantSA{}, "keys: v:1: not a key file format ipsecmon knows (Wireshark esp_sa, ikev1/ikev2_decryption_table, tcpdump -E secrets, ip xfrm state, ipsecmon native)", false},
 		{"AH without auth", "src 10.0.0.1 dst 10.0.0.2\n\tproto ah spi 0x1\n", wantSA{}, "keys: v:1: ip xfrm state: AH SA 0x00000001 without an auth line", false},
-		{"bad address", "src 10.0.0.300 dst 10.0.0.2\n", wantSA{}, "keys: v:1: ip xfrm state: \"10.0.0.300\" is not an IP address", false},
+		{"bad address", "src 10.0.0.300 dst 10.0.0.2\n", wantSA{}, "keys: v:1: ip xfrm state: src address is not an IP address", false},
 		{"odd key", "src 10.0.0.1 dst 10.0.0.2\n\tproto esp spi 0x1\n\tenc cbc(aes) 0x123\n", wantSA{}, "keys: v:3: ip xfrm state: enc key odd number of hex digits", false},
 	}
 	for _, tc := range tests {
