@@ -3,17 +3,41 @@ package analyzer
 import "encoding/json"
 
 // Figure is one statistic: a number, or "the input cannot tell" (null in
-// JSON, n/a in tables). A figure that is a sum over SAs may be Partial: the
-// number covers only what is known and Note says what was left out.
+// JSON, n/a in tables). A figure that is a sum over SAs may be partial: the
+// number covers only what is known and Why says what was left out.
 type Figure struct {
 	Value uint64
 	Known bool
-	Note  string
 	// Inferred: not Known, but Value is what the cleartext headers suggest
 	// (e.g. IKEv2 exchanges completed without keys). JSON still says null
 	// for the figure itself and reports the inference separately.
 	Inferred bool
+	// Why says why the figure is not Known, or what a Known one leaves out
+	// (WhyNone: nothing); N and M are the counts it quotes. Package report
+	// words it: the analyzer keeps no display text.
+	Why  Why
+	N, M uint64
 }
+
+// Why is the reason a figure is missing or partial.
+type Why uint8
+
+const (
+	WhyNone              Why = iota
+	WhyTransit               // excludes N bytes of M SAs between other hosts
+	WhyModeNeedsKeys         // the mode of ESP SAs is not visible without keys
+	WhyUnknownMode           // excludes N bytes of M SAs of unknown mode
+	WhyUnknownModePairs      // excludes N SA pairs of unknown mode
+	WhyOffload               // offload happens in the NIC, not on the wire
+	WhyBadSPINeedsSAList     // needs an authoritative SA list or decrypted IKE
+	WhyNeedsKeys             // needs keys
+	WhyNotInspected          // N accepted packets of M SAs were not inspected
+	WhyNoIKE                 // the capture has no IKE message
+	WhyIKEInferred           // N inferred from the cleartext IKE headers
+	WhyIKENeedsKeys          // needs the decrypted IKE negotiations
+	WhyIKEUndecrypted        // N SAs not known to have ended; M encrypted IKE messages
+	WhyUnseenHalves          // includes N SAs of pairs whose SPI the capture does not show
+)
 
 func known(v uint64) Figure { return Figure{Value: v, Known: true} }
 
@@ -62,28 +86,3 @@ const (
 	OffloadedReceived
 	NumStats
 )
-
-// StatNames holds each statistic's display name and JSON key.
-var StatNames = [NumStats]struct{ Display, Key string }{
-	{"Active Security Associations", "active_security_associations"},
-	{"Offloaded Security Associations", "offloaded_security_associations"},
-	{"Pending Key Operations", "pending_key_operations"},
-	{"Key Additions", "key_additions"},
-	{"Key Deletions", "key_deletions"},
-	{"Rekeys", "rekeys"},
-	{"Active Tunnels", "active_tunnels"},
-	{"Bad SPI Packets", "bad_spi_packets"},
-	{"Packets Not Decrypted", "packets_not_decrypted"},
-	{"Packets Not Authenticated", "packets_not_authenticated"},
-	{"Packets With Replay Detection", "packets_with_replay_detection"},
-	{"Confidential Bytes Sent", "confidential_bytes_sent"},
-	{"Confidential Bytes Received", "confidential_bytes_received"},
-	{"Authenticated Bytes Sent", "authenticated_bytes_sent"},
-	{"Authenticated Bytes Received", "authenticated_bytes_received"},
-	{"Transport Bytes Sent", "transport_bytes_sent"},
-	{"Transport Bytes Received", "transport_bytes_received"},
-	{"Bytes Sent In Tunnels", "bytes_sent_in_tunnels"},
-	{"Bytes Received In Tunnels", "bytes_received_in_tunnels"},
-	{"Offloaded Bytes Sent", "offloaded_bytes_sent"},
-	{"Offloaded Bytes Received", "offloaded_bytes_received"},
-}

@@ -1,7 +1,6 @@
 package analyzer
 
 import (
-	"fmt"
 	"net/netip"
 
 	"ipsecmon/ikestate"
@@ -100,22 +99,21 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 	st[ActiveSAs] = known(u.active)
 	if n := a.unseenHalves(); n > 0 {
 		st[ActiveSAs] = known(u.active + n)
-		st[ActiveSAs].Note = fmt.Sprintf("includes %d SAs of negotiated pairs whose SPI the capture does not show (the offer that carried it was not captured)", n)
+		st[ActiveSAs].Why, st[ActiveSAs].N = WhyUnseenHalves, n
 	}
 	st[ReplayDetected] = known(u.replayed)
 	byteFigures(st, &u)
 	modeFigures(st, &u)
 	activeTunnels(st, &u, s.Rows)
 
-	offload := "offload happens in the NIC and is not visible on the wire"
-	st[OffloadedSAs] = Figure{Note: offload}
-	st[OffloadedSent] = Figure{Note: offload}
-	st[OffloadedReceived] = Figure{Note: offload}
+	st[OffloadedSAs] = Figure{Why: WhyOffload}
+	st[OffloadedSent] = Figure{Why: WhyOffload}
+	st[OffloadedReceived] = Figure{Why: WhyOffload}
 	a.lifecycle(s)
 	if a.BadSPIKnown() {
 		st[BadSPIPackets] = known(a.counts.BadSPI)
 	} else {
-		st[BadSPIPackets] = Figure{Note: "needs an authoritative list of SAs (ip xfrm state, --complete-keys) or the decrypted IKE negotiations"}
+		st[BadSPIPackets] = Figure{Why: WhyBadSPINeedsSAList}
 	}
 	verificationFigures(st, &u)
 	s.NotInspected = u.uninspected
@@ -126,9 +124,8 @@ func byteFigures(st *[NumStats]Figure, u *sums) {
 	st[ConfidentialSent], st[ConfidentialReceived] = known(u.confS), known(u.confR)
 	st[AuthenticatedSent], st[AuthenticatedReceived] = known(u.authS), known(u.authR)
 	if u.transit > 0 {
-		note := fmt.Sprintf("excludes %d bytes of %d SAs between other hosts", u.transitBytes, u.transit)
 		for _, i := range []Stat{ConfidentialSent, ConfidentialReceived, AuthenticatedSent, AuthenticatedReceived} {
-			st[i].Note = note
+			st[i].Why, st[i].N, st[i].M = WhyTransit, u.transitBytes, u.transit
 		}
 	}
 }
@@ -138,11 +135,11 @@ func byteFigures(st *[NumStats]Figure, u *sums) {
 func modeFigures(st *[NumStats]Figure, u *sums) {
 	modeFig := func(v uint64) Figure {
 		if !u.modeKnown() {
-			return Figure{Note: "the mode of ESP SAs is not visible without keys"}
+			return Figure{Why: WhyModeNeedsKeys}
 		}
 		f := known(v)
 		if u.unknownMode > 0 {
-			f.Note = fmt.Sprintf("excludes %d bytes of %d SAs of unknown mode (ESP without keys)", u.unknownModeBytes, u.unknownMode)
+			f.Why, f.N, f.M = WhyUnknownMode, u.unknownModeBytes, u.unknownMode
 		}
 		return f
 	}
@@ -165,11 +162,11 @@ func activeTunnels(st *[NumStats]Figure, u *sums, rows []*QuickModeSA) {
 	}
 	switch {
 	case !u.modeKnown() && len(rows) > 0:
-		st[ActiveTunnels] = Figure{Note: "the mode of ESP SAs is not visible without keys"}
+		st[ActiveTunnels] = Figure{Why: WhyModeNeedsKeys}
 	default:
 		st[ActiveTunnels] = known(tunnels)
 		if rowsUnknown > 0 {
-			st[ActiveTunnels].Note = fmt.Sprintf("excludes %d SA pairs of unknown mode", rowsUnknown)
+			st[ActiveTunnels].Why, st[ActiveTunnels].N = WhyUnknownModePairs, rowsUnknown
 		}
 	}
 }
@@ -177,14 +174,15 @@ func activeTunnels(st *[NumStats]Figure, u *sums, rows []*QuickModeSA) {
 // verificationFigures fills what only keys can tell.
 func verificationFigures(st *[NumStats]Figure, u *sums) {
 	if u.keyed == 0 {
-		st[NotDecrypted] = Figure{Note: "needs keys"}
-		st[NotAuthenticated] = Figure{Note: "needs keys"}
+		st[NotDecrypted] = Figure{Why: WhyNeedsKeys}
+		st[NotAuthenticated] = Figure{Why: WhyNeedsKeys}
 		return
 	}
 	st[NotDecrypted], st[NotAuthenticated] = known(u.notDecr), known(u.notAuth)
 	if u.uninspected > 0 {
-		note := fmt.Sprintf("%d accepted packets (of %d SAs without keys, or cut by the snap length) were not inspected", u.uninspected, u.uninspectedSAs)
-		st[NotDecrypted].Note, st[NotAuthenticated].Note = note, note
+		for _, i := range []Stat{NotDecrypted, NotAuthenticated} {
+			st[i].Why, st[i].N, st[i].M = WhyNotInspected, u.uninspected, u.uninspectedSAs
+		}
 	}
 }
 
@@ -197,7 +195,7 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 	}
 	if c.Messages == 0 {
 		for _, i := range []Stat{PendingKeyOps, KeyAdditions, KeyDeletions, Rekeys} {
-			st[i] = Figure{Note: "needs the IKE negotiations; the capture has no IKE message"}
+			st[i] = Figure{Why: WhyNoIKE}
 		}
 		return
 	}
@@ -207,25 +205,25 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 	s.Negotiations = a.tracker.Negotiations()
 	s.Policies = a.tracker.Policies()
 	indexPolicies(s)
-	conv := func(f ikestate.Figure, what string) Figure {
+	conv := func(f ikestate.Figure) Figure {
 		switch {
 		case f.Known:
 			return known(uint64(f.Value))
 		case f.Inferred:
-			return Figure{Value: uint64(f.Value), Inferred: true, Note: fmt.Sprintf("%d inferred from the cleartext IKE headers; %s needs the decrypted negotiations", f.Value, what)}
+			return Figure{Value: uint64(f.Value), Inferred: true, Why: WhyIKEInferred, N: uint64(f.Value)}
 		}
-		return Figure{Note: what + " needs the decrypted IKE negotiations (give IKE keys with --keys)"}
+		return Figure{Why: WhyIKENeedsKeys}
 	}
 	if c.Undecrypted > 0 && st[ActiveSAs].Known {
 		// Encrypted IKE messages may hold Delete payloads this run could not
 		// read: the SAs seen may have ended.
-		st[ActiveSAs] = Figure{Value: st[ActiveSAs].Value, Inferred: true, Note: fmt.Sprintf(
-			"%d SAs seen and not known to have ended; %d encrypted IKE messages (Delete payloads among them?) need IKE keys", st[ActiveSAs].Value, c.Undecrypted)}
+		v := st[ActiveSAs].Value
+		st[ActiveSAs] = Figure{Value: v, Inferred: true, Why: WhyIKEUndecrypted, N: v, M: uint64(c.Undecrypted)}
 	}
-	st[PendingKeyOps] = conv(c.PendingKeyOps, "telling pending negotiations")
-	st[KeyAdditions] = conv(c.KeyAdditions, "counting completed negotiations")
-	st[KeyDeletions] = conv(c.KeyDeletions, "seeing Delete payloads")
-	st[Rekeys] = conv(c.Rekeys, "telling rekeys")
+	st[PendingKeyOps] = conv(c.PendingKeyOps)
+	st[KeyAdditions] = conv(c.KeyAdditions)
+	st[KeyDeletions] = conv(c.KeyDeletions)
+	st[Rekeys] = conv(c.Rekeys)
 }
 
 // unseenHalves counts the live negotiated SAs whose other direction has no

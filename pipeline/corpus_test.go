@@ -247,7 +247,7 @@ func TestCorpusAuthResponseOnly(t *testing.T) {
 		t.Errorf("key additions %+v, want 1", f)
 	}
 	// The pair counts 2, as negotiated pairs do, though one SPI is unseen.
-	if f := s.Stats[analyzer.ActiveSAs]; !f.Known || f.Value != 2 || f.Note == "" {
+	if f := s.Stats[analyzer.ActiveSAs]; !f.Known || f.Value != 2 || f.Why == analyzer.WhyNone {
 		t.Errorf("active SAs %+v, want 2 with a note", f)
 	}
 	if len(s.Rows) != 1 {

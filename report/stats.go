@@ -23,11 +23,11 @@ func StatsJSON(r Run) ([]byte, error) {
 	notes := map[string]string{}
 	for i := analyzer.Stat(0); i < analyzer.NumStats; i++ {
 		f := r.Snap.Stats[i]
-		if err := o.add(analyzer.StatNames[i].Key, f); err != nil {
+		if err := o.add(StatNames[i].Key, f); err != nil {
 			return nil, err
 		}
-		if f.Note != "" {
-			notes[analyzer.StatNames[i].Key] = f.Note
+		if n := NoteText(i, f); n != "" {
+			notes[StatNames[i].Key] = n
 		}
 	}
 	me := make([]string, len(r.Snap.Me))
@@ -103,9 +103,9 @@ type statRow struct {
 // statColumns: tables show the statistic and its value, CSV adds the key.
 var statColumns = &Columns[statRow]{All: []*Column[statRow]{
 	{Name: "Quick Mode Statistics", Key: "statistic", Default: true, Get: func(r statRow) Value {
-		return str(analyzer.StatNames[r.stat].Display)
+		return str(StatNames[r.stat].Display)
 	}},
-	{Name: "Key", Key: "key", Get: func(r statRow) Value { return str(analyzer.StatNames[r.stat].Key) }},
+	{Name: "Key", Key: "key", Get: func(r statRow) Value { return str(StatNames[r.stat].Key) }},
 	{Name: "Value", Key: "value", Default: true, Right: true, Unknown: "n/a", Get: func(r statRow) Value {
 		if !r.fig.Known {
 			return Value{}
@@ -114,7 +114,7 @@ var statColumns = &Columns[statRow]{All: []*Column[statRow]{
 		if isByteStat(r.stat) {
 			text = humanBytes(r.fig.Value)
 		}
-		if r.fig.Note != "" {
+		if r.fig.Why != analyzer.WhyNone {
 			text += " *" // a partial figure, explained under the table
 		}
 		return num(r.fig.Value).shown(text)
@@ -148,11 +148,11 @@ func WriteStats(w io.Writer, r Run, f Format) error {
 	var noteOrder []string
 	noteStats := map[string][]string{}
 	for _, row := range rows {
-		if n := row.fig.Note; n != "" {
+		if n := NoteText(row.stat, row.fig); n != "" {
 			if _, ok := noteStats[n]; !ok {
 				noteOrder = append(noteOrder, n)
 			}
-			noteStats[n] = append(noteStats[n], analyzer.StatNames[row.stat].Display)
+			noteStats[n] = append(noteStats[n], StatNames[row.stat].Display)
 		}
 	}
 	if len(noteOrder) > 0 {

@@ -135,7 +135,7 @@ func (v *watchView) render(w io.Writer, s metrics.Sample) {
 					val = humanize.Comma(int64(f.Value))
 				}
 			}
-			fmt.Fprintf(&b, "%-32s %18s %14s\n", analyzer.StatNames[i].Display, val, rate(i))
+			fmt.Fprintf(&b, "%-32s %18s %14s\n", report.StatNames[i].Display, val, rate(i))
 		}
 		v.busiest(&b, s, secs)
 		if v.log != nil {
@@ -175,7 +175,7 @@ func (v *watchView) line(b *strings.Builder, s metrics.Sample, rate func(analyze
 		if f.Known {
 			val = fmt.Sprint(f.Value)
 		}
-		fmt.Fprintf(b, " %s=%s", analyzer.StatNames[i].Key, val)
+		fmt.Fprintf(b, " %s=%s", report.StatNames[i].Key, val)
 		if r := rate(i); r != "" {
 			fmt.Fprintf(b, "(%s)", strings.ReplaceAll(r, " ", ""))
 		}
