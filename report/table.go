@@ -335,3 +335,14 @@ func writeIndented(w io.Writer, raw []byte) error {
 	_, err := w.Write(out.Bytes())
 	return err
 }
+
+// writeJSON prints v as indented JSON (a nil slice is null: views that
+// show an empty list as [] pass an empty one).
+func writeJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}

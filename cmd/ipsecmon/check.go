@@ -1,25 +1,23 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/spf13/pflag"
 
 	"ipsecmon/crosscheck"
 	"ipsecmon/hosts"
 	"ipsecmon/report"
 )
 
-func runCheck(args []string, stdout, stderr io.Writer) int {
-	var in inputFlags
-	var lf liveFlags
-	var hostFiles, beforeFiles, hostAt []string
-	var tolerance, backend string
-	fs := newFlagSet("check", `Compares the capture's figures with the host's own counters, SA by SA and counter by counter,
+var checkCmd = &analysis{
+	name:    "check",
+	summary: "cross-check the capture's figures with the host's own counters",
+	synopsis: `Compares the capture's figures with the host's own counters, SA by SA and counter by counter,
 and reports each agreement and each disagreement. A host's snapshot may be taken at any time
 during the capture: the moment its per-SA packet counters fit is found, and the figures are
 compared as the capture stood then (--host-at gives the moment instead). Host sources (detected from content):
@@ -27,46 +25,59 @@ ip -s xfrm state, /proc/net/xfrm_stat, swanctl --list-sas [--raw|--pretty], swan
 ipsec statusall, Libreswan ipsec trafficstatus, Windows Get-NetIPsecQuickModeSA JSON, typeperf CSV,
 Get-Counter text, netsh ipsec dynamic show stats; live:xfrm and live:vici[=SOCKET].
 Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input error.`,
-		`  ipsecmon check -r gw.pcap -k keys.txt --host after-list-sas.txt --host-before before-list-sas.txt --strongswan-backend kernel-libipsec
+	examples: `  ipsecmon check -r gw.pcap -k keys.txt --host after-list-sas.txt --host-before before-list-sas.txt --strongswan-backend kernel-libipsec
   ipsecmon check -r gw.pcap -k xfrm-state.txt --host xfrm-state-after.txt,xfrm_stat.txt --me 192.0.2.1
   ipsecmon check -i eth0 --duration 60s --host live:vici     # live: the host is read before and after the capture
-`)
-	in.register(fs)
-	lf.register(fs)
-	fs.StringArrayVar(&hostFiles, "host", nil, "host snapshot at the end of the capture: FILE[,FILE...] for one host (e.g. ip -s xfrm state,/proc/net/xfrm_stat), or live:xfrm, live:vici[=SOCKET]; repeat for each host")
-	fs.StringArrayVar(&beforeFiles, "host-before", nil, "the same host's snapshot at the start of the capture, in the same order as --host, so that deltas are compared")
-	fs.StringArrayVar(&hostAt, "host-at", nil, "when the --host snapshot was taken, on the capture's clock (RFC 3339, e.g. 2026-11-27T03:27:44.5Z), in the same order as --host; default: the moment its per-SA packet counters fit")
-	fs.StringVar(&tolerance, "tolerance", "0", "how far figures may differ and still agree: N (count) or N% (of the host's value)")
-	fs.StringVar(&backend, "strongswan-backend", "", "strongSwan's kernel backend for swanctl files that do not name it: kernel-libipsec or kernel-netlink (sets what their byte counters count)")
-	if done, st := parseFlags(fs, args, stdout, stderr); done {
-		return st
+`,
+	own: func(fs *pflag.FlagSet) prepare {
+		c := &checkFlags{}
+		c.register(fs)
+		return c.prepare
+	},
+}
+
+// checkFlags are check's own flags and the hosts they name.
+type checkFlags struct {
+	hostFiles, beforeFiles, hostAt []string
+	tolerance, backend             string
+
+	tol    crosscheck.Tolerance
+	isMe   func(netip.Addr) bool // the addresses named with --me; nil when none were
+	hs     []crosscheck.Host
+	rec    *crosscheck.Recorder
+	stderr io.Writer
+}
+
+func (c *checkFlags) register(fs *pflag.FlagSet) {
+	fs.StringArrayVar(&c.hostFiles, "host", nil, "host snapshot at the end of the capture: FILE[,FILE...] for one host (e.g. ip -s xfrm state,/proc/net/xfrm_stat), or live:xfrm, live:vici[=SOCKET]; repeat for each host")
+	fs.StringArrayVar(&c.beforeFiles, "host-before", nil, "the same host's snapshot at the start of the capture, in the same order as --host, so that deltas are compared")
+	fs.StringArrayVar(&c.hostAt, "host-at", nil, "when the --host snapshot was taken, on the capture's clock (RFC 3339, e.g. 2026-11-27T03:27:44.5Z), in the same order as --host; default: the moment its per-SA packet counters fit")
+	fs.StringVar(&c.tolerance, "tolerance", "0", "how far figures may differ and still agree: N (count) or N% (of the host's value)")
+	fs.StringVar(&c.backend, "strongswan-backend", "", "strongSwan's kernel backend for swanctl files that do not name it: kernel-libipsec or kernel-netlink (sets what their byte counters count)")
+}
+
+// prepare checks the flags and reads the hosts' snapshots: those taken
+// before the capture, and offline all of them, so that the capture can be
+// watched for the moments they were taken at.
+func (c *checkFlags) prepare(s *setup) (view, error) {
+	c.stderr = s.stderr
+	switch {
+	case len(c.hostFiles) == 0:
+		return nil, flagError(fmt.Errorf("give at least one --host"))
+	case len(c.beforeFiles) > len(c.hostFiles):
+		return nil, flagError(fmt.Errorf("%d --host-before for %d --host", len(c.beforeFiles), len(c.hostFiles)))
+	case len(c.hostAt) > len(c.hostFiles):
+		return nil, flagError(fmt.Errorf("%d --host-at for %d --host", len(c.hostAt), len(c.hostFiles)))
+	case len(c.hostAt) > 0 && s.live:
+		return nil, flagError(fmt.Errorf("--host-at: a live check reads its hosts when the capture ends"))
 	}
-	cfg, format, inputs, err := in.config(fs.Args(), lf.live())
-	if err != nil {
-		return usageError(stderr, "check", err)
+	var err error
+	if c.tol, err = crosscheck.ParseTolerance(c.tolerance); err != nil {
+		return nil, flagError(err)
 	}
-	lf.apply(&cfg, fs)
-	if len(hostFiles) == 0 {
-		return usageError(stderr, "check", fmt.Errorf("give at least one --host"))
-	}
-	if len(beforeFiles) > len(hostFiles) {
-		return usageError(stderr, "check", fmt.Errorf("%d --host-before for %d --host", len(beforeFiles), len(hostFiles)))
-	}
-	if len(hostAt) > len(hostFiles) {
-		return usageError(stderr, "check", fmt.Errorf("%d --host-at for %d --host", len(hostAt), len(hostFiles)))
-	}
-	if len(hostAt) > 0 && lf.live() {
-		return usageError(stderr, "check", fmt.Errorf("--host-at: a live check reads its hosts when the capture ends"))
-	}
-	tol, err := crosscheck.ParseTolerance(tolerance)
-	if err != nil {
-		return usageError(stderr, "check", err)
-	}
-	// The addresses named with --me; nil when none were.
-	var isMe func(netip.Addr) bool
-	if len(cfg.Me) > 0 {
-		isMe = func(a netip.Addr) bool {
-			for _, p := range cfg.Me {
+	if me := s.cfg.Me; len(me) > 0 {
+		c.isMe = func(a netip.Addr) bool {
+			for _, p := range me {
 				if p.Contains(a) {
 					return true
 				}
@@ -74,157 +85,96 @@ Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input e
 			return false
 		}
 	}
-	loadOne := func(name string) (*hosts.Snapshot, error) {
-		if strings.HasPrefix(name, "live:") {
-			return hosts.Live(name)
-		}
-		return hosts.Load(name)
-	}
-	// One host's files (an SA dump and its global counters) make one snapshot.
-	load := func(spec string) (*hosts.Snapshot, error) {
-		var parts []*hosts.Snapshot
-		for _, name := range strings.Split(spec, ",") {
-			p, err := loadOne(name)
-			if err != nil {
-				return nil, err
-			}
-			parts = append(parts, p)
-		}
-		s := parts[0]
-		if len(parts) > 1 {
-			s = hosts.Merge(parts...)
-			s.Source = spec
-		}
-		if isMe != nil {
-			s.ResolveDirections(isMe)
-		}
-		if backend != "" && s.Backend == "" && strings.HasPrefix(s.Format, "swanctl") {
-			if err := s.AssumeBackend(backend); err != nil {
-				return nil, err
-			}
-		}
-		for _, w := range s.Warnings {
-			fmt.Fprintf(stderr, "ipsecmon: %s: warning: %s\n", spec, w)
-		}
-		return s, nil
-	}
 	// A live host source read during a live capture is read twice: now, as
 	// the state at the capture's start, and again at its end.
 	liveHost := func(spec string) bool { return strings.HasPrefix(spec, "live:") }
-	hs := make([]crosscheck.Host, len(hostFiles))
-	for i, name := range hostFiles {
-		if !(liveHost(name) && lf.live()) {
-			if hs[i].After, err = load(name); err != nil {
-				fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
-				return exitUsage
+	c.hs = make([]crosscheck.Host, len(c.hostFiles))
+	for i, name := range c.hostFiles {
+		h := &c.hs[i]
+		if !(liveHost(name) && s.live) {
+			if h.After, err = c.load(name); err != nil {
+				return nil, err
 			}
 		}
 		before := ""
-		if i < len(beforeFiles) {
-			before = beforeFiles[i]
-		} else if liveHost(name) && lf.live() {
+		if i < len(c.beforeFiles) {
+			before = c.beforeFiles[i]
+		} else if liveHost(name) && s.live {
 			before = name
 		}
 		if before != "" {
-			if hs[i].Before, err = load(before); err != nil {
-				fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
-				return exitUsage
+			if h.Before, err = c.load(before); err != nil {
+				return nil, err
 			}
 		}
-		if i < len(hostAt) && hostAt[i] != "" {
-			if hs[i].At, err = time.Parse(time.RFC3339Nano, hostAt[i]); err != nil {
-				return usageError(stderr, "check", fmt.Errorf("--host-at %q: want an RFC 3339 time such as 2026-11-27T03:27:44.5Z", hostAt[i]))
+		if i < len(c.hostAt) && c.hostAt[i] != "" {
+			if h.At, err = time.Parse(time.RFC3339Nano, c.hostAt[i]); err != nil {
+				return nil, flagError(fmt.Errorf("--host-at %q: want an RFC 3339 time such as 2026-11-27T03:27:44.5Z", c.hostAt[i]))
 			}
 		}
 	}
 	// Offline, the snapshots are known before the capture is read: watch
 	// it for the moments they were taken at. A live check reads its hosts
 	// at the capture's start and end.
-	var rec *crosscheck.Recorder
-	if !lf.live() {
-		rec = crosscheck.NewRecorder(hs)
-		cfg.OnAccepted = rec.Observe
+	if !s.live {
+		c.rec = crosscheck.NewRecorder(c.hs)
+		s.cfg.OnAccepted = c.rec.Observe
 	}
-	if err := in.openLog(stdout, 0); err != nil {
-		return usageError(stderr, "check", err)
-	}
-	r, status := collect(&in, &lf, cfg, inputs, stderr)
-	for i, name := range hostFiles {
-		if hs[i].After == nil {
-			if hs[i].After, err = load(name); err != nil {
-				fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
-				return exitUsage
-			}
-		}
-	}
-	if st := in.closeLog(stderr); st != exitOK {
-		status = st
-	}
-	if r.Snap == nil {
-		return status
-	}
-	rows := crosscheck.Compare(crosscheck.Input{Snap: r.Snap, BadSPIByDst: r.Snap.BadSPIByDst, SAKnowledgeComplete: r.Snap.SAKnowledgeComplete, Me: isMe, Rec: rec}, hs, tol)
-	if err := writeCheck(stdout, rows, format); err != nil {
-		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
-		return exitUsage
-	}
-	if status != exitOK {
-		return status
-	}
-	if crosscheck.Differences(rows) > 0 {
-		return exitMismatch
-	}
-	return exitOK
+	return c.show, nil
 }
 
-func writeCheck(w io.Writer, rows []crosscheck.Row, f report.Format) error {
-	if f == report.JSON {
-		b, err := json.MarshalIndent(rows, "", "  ")
+// load reads one host's snapshot: its files (an SA dump and its global
+// counters) make one.
+func (c *checkFlags) load(spec string) (*hosts.Snapshot, error) {
+	var parts []*hosts.Snapshot
+	for _, name := range strings.Split(spec, ",") {
+		load := hosts.Load
+		if strings.HasPrefix(name, "live:") {
+			load = hosts.Live
+		}
+		p, err := load(name)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
+		parts = append(parts, p)
 	}
-	num := func(p *uint64) string {
-		if p == nil {
-			return ""
+	s := parts[0]
+	if len(parts) > 1 {
+		s = hosts.Merge(parts...)
+		s.Source = spec
+	}
+	if c.isMe != nil {
+		s.ResolveDirections(c.isMe)
+	}
+	if c.backend != "" && s.Backend == "" && strings.HasPrefix(s.Format, "swanctl") {
+		if err := s.AssumeBackend(c.backend); err != nil {
+			return nil, err
 		}
-		return strconv.FormatUint(*p, 10)
 	}
-	diff := func(p *int64) string {
-		if p == nil {
-			return ""
-		}
-		return strconv.FormatInt(*p, 10)
+	for _, w := range s.Warnings {
+		fmt.Fprintf(c.stderr, "ipsecmon: %s: warning: %s\n", spec, w)
 	}
-	header := []string{"Host", "SA", "Figure", "ipsecmon", "Host value", "Difference", "Verdict", "Reason"}
-	var cells [][]string
-	agree, differ, nc := 0, 0, 0
-	for _, r := range rows {
-		switch r.Verdict {
-		case crosscheck.Agree:
-			agree++
-		case crosscheck.Differs:
-			differ++
-		default:
-			nc++
-		}
-		cells = append(cells, []string{r.Host, r.SA, r.Figure, num(r.Analyzer), num(r.HostVal), diff(r.Diff), string(r.Verdict), r.Reason})
-	}
-	if f == report.CSV {
-		return report.WriteCSV(w, []string{"host", "sa", "figure", "ipsecmon", "host_value", "difference", "verdict", "reason"}, cells)
-	}
-	for i := range cells {
-		for _, j := range []int{3, 4} {
-			if cells[i][j] == "" {
-				cells[i][j] = "-"
+	return s, nil
+}
+
+// show reads the live hosts' end snapshots, compares, and exits 1 when a
+// figure differs.
+func (c *checkFlags) show(r report.Run, o output) (int, error) {
+	for i, name := range c.hostFiles {
+		if c.hs[i].After == nil {
+			var err error
+			if c.hs[i].After, err = c.load(name); err != nil {
+				return exitUsage, err
 			}
 		}
 	}
-	if err := report.WriteTable(w, header, cells, []bool{false, false, false, true, true, true, false, false}); err != nil {
-		return err
+	in := crosscheck.Input{Snap: r.Snap, BadSPIByDst: r.Snap.BadSPIByDst, SAKnowledgeComplete: r.Snap.SAKnowledgeComplete, Me: c.isMe, Rec: c.rec}
+	rows := crosscheck.Compare(in, c.hs, c.tol)
+	if err := report.WriteCheck(o.stdout, rows, o.format); err != nil {
+		return exitUsage, err
 	}
-	_, err := fmt.Fprintf(w, "\n%d agree, %d differ, %d not comparable\n", agree, differ, nc)
-	return err
+	if crosscheck.Differences(rows) > 0 {
+		return exitMismatch, nil
+	}
+	return exitOK, nil
 }

@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
-	"strconv"
 
 	"ipsecmon/analyzer"
 	"ipsecmon/filters"
-	"ipsecmon/policy"
 	"ipsecmon/report"
 )
 
@@ -44,7 +42,7 @@ filter's packet hits.`,
 			fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 			return exitUsage
 		}
-		if err := writeGeneric(stdout, set, format); err != nil {
+		if err := report.WriteGenericFilters(stdout, set, format); err != nil {
 			fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 			return exitUsage
 		}
@@ -75,7 +73,7 @@ filter's packet hits.`,
 		rule, _ := filters.ParseWeightRule(in.pol.weight)
 		rows = append(rows, negotiatedFilters(r.Snap, rule)...)
 	}
-	if err := writeSpecific(stdout, rows, hits, withCapture, format); err != nil {
+	if err := report.WriteSpecificFilters(stdout, rows, hits, withCapture, format); err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return exitUsage
 	}
@@ -101,61 +99,4 @@ func negotiatedFilters(s *analyzer.Snapshot, rule filters.WeightRule) []filters.
 		}
 	}
 	return out
-}
-
-func protoCell(p uint8) string {
-	if p == 0 {
-		return "Any"
-	}
-	return strconv.Itoa(int(p))
-}
-
-func addrCell(a policy.Addr) string {
-	if a.Kind == policy.AddrNone {
-		return "None"
-	}
-	return a.String()
-}
-
-func writeGeneric(w io.Writer, set *policy.Set, f report.Format) error {
-	header := []string{"Name", "Source", "Destination", "Source Port", "Destination Port", "Source Tunnel Endpoint", "Destination Tunnel Endpoint", "Protocol", "Inbound Action", "Outbound Action", "Negotiation Policy", "Connection Type"}
-	keys := []string{"name", "source", "destination", "source_port", "destination_port", "source_tunnel_endpoint", "destination_tunnel_endpoint", "protocol", "inbound_action", "outbound_action", "negotiation_policy", "connection_type"}
-	var rows [][]string
-	var objs []any
-	for _, g := range set.Filters {
-		row := []string{g.Name, g.Src.String(), g.Dst.String(), g.SrcPort.String(), g.DstPort.String(), addrCell(g.TunnelSrc), addrCell(g.TunnelDst),
-			protoCell(g.Proto), g.Inbound.String(), g.Outbound.String(), orDash(g.Policy), g.Conn.String()}
-		rows = append(rows, row)
-		obj := map[string]any{}
-		for i, k := range keys {
-			obj[k] = row[i]
-		}
-		obj["origin"] = g.Origin
-		objs = append(objs, obj)
-	}
-	return writeRows(w, f, header, keys, rows, objs)
-}
-
-func writeSpecific(w io.Writer, fs []filters.SpecificFilter, hits map[int]uint64, withHits bool, f report.Format) error {
-	header := []string{"Name", "Source", "Destination", "Source Port", "Destination Port", "Source Tunnel Endpoint", "Destination Tunnel Endpoint", "Protocol", "Direction", "Action", "Negotiation Policy", "Connection Type", "Weight"}
-	keys := []string{"name", "source", "destination", "source_port", "destination_port", "source_tunnel_endpoint", "destination_tunnel_endpoint", "protocol", "direction", "action", "negotiation_policy", "connection_type", "weight"}
-	if withHits {
-		header, keys = append(header, "Packets"), append(keys, "packets")
-	}
-	var rows [][]string
-	var objs []any
-	for i, s := range fs {
-		row := []string{s.Name, s.Src.String(), s.Dst.String(), s.SrcPort.String(), s.DstPort.String(), addrCell(s.TunnelSrc), addrCell(s.TunnelDst),
-			protoCell(s.Proto), s.Dir.String(), s.Action.String(), orDash(s.Policy), s.Conn.String(), strconv.FormatUint(uint64(s.Weight), 10)}
-		if withHits {
-			row = append(row, strconv.FormatUint(hits[i], 10))
-		}
-		rows = append(rows, row)
-		obj := map[string]any{}
-		for j, k := range keys {
-			obj[k] = row[j]
-		}
-		objs = append(objs, obj)
-	}
-	return writeRows(w, f, header, keys, rows, objs)
 }

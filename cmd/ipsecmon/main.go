@@ -22,23 +22,15 @@ type command struct {
 	run     func(args []string, stdout, stderr io.Writer) int
 }
 
-var commands []command
-
-func init() {
-	commands = []command{
-		{"stats", "Quick Mode Statistics: the IP Security Monitor's counters", runStats},
-		{"sas", "Security Associations: one row per Quick Mode SA", runSAs},
-		{"mmsas", "Main Mode / IKE SAs: peers, SPIs, suites, state", runIKEView("mmsas",
-			"Shows the Main Mode (IKEv1 ISAKMP) and IKEv2 SAs: peers, cookies or SPIs, exchange, authentication,\nencryption, integrity, PRF, DH group, lifetime and state. Encrypted details need IKE keys (--keys).",
-			"  ipsecmon mmsas -r gateway.pcap -k ikev2_decryption_table\n", renderMMSAs)},
-		{"policies", "Negotiation Policies: offered security methods in order, and the one chosen", runIKEView("policies",
-			"Shows the Negotiation Policies: for each phase 2 negotiation the security methods offered, in\npreference order, and the one chosen; identical offer lists are one policy.",
-			"  ipsecmon policies -r gateway.pcap -k keys.txt\n", renderPolicies)},
-		{"events", "forensic timeline: IKE messages and SA lifecycle events as JSON lines", runEvents},
-		{"filters", "Generic and Specific Filters of the IPsec policy, with weights and packet hits", runFilters},
-		{"check", "cross-check the capture's figures with the host's own counters", runCheck},
-		{"watch", "live view of a gateway: statistics with rates, busiest SAs, events, drops", runWatch},
-	}
+var commands = []command{
+	statsCmd.command(),
+	sasCmd.command(),
+	mmsasCmd.command(),
+	policiesCmd.command(),
+	eventsCmd.command(),
+	{"filters", "Generic and Specific Filters of the IPsec policy, with weights and packet hits", runFilters},
+	checkCmd.command(),
+	{"watch", "live view of a gateway: statistics with rates, busiest SAs, events, drops", runWatch},
 }
 
 func main() {
