@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"ipsecmon/algo"
+	"ipsecmon/internal/badkeys"
 	"ipsecmon/ipproto"
 )
 
@@ -433,5 +434,33 @@ func TestMerge(t *testing.T) {
 	m := Merge(a, nil, b)
 	if len(m.SAs) != 1 || !m.Authoritative || ptrStr(m.Global.BadSPI) != "4" || !strings.Contains(m.Format, FormatXfrmStat) {
 		t.Errorf("merged %+v", m)
+	}
+}
+
+// TestXfrmDumpMessagesNeverShowKeys: an `ip xfrm state` dump given as a
+// host snapshot holds keys; what Parse says about the damaged ones of
+// internal/badkeys (error and warnings) shows no piece of them (issue 12).
+func TestXfrmDumpMessagesNeverShowKeys(t *testing.T) {
+	n := 0
+	for name, text := range badkeys.Files() {
+		if !strings.HasPrefix(text, "src ") {
+			continue
+		}
+		n++
+		s, err := Parse("dump", []byte(text))
+		var msgs []string
+		if err != nil {
+			msgs = append(msgs, err.Error())
+		} else {
+			msgs = append(msgs, s.Warnings...)
+		}
+		for _, m := range msgs {
+			if w := badkeys.Leak(m); w != "" {
+				t.Errorf("%s: message shows key material %q: %s", name, w, m)
+			}
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d xfrm dumps", n)
 	}
 }

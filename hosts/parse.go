@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 )
 
@@ -160,4 +161,31 @@ func firstLines(data []byte, n int) []string {
 		}
 	}
 	return out
+}
+
+func origin(name string, line int) string { return name + ":" + strconv.Itoa(line) }
+
+// clip shortens a quoted line in an error; key material never reaches
+// errors because no parser quotes a key line.
+func clip(s string) string {
+	if len(s) > 80 {
+		return s[:77] + "..."
+	}
+	return s
+}
+
+func errorf0(format string, a ...any) error { return fmt.Errorf(format, a...) }
+
+func atoi(s string) (int, bool) {
+	if s == "" || len(s) > 9 {
+		return 0, false
+	}
+	n := 0
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }

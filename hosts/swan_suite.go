@@ -33,17 +33,3 @@ func swanSuite(s string) (e algo.Enc, keyBits int, a algo.Auth) {
 	}
 	return
 }
-
-func atoi(s string) (int, bool) {
-	if s == "" || len(s) > 9 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
-}
