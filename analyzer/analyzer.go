@@ -106,6 +106,7 @@ type Analyzer struct {
 
 	filterHits  map[*filters.SpecificFilter]uint64
 	tracker     *ikestate.Tracker
+	iv          *ikeView       // a frozen copy's view of the tracker (tracker is then nil)
 	ikeChildren map[int][2]*SA // child SA ID → its two SAs
 	ikeBad      bool           // Bad SPI was established from IKE at least once
 }

@@ -12,6 +12,18 @@ type limitHits struct {
 	anomalies    uint64 // anomalies counted without their SA (maxBursts)
 }
 
+// ikeView is what the tracker says now (a frozen copy's, when frozen). On
+// the live analyzer only the counters are filled.
+func (a *Analyzer) ikeView() *ikeView {
+	switch {
+	case a.iv != nil:
+		return a.iv
+	case a.tracker != nil:
+		return &ikeView{counters: a.tracker.Counters(), historyLost: a.tracker.HistoryLost()}
+	}
+	return &ikeView{}
+}
+
 // Limits returns the analyzer's limits that are set, with what each
 // discarded so far.
 func (a *Analyzer) Limits() []bounds.Limit {
@@ -22,8 +34,8 @@ func (a *Analyzer) Limits() []bounds.Limit {
 	if a.cfg.ReplayMemory > 0 {
 		ls = append(ls, bounds.Limit{Name: "replay_window_memory", Cap: a.cfg.ReplayMemory, Unit: "bytes", Hits: a.hits.replayMemory, Discarded: "packets of new SAs not analysed (--replay-memory)"})
 	}
-	if a.tracker != nil {
-		ls = append(ls, bounds.Limit{Name: "ike_history", Cap: ikestate.MaxHistory, Unit: "changes", Hits: a.tracker.HistoryLost(),
+	if a.tracker != nil || a.iv != nil {
+		ls = append(ls, bounds.Limit{Name: "ike_history", Cap: ikestate.MaxHistory, Unit: "changes", Hits: a.ikeView().historyLost,
 			Discarded: "lifecycle changes whose time was not kept (check cannot tell Key Additions/Deletions/Rekeys at later moments)"})
 	}
 	if a.cfg.OnEvent != nil {

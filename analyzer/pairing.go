@@ -129,26 +129,42 @@ func (k dirKey) reverse() dirKey {
 // protocol, mirrored encapsulation ports. When there are several (successive
 // connections between the same two hosts), the only one whose lifetime
 // overlaps still counts as the only candidate.
+//
+// Spoofed traffic can put any number of SAs between two hosts, so the
+// candidates are never listed: each direction's SAs are sorted by first
+// packet once, and a lifetime's overlaps are counted and found by binary
+// search (O(n log n) in all; the scan of every reverse SA for every SA made
+// 100,000 spoofed pairs take 32 s).
 func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
-	groups := map[dirKey][]*SA{}
+	groups := map[dirKey]*lifetimes{}
 	for _, sa := range a.order {
 		if sa.pair == nil {
 			k := dirOf(sa)
-			groups[k] = append(groups[k], sa)
+			g := groups[k]
+			if g == nil {
+				g = &lifetimes{}
+				groups[k] = g
+			}
+			g.sas = append(g.sas, sa)
 		}
 	}
-	candidates := func(sa *SA) []*SA {
+	for _, g := range groups {
+		g.index()
+	}
+	// candidate returns sa's only candidate, or nil when it has none or
+	// several.
+	candidate := func(sa *SA) *SA {
 		rev := groups[dirOf(sa).reverse()]
-		if len(rev) == 1 && rev[0] != sa {
-			return rev
-		}
-		var c []*SA
-		for _, o := range rev {
-			if o != sa && overlaps(sa, o) {
-				c = append(c, o)
+		switch {
+		case rev == nil:
+			return nil
+		case len(rev.sas) == 1:
+			if rev.sas[0] != sa {
+				return rev.sas[0]
 			}
+			return nil
 		}
-		return c
+		return rev.onlyOverlap(sa)
 	}
 	done := map[*SA]bool{}
 	var rows []*QuickModeSA
@@ -161,11 +177,9 @@ func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
 		other := sa.pair
 		if other != nil {
 			row.Pairing = "negotiated"
-		} else if c := candidates(sa); len(c) == 1 && !done[c[0]] {
-			if back := candidates(c[0]); len(back) == 1 && back[0] == sa {
-				other = c[0]
-				row.Pairing = "inferred"
-			}
+		} else if c := candidate(sa); c != nil && !done[c] && candidate(c) == sa {
+			other = c
+			row.Pairing = "inferred"
 		}
 		if other != nil {
 			done[other] = true
@@ -200,10 +214,60 @@ func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
 	return rows
 }
 
-// overlaps reports whether two SAs were in use at the same time.
-func overlaps(x, y *SA) bool {
-	return x.FirstSeen <= y.endOfUse() && y.FirstSeen <= x.endOfUse()
+// lifetimes are the SAs of one direction, ordered by first packet, with
+// what answers "which of them overlap [from, to]" in O(log n): of the SAs
+// that began by to, those that ended before from do not overlap, and the
+// one that ended last is an overlapping one if any is.
+type lifetimes struct {
+	sas  []*SA
+	ends []int64 // every SA's end of use, sorted
+	// top2[i] are the two SAs among sas[:i+1] that ended last (the second
+	// nil when i is 0): the latest that is not the SA asking.
+	top2 [][2]*SA
 }
+
+func (l *lifetimes) index() {
+	slices.SortStableFunc(l.sas, func(x, y *SA) int { return cmp.Compare(x.FirstSeen, y.FirstSeen) })
+	l.ends = make([]int64, len(l.sas))
+	l.top2 = make([][2]*SA, len(l.sas))
+	var best [2]*SA
+	for i, sa := range l.sas {
+		l.ends[i] = sa.pairingEnd()
+		switch {
+		case best[0] == nil || sa.pairingEnd() > best[0].pairingEnd():
+			best = [2]*SA{sa, best[0]}
+		case best[1] == nil || sa.pairingEnd() > best[1].pairingEnd():
+			best[1] = sa
+		}
+		l.top2[i] = best
+	}
+	slices.Sort(l.ends)
+}
+
+// onlyOverlap returns the one SA other than sa whose lifetime overlaps
+// sa's, or nil when none or several do.
+func (l *lifetimes) onlyOverlap(sa *SA) *SA {
+	from, to := sa.FirstSeen, sa.pairingEnd()
+	began, _ := slices.BinarySearchFunc(l.sas, to+1, func(x *SA, t int64) int { return cmp.Compare(x.FirstSeen, t) })
+	ended, _ := slices.BinarySearch(l.ends, from) // ends before from
+	n := began - ended
+	if k := dirOf(sa); k == k.reverse() {
+		n-- // a flow to its own source is in this direction itself: it does not count
+	}
+	if n != 1 {
+		return nil
+	}
+	for _, c := range l.top2[began-1] {
+		if c != nil && c != sa && c.pairingEnd() >= from {
+			return c
+		}
+	}
+	return nil
+}
+
+// pairingEnd is the end of an SA's use, and never before its first packet
+// (timestamps of several inputs need not be in order).
+func (s *SA) pairingEnd() int64 { return max(s.endOfUse(), s.FirstSeen) }
 
 // endOfUse is the end of an SA's life as far as pairing is concerned.
 func (s *SA) endOfUse() int64 {

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"maps"
 	"net/netip"
 	"time"
 
@@ -48,8 +49,89 @@ type Snapshot struct {
 // Snapshot computes the views from the current state. Rows hold copies of
 // the SAs, so a snapshot stays valid while the analyzer carries on (a live
 // capture renders it while packets keep coming).
-func (a *Analyzer) Snapshot() *Snapshot {
+func (a *Analyzer) Snapshot() *Snapshot { return a.Freeze().Snapshot() }
+
+// Frozen is the analyzer's state copied at one moment: what a snapshot is
+// computed from. Freeze is the part that must not overlap packet
+// processing — a copy of the SA table and of the IKE tracker's lists — and
+// Frozen.Snapshot (pairing, statistics, policy) runs on the copy while
+// packets keep coming: a live view or a metrics scrape of 100,000 SAs does
+// not stop the capture path for the pairing of all of them.
+type Frozen struct {
+	a *Analyzer // detached: no tracker, its SAs are copies
+	// live is the analyzer's SA list the copies were made from (in the
+	// same order), until Snapshot has pointed the copies' pairs at copies.
+	live []*SA
+}
+
+// ikeView is what a snapshot takes from the IKE tracker.
+type ikeView struct {
+	counters     ikestate.Counters
+	history      ikestate.History
+	historyLost  uint64
+	ikeSAs       []ikestate.IKESA
+	negotiations []ikestate.Negotiation
+	policies     []ikestate.Policy
+}
+
+// Freeze copies the state a snapshot needs. Call it where Packet may not
+// run at the same time (a live run's lock); the Frozen is then the
+// caller's alone.
+func (a *Analyzer) Freeze() *Frozen {
 	a.flush()
+	d := &Analyzer{cfg: a.cfg, counts: a.counts, first: a.first, end: a.end, hits: a.hits,
+		covered: a.covered, ikeBad: a.ikeBad, badSPIs: maps.Clone(a.badSPIs), filterHits: maps.Clone(a.filterHits)}
+	d.cfg.OnEvent = nil
+	if len(a.evicted) > 0 {
+		d.evicted = make(map[tallyKey]*tally, len(a.evicted))
+		for k, t := range a.evicted {
+			c := *t
+			d.evicted[k] = &c
+		}
+	}
+	iv := &ikeView{}
+	if a.tracker != nil {
+		iv.counters = a.tracker.Counters()
+		iv.historyLost = a.tracker.HistoryLost()
+		if iv.counters.Messages > 0 {
+			iv.history = a.tracker.History()
+			iv.ikeSAs = a.tracker.IKESAs()
+			iv.negotiations = a.tracker.Negotiations()
+			iv.policies = a.tracker.Policies()
+		}
+	}
+	d.iv = iv
+	copies := make([]SA, len(a.order))
+	for i, sa := range a.order {
+		copies[i] = *sa
+		copies[i].Window.ring = nil // the live window is not part of a snapshot
+	}
+	d.order = make([]*SA, len(copies))
+	for i := range copies {
+		d.order[i] = &copies[i]
+	}
+	// The pair pointers still name live SAs: they are only compared, never
+	// followed, until they name the copies.
+	f := &Frozen{a: d}
+	f.live = a.order
+	return f
+}
+
+// Snapshot computes the views from the frozen state.
+func (f *Frozen) Snapshot() *Snapshot {
+	a := f.a
+	if f.live != nil {
+		copyOf := make(map[*SA]*SA, len(f.live))
+		for i, sa := range f.live {
+			copyOf[sa] = a.order[i]
+		}
+		for _, c := range a.order {
+			if c.pair != nil {
+				c.pair = copyOf[c.pair]
+			}
+		}
+		f.live = nil
+	}
 	s := &Snapshot{Counts: a.counts, SAs: len(a.order), Limits: a.Limits()}
 	s.First, s.Last = a.TimeSpan()
 	if a.BadSPIKnown() {
@@ -63,19 +145,5 @@ func (a *Analyzer) Snapshot() *Snapshot {
 	s.Rows = a.pairRows(mine)
 	a.stats(s, mine)
 	s.Policy = a.policyFindings(s)
-	copies := make([]SA, 0, len(a.order))
-	clone := func(p **SA) {
-		if *p != nil {
-			copies = append(copies, **p)
-			c := &copies[len(copies)-1]
-			c.pair = nil
-			c.Window.ring = nil // the live window is not part of a snapshot
-			*p = c
-		}
-	}
-	for _, r := range s.Rows {
-		clone(&r.In)
-		clone(&r.Out)
-	}
 	return s
 }

@@ -189,10 +189,8 @@ func verificationFigures(st *[NumStats]Figure, u *sums) {
 // lifecycle fills the figures only the IKE negotiations can give.
 func (a *Analyzer) lifecycle(s *Snapshot) {
 	st := &s.Stats
-	var c ikestate.Counters
-	if a.tracker != nil {
-		c = a.tracker.Counters()
-	}
+	iv := a.ikeView()
+	c := iv.counters
 	if c.Messages == 0 {
 		for _, i := range []Stat{PendingKeyOps, KeyAdditions, KeyDeletions, Rekeys} {
 			st[i] = Figure{Why: WhyNoIKE}
@@ -200,10 +198,10 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 		return
 	}
 	s.IKE = &c
-	s.IKEHistory = a.tracker.History()
-	s.IKESAs = a.tracker.IKESAs()
-	s.Negotiations = a.tracker.Negotiations()
-	s.Policies = a.tracker.Policies()
+	s.IKEHistory = iv.history
+	s.IKESAs = iv.ikeSAs
+	s.Negotiations = iv.negotiations
+	s.Policies = iv.policies
 	indexPolicies(s)
 	conv := func(f ikestate.Figure) Figure {
 		switch {

@@ -36,7 +36,7 @@ func (a *Analyzer) indexKeys() {
 // BadSPIKnown reports whether Bad SPI can be counted: when some source lists
 // the complete set of SAs, or decrypted IKE negotiations show which SAs exist.
 func (a *Analyzer) BadSPIKnown() bool {
-	return a.covered != nil || a.ikeBad || (a.tracker != nil && a.tracker.Counters().Decrypted > 0)
+	return a.covered != nil || a.ikeBad || a.ikeView().counters.Decrypted > 0
 }
 
 // badSPI counts a packet for an unknown SA as Bad SPI when its destination's

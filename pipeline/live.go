@@ -53,22 +53,29 @@ func (r *Run) StartLive(sources []*capture.LiveSource, o LiveOptions) *Live {
 	if o.Duration > 0 {
 		time.AfterFunc(o.Duration, l.Stop)
 	}
+	readersDone := make(chan struct{})
+	flushed := make(chan struct{})
 	if o.Writer != nil {
-		go l.flushEvery(FlushInterval)
+		go l.flushEvery(FlushInterval, readersDone, flushed)
+	} else {
+		close(flushed)
 	}
-	go func() { l.wg.Wait(); l.Stop(); close(l.done) }()
+	// Done only once the flusher is gone too: the writer is the caller's
+	// to close then.
+	go func() { l.wg.Wait(); l.Stop(); close(readersDone); <-flushed; close(l.done) }()
 	return l
 }
 
-// flushEvery flushes the writer until the run ends.
-func (l *Live) flushEvery(d time.Duration) {
+// flushEvery flushes the writer until stop is closed.
+func (l *Live) flushEvery(d time.Duration, stop <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
 	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-t.C:
 			l.FlushWriter()
-		case <-l.done:
+		case <-stop:
 			return
 		}
 	}

@@ -185,12 +185,18 @@ func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, er
 }
 
 // sample takes a consistent snapshot for the metrics and the watch view.
+// Only the copy of the state holds the capture path; the snapshot is
+// computed from it while packets keep coming.
 func (s *liveSession) sample() metrics.Sample {
 	var smp metrics.Sample
+	var frozen *analyzer.Frozen
+	var in inputstats.Stats
 	s.live.With(func(r *pipeline.Run) {
-		smp.Snap = r.Analyzer().Snapshot()
-		smp.Limits = report.Limits(report.Run{Snap: smp.Snap, Input: r.Stats()})
+		frozen = r.Analyzer().Freeze()
+		in = copyInputStats(r.Stats())
 	})
+	smp.Snap = frozen.Snapshot()
+	smp.Limits = report.Limits(report.Run{Snap: smp.Snap, Input: &in})
 	for i, st := range s.live.CaptureStats() {
 		smp.Interfaces = append(smp.Interfaces, metrics.Interface{Name: s.sources[i].Name(), Received: st.Received, Dropped: st.Dropped, IfDropped: st.IfDropped, Unread: st.Unread})
 	}
@@ -200,12 +206,16 @@ func (s *liveSession) sample() metrics.Sample {
 // inputStats copies the run's input statistics under the lock.
 func (s *liveSession) inputStats() *inputstats.Stats {
 	var in inputstats.Stats
-	s.live.With(func(r *pipeline.Run) {
-		in = *r.Stats()
-		in.Skipped = maps.Clone(in.Skipped)
-		in.Files = slices.Clone(in.Files)
-	})
+	s.live.With(func(r *pipeline.Run) { in = copyInputStats(r.Stats()) })
 	return &in
+}
+
+// copyInputStats copies what the capture path goes on changing.
+func copyInputStats(st *inputstats.Stats) inputstats.Stats {
+	in := *st
+	in.Skipped = maps.Clone(in.Skipped)
+	in.Files = slices.Clone(in.Files)
+	return in
 }
 
 // wait blocks until the capture ends by itself or by SIGINT/SIGTERM.
