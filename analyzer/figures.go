@@ -23,20 +23,21 @@ type Figure struct {
 type Why uint8
 
 const (
-	WhyNone              Why = iota
-	WhyTransit               // excludes N bytes of M SAs between other hosts
-	WhyModeNeedsKeys         // the mode of ESP SAs is not visible without keys
-	WhyUnknownMode           // excludes N bytes of M SAs of unknown mode
-	WhyUnknownModePairs      // excludes N SA pairs of unknown mode
-	WhyOffload               // offload happens in the NIC, not on the wire
-	WhyBadSPINeedsSAList     // needs an authoritative SA list or decrypted IKE
-	WhyNeedsKeys             // needs keys
-	WhyNotInspected          // N accepted packets of M SAs were not inspected
-	WhyNoIKE                 // the capture has no IKE message
-	WhyIKEInferred           // N inferred from the cleartext IKE headers
-	WhyIKENeedsKeys          // needs the decrypted IKE negotiations
-	WhyIKEUndecrypted        // N SAs not known to have ended; M encrypted IKE messages
-	WhyUnseenHalves          // includes N SAs of pairs whose SPI the capture does not show
+	WhyNone                Why = iota
+	WhyTransit                 // excludes N bytes of M SAs between other hosts
+	WhyModeNeedsKeys           // the mode of ESP SAs is not visible without keys
+	WhyUnknownMode             // excludes N bytes of M SAs of unknown mode
+	WhyUnknownModePairs        // excludes N SA pairs of unknown mode
+	WhyOffload                 // offload happens in the NIC, not on the wire
+	WhyBadSPINeedsSAList       // needs an authoritative SA list or decrypted IKE
+	WhyNeedsKeys               // needs keys
+	WhyNotInspected            // N accepted packets of M SAs were not inspected
+	WhyNoIKE                   // the capture has no IKE message
+	WhyIKEInferred             // N inferred from the cleartext IKE headers
+	WhyIKENeedsKeys            // needs the decrypted IKE negotiations
+	WhyIKEUndecrypted          // N SAs not known to have ended; M encrypted IKE messages
+	WhyUnseenHalves            // includes N SAs of pairs whose SPI the capture does not show
+	WhyUnannouncedExpiries     // excludes pairs whose unread lifetime may have run out unannounced
 )
 
 func known(v uint64) Figure { return Figure{Value: v, Known: true} }

@@ -221,6 +221,9 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 	st[PendingKeyOps] = conv(c.PendingKeyOps)
 	st[KeyAdditions] = conv(c.KeyAdditions)
 	st[KeyDeletions] = conv(c.KeyDeletions)
+	if st[KeyDeletions].Known && !c.Expirations.Known {
+		st[KeyDeletions].Why = WhyUnannouncedExpiries
+	}
 	st[Rekeys] = conv(c.Rekeys)
 }
 

@@ -264,7 +264,7 @@ func (t *Tracker) endChildrenOf(sa *ikeSA, sender netip.AddrPort, now time.Time)
 			continue
 		}
 		c.State, c.Ended, c.EndReason = ChildDeleted, now, "IKE SA deleted"
-		t.count(&t.deletions, TallyDeletion, now)
+		t.count(&t.ikeSADeletions, TallyIKESADeletion, now)
 		t.emit(Event{Time: now, Kind: event.ChildSADeleted, Child: c.snapshot(), DeletedBy: sender, Reason: "IKE SA deleted"})
 	}
 }

@@ -6,10 +6,11 @@ import "time"
 type Tally uint8
 
 const (
-	TallyAddition   Tally = iota // a completed phase 2 / CHILD negotiation (read or inferred)
-	TallyRekey                   // an addition that replaced a live pair
-	TallyDeletion                // a pair removed by a Delete payload or with its IKEv2 IKE SA
-	TallyExpiration              // a pair whose negotiated lifetime ran out
+	TallyAddition      Tally = iota // a completed phase 2 / CHILD negotiation (read or inferred)
+	TallyRekey                      // an addition that replaced a live pair
+	TallyDeletion                   // a pair removed by a Delete payload
+	TallyIKESADeletion              // a pair closed with its IKEv2 IKE SA (RFC 7296 §1.4.1)
+	TallyExpiration                 // a pair whose negotiated hard lifetime ran out
 )
 
 // Change is one step of a lifecycle count, at the capture time of the
@@ -80,7 +81,10 @@ func (h *History) CountAt(k Tally, at time.Time) (int, bool) {
 // counts them; false when changes from then were lost to MaxHistory.
 func (h *History) LifecycleAt(at time.Time) (additions, deletions, rekeys int, ok bool) {
 	additions, ok = h.CountAt(TallyAddition, at)
-	deletions, _ = h.CountAt(TallyDeletion, at)
+	for _, k := range []Tally{TallyDeletion, TallyIKESADeletion, TallyExpiration} {
+		n, _ := h.CountAt(k, at)
+		deletions += n
+	}
 	rekeys, _ = h.CountAt(TallyRekey, at)
 	return additions, deletions, rekeys, ok
 }

@@ -274,14 +274,19 @@ func checkLabCounters(t *testing.T, f *labFacts, c Counters, keyed bool) {
 	want := map[string]int{
 		"key additions": n.ChildCompleted,
 		"rekeys":        n.ChildRekeyed,
-		"key deletions": n.ChildDeleted["delete"] + n.ChildDeleted["with-ike-sa"],
-		"expirations":   n.ChildDeleted["expiry"],
-		"pending":       n.Pending,
-		"failed":        n.Failed,
-		"active SAs":    2 * n.ChildAliveEnd,
+		// A host deletes an SA's keys whatever the cause (issue 20): every
+		// CHILD SA the daemons report deleted, by any reason.
+		"key deletions":       n.ChildDeleted["delete"] + n.ChildDeleted["with-ike-sa"] + n.ChildDeleted["expiry"],
+		"deleted by payload":  n.ChildDeleted["delete"],
+		"deleted with IKE SA": n.ChildDeleted["with-ike-sa"],
+		"expirations":         n.ChildDeleted["expiry"],
+		"pending":             n.Pending,
+		"failed":              n.Failed,
+		"active SAs":          2 * n.ChildAliveEnd,
 	}
 	got := map[string]Figure{
 		"key additions": c.KeyAdditions, "rekeys": c.Rekeys, "key deletions": c.KeyDeletions,
+		"deleted by payload": c.DeletedByPayload, "deleted with IKE SA": c.DeletedWithIKESA,
 		"expirations": c.Expirations, "pending": c.PendingKeyOps, "failed": c.FailedNegotiations, "active SAs": c.ActiveSAs,
 	}
 	v1 := len(f.IKESAs) > 0 && f.IKESAs[0].Version == 1

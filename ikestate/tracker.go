@@ -78,6 +78,7 @@ type Tracker struct {
 	addsKnown, addsInferred        int
 	rekeysKnown                    int
 	deletions, expirations         int
+	ikeSADeletions                 int // pairs closed with their IKEv2 IKE SA
 	v1QMUndecrypted                int // Quick Modes read from headers only
 	v2ChildUndecrypted             int // IKE_AUTH / CREATE_CHILD_SA exchanges read from headers only
 	v2CreateUndecrypted            int // of those, CREATE_CHILD_SA: only they can rekey
@@ -346,10 +347,18 @@ func (t *Tracker) Counters() Counters {
 	c.KeyAdditions = figure(t.addsKnown+t.addsInferred, t.addsInferred == 0 && t.v2ChildUndecrypted == 0)
 	c.Rekeys = figure(t.rekeysKnown, rekeysKnown)
 	c.Rekeys.Inferred = false
-	c.KeyDeletions = figure(t.deletions, delKnown)
-	c.KeyDeletions.Inferred = false
+	// A host deletes an SA's keys whatever the cause: a Delete payload, its
+	// IKE SA's deletion, or its hard lifetime (which needs the negotiated
+	// lifetimes: every Quick Mode read).
+	c.DeletedByPayload = figure(t.deletions, delKnown)
+	c.DeletedWithIKESA = figure(t.ikeSADeletions, delKnown)
 	c.Expirations = figure(t.expirations, delKnown && childKnown)
-	c.Expirations.Inferred = false
+	// Known once every Delete was read; lifetimes of Quick Modes read from
+	// their headers only are not (Expirations says so, the view notes it).
+	c.KeyDeletions = figure(t.deletions+t.ikeSADeletions+t.expirations, delKnown)
+	for _, f := range []*Figure{&c.DeletedByPayload, &c.DeletedWithIKESA, &c.Expirations, &c.KeyDeletions} {
+		f.Inferred = false
+	}
 	pending, pendingInferred, failed, failedInferred := 0, false, 0, false
 	for _, n := range t.negs {
 		if n.Kind == NegotiateIKERekey {

@@ -79,10 +79,17 @@ type Counters struct {
 	KeyAdditions Figure `json:"key_additions"`
 	// Rekeys counts additions that replaced a live pair.
 	Rekeys Figure `json:"rekeys"`
-	// KeyDeletions counts pairs removed by a Delete payload or with their
-	// IKEv2 IKE SA (RFC 7296 §1.4.1).
+	// KeyDeletions counts pairs whose keys were removed, whatever the
+	// cause: the three figures after it.
 	KeyDeletions Figure `json:"key_deletions"`
-	// Expirations counts pairs whose negotiated lifetime ran out without a Delete.
+	// DeletedByPayload counts pairs removed by a Delete payload (RFC 7296
+	// §1.4.1, RFC 2408 §3.15), pairs negotiated before the capture included.
+	DeletedByPayload Figure `json:"deleted_by_delete_payload"`
+	// DeletedWithIKESA counts pairs closed with their IKEv2 IKE SA (RFC
+	// 7296 §1.4.1: deleting an IKE SA closes its CHILD SAs).
+	DeletedWithIKESA Figure `json:"deleted_with_ike_sa"`
+	// Expirations counts pairs whose negotiated hard lifetime ran out in
+	// the capture, announced by a Delete (IKEv1 peers send one) or not.
 	Expirations Figure `json:"expirations"`
 	// PendingKeyOps counts negotiations started and not completed.
 	PendingKeyOps Figure `json:"pending_key_operations"`

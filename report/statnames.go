@@ -68,6 +68,8 @@ func NoteText(s analyzer.Stat, f analyzer.Figure) string {
 		return ikeNeeds[s] + " needs the decrypted IKE negotiations (give IKE keys with --keys)"
 	case analyzer.WhyIKEUndecrypted:
 		return fmt.Sprintf("%d SAs seen and not known to have ended; %d encrypted IKE messages (Delete payloads among them?) need IKE keys", f.N, f.M)
+	case analyzer.WhyUnannouncedExpiries:
+		return "excludes pairs whose hard lifetime ran out unannounced: the lifetimes of Quick Modes read from their headers only need IKE keys"
 	case analyzer.WhyUnseenHalves:
 		return fmt.Sprintf("includes %d SAs of negotiated pairs whose SPI the capture does not show (the offer that carried it was not captured)", f.N)
 	}

@@ -161,7 +161,7 @@ func TestLabStatistics(t *testing.T) {
 			want := map[string]float64{
 				"key_additions":                 float64(n.ChildCompleted),
 				"rekeys":                        float64(n.ChildRekeyed),
-				"key_deletions":                 float64(n.ChildDeleted["delete"] + n.ChildDeleted["with-ike-sa"]),
+				"key_deletions":                 float64(n.ChildDeleted["delete"] + n.ChildDeleted["with-ike-sa"] + n.ChildDeleted["expiry"]),
 				"pending_key_operations":        float64(n.Pending),
 				"active_security_associations":  float64(2 * n.ChildAlive),
 				"bad_spi_packets":               0,
