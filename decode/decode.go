@@ -139,10 +139,12 @@ type Decoder struct {
 	first   map[layers.LinkType]gopacket.LayerType
 	layers  gopacket.DecodingLayerContainer
 	decoded []gopacket.LayerType
-	// failed is the layer whose decoding failed, truncated whether a layer
-	// found its data cut short (the gopacket.DecodeFeedback).
-	failed    gopacket.LayerType
-	truncated bool
+	// failed is the layer whose decoding failed and failedData the bytes
+	// it was given, truncated whether a layer found its data cut short (the
+	// gopacket.DecodeFeedback).
+	failed     gopacket.LayerType
+	failedData []byte
+	truncated  bool
 }
 
 // NewDecoder returns a Decoder ready for every supported link type.
@@ -181,7 +183,7 @@ func (d *Decoder) SetTruncated() { d.truncated = true }
 // parser does not say, and with a tunnel the struct of a repeated layer
 // type no longer describes the outer one by then.
 func (d *Decoder) decodeLayers(typ gopacket.LayerType, data []byte) (err error) {
-	d.decoded, d.failed, d.truncated = d.decoded[:0], gopacket.LayerTypeZero, false
+	d.decoded, d.failed, d.failedData, d.truncated = d.decoded[:0], gopacket.LayerTypeZero, nil, false
 	defer func() {
 		// As DecodingLayerParser does: a layer's panic is that packet's error.
 		if r := recover(); r != nil {
@@ -195,7 +197,7 @@ func (d *Decoder) decodeLayers(typ gopacket.LayerType, data []byte) (err error) 
 			return nil
 		}
 		if err := l.DecodeFromBytes(data, d); err != nil {
-			d.failed = typ
+			d.failed, d.failedData = typ, data
 			return err
 		}
 		d.decoded = append(d.decoded, typ)
@@ -240,9 +242,23 @@ func (d *Decoder) Decode(lt layers.LinkType, data []byte, wireLen int, p *Packet
 	snapped := wireLen > len(data)
 	err := d.decodeLayers(first, data)
 	if err != nil {
-		err = &Error{Layer: d.failedLayer(), Err: err, Snapped: snapped && d.truncated}
+		err = &Error{Layer: d.failedLayer(), Err: err, Snapped: snapped && d.truncated && !d.headerCaptured()}
 	}
 	return d.fill(p, err, snapped)
+}
+
+// headerCaptured reports a failed layer whose header the capture holds
+// whole: its fault is in the header itself, whatever the snap length cut
+// after it. IPv4 says it was truncated as soon as its total length passes
+// the captured bytes, and only then reads its options (RFC 791 §3.1: the
+// header is IHL 32-bit words).
+func (d *Decoder) headerCaptured() bool {
+	b := d.failedData
+	switch d.failed {
+	case layers.LayerTypeIPv4:
+		return len(b) >= 20 && len(b) >= int(b[0]&0x0f)*4
+	}
+	return false
 }
 
 // Error is a packet that could not be decoded where it mattered.

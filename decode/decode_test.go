@@ -480,3 +480,29 @@ func TestMixedPortsAgainstTshark(t *testing.T) {
 		}
 	}
 }
+
+// A header the capture holds whole is malformed when it fails, whatever the
+// snap length cut after it; one the snap length cut is not. The IPv4 header
+// below (RFC 791 §3.1) has IHL 7 (28 bytes) and one option, type 255 with
+// length 18, that does not fit its 8 bytes of options; its total length
+// (1000) passes the captured bytes either way.
+func TestSnappedOnlyWhenTheHeaderIsCut(t *testing.T) {
+	ip := []byte{0x47, 0, 0x03, 0xe8, 0, 0, 0, 0, 64, 17, 0, 0, 192, 0, 2, 1, 192, 0, 2, 2,
+		255, 18, 0, 0, 0, 0, 0, 0}
+	frame := append(append(make([]byte, 12), 0x08, 0x00), ip...)
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		snapped bool
+	}{
+		{"header whole, payload cut", append(frame, make([]byte, 40)...), false},
+		{"header cut inside its options", frame[:14+24], true},
+	} {
+		var p Packet
+		err := NewDecoder().Decode(layers.LinkTypeEthernet, tc.data, 14+1000, &p)
+		var de *Error
+		if !errors.As(err, &de) || de.Layer != "IPv4" || de.Snapped != tc.snapped {
+			t.Errorf("%s: %v (%+v), want an IPv4 error, snapped %v", tc.name, err, de, tc.snapped)
+		}
+	}
+}
