@@ -87,6 +87,10 @@ func (e Enc) Display() string { return e.info().display }
 // AEAD reports a combined-mode algorithm: integrity comes with it and no separate Auth is used.
 func (e Enc) AEAD() bool { return e.info().aead }
 
+// IntegrityOnly reports an ESP "encryption" that leaves the payload in the
+// clear: NULL (RFC 2410) and NULL with AES-GMAC (RFC 4543).
+func (e Enc) IntegrityOnly() bool { return e == EncNull || e == EncNullAESGMAC }
+
 // ICVLen is the AEAD tag length (0 for non-AEAD algorithms).
 func (e Enc) ICVLen() int { return e.info().icv }
 

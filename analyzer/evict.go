@@ -16,7 +16,8 @@ type tallyKey struct {
 	proto    uint8
 	mode     Mode
 	state    State
-	nullEnc  bool
+	nullEnc  bool // ESP known to use NULL encryption: integrity only
+	encKnown bool // the SA's encryption is known (keys or IKE)
 }
 
 // tally is what the statistics need from an SA. Live SAs and the totals of
@@ -36,8 +37,7 @@ const maxEvictedTallies = 4096
 
 func (s *SA) tally() tally {
 	return tally{
-		// ESP with NULL encryption protects integrity only: authenticated, not confidential.
-		tallyKey: tallyKey{s.Src, s.Key.Dst, s.Key.Proto, s.Mode, s.State, s.key != nil && (s.key.Enc == algo.EncNull || s.key.Enc == algo.EncNullAESGMAC)},
+		tallyKey: tallyKey{s.Src, s.Key.Dst, s.Key.Proto, s.Mode, s.State, s.IntegrityOnly(), s.key != nil && s.key.Enc != algo.EncUnknown},
 		sas:      1, accepted: s.Accepted, bytes: s.Bytes, wireBytes: s.WireBytes,
 		replayed: s.Replayed, notAuthenticated: s.NotAuthenticated, notDecr: s.NotDecrypted,
 		keyed: boolCount(s.tr != nil), unverified: s.Unverified,
@@ -98,7 +98,7 @@ func (a *Analyzer) evict(sa *SA) {
 	t := sa.tally()
 	k := t.tallyKey
 	if _, ok := a.evicted[k]; !ok && len(a.evicted) >= maxEvictedTallies {
-		k = tallyKey{proto: k.proto, mode: k.mode, state: k.state, nullEnc: k.nullEnc}
+		k = tallyKey{proto: k.proto, mode: k.mode, state: k.state, nullEnc: k.nullEnc, encKnown: k.encKnown}
 	}
 	if e := a.evicted[k]; e != nil {
 		e.add(t)

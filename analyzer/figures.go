@@ -24,7 +24,7 @@ type Why uint8
 
 const (
 	WhyNone                Why = iota
-	WhyTransit                 // excludes N bytes of M SAs between other hosts
+	WhyTransit                 // excludes N bytes of M SAs of the figure's kind between other hosts
 	WhyModeNeedsKeys           // the mode of ESP SAs is not visible without keys
 	WhyUnknownMode             // excludes N bytes of M SAs of unknown mode
 	WhyUnknownModePairs        // excludes N SA pairs of unknown mode
@@ -38,6 +38,7 @@ const (
 	WhyIKEUndecrypted          // N SAs not known to have ended; M encrypted IKE messages
 	WhyUnseenHalves            // includes N SAs of pairs whose SPI the capture does not show
 	WhyUnannouncedExpiries     // excludes pairs whose unread lifetime may have run out unannounced
+	WhyIKEUnreadable           // none of the N IKE messages could be read
 )
 
 func known(v uint64) Figure { return Figure{Value: v, Known: true} }

@@ -153,6 +153,12 @@ func (s *SA) InnerAddrs() (src, dst netip.Addr) {
 	return s.innerAddrs[0], s.innerAddrs[1]
 }
 
+// IntegrityOnly reports an ESP SA known (from keys or IKE) to use NULL
+// encryption: its traffic is authenticated but crosses the wire in the clear.
+func (s *SA) IntegrityOnly() bool {
+	return s.Key.Proto == ipproto.ESP && s.key != nil && s.key.Enc.IntegrityOnly()
+}
+
 // Keyed reports whether the SA's packets are verified with keys.
 func (s *SA) Keyed() bool { return s.tr != nil }
 

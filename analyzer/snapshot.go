@@ -27,6 +27,8 @@ type Snapshot struct {
 	// SAKnowledgeComplete: every SA that existed is known (authoritative SA
 	// list or decrypted IKE), not only those that carried packets.
 	SAKnowledgeComplete bool
+	// IntegrityOnly sums the ESP SAs without confidentiality.
+	IntegrityOnly IntegrityOnlyESP
 	// IKE holds the IKE tracker's counters when the capture had IKE;
 	// IKEHistory when each lifecycle count changed.
 	IKE        *ikestate.Counters
@@ -146,4 +148,17 @@ func (f *Frozen) Snapshot() *Snapshot {
 	a.stats(s, mine)
 	s.Policy = a.policyFindings(s)
 	return s
+}
+
+// IntegrityOnlyESP sums the ESP SAs known (from keys or IKE) to use NULL
+// encryption (RFC 2410, or NULL with AES-GMAC, RFC 4543): their traffic is
+// authenticated but crosses the wire in the clear. Their bytes are part of
+// Confidential Bytes, which the seed defines as every byte of ESP.
+type IntegrityOnlyESP struct {
+	SAs           uint64 `json:"security_associations"` // transit SAs included
+	BytesSent     uint64 `json:"bytes_sent"`
+	BytesReceived uint64 `json:"bytes_received"`
+	// EncryptionUnknown counts the ESP SAs whose encryption the input does
+	// not show (no keys, no decrypted IKE): any of them may be NULL too.
+	EncryptionUnknown uint64 `json:"security_associations_encryption_unknown"`
 }

@@ -30,11 +30,38 @@ func (a *Analyzer) tallies() []tally {
 
 // sums are the per-SA totals the statistics add up.
 type sums struct {
-	active, replayed                                                     uint64
-	confS, confR, authS, authR                                           uint64
-	trS, trR, tuS, tuR                                                   uint64
-	unknownMode, unknownModeBytes, transit, transitBytes, modeCandidates uint64
-	keyed, notAuth, notDecr, uninspected, uninspectedSAs                 uint64
+	active, replayed                                     uint64
+	confS, confR, authS, authR                           uint64
+	trS, trR, tuS, tuR                                   uint64
+	unknownMode, unknownModeBytes, modeCandidates        uint64
+	keyed, notAuth, notDecr, uninspected, uninspectedSAs uint64
+	// transit: SAs between two other hosts and their bytes, by protocol
+	// and by mode (each byte figure leaves out only its own kind).
+	transit   map[transitKind]*[2]uint64
+	integrity IntegrityOnlyESP
+}
+
+// transitKind is what a byte figure counts: a protocol or a mode.
+type transitKind uint8
+
+const (
+	transitESP transitKind = iota
+	transitAH
+	transitTransport
+	transitTunnel
+)
+
+func (u *sums) addTransit(k transitKind, t *tally) {
+	if u.transit == nil {
+		u.transit = map[transitKind]*[2]uint64{}
+	}
+	c := u.transit[k]
+	if c == nil {
+		c = &[2]uint64{}
+		u.transit[k] = c
+	}
+	c[0] += t.sas
+	c[1] += t.bytes
 }
 
 // add counts one tally, sent or received as mine says.
@@ -50,6 +77,14 @@ func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
 		u.active += t.sas
 	}
 	u.replayed += t.replayed
+	if t.proto == ipproto.ESP {
+		switch {
+		case t.nullEnc:
+			u.integrity.SAs += t.sas
+		case !t.encKnown:
+			u.integrity.EncryptionUnknown += t.sas
+		}
+	}
 	dir := DirUnknown
 	switch {
 	case t.dst.IsValid() && mine(t.dst):
@@ -58,8 +93,17 @@ func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
 		dir = DirOut
 	}
 	if dir == DirUnknown {
-		u.transit += t.sas
-		u.transitBytes += t.bytes
+		k := transitAH
+		if t.proto == ipproto.ESP {
+			k = transitESP
+		}
+		u.addTransit(k, t)
+		switch t.mode {
+		case ModeTransport:
+			u.addTransit(transitTransport, t)
+		case ModeTunnel:
+			u.addTransit(transitTunnel, t)
+		}
 		return
 	}
 	u.modeCandidates += t.sas
@@ -70,8 +114,14 @@ func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
 			*recv += t.bytes
 		}
 	}
-	if t.proto == ipproto.ESP && !t.nullEnc {
+	// The seed's Confidential Bytes are "bytes sent/received using the ESP
+	// protocol", Authenticated Bytes those "using the AH protocol": ESP with
+	// NULL encryption is still ESP (its bytes are also summed apart).
+	if t.proto == ipproto.ESP {
 		add(&u.confS, &u.confR)
+		if t.nullEnc {
+			add(&u.integrity.BytesSent, &u.integrity.BytesReceived)
+		}
 	} else {
 		add(&u.authS, &u.authR)
 	}
@@ -103,6 +153,7 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 	}
 	st[ReplayDetected] = known(u.replayed)
 	byteFigures(st, &u)
+	s.IntegrityOnly = u.integrity
 	modeFigures(st, &u)
 	activeTunnels(st, &u, s.Rows)
 
@@ -123,9 +174,20 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 func byteFigures(st *[NumStats]Figure, u *sums) {
 	st[ConfidentialSent], st[ConfidentialReceived] = known(u.confS), known(u.confR)
 	st[AuthenticatedSent], st[AuthenticatedReceived] = known(u.authS), known(u.authR)
-	if u.transit > 0 {
-		for _, i := range []Stat{ConfidentialSent, ConfidentialReceived, AuthenticatedSent, AuthenticatedReceived} {
-			st[i].Why, st[i].N, st[i].M = WhyTransit, u.transitBytes, u.transit
+	markTransit(st, u, transitESP, ConfidentialSent, ConfidentialReceived)
+	markTransit(st, u, transitAH, AuthenticatedSent, AuthenticatedReceived)
+}
+
+// markTransit says of figures that leave out the bytes of kind k between
+// two other hosts how many (a figure keeps a reason it already has).
+func markTransit(st *[NumStats]Figure, u *sums, k transitKind, stats ...Stat) {
+	c := u.transit[k]
+	if c == nil {
+		return
+	}
+	for _, i := range stats {
+		if st[i].Known && st[i].Why == WhyNone {
+			st[i].Why, st[i].N, st[i].M = WhyTransit, c[1], c[0]
 		}
 	}
 }
@@ -145,6 +207,8 @@ func modeFigures(st *[NumStats]Figure, u *sums) {
 	}
 	st[TransportSent], st[TransportReceived] = modeFig(u.trS), modeFig(u.trR)
 	st[TunnelSent], st[TunnelReceived] = modeFig(u.tuS), modeFig(u.tuR)
+	markTransit(st, u, transitTransport, TransportSent, TransportReceived)
+	markTransit(st, u, transitTunnel, TunnelSent, TunnelReceived)
 }
 
 // activeTunnels counts the rows with a live SA in tunnel mode.
@@ -192,8 +256,14 @@ func (a *Analyzer) lifecycle(s *Snapshot) {
 	iv := a.ikeView()
 	c := iv.counters
 	if c.Messages == 0 {
+		f := Figure{Why: WhyNoIKE}
+		if n := a.counts.IKEv1Messages + a.counts.IKEv2Messages; n > 0 {
+			// Counted as IKE on the wire, yet not one header could be read
+			// (e.g. a length field of 0): the events say why.
+			f = Figure{Why: WhyIKEUnreadable, N: n}
+		}
 		for _, i := range []Stat{PendingKeyOps, KeyAdditions, KeyDeletions, Rekeys} {
-			st[i] = Figure{Why: WhyNoIKE}
+			st[i] = f
 		}
 		return
 	}

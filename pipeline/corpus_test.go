@@ -3,6 +3,7 @@ package pipeline
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"ipsecmon/capture"
 	"ipsecmon/internal/testcorpus"
 	"ipsecmon/keys"
+	"ipsecmon/report"
 )
 
 // oracle is the part of the corpus' ORACLE.json (tshark 4.0.17's reading of
@@ -31,6 +33,7 @@ type oracle struct {
 		} `json:"esp"`
 		AH map[string]struct {
 			Packets     uint64         `json:"packets"`
+			FrameBytes  uint64         `json:"frame_bytes"`
 			NextHeaders map[string]int `json:"next_headers"`
 		} `json:"ah"`
 		UDPEncap struct {
@@ -256,5 +259,160 @@ func TestCorpusAuthResponseOnly(t *testing.T) {
 	r := s.Rows[0]
 	if r.In == nil || r.Out != nil || r.In.Key.SPI != 0x12345678 || r.In.Key.Dst.String() != "132.213.238.7" || r.Mode() != analyzer.ModeTunnel {
 		t.Errorf("row in %+v out %+v", r.In, r.Out)
+	}
+}
+
+// The seed's Confidential Bytes are "bytes sent using the ESP protocol" and
+// its Authenticated Bytes those "using the AH protocol" (KB Q231587 says the
+// same of ESP, IP protocol 50): keys must not move ESP with NULL encryption
+// from one to the other. Wireshark's sample ESP capture 1 sends 24 ESP SAs
+// from 190.0.0.1 and 3ffe::1, six of them with NULL encryption (its esp_sa
+// file). Expected: Confidential Bytes Sent = the sum of tshark's ESP bytes
+// over every SPI (ORACLE.json), with keys and without; Authenticated 0; the
+// integrity-only ESP bytes = the sum over the SPIs esp_sa gives NULL.
+func TestCorpusConfidentialIsESP(t *testing.T) {
+	dir, o := loadOracle(t)
+	const file = "wireshark-wiki/ipsec_esp_capture_1/capture.pcap"
+	want, ok := o.Captures[file]
+	if !ok {
+		t.Fatal("no oracle for " + file)
+	}
+	keyFile := filepath.Join(dir, "wireshark-wiki/ipsec_esp_capture_1/esp_sa")
+	table, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nullSA := map[string]bool{} // "0x%08x src -> dst" of the SAs esp_sa gives NULL encryption
+	for _, l := range strings.Split(string(table), "\n") {
+		f := strings.Split(l, "\",\"")
+		if len(f) == 8 && f[4] == "NULL" {
+			var spi uint32
+			fmt.Sscan(f[3], &spi)
+			nullSA[fmt.Sprintf("0x%08x %s -> %s", spi, f[1], f[2])] = true
+		}
+	}
+	var all, null uint64
+	for k, e := range want.ESP {
+		all += e.ESPBytes
+		if nullSA[k] {
+			null += e.ESPBytes
+		}
+	}
+	if len(nullSA) != 6 || len(want.ESP) != 24 || null == 0 {
+		t.Fatalf("%d NULL SAs of %d in the oracle; the files are not the ones this test was written for", len(nullSA), len(want.ESP))
+	}
+	ks, err := keys.Load(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keyed := range []bool{false, true} {
+		cfg := analyzer.Config{Me: []netip.Prefix{netip.MustParsePrefix("190.0.0.1/32"), netip.MustParsePrefix("3ffe::1/128")}}
+		if keyed {
+			cfg.Keys = ks
+		}
+		an := analyzer.New(cfg)
+		run := New(an, Options{})
+		src, err := capture.Open(filepath.Join(dir, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Source(src); err != nil {
+			t.Fatal(err)
+		}
+		src.Close()
+		run.Finish()
+		s := an.Snapshot()
+		st := s.Stats
+		if st[analyzer.ConfidentialSent].Value != all || st[analyzer.AuthenticatedSent].Value != 0 || st[analyzer.ConfidentialReceived].Value != 0 {
+			t.Errorf("keyed %v: confidential sent %d, authenticated sent %d; tshark's ESP bytes %d", keyed, st[analyzer.ConfidentialSent].Value, st[analyzer.AuthenticatedSent].Value, all)
+		}
+		io := s.IntegrityOnly
+		switch {
+		case keyed && (io.SAs != 6 || io.BytesSent != null || io.EncryptionUnknown != 0):
+			t.Errorf("keyed: integrity-only ESP %+v, want 6 SAs and %d bytes sent", io, null)
+		case !keyed && (io.SAs != 0 || io.BytesSent != 0 || io.EncryptionUnknown != 24):
+			t.Errorf("keyless: integrity-only ESP %+v, want 24 SAs of unknown encryption", io)
+		}
+	}
+}
+
+// OSPFv3 with AH (tcpdump's test capture): fe80::1, the endpoint of the
+// most SAs, is "me"; fe80::2's multicast AH SA to ff02::5 is between other
+// hosts. The note on the byte figures must name what each leaves out: the
+// Authenticated (AH) ones that SA, the Confidential (ESP) ones nothing.
+// Expected bytes from tshark (ORACLE.json): every frame is Ethernet + IPv6
+// (no extension header before AH) + AH + OSPF, so an SA's IPsec bytes are
+// its frame bytes less 14 + 40 per packet: fe80::2 → ff02::5 3196 − 22×54 =
+// 2008; sent by fe80::1 (3214 − 23×54) + (1918 − 9×54) = 3404; received
+// 1646 − 7×54 = 1268.
+func TestCorpusTransitNotesPerProtocol(t *testing.T) {
+	dir, o := loadOracle(t)
+	const file = "tcpdump/OSPFv3_with_AH.pcap"
+	ah := o.Captures[file].AH
+	ipsecBytes := func(k string) uint64 { return ah[k].FrameBytes - ah[k].Packets*(14+40) }
+	transit := ipsecBytes("0x00000100 fe80::2 -> ff02::5")
+	sent := ipsecBytes("0x00000100 fe80::1 -> ff02::5") + ipsecBytes("0x00000100 fe80::1 -> fe80::2")
+	recv := ipsecBytes("0x00000100 fe80::2 -> fe80::1")
+	if len(ah) != 4 || transit != 2008 {
+		t.Fatalf("oracle %+v: not the capture this test was written for", ah)
+	}
+	an, _ := analyseFile(t, filepath.Join(dir, file))
+	s := an.Snapshot()
+	st := s.Stats
+	if len(s.Me) != 1 || s.Me[0].String() != "fe80::1" {
+		t.Fatalf("me %v, want fe80::1 (the endpoint of 3 of the 4 SAs)", s.Me)
+	}
+	if st[analyzer.AuthenticatedSent].Value != sent || st[analyzer.AuthenticatedReceived].Value != recv {
+		t.Errorf("authenticated bytes sent %d received %d, want %d %d", st[analyzer.AuthenticatedSent].Value, st[analyzer.AuthenticatedReceived].Value, sent, recv)
+	}
+	want := fmt.Sprintf("excludes %d bytes of 1 AH SAs between other hosts", transit)
+	for _, i := range []analyzer.Stat{analyzer.AuthenticatedSent, analyzer.AuthenticatedReceived} {
+		if got := report.NoteText(i, st[i]); got != want {
+			t.Errorf("%s note %q, want %q", report.StatNames[i].Key, got, want)
+		}
+	}
+	for _, i := range []analyzer.Stat{analyzer.ConfidentialSent, analyzer.ConfidentialReceived} {
+		if st[i].Why != analyzer.WhyNone || st[i].Value != 0 {
+			t.Errorf("%s = %d, note %q: the capture has no ESP", report.StatNames[i].Key, st[i].Value, report.NoteText(i, st[i]))
+		}
+	}
+	// AH shows its mode in the clear: OSPF directly after AH is transport.
+	want = fmt.Sprintf("excludes %d bytes of 1 transport-mode SAs between other hosts", transit)
+	if got := report.NoteText(analyzer.TransportSent, st[analyzer.TransportSent]); got != want || st[analyzer.TunnelSent].Why != analyzer.WhyNone {
+		t.Errorf("transport note %q, tunnel %+v", got, st[analyzer.TunnelSent])
+	}
+}
+
+// tcpdump's isakmpv1-attr-oobr reproducer: a 95-byte capture of a frame
+// whose IPv4 header (IHL 7: 28 bytes, all captured) carries an option of
+// length 18 in its 8 bytes of options (tshark: "Header Length: 28 bytes",
+// total length 63264, frame 262144 bytes on the wire). The snap length cut
+// the payload, not the header: the packet is a malformed IPv4 header, not
+// one "cut by the snap length inside its headers".
+func TestCorpusMalformedOptionNotSnapped(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	_, run := analyseFile(t, filepath.Join(dir, "tcpdump/isakmpv1-attr-oobr.pcap"))
+	st := run.Stats()
+	if st.Skipped["malformed IPv4"] != 1 || st.SkippedTotal() != 1 {
+		t.Errorf("skipped %v, want one malformed IPv4", st.Skipped)
+	}
+}
+
+// Zeek's ipsec-ikev1-zero-length trace: one IKEv1 header whose length field
+// is 0 (the tracker's error: "length field 0"). It is an IKE message on the
+// wire, counted as one; the lifecycle figures must not claim the capture
+// has none.
+func TestCorpusUnreadableIKENote(t *testing.T) {
+	dir := testcorpus.Dir(t)
+	an, _ := analyseFile(t, filepath.Join(dir, "zeek-spicy-ipsec/traces/ipsec-ikev1-zero-length.pcap"))
+	s := an.Snapshot()
+	if s.Counts.IKEv1Messages != 1 || s.Counts.IKEErrors != 1 {
+		t.Errorf("IKEv1 messages %d, errors %d; want 1 and 1", s.Counts.IKEv1Messages, s.Counts.IKEErrors)
+	}
+	for _, i := range []analyzer.Stat{analyzer.PendingKeyOps, analyzer.KeyAdditions, analyzer.KeyDeletions, analyzer.Rekeys} {
+		f := s.Stats[i]
+		if f.Known || !strings.Contains(report.NoteText(i, f), "none of the capture's 1 IKE messages could be read") {
+			t.Errorf("%s: %+v", report.StatNames[i].Key, f)
+		}
 	}
 }

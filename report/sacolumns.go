@@ -125,7 +125,12 @@ var saColumns = []*Column[*analyzer.QuickModeSA]{
 		if esp, _, bundle := ipsecProtos(q); !esp && !bundle {
 			return str("None")
 		}
-		return algCell(q, ipproto.ESP, encName)
+		return algCell(q, ipproto.ESP, func(k *analyzer.KeyInfo) string {
+			if k.Enc.IntegrityOnly() {
+				return "None" // NULL, or NULL with AES-GMAC: integrity only
+			}
+			return encName(k)
+		})
 	}},
 	{Name: "ESP Integrity", Key: "esp_integrity", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
 		if esp, _, bundle := ipsecProtos(q); !esp && !bundle {
@@ -333,6 +338,9 @@ func algCell(q *analyzer.QuickModeSA, proto uint8, name func(*analyzer.KeyInfo) 
 
 func encName(k *analyzer.KeyInfo) string {
 	base, _, _ := strings.Cut(k.Enc.Display(), " (")
+	if k.Enc == algo.EncNullAESGMAC {
+		base = "AES-GMAC" // the integrity it gives; it encrypts nothing
+	}
 	if k.EncKeyBits == 0 || k.Enc == algo.EncNull {
 		return base
 	}

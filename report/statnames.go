@@ -41,11 +41,20 @@ var ikeNeeds = map[analyzer.Stat]string{
 	analyzer.Rekeys:        "telling rekeys",
 }
 
+// transitKind is what each byte figure counts, for its note on the SAs
+// between other hosts it leaves out.
+var transitKind = map[analyzer.Stat]string{
+	analyzer.ConfidentialSent: "ESP", analyzer.ConfidentialReceived: "ESP",
+	analyzer.AuthenticatedSent: "AH", analyzer.AuthenticatedReceived: "AH",
+	analyzer.TransportSent: "transport-mode", analyzer.TransportReceived: "transport-mode",
+	analyzer.TunnelSent: "tunnel-mode", analyzer.TunnelReceived: "tunnel-mode",
+}
+
 // NoteText words why statistic s is missing or partial ("" when it is whole).
 func NoteText(s analyzer.Stat, f analyzer.Figure) string {
 	switch f.Why {
 	case analyzer.WhyTransit:
-		return fmt.Sprintf("excludes %d bytes of %d SAs between other hosts", f.N, f.M)
+		return fmt.Sprintf("excludes %d bytes of %d %s SAs between other hosts", f.N, f.M, transitKind[s])
 	case analyzer.WhyModeNeedsKeys:
 		return "the mode of ESP SAs is not visible without keys"
 	case analyzer.WhyUnknownMode:
@@ -60,6 +69,8 @@ func NoteText(s analyzer.Stat, f analyzer.Figure) string {
 		return "needs keys"
 	case analyzer.WhyNotInspected:
 		return fmt.Sprintf("%d accepted packets (of %d SAs without keys, or cut by the snap length) were not inspected", f.N, f.M)
+	case analyzer.WhyIKEUnreadable:
+		return fmt.Sprintf("needs the IKE negotiations; none of the capture's %d IKE messages could be read (see events)", f.N)
 	case analyzer.WhyNoIKE:
 		return "needs the IKE negotiations; the capture has no IKE message"
 	case analyzer.WhyIKEInferred:

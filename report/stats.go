@@ -11,6 +11,7 @@ import (
 
 	"ipsecmon/analyzer"
 	"ipsecmon/bounds"
+	"ipsecmon/ikestate"
 )
 
 // isByteStat reports the statistics that count bytes.
@@ -42,7 +43,7 @@ func StatsJSON(r Run) ([]byte, error) {
 		{"me", me},
 		{"me_chosen", r.Snap.MeChosen},
 		{"notes", notes},
-		{"analysis", map[string]uint64{
+		{"analysis", map[string]any{
 			"packets":                       c.Packets,
 			"ipsec_packets":                 c.IPsecPackets,
 			"ikev1_messages":                c.IKEv1Messages,
@@ -53,6 +54,8 @@ func StatsJSON(r Run) ([]byte, error) {
 			"security_associations_tracked": uint64(r.Snap.SAs),
 			"untracked_packets":             c.Untracked,
 			"evicted_security_associations": c.EvictedSAs,
+			"integrity_only_esp":            r.Snap.IntegrityOnly,
+			"key_deletions_by_cause":        deletionCauses(r.Snap),
 		}},
 	}
 	meta = append(meta, struct {
@@ -162,6 +165,10 @@ func WriteStats(w io.Writer, r Run, f Format) error {
 		}
 	}
 	b.WriteString("\n")
+	if io := r.Snap.IntegrityOnly; io.SAs > 0 {
+		fmt.Fprintf(&b, "ESP without encryption (integrity only): %d SAs; %s sent, %s received in the clear, counted in Confidential Bytes (every ESP byte is)\n",
+			io.SAs, humanBytes(io.BytesSent), humanBytes(io.BytesReceived))
+	}
 	b.WriteString(meLine(r.Snap))
 	b.WriteString(InputSummary(r))
 	_, err := io.WriteString(w, b.String())
@@ -197,4 +204,23 @@ func Limits(r Run) []bounds.Limit {
 		ls = append(ls, r.Input.Limits...)
 	}
 	return ls
+}
+
+// deletionCauses splits Key Deletions by why the keys went (null when the
+// capture has no IKE, each cause null when the input cannot tell it).
+func deletionCauses(s *analyzer.Snapshot) map[string]*int {
+	if s.IKE == nil {
+		return nil
+	}
+	v := func(f ikestate.Figure) *int {
+		if !f.Known {
+			return nil
+		}
+		return &f.Value
+	}
+	return map[string]*int{
+		"delete_payload":   v(s.IKE.DeletedByPayload),
+		"with_ike_sa":      v(s.IKE.DeletedWithIKESA),
+		"lifetime_expired": v(s.IKE.Expirations),
+	}
 }

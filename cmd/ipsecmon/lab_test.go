@@ -174,7 +174,25 @@ func TestLabStatistics(t *testing.T) {
 					t.Errorf("%s = %v, daemons: %v", k, st[k], v)
 				}
 			}
+			// ESP with NULL encryption is still ESP (the seed's Confidential
+			// Bytes): its bytes are apart as well, all of them where the
+			// daemons negotiated NULL for every CHILD SA (ikev2-encap).
+			keyed := st
+			allNull := len(f.ChildSAs) > 0
+			for _, c := range f.ChildSAs {
+				allNull = allNull && c.Suite.Enc == "null"
+			}
+			io, _ := st["analysis"].(map[string]any)["integrity_only_esp"].(map[string]any)
+			if allNull && (io["bytes_sent"] != st["confidential_bytes_sent"] || io["bytes_received"] != st["confidential_bytes_received"] || st["confidential_bytes_received"] == 0.0) ||
+				!allNull && (io["bytes_sent"] != 0.0 || io["bytes_received"] != 0.0) {
+				t.Errorf("integrity-only ESP %v, confidential bytes %v / %v (NULL encryption everywhere: %v)", io, st["confidential_bytes_sent"], st["confidential_bytes_received"], allNull)
+			}
 			jsonOut(t, &st, "stats", "-q", "-r", capture, "--me", f.link("bob"), "-o", "json")
+			for _, k := range []string{"confidential_bytes_sent", "confidential_bytes_received", "authenticated_bytes_sent", "authenticated_bytes_received"} {
+				if st[k] != keyed[k] {
+					t.Errorf("%s: %v without keys, %v with: keys must not change what the packets show", k, st[k], keyed[k])
+				}
+			}
 			// Without keys the Delete payloads are unreadable: the SAs seen
 			// may have ended, so Active SAs is not presented as a fact.
 			if st["active_security_associations"] != nil {
