@@ -479,9 +479,10 @@ func latest(sas []hosts.SA) []*hosts.SA {
 }
 
 // installedBefore reports an SA whose install time (from the host) is before
-// the first packet of the capture.
+// the first packet of the capture, at the precision the host gives it.
 func installedBefore(hs *hosts.SA, s *analyzer.Snapshot) bool {
-	return !hs.AddTime.IsZero() && !s.First.IsZero() && hs.AddTime.Before(s.First)
+	before, ok := hs.InstalledBefore(s.First)
+	return ok && !s.First.IsZero() && before
 }
 
 // bytesOnBasis converts the analyzer's figures for an SA that had accepted

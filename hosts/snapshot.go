@@ -100,7 +100,7 @@ type SA struct {
 	// state is the one of that event, not of the time the snapshot stands for.
 	FromEvent bool
 
-	AddTime                 time.Time      // absolute install time when the source gives one (host's clock)
+	AddTime                 time.Time      // absolute install time when the source gives one (host's clock, to the second)
 	Age, RekeyIn, ExpiresIn *time.Duration // relative times as printed
 	Origin                  string         // "file:line" of the entry
 }
@@ -309,4 +309,17 @@ func mergeRaw(dst, src map[string]uint64) map[string]uint64 {
 		}
 	}
 	return dst
+}
+
+// InstalledBefore reports whether the host installed the SA before t.
+// Every source gives the install time to the second (iproute2's
+// strxf_time, the kernel's xfrm_lifetime_cur.add_time, Libreswan's add
+// time): the SA was installed somewhere in that second, so it is before t
+// only when the whole second is. ok is false when the source gives no
+// install time.
+func (sa *SA) InstalledBefore(t time.Time) (before, ok bool) {
+	if sa.AddTime.IsZero() {
+		return false, false
+	}
+	return !sa.AddTime.Truncate(time.Second).Add(time.Second).After(t), true
 }

@@ -20,11 +20,14 @@ func detectXfrmState(data []byte) bool {
 	return len(ls) == 2 && reXfrmSrc.MatchString(ls[0]) && strings.HasPrefix(strings.TrimSpace(ls[1]), "proto ")
 }
 
-// parseXfrmState reads the dump with package xfrmstate.
+// parseXfrmState reads the dump with package xfrmstate. iproute2 prints the
+// install time in its host's local time (strxf_time calls localtime(3));
+// the dump is read in this process's local zone (TZ), which is that host's
+// when ipsecmon runs there.
 func parseXfrmState(name string, data []byte) (*Snapshot, error) {
 	s := &Snapshot{Authoritative: true}
 	warned := map[string]bool{}
-	for _, r := range xfrmstate.Read(string(data), time.UTC) {
+	for _, r := range xfrmstate.Read(string(data), time.Local) {
 		if r.Err != nil {
 			return nil, errorf(name, r.Err.Line, "%s", r.Err.Msg)
 		}

@@ -17,7 +17,7 @@ import (
 // protocol; the source is kept as the dump states.
 func (p *parser) xfrm(lines []string) error {
 	p.set.Authoritative = true
-	for _, r := range xfrmstate.Read(strings.Join(lines, "\n"), time.UTC) {
+	for _, r := range xfrmstate.Read(strings.Join(lines, "\n"), time.Local) {
 		if r.Err != nil {
 			return p.errorf(r.Err.Line, "ip xfrm state: %s", r.Err.Msg)
 		}
