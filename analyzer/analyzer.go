@@ -93,6 +93,7 @@ type Analyzer struct {
 	// windowBytes is what the SAs' replay windows hold (Config.ReplayMemory).
 	windowBytes int64
 	hits        limitHits
+	links       map[netip.Addr]linkAddr // SA sources' link addresses, for the automatic --me
 
 	par       *parallel // verification on several cores (Config.Workers > 1)
 	deferring bool      // emit holds events back in deferred
@@ -239,6 +240,7 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 			return nil
 		}
 		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: a.newWindow(a.cfg.ReplayWindow)}
+		a.noteLink(p)
 		a.attachKeys(sa)
 		a.sas[key] = sa
 		a.order = append(a.order, sa)

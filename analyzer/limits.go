@@ -10,6 +10,7 @@ type limitHits struct {
 	saTable      uint64 // packets of SAs refused for Config.MaxSAs
 	replayMemory uint64 // packets of SAs refused for Config.ReplayMemory
 	anomalies    uint64 // anomalies counted without their SA (maxBursts)
+	linkAddrs    uint64 // SA sources whose link address was not kept (maxLinkAddrs)
 }
 
 // ikeView is what the tracker says now (a frozen copy's, when frozen). On
@@ -38,6 +39,8 @@ func (a *Analyzer) Limits() []bounds.Limit {
 		ls = append(ls, bounds.Limit{Name: "ike_history", Cap: ikestate.MaxHistory, Unit: "changes", Hits: a.ikeView().historyLost,
 			Discarded: "lifecycle changes whose time was not kept (check cannot tell Key Additions/Deletions/Rekeys at later moments)"})
 	}
+	ls = append(ls, bounds.Limit{Name: "link_addresses", Cap: maxLinkAddrs, Unit: "SA sources", Hits: a.hits.linkAddrs,
+		Discarded: "SA sources whose link address was not kept (the automatic --me cannot tie them to the chosen host)"})
 	if a.cfg.OnEvent != nil {
 		ls = append(ls, bounds.Limit{Name: "anomaly_events", Cap: maxBursts, Unit: "SAs with anomalies within a second", Hits: a.hits.anomalies, Discarded: "anomalies reported per kind without their SA"})
 	}

@@ -106,7 +106,12 @@ func (a *Analyzer) mine(s *Snapshot) func(netip.Addr) bool {
 		return func(netip.Addr) bool { return false }
 	}
 	s.Me, s.MeChosen = []netip.Addr{best}, true
-	return func(ip netip.Addr) bool { return ip == best }
+	other, ok := a.linkedTo(best, count)
+	if !ok {
+		return func(ip netip.Addr) bool { return ip == best }
+	}
+	s.Me, s.MeLinked = append(s.Me, other), []netip.Addr{other}
+	return func(ip netip.Addr) bool { return ip == best || ip == other }
 }
 
 // dirKey is one direction between two endpoints for one protocol and encapsulation.

@@ -13,6 +13,9 @@ import (
 type Snapshot struct {
 	Me       []netip.Addr // the addresses treated as mine
 	MeChosen bool         // Me was picked from the traffic, not given
+	// MeLinked are the chosen addresses after the first, tied to it because
+	// the host sent its SAs from the same link address (dual stack).
+	MeLinked []netip.Addr
 	Stats    [NumStats]Figure
 	Rows     []*QuickModeSA
 	Counts   Counts
@@ -82,7 +85,7 @@ type ikeView struct {
 func (a *Analyzer) Freeze() *Frozen {
 	a.flush()
 	d := &Analyzer{cfg: a.cfg, counts: a.counts, first: a.first, end: a.end, hits: a.hits,
-		covered: a.covered, ikeBad: a.ikeBad, badSPIs: maps.Clone(a.badSPIs), filterHits: maps.Clone(a.filterHits)}
+		covered: a.covered, ikeBad: a.ikeBad, badSPIs: maps.Clone(a.badSPIs), filterHits: maps.Clone(a.filterHits), links: maps.Clone(a.links)}
 	d.cfg.OnEvent = nil
 	if len(a.evicted) > 0 {
 		d.evicted = make(map[tallyKey]*tally, len(a.evicted))

@@ -104,6 +104,11 @@ type Packet struct {
 	FragHdrAt, FragNHAt int
 
 	VLANs int
+	// LinkSrc is the Ethernet source address, when the frame has one: it
+	// ties the addresses one host sends from (a dual-stack host's IPv4 and
+	// IPv6 addresses).
+	LinkSrc    [6]byte
+	HasLinkSrc bool
 }
 
 // ESP returns the packet's ESP header, if any.
@@ -301,6 +306,10 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 	nhAt := 0 // IPv6: offset in p.IP of the Next Header byte naming the next header
 	for _, t := range d.decoded {
 		switch t {
+		case layers.LayerTypeEthernet:
+			if len(d.eth.SrcMAC) == 6 {
+				p.LinkSrc, p.HasLinkSrc = [6]byte(d.eth.SrcMAC), true
+			}
 		case layers.LayerTypeDot1Q:
 			p.VLANs++
 		case layers.LayerTypeIPv4:

@@ -416,3 +416,30 @@ func TestCorpusUnreadableIKENote(t *testing.T) {
 		}
 	}
 }
+
+// Wireshark's sample ESP capture 1 is one dual-stack host, 190.0.0.1 and
+// 3ffe::1, sending 12 SAs from each address (tshark: every frame's
+// eth.src is 00:11:43:4a:d7:0a). Without --me both addresses are "me": the
+// IPv6 SAs are not left out as traffic between other hosts, and the choice
+// says why. Expected bytes: tshark's ESP bytes over every SPI (ORACLE.json).
+func TestCorpusDualStackMe(t *testing.T) {
+	dir, o := loadOracle(t)
+	const file = "wireshark-wiki/ipsec_esp_capture_1/capture.pcap"
+	var all uint64
+	for _, e := range o.Captures[file].ESP {
+		all += e.ESPBytes
+	}
+	an, _ := analyseFile(t, filepath.Join(dir, file))
+	s := an.Snapshot()
+	if fmt.Sprint(s.Me) != "[190.0.0.1 3ffe::1]" || fmt.Sprint(s.MeLinked) != "[3ffe::1]" || !s.MeChosen {
+		t.Errorf("me %v (linked %v, chosen %v), want 190.0.0.1 and 3ffe::1", s.Me, s.MeLinked, s.MeChosen)
+	}
+	if f := s.Stats[analyzer.ConfidentialSent]; f.Value != all || f.Why != analyzer.WhyNone {
+		t.Errorf("confidential bytes sent %+v, want all %d of tshark's ESP bytes, nothing left out", f, all)
+	}
+	for _, r := range s.Rows {
+		if r.Transit {
+			t.Errorf("row %v → %v is between other hosts", r.MyAddr, r.PeerAddr)
+		}
+	}
+}

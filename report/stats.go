@@ -42,6 +42,7 @@ func StatsJSON(r Run) ([]byte, error) {
 	}{
 		{"me", me},
 		{"me_chosen", r.Snap.MeChosen},
+		{"me_linked", r.Snap.MeLinked},
 		{"notes", notes},
 		{"analysis", map[string]any{
 			"packets":                       c.Packets,
@@ -189,6 +190,14 @@ func meLine(s *analyzer.Snapshot) string {
 	addrs := make([]string, len(s.Me))
 	for i, a := range s.Me {
 		addrs[i] = a.String()
+	}
+	if s.MeChosen && len(s.MeLinked) > 0 {
+		linked := make([]string, len(s.MeLinked))
+		for i, a := range s.MeLinked {
+			linked[i] = a.String()
+		}
+		return fmt.Sprintf("Me: %s (chosen: %s is the endpoint of the most SAs, %s sends its SAs from the same link address; set --me to override)\n",
+			strings.Join(addrs, ", "), addrs[0], strings.Join(linked, ", "))
 	}
 	if s.MeChosen {
 		return fmt.Sprintf("Me: %s (chosen: the endpoint of the most SAs; set --me to override)\n", strings.Join(addrs, ", "))
