@@ -21,12 +21,16 @@ import (
 // DefaultReplayWindow is the window size RFC 4303 §3.4.3 recommends as default.
 const DefaultReplayWindow = 64
 
+// MaxReplayWindow is the largest window an SA gets, from Config or a key file.
+const MaxReplayWindow = 1 << 20
+
 // Config is what the analyzer is told rather than what it sees.
 type Config struct {
 	// Me lists the addresses that are "this computer": they decide sent vs
 	// received and the Me/Peer columns. Empty: chosen from the traffic.
 	Me []netip.Prefix
-	// ReplayWindow is the anti-replay window size in packets.
+	// ReplayWindow is the anti-replay window size in packets of SAs whose
+	// key entry does not give one (keys.SA.ReplayWindow).
 	ReplayWindow int
 	// ReplayMemory caps the bytes the replay windows of all SAs take beyond
 	// the SAs themselves (0: no cap); windows of up to 64 packets take none.

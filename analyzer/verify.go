@@ -80,6 +80,12 @@ func (a *Analyzer) attachKeys(sa *SA) {
 	}
 	sa.key = ki
 	sa.ESN = k.ESN
+	// The host's own window for the SA (an `ip xfrm state` dump, a native
+	// replay-window=), for an SA that has not checked a packet yet.
+	if w := min(k.ReplayWindow, MaxReplayWindow); w > 0 && w != sa.Window.Size() && !sa.Window.Started() {
+		a.windowBytes -= ReplayWindowBytes(sa.Window.Size())
+		sa.Window = a.newWindow(w)
+	}
 	switch k.Mode {
 	case "tunnel":
 		sa.Mode = ModeTunnel

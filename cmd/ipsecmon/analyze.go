@@ -40,7 +40,7 @@ type inputFlags struct {
 func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.reads, "read", "r", nil, "capture file to read (pcap, pcapng, gzip-compressed or not; - for stdin); repeatable, read in order")
 	fs.StringArrayVar(&f.me, "me", nil, "address or CIDR of this computer (decides sent/received and Me/Peer); repeatable; default: the endpoint of the most SAs")
-	fs.IntVar(&f.replayWindow, "replay-window", analyzer.DefaultReplayWindow, "anti-replay window size in packets (RFC 4303 §3.4.3)")
+	fs.IntVar(&f.replayWindow, "replay-window", analyzer.DefaultReplayWindow, "anti-replay window size in packets (RFC 4303 §3.4.3) of SAs whose key entry gives none")
 	fs.StringVar(&f.replayMemory, "replay-memory", "64MiB", "memory for replay windows over 64 packets (size/4 bytes per SA); packets of SAs beyond it are counted as untracked (0: no cap)")
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table, json or csv")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar and no per-packet messages on stderr")
@@ -97,8 +97,8 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 			cfg.Me = append(cfg.Me, p)
 		}
 	}
-	if f.replayWindow < 1 || f.replayWindow > 1<<20 {
-		return cfg, "", nil, fmt.Errorf("--replay-window %d: want 1 to %d packets", f.replayWindow, 1<<20)
+	if f.replayWindow < 1 || f.replayWindow > analyzer.MaxReplayWindow {
+		return cfg, "", nil, fmt.Errorf("--replay-window %d: want 1 to %d packets", f.replayWindow, analyzer.MaxReplayWindow)
 	}
 	cfg.ReplayWindow = f.replayWindow
 	mem, err := humanize.ParseBytes(f.replayMemory)

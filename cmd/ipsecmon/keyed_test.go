@@ -231,3 +231,48 @@ func TestUnusableKey(t *testing.T) {
 		t.Errorf("row %v", r)
 	}
 }
+
+// TestKeyFileReplayWindow: an SA's own window from the key file (issue
+// 12: it was read and never used). 0x1001 of keyedFaultCapture with a
+// 128-packet window: after seq 100 the window reaches back to -27, so the
+// late seq 20 is new, not a replay (hand-computed: 13 accepted, 2 replays,
+// 3 and the second 102); with 64 (the default, and the dump's) 12 and 3.
+// --replay-window 128 on a key file without windows gives the same 13/2.
+func TestKeyFileReplayWindow(t *testing.T) {
+	path := keyedFaultCapture(t)
+	native := func(window string) string {
+		return fmt.Sprintf("esp spi=0x1001 src=10.0.0.2 dst=10.0.0.1 enc=aes-cbc enc-key=%s auth=hmac-sha2-256-128 auth-key=%s%s\n", h(k1Enc), h(k1Auth), window)
+	}
+	dump128 := strings.Replace(xfrmKeys(), "replay-window 64 \n\tauth-trunc hmac(sha256)", "replay-window 128 \n\tauth-trunc hmac(sha256)", 1)
+	if dump128 == xfrmKeys() {
+		t.Fatal("the dump's 0x1001 block changed")
+	}
+	for _, tc := range []struct {
+		name, keys        string
+		args              []string
+		accepted, replays float64
+	}{
+		{"dump, 64", xfrmKeys(), nil, 12, 3},
+		{"dump, 128", dump128, nil, 13, 2},
+		{"dump, 128 beats --replay-window", dump128, []string{"--replay-window", "32"}, 13, 2},
+		{"native, none", native(""), nil, 12, 3},
+		{"native, 128", native(" replay-window=128"), nil, 13, 2},
+		{"native, none, --replay-window 128", native(""), []string{"--replay-window", "128"}, 13, 2},
+	} {
+		kf := writeKeys(t, "keys.txt", tc.keys)
+		var rows []map[string]any
+		jsonOut(t, &rows, append([]string{"sas", "-q", "-r", path, "-k", kf, "--me", "10.0.0.1", "-o", "json", "--columns", "spi_in,packets_in,replayed_in"}, tc.args...)...)
+		found := false
+		for _, r := range rows {
+			if r["spi_in"] == "0x00001001" {
+				found = true
+				if r["packets_in"] != tc.accepted || r["replayed_in"] != tc.replays {
+					t.Errorf("%s: %v accepted, %v replays; want %v, %v", tc.name, r["packets_in"], r["replayed_in"], tc.accepted, tc.replays)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%s: no row for 0x1001: %v", tc.name, rows)
+		}
+	}
+}
