@@ -34,7 +34,7 @@ func FuzzTracker(f *testing.F) {
 	f.Add(seed(
 		v2msg(A1, zero, ike.ExchangeIKESAInit, I, 0, saV2(ikeProp(nil)), nonceV2(rng(1, 16))),
 		v2msg(A1, A2, ike.ExchangeIKESAInit, R, 0, saV2(ikeProp(nil)), nonceV2(rng(2, 16))),
-		v2sk(A1, A2, ike.ExchangeIKEAuth, I, 1, saV2(espProp(0x11111111, 0)), pl{ike.PayloadTSi, tsV4("10.0.0.0", "10.0.0.255")}),
+		v2sk(A1, A2, ike.ExchangeIKEAuth, I, 1, saV2(espProp(0x11111111, 0)), pl{T: ike.PayloadTSi, B: tsV4("10.0.0.0", "10.0.0.255")}),
 		v2sk(A1, A2, ike.ExchangeIKEAuth, R, 1, saV2(espProp(0x22222222, 0))),
 		v2sk(A1, A2, ike.ExchangeInformationalV2, I, 2, deleteV2(ike.ProtoESP, 0x11111111), deleteV2(ike.ProtoISAKMP)),
 	))

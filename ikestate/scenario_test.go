@@ -50,7 +50,7 @@ func TestIKEv2Lifecycle(t *testing.T) {
 	}
 	ks := &keys.Set{IKEv2: []keys.IKEv2SA{null(A1, A2), null(B1, B2), null(C1, A2)}}
 	ni, nr := rng(0xa0, 16), rng(0xb0, 16)
-	ts := []pl{{ike.PayloadTSi, tsV4("10.1.0.0", "10.1.255.255")}, {ike.PayloadTSr, tsV4("10.2.0.0", "10.2.255.255")}}
+	ts := []pl{{T: ike.PayloadTSi, B: tsV4("10.1.0.0", "10.1.255.255")}, {T: ike.PayloadTSr, B: tsV4("10.2.0.0", "10.2.255.255")}}
 	withTS := func(ps ...pl) []pl { return append(ps, ts...) }
 	const I, R, IR = ike.FlagInitiator, ike.FlagResponse, ike.FlagInitiator | ike.FlagResponse
 	var zero ike.SPI
@@ -184,18 +184,18 @@ func TestIKEv1Lifecycle(t *testing.T) {
 		attrTV(1, 7), attrTV(14, 128), attrTV(2, 2), attrTV(3, 1), attrTV(4, 2), attrTV(11, 1), attrTV(12, 28800))))
 	gxi, gxr := rng(0x11, 128), rng(0x22, 128)
 	iv, _ := ikecrypt.Phase1IV(algo.PRFHMACSHA1, gxi, gxr, 16)
-	mm5, iv := v1enc(key, iv, ci, cr, ike.ExchangeMain, 0, pl{ike.PayloadID, cat([]byte{1, 0, 0, 0}, []byte{10, 0, 0, 1})}, hashV1())
-	mm6, last := v1enc(key, iv, ci, cr, ike.ExchangeMain, 0, pl{ike.PayloadID, cat([]byte{1, 0, 0, 0}, []byte{10, 0, 0, 2})}, hashV1())
+	mm5, iv := v1enc(key, iv, ci, cr, ike.ExchangeMain, 0, pl{T: ike.PayloadID, B: cat([]byte{1, 0, 0, 0}, []byte{10, 0, 0, 1})}, hashV1())
+	mm6, last := v1enc(key, iv, ci, cr, ike.ExchangeMain, 0, pl{T: ike.PayloadID, B: cat([]byte{1, 0, 0, 0}, []byte{10, 0, 0, 2})}, hashV1())
 	ni, nr := rng(0xa0, 16), rng(0xb0, 16)
 	ids := []pl{idV1Subnet("10.1.0.0/16"), idV1Subnet("10.2.0.0/16")}
 	// qm returns the three Quick Mode messages of message ID mid.
 	qm := func(mid uint32, spiI, spiR uint32, group int, idp []pl) [3][]byte {
 		iv, _ := ikecrypt.Phase2IV(algo.PRFHMACSHA1, last, mid)
-		m1 := []pl{hashV1(), espV1(spiI, group), {ike.PayloadNonce, ni}}
-		m2 := []pl{hashV1(), espV1(spiR, group), {ike.PayloadNonce, nr}}
+		m1 := []pl{hashV1(), espV1(spiI, group), {T: ike.PayloadNonce, B: ni}}
+		m2 := []pl{hashV1(), espV1(spiR, group), {T: ike.PayloadNonce, B: nr}}
 		if group != 0 {
-			m1 = append(m1, pl{ike.PayloadKE, rng(0x33, 128)})
-			m2 = append(m2, pl{ike.PayloadKE, rng(0x44, 128)})
+			m1 = append(m1, pl{T: ike.PayloadKE, B: rng(0x33, 128)})
+			m2 = append(m2, pl{T: ike.PayloadKE, B: rng(0x44, 128)})
 		}
 		m1, m2 = append(m1, idp...), append(m2, idp...)
 		var out [3][]byte
@@ -217,8 +217,8 @@ func TestIKEv1Lifecycle(t *testing.T) {
 	steps := []step{
 		{0, hostI, hostR, v1clear(ci, zero, ike.ExchangeMain, 0, p1)},
 		{0.1, hostR, hostI, v1clear(ci, cr, ike.ExchangeMain, 0, p1)},
-		{0.2, hostI, hostR, v1clear(ci, cr, ike.ExchangeMain, 0, pl{ike.PayloadKE, gxi}, pl{ike.PayloadNonce, rng(1, 16)})},
-		{0.3, hostR, hostI, v1clear(ci, cr, ike.ExchangeMain, 0, pl{ike.PayloadKE, gxr}, pl{ike.PayloadNonce, rng(2, 16)})},
+		{0.2, hostI, hostR, v1clear(ci, cr, ike.ExchangeMain, 0, pl{T: ike.PayloadKE, B: gxi}, pl{T: ike.PayloadNonce, B: rng(1, 16)})},
+		{0.3, hostR, hostI, v1clear(ci, cr, ike.ExchangeMain, 0, pl{T: ike.PayloadKE, B: gxr}, pl{T: ike.PayloadNonce, B: rng(2, 16)})},
 		{0.4, hostI, hostR, mm5},
 		{0.5, hostR, hostI, mm6},
 		{1, hostI, hostR, q1[0]},
