@@ -27,9 +27,13 @@ type ikeSA struct {
 	vendorIDs            []string
 	idI, idR             string
 	msgs                 int
-	rekeyOf              *IKESARef
-	children             []*childSA
-	seen                 map[[32]byte]*seenMsg
+	// keyTries counts the messages the SA's key entry was tried on, and
+	// keyFails those it failed on (integrity, decryption, or payloads that
+	// do not parse after decryption).
+	keyTries, keyFails int
+	rekeyOf            *IKESARef
+	children           []*childSA
+	seen               map[[32]byte]*seenMsg
 
 	// What phase 1 / IKE_SA_INIT negotiated.
 	p1         *ike.Phase1
@@ -70,6 +74,10 @@ func (sa *ikeSA) setState(s IKESAState, reason string, now time.Time) {
 	}
 }
 
+// keysMismatch: the key entry given for the SA failed on every message it
+// was tried on — it belongs to another IKE SA, or its values are wrong.
+func (sa *ikeSA) keysMismatch() bool { return sa.keyTries > 0 && sa.keyFails == sa.keyTries }
+
 // fromInitiator tells whether a peer address is the IKE SA's initiator.
 func (sa *ikeSA) fromInitiator(src netip.AddrPort) bool {
 	if src == sa.initiator {
@@ -100,7 +108,7 @@ func (sa *ikeSA) snapshot() *IKESA {
 		Exchange: sa.exchange.String(), AuthMethod: sa.authMethod, State: sa.state, StateReason: sa.stateReason,
 		Inferred: sa.inferred, NATT: sa.natt, VendorIDs: slices.Clone(sa.vendorIDs), LocalID: sa.idI, RemoteID: sa.idR,
 		Started: sa.started, Established: sa.established, Ended: sa.ended, RekeyOf: sa.rekeyOf,
-		Children: len(sa.children), Messages: sa.msgs,
+		Children: len(sa.children), Messages: sa.msgs, KeysMismatch: sa.keysMismatch(),
 	}
 	if sa.exchange == 0 {
 		s.Exchange = ""

@@ -187,6 +187,12 @@ func (t *Tracker) Finish(end time.Time) {
 		}
 	}
 	for _, sa := range t.sas {
+		if sa.keysMismatch() {
+			t.emit(Event{Time: end, Kind: event.IKEKeysMismatch, IKESA: sa.snapshot(), Reason: fmt.Sprintf(
+				"the keys given for IKE SA %d failed on all %d messages they were tried on: they do not match this IKE SA", sa.ref.ID, sa.keyTries)})
+		}
+	}
+	for _, sa := range t.sas {
 		if sa.state == IKESANegotiating && sa.failReason != "" {
 			// The last answer was an error and no retry followed.
 			sa.setState(IKESAFailed, sa.failReason, end)

@@ -141,11 +141,14 @@ type IKESA struct {
 	Started        time.Time      `json:"started"`
 	Established    time.Time      `json:"established,omitzero"`
 	Ended          time.Time      `json:"ended,omitzero"`
-	KeysKnown      bool           `json:"keys_known"`      // a key entry matched
-	CanDeriveChild bool           `json:"can_derive_keys"` // SKEYID_d / SK_d known
-	RekeyOf        *IKESARef      `json:"rekey_of,omitempty"`
-	Children       int            `json:"child_pairs"`
-	Messages       int            `json:"messages"`
+	KeysKnown      bool           `json:"keys_known"` // a key entry matched
+	// KeysMismatch: the key entry failed on every message it was tried on
+	// (integrity check, decryption): it does not belong to this IKE SA.
+	KeysMismatch   bool      `json:"keys_mismatch,omitempty"`
+	CanDeriveChild bool      `json:"can_derive_keys"` // SKEYID_d / SK_d known
+	RekeyOf        *IKESARef `json:"rekey_of,omitempty"`
+	Children       int       `json:"child_pairs"`
+	Messages       int       `json:"messages"`
 }
 
 // Selector is one traffic selector or IKEv1 client ID.

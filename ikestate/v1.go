@@ -117,14 +117,17 @@ func (sa *ikeSA) phase1IV() ([]byte, error) {
 // decryptV1 decrypts an E-flagged message body with iv and checks that the
 // plaintext is a well-formed payload chain: a wrong key or IV shows up there.
 func (t *Tracker) decryptV1(sa *ikeSA, h ike.Header, msg, iv []byte, info *MessageInfo) ([]ike.Payload, []byte, error) {
+	sa.keyTries++
 	pt, next, err := ikecrypt.DecryptCBC(sa.block, iv, h.Body(msg))
 	if err != nil {
 		t.decryptFailures++
+		sa.keyFails++
 		return nil, nil, fmt.Errorf("decrypt: %w", err)
 	}
 	names, ps, err := summarizeChain(1, h.NextPayload, pt)
 	if err != nil {
 		t.decryptFailures++
+		sa.keyFails++
 		return nil, nil, fmt.Errorf("decrypted payloads do not parse (wrong key or IV?): %w", err)
 	}
 	t.decrypted++

@@ -186,7 +186,9 @@ func (t *Tracker) openSK(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte, p 
 	if integ == ikecrypt.IntegrityBad {
 		t.integFailures++
 	}
+	sa.keyTries++
 	if oerr != nil || integ == ikecrypt.IntegrityBad {
+		sa.keyFails++
 		// Contents that fail their checksum are not evidence of anything.
 		t.decryptFailures++
 		t.noteDecryption(sa, false)
