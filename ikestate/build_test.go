@@ -12,7 +12,6 @@ import (
 
 type pl = pktbuild.Payload
 
-func u16(v int) []byte    { return binary.BigEndian.AppendUint16(nil, uint16(v)) }
 func u32(v uint32) []byte { return binary.BigEndian.AppendUint32(nil, v) }
 
 var (
@@ -21,7 +20,6 @@ var (
 	spi8        = pktbuild.SPI8
 	v2msg       = pktbuild.V2Msg
 	v2sk        = pktbuild.V2SK
-	trV2        = pktbuild.TransformV2
 	saV2        = pktbuild.SAv2
 	espProp     = pktbuild.ESPProposalV2
 	ikeProp     = pktbuild.IKEProposalV2
