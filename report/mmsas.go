@@ -41,10 +41,14 @@ var mmsaColumns = &Columns[*ikestate.IKESA]{CSVAsShown: true, All: []*Column[*ik
 	{Name: "NAT-T", Key: "nat_t", Default: true, Get: func(s *ikestate.IKESA) Value { return str(strconv.FormatBool(s.NATT)) }},
 	{Name: "Child Pairs", Key: "child_pairs", Default: true, Get: func(s *ikestate.IKESA) Value { return exact(uint64(s.Children)) }},
 	{Name: "State", Key: "state", Default: true, Get: func(s *ikestate.IKESA) Value {
+		st := s.State.String()
 		if s.Inferred {
-			return str(s.State.String() + " (inferred)") // from the headers only
+			st += " (inferred)" // from the headers only
 		}
-		return str(s.State.String())
+		if s.KeysMismatch {
+			st += " (keys do not match)"
+		}
+		return str(st)
 	}},
 	{Name: "Established", Key: "established", Default: true, Get: func(s *ikestate.IKESA) Value { return at(s.Established) }},
 	{Name: "Ended", Key: "ended", Default: true, Get: func(s *ikestate.IKESA) Value { return at(s.Ended) }},

@@ -176,7 +176,9 @@ func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string
 	}
 	run := in.newRun(cfg, stderr)
 	if !lf.live() {
-		return in.analyse(run, inputs, stderr)
+		r, status := in.analyse(run, inputs, stderr)
+		warnIKEKeys(r, stderr)
+		return r, status
 	}
 	sess, err := lf.start(run, stderr)
 	if err != nil {
@@ -187,7 +189,21 @@ func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string
 	sess.wait(0, nil)
 	r, ifs := sess.finish(stderr)
 	r.Capture = captureStats(ifs)
+	warnIKEKeys(r, stderr)
 	return r, exitOK
+}
+
+// warnIKEKeys says which IKE SAs' key entries failed on every message: a
+// wrong entry otherwise only shows as figures that need keys.
+func warnIKEKeys(r report.Run, stderr io.Writer) {
+	if r.Snap == nil {
+		return
+	}
+	for _, s := range r.Snap.IKESAs {
+		if s.KeysMismatch {
+			fmt.Fprintf(stderr, "ipsecmon: warning: the IKE keys given for IKE SA %d (SPIs %x/%x) failed on every message: they do not match that IKE SA\n", s.ID, s.ISPI[:], s.RSPI[:])
+		}
+	}
 }
 
 // reload re-reads the key files on SIGHUP: gateways create new SAs all the
