@@ -204,14 +204,14 @@ func (t *Columns[R]) Write(w io.Writer, rows []R, cols []*Column[R], f Format) e
 		for i, c := range cols {
 			keys[i] = c.Key
 		}
-		return WriteCSV(w, keys, t.Cells(rows, cols, f))
+		return writeCSV(w, keys, t.Cells(rows, cols, f))
 	}
 	header := make([]string, len(cols))
 	right := make([]bool, len(cols))
 	for i, c := range cols {
 		header[i], right[i] = c.Name, c.Right
 	}
-	return WriteTable(w, header, t.Cells(rows, cols, f), right)
+	return writeTable(w, header, t.Cells(rows, cols, f), right)
 }
 
 // JSON is the rows as an array of objects keyed by the columns' keys, in
@@ -235,9 +235,9 @@ func (t *Columns[R]) JSON(rows []R, cols []*Column[R]) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// WriteTable prints rows under a header with columns padded to align.
+// writeTable prints rows under a header with columns padded to align.
 // right marks columns to align right (numbers).
-func WriteTable(w io.Writer, header []string, rows [][]string, right []bool) error {
+func writeTable(w io.Writer, header []string, rows [][]string, right []bool) error {
 	width := make([]int, len(header))
 	for i, h := range header {
 		width[i] = utf8.RuneCountInString(h)
@@ -279,7 +279,7 @@ func WriteTable(w io.Writer, header []string, rows [][]string, right []bool) err
 	return err
 }
 
-func WriteCSV(w io.Writer, header []string, rows [][]string) error {
+func writeCSV(w io.Writer, header []string, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
 		return err
