@@ -133,10 +133,12 @@ func TestStatsViewUnknowns(t *testing.T) {
 	wantCells(t, "unknown without a reason", byName["Rekeys"], "Rekeys", "n/a")
 	// A partial byte figure: rounded, exact, marked, and explained below.
 	wantCells(t, "partial", byName["Confidential Bytes Sent"], "Confidential Bytes Sent", "1.2 MB (1,234,567 B) *")
+	// Each note under the table names its statistics (the notes' wording
+	// is NoteText's).
 	for _, note := range []string{
 		"\nn/a: the input cannot tell; *: partial figure.\n",
-		"\n  Bad SPI Packets: needs an authoritative list of SAs",
-		"\n  Confidential Bytes Sent: excludes 100 bytes of 1 SAs between other hosts\n",
+		"\n  Bad SPI Packets: " + NoteText(analyzer.BadSPIPackets, r.Snap.Stats[analyzer.BadSPIPackets]) + "\n",
+		"\n  Confidential Bytes Sent: " + NoteText(analyzer.ConfidentialSent, r.Snap.Stats[analyzer.ConfidentialSent]) + "\n",
 	} {
 		if !strings.Contains(out, note) {
 			t.Errorf("table lacks %q:\n%s", note, out)
