@@ -40,6 +40,10 @@ type Config struct {
 	// need one more are counted as untracked, so that a flood of random SPIs
 	// cannot exhaust memory.
 	MaxSAs int
+	// MaxIKESAs caps the IKE SAs the IKE tracker keeps (0: its default,
+	// ikestate.DefaultLimits; negative: no cap); half-open ones are
+	// forgotten first.
+	MaxIKESAs int
 	// IdleTimeout evicts SAs with no packet for this long (capture clock; 0:
 	// never). EvictEnded evicts deleted and expired SAs this long after their
 	// end (0: never). Evicted SAs leave the SA view; their totals stay in the
@@ -144,6 +148,11 @@ func New(cfg Config) *Analyzer {
 	}
 	a.indexKeys()
 	a.tracker = ikestate.New(cfg.Keys)
+	if cfg.MaxIKESAs != 0 {
+		l := a.tracker.Limits()
+		l.IKESAs = max(cfg.MaxIKESAs, 0)
+		a.tracker.SetLimits(l)
+	}
 	return a
 }
 

@@ -1,6 +1,8 @@
 package analyzer
 
 import (
+	"fmt"
+
 	"ipsecmon/bounds"
 	"ipsecmon/ikestate"
 )
@@ -20,7 +22,7 @@ func (a *Analyzer) ikeView() *ikeView {
 	case a.iv != nil:
 		return a.iv
 	case a.tracker != nil:
-		return &ikeView{counters: a.tracker.Counters(), historyLost: a.tracker.HistoryLost()}
+		return &ikeView{counters: a.tracker.Counters(), historyLost: a.tracker.HistoryLost(), limits: a.tracker.Limits(), forgotten: a.tracker.Forgotten()}
 	}
 	return &ikeView{}
 }
@@ -36,8 +38,29 @@ func (a *Analyzer) Limits() []bounds.Limit {
 		ls = append(ls, bounds.Limit{Name: "replay_window_memory", Cap: a.cfg.ReplayMemory, Unit: "bytes", Hits: a.hits.replayMemory, Discarded: "packets of new SAs not analysed (--replay-memory)"})
 	}
 	if a.tracker != nil || a.iv != nil {
-		ls = append(ls, bounds.Limit{Name: "ike_history", Cap: ikestate.MaxHistory, Unit: "changes", Hits: a.ikeView().historyLost,
+		iv := a.ikeView()
+		ls = append(ls, bounds.Limit{Name: "ike_history", Cap: ikestate.MaxHistory, Unit: "changes", Hits: iv.historyLost,
 			Discarded: "lifecycle changes whose time was not kept (check cannot tell Key Additions/Deletions/Rekeys at later moments)"})
+		l, f := iv.limits, iv.forgotten
+		for _, x := range []struct {
+			name string
+			cap  int
+			unit string
+			hits uint64
+			what string
+		}{
+			{"ike_sas", l.IKESAs, "IKE SAs", f.IKESAs, fmt.Sprintf("IKE SAs forgotten (%d never established, forgotten first); their later messages start new ones", f.HalfOpen)},
+			{"ike_negotiations", l.Negotiations, "negotiations", f.Negotiations, fmt.Sprintf("negotiations forgotten, finished ones first (%d still pending, counted as pending)", f.PendingForgotten)},
+			{"ike_sa_pairs", l.Children, "SA pairs", f.Children, "negotiated SA pairs forgotten, ended ones first (active ones still counted as active)"},
+			{"ike_messages", l.Messages, "messages", f.Messages, "message digests forgotten, oldest first: a retransmission of those would be read as a new message"},
+			{"ike_exchanges", l.Exchanges, "exchanges", f.Exchanges, "exchanges forgotten, oldest first: an answer to one is read without its request"},
+			{"ike_fragments", l.Fragments, "fragments", f.Fragments, "IKEv2 fragments dropped, oldest exchange's first: their messages are not reassembled"},
+			{"ike_peers", l.Peers, "peer pairs", f.Peers, "times an address pair's decryption was not recorded: its unknown SPIs are not Bad SPI"},
+		} {
+			if x.cap > 0 {
+				ls = append(ls, bounds.Limit{Name: x.name, Cap: int64(x.cap), Unit: x.unit, Hits: x.hits, Discarded: x.what})
+			}
+		}
 	}
 	ls = append(ls, bounds.Limit{Name: "link_addresses", Cap: maxLinkAddrs, Unit: "SA sources", Hits: a.hits.linkAddrs,
 		Discarded: "SA sources whose link address was not kept (the automatic --me cannot tie them to the chosen host)"})

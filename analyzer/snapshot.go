@@ -74,6 +74,8 @@ type ikeView struct {
 	counters     ikestate.Counters
 	history      ikestate.History
 	historyLost  uint64
+	limits       ikestate.Limits
+	forgotten    ikestate.Forgotten
 	ikeSAs       []ikestate.IKESA
 	negotiations []ikestate.Negotiation
 	policies     []ikestate.Policy
@@ -98,6 +100,7 @@ func (a *Analyzer) Freeze() *Frozen {
 	if a.tracker != nil {
 		iv.counters = a.tracker.Counters()
 		iv.historyLost = a.tracker.HistoryLost()
+		iv.limits, iv.forgotten = a.tracker.Limits(), a.tracker.Forgotten()
 		if iv.counters.Messages > 0 {
 			iv.history = a.tracker.History()
 			iv.ikeSAs = a.tracker.IKESAs()

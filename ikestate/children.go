@@ -17,13 +17,15 @@ import (
 const ProtoUnknown uint8 = 0
 
 func (t *Tracker) newChild(sa *ikeSA, n *negotiation, proto uint8, now time.Time) *childSA {
+	t.nextChildID++
 	c := &childSA{sa: sa, peers: peersOf(n.Initiator, n.Responder), ChildSA: ChildSA{
-		ID: len(t.children) + 1, Version: sa.ref.Version, Exchange: n.Exchange,
+		ID: t.nextChildID, Version: sa.ref.Version, Exchange: n.Exchange,
 		Initiator: n.Initiator, Responder: n.Responder, Proto: proto, Created: now, State: ChildActive,
 	}}
 	t.children = append(t.children, c)
 	sa.children = append(sa.children, c)
 	n.Children = append(n.Children, c.ID)
+	t.forgetChildren(c)
 	return c
 }
 

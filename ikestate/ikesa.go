@@ -183,6 +183,7 @@ type v2Exchange struct {
 	respSeen         bool
 	frags            [2]*ikecrypt.Fragments // request, response
 	fragCount        [2]map[uint16]bool     // fragments seen (cleartext headers)
+	fragsHeld        int                    // entries of fragCount, against Limits.Fragments
 	undecrypted      bool
 	undecryptedNoted bool
 	// shortResp is set when an encrypted response is too small to carry an

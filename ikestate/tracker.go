@@ -60,8 +60,8 @@ type childSA struct {
 // Tracker follows IKE traffic. It is not safe for concurrent use.
 type Tracker struct {
 	ks       *keys.Set
-	sas      []*ikeSA
-	byISPI   map[ike.SPI][]*ikeSA
+	sas      []*ikeSA // oldest first; forgotten ones until compacted
+	index    saIndex
 	negs     []*negotiation
 	children []*childSA
 	bySPI    map[spiKey][]*childSA
@@ -78,16 +78,30 @@ type Tracker struct {
 	addsKnown, addsInferred        int
 	rekeysKnown                    int
 	deletions, expirations         int
-	ikeSADeletions                 int // pairs closed with their IKEv2 IKE SA
-	v1QMUndecrypted                int // Quick Modes read from headers only
-	v2ChildUndecrypted             int // IKE_AUTH / CREATE_CHILD_SA exchanges read from headers only
-	v2CreateUndecrypted            int // of those, CREATE_CHILD_SA: only they can rekey
-	infoUndecrypted                int // Informational exchanges read from headers only
-	peerUndecrypted, peerDecrypted map[peerKey]bool
+	ikeSADeletions                 int               // pairs closed with their IKEv2 IKE SA
+	v1QMUndecrypted                int               // Quick Modes read from headers only
+	v2ChildUndecrypted             int               // IKE_AUTH / CREATE_CHILD_SA exchanges read from headers only
+	v2CreateUndecrypted            int               // of those, CREATE_CHILD_SA: only they can rekey
+	infoUndecrypted                int               // Informational exchanges read from headers only
+	peers                          map[peerKey]uint8 // peerDecrypted, peerUndecrypted bits
 
 	// history holds every change of the lifecycle counts above, so that
 	// they can be told at an earlier moment.
 	history History
+
+	// What the limits keep in check (bounds.go).
+	lim                  Limits
+	forgot               Forgotten
+	digests              fifo[digestRef]
+	exchanges            fifo[exRef]
+	fragExchanges        fifo[*v2Exchange]
+	fragsHeld            int
+	sasGone              int // forgotten SAs still in sas
+	halfOpenAt, oldestAt int // where makeRoomForSA's searches resume in sas
+	goneEstablished      int // forgotten SAs that had been established
+	nextSAID, nextNegID  int
+	nextChildID          int
+	activeForgotten      int // pairs forgotten while active
 }
 
 // New makes a tracker. ks may be nil: the tracker then works from the
@@ -97,11 +111,11 @@ func New(ks *keys.Set) *Tracker {
 		ks = &keys.Set{}
 	}
 	return &Tracker{
-		ks:              ks,
-		byISPI:          map[ike.SPI][]*ikeSA{},
-		bySPI:           map[spiKey][]*childSA{},
-		peerUndecrypted: map[peerKey]bool{},
-		peerDecrypted:   map[peerKey]bool{},
+		ks:    ks,
+		index: newSAIndex(),
+		bySPI: map[spiKey][]*childSA{},
+		peers: map[peerKey]uint8{},
+		lim:   DefaultLimits,
 	}
 }
 
@@ -115,6 +129,7 @@ func (t *Tracker) SetKeys(ks *keys.Set) {
 	t.ks = ks
 	for _, sa := range t.sas {
 		switch {
+		case sa.forgotten():
 		case sa.ref.Version == 2 && sa.k2 == nil:
 			t.findKeysV2(sa)
 		case sa.ref.Version == 1 && sa.k1 == nil:
@@ -187,13 +202,13 @@ func (t *Tracker) Finish(end time.Time) {
 		}
 	}
 	for _, sa := range t.sas {
-		if sa.keysMismatch() {
+		if !sa.forgotten() && sa.keysMismatch() {
 			t.emit(Event{Time: end, Kind: event.IKEKeysMismatch, IKESA: sa.snapshot(), Reason: fmt.Sprintf(
 				"the keys given for IKE SA %d failed on all %d messages they were tried on: they do not match this IKE SA", sa.ref.ID, sa.keyTries)})
 		}
 	}
 	for _, sa := range t.sas {
-		if sa.state == IKESANegotiating && sa.failReason != "" {
+		if !sa.forgotten() && sa.state == IKESANegotiating && sa.failReason != "" {
 			// The last answer was an error and no retry followed.
 			sa.setState(IKESAFailed, sa.failReason, end)
 			t.emit(Event{Time: end, Kind: event.IKESAFailed, IKESA: sa.snapshot(), Reason: sa.failReason})
@@ -206,7 +221,7 @@ func (t *Tracker) Finish(end time.Time) {
 // ISAKMP SAs past their phase 1 lifetime are marked expired too (no count).
 func (t *Tracker) expire(now time.Time, final bool) {
 	for _, sa := range t.sas {
-		if sa.state != IKESAEstablished || sa.p1 == nil || sa.p1.LifeSeconds == 0 {
+		if sa.forgotten() || sa.state != IKESAEstablished || sa.p1 == nil || sa.p1.LifeSeconds == 0 {
 			continue
 		}
 		end := sa.established.Add(time.Duration(sa.p1.LifeSeconds) * time.Second)
@@ -228,7 +243,7 @@ func (t *Tracker) expire(now time.Time, final bool) {
 		t.noteExpiry(c.expiry)
 	}
 	for _, sa := range t.sas {
-		if sa.state == IKESAEstablished && sa.p1 != nil && sa.p1.LifeSeconds != 0 {
+		if !sa.forgotten() && sa.state == IKESAEstablished && sa.p1 != nil && sa.p1.LifeSeconds != 0 {
 			t.noteExpiry(sa.established.Add(time.Duration(sa.p1.LifeSeconds) * time.Second))
 		}
 	}
@@ -242,9 +257,11 @@ func (t *Tracker) noteExpiry(at time.Time) {
 
 // IKESAs returns the IKE SAs seen so far (the mmsas view).
 func (t *Tracker) IKESAs() []IKESA {
-	out := make([]IKESA, 0, len(t.sas))
+	out := make([]IKESA, 0, len(t.sas)-t.sasGone)
 	for _, sa := range t.sas {
-		out = append(out, *sa.snapshot())
+		if !sa.forgotten() {
+			out = append(out, *sa.snapshot())
+		}
 	}
 	return out
 }
@@ -306,7 +323,7 @@ func (t *Tracker) Policies() []Policy {
 // an unknown SPI there is a Bad SPI rather than a gap in the tracker's view.
 func (t *Tracker) LookupSPI(proto uint8, spi uint32, src, dst netip.Addr) (ChildSA, SPIStatus, bool) {
 	pk := peersOf(netip.AddrPortFrom(src, 0), netip.AddrPortFrom(dst, 0))
-	auth := t.peerDecrypted[pk] && !t.peerUndecrypted[pk]
+	auth := t.peers[pk] == peerDecrypted
 	cs := t.bySPI[spiKey{proto, spi}]
 	// Prefer a live pair between these peers, then any pair between them.
 	var best *childSA
@@ -336,10 +353,11 @@ func (t *Tracker) Counters() Counters {
 	c := Counters{
 		Messages: t.msgs, Retransmissions: t.retrans, MessageErrors: t.msgErrors,
 		Decrypted: t.decrypted, Undecrypted: t.undecrypted, DecryptFailures: t.decryptFailures,
-		IntegrityFailures: t.integFailures, IKESAs: len(t.sas),
+		IntegrityFailures: t.integFailures, IKESAs: len(t.sas) - t.sasGone + int(t.forgot.IKESAs),
+		IKESAsEstablished: t.goneEstablished,
 	}
 	for _, sa := range t.sas {
-		if !sa.established.IsZero() {
+		if !sa.forgotten() && !sa.established.IsZero() {
 			c.IKESAsEstablished++
 		}
 	}
@@ -379,10 +397,14 @@ func (t *Tracker) Counters() Counters {
 			failedInferred = failedInferred || n.Inferred
 		}
 	}
-	c.PendingKeyOps = figure(pending, !pendingInferred)
+	// Negotiations the limits forgot are counted as they stood then; a
+	// pending one may have ended since, unseen: the figure is then inferred.
+	pending += int(t.forgot.PendingForgotten)
+	failed += int(t.forgot.FailedForgotten)
+	c.PendingKeyOps = figure(pending, !pendingInferred && t.forgot.PendingForgotten == 0)
 	c.FailedNegotiations = figure(failed, childKnown && t.infoUndecrypted == 0)
 	c.FailedNegotiations.Inferred = !c.FailedNegotiations.Known && failedInferred
-	active := 0
+	active := 2 * t.activeForgotten
 	for _, ch := range t.children {
 		if ch.State == ChildActive {
 			active += 2
@@ -390,7 +412,7 @@ func (t *Tracker) Counters() Counters {
 	}
 	// Live pairs are known when additions and endings are; with additions
 	// only inferred they are an inference; when endings are hidden, unknown.
-	c.ActiveSAs = figure(active, c.KeyAdditions.Known && delKnown && childKnown)
+	c.ActiveSAs = figure(active, c.KeyAdditions.Known && delKnown && childKnown && t.activeForgotten == 0)
 	if !c.ActiveSAs.Known && !delKnown {
 		c.ActiveSAs.Inferred = false
 	}
@@ -401,33 +423,17 @@ func figure(v int, known bool) Figure {
 	return Figure{Value: v, Known: known, Inferred: !known}
 }
 
-// lookupSA finds the IKE SA of a message, or nil.
-func (t *Tracker) lookupSA(version int, ispi, rspi ike.SPI) *ikeSA {
-	cands := t.byISPI[ispi]
-	// Newest first: SPIs of a finished SA may be reused by a new one.
-	for i := len(cands) - 1; i >= 0; i-- {
-		sa := cands[i]
-		if sa.ref.Version != version {
-			continue
-		}
-		if sa.ref.RSPI == rspi || rspi.IsZero() || sa.ref.RSPI.IsZero() {
-			return sa
-		}
-	}
-	return nil
-}
-
 func (t *Tracker) newSA(version int, ispi, rspi ike.SPI, now time.Time) *ikeSA {
+	t.makeRoomForSA()
+	t.nextSAID++
 	sa := &ikeSA{
-		ref:     IKESARef{ID: len(t.sas) + 1, Version: version, ISPI: ispi, RSPI: rspi},
+		ref:     IKESARef{ID: t.nextSAID, Version: version, ISPI: ispi, RSPI: rspi},
 		state:   IKESANegotiating,
 		started: now,
 		seen:    map[[32]byte]*seenMsg{},
-		v1ex:    map[uint32]*v1Exchange{},
-		v2ex:    map[v2ExKey]*v2Exchange{},
 	}
 	t.sas = append(t.sas, sa)
-	t.byISPI[ispi] = append(t.byISPI[ispi], sa)
+	t.indexSA(sa)
 	return sa
 }
 
@@ -448,11 +454,13 @@ func (t *Tracker) retransmission(sa *ikeSA, m Message, msg []byte) (bool, [32]by
 }
 
 func (t *Tracker) newNegotiation(sa *ikeSA, ex ike.ExchangeType, mid uint32, ini, res netip.AddrPort, now time.Time) *negotiation {
+	t.nextNegID++
 	n := &negotiation{sa: sa, Negotiation: Negotiation{
-		ID: len(t.negs) + 1, IKESA: sa.ref, Version: sa.ref.Version, Exchange: ex.String(), MessageID: mid,
+		ID: t.nextNegID, IKESA: sa.ref, Version: sa.ref.Version, Exchange: ex.String(), MessageID: mid,
 		Initiator: ini, Responder: res, Kind: NegotiateChild, State: NegotiationPending, Started: now,
 	}}
 	t.negs = append(t.negs, n)
+	t.forgetNegotiations()
 	return n
 }
 
@@ -488,9 +496,20 @@ func (c *childSA) snapshot() *ChildSA {
 // negotiations there (for LookupSPI's authority).
 func (t *Tracker) noteDecryption(sa *ikeSA, ok bool) {
 	pk := peersOf(sa.initiator, sa.responder)
+	bit := peerUndecrypted
 	if ok {
-		t.peerDecrypted[pk] = true
-	} else {
-		t.peerUndecrypted[pk] = true
+		bit = peerDecrypted
 	}
+	if _, known := t.peers[pk]; !known && t.lim.Peers > 0 && len(t.peers) >= t.lim.Peers {
+		// Not recorded: the pair is never authoritative (the safe side).
+		t.forgot.Peers++
+		return
+	}
+	t.peers[pk] |= bit
 }
+
+// What the tracker read between two peers: peers[pk] is their OR.
+const (
+	peerDecrypted uint8 = 1 << iota
+	peerUndecrypted
+)

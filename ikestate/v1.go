@@ -30,7 +30,7 @@ func (t *Tracker) handleV1(m Message, h ike.Header, msg []byte) {
 		t.findKeysV1(sa)
 	}
 	if sa.ref.RSPI.IsZero() && !h.RSPI.IsZero() {
-		sa.ref.RSPI = h.RSPI
+		t.setRSPI(sa, h.RSPI)
 		t.findKeysV1(sa)
 	}
 	dup, digest := t.retransmission(sa, m, msg)
@@ -60,7 +60,7 @@ func (t *Tracker) handleV1(m Message, h ike.Header, msg []byte) {
 		t.emit(Event{Time: m.Time, Kind: event.MessageError, Frame: frameOf(m), Error: err.Error()})
 	}
 	t.events[idx].Message = info
-	sa.seen[digest] = &seenMsg{info: *info}
+	t.remember(sa, digest, *info)
 }
 
 // findKeysV1 picks the key table entry for the SA's cookies.
@@ -263,7 +263,11 @@ func (t *Tracker) v1Phase2(sa *ikeSA, m Message, h ike.Header, msg []byte, info 
 	ex := sa.v1ex[h.MessageID]
 	if ex == nil {
 		ex = &v1Exchange{typ: h.Exchange, initiator: m.Src}
+		if sa.v1ex == nil {
+			sa.v1ex = map[uint32]*v1Exchange{} // only IKEv1 SAs with phase 2 need it
+		}
 		sa.v1ex[h.MessageID] = ex
+		t.keepExchange(exRef{sa: sa, v1: ex, k1: h.MessageID})
 		if h.Exchange == ike.ExchangeQuick {
 			ex.neg = t.newNegotiation(sa, h.Exchange, h.MessageID, m.Src, m.Dst, m.Time)
 			defer t.emit(Event{Time: m.Time, Kind: event.NegotiationStarted, Negotiation: ex.neg.snapshot()})

@@ -36,7 +36,7 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 		t.findKeysV2(sa)
 	}
 	if sa.ref.RSPI.IsZero() && !h.RSPI.IsZero() {
-		sa.ref.RSPI = h.RSPI
+		t.setRSPI(sa, h.RSPI)
 		t.findKeysV2(sa)
 	}
 	dup, digest := t.retransmission(sa, m, msg)
@@ -53,10 +53,10 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 	t.emit(Event{Time: m.Time, Kind: event.Message, Frame: frameOf(m)})
 	defer func() {
 		t.events[idx].Message = info
-		sa.seen[digest] = &seenMsg{info: *info}
+		t.remember(sa, digest, *info)
 	}()
 
-	ex := sa.exchangeV2(m, h)
+	ex := t.exchangeV2(sa, m, h)
 
 	content, complete, decrypted, err := t.v2Payloads(sa, ex, h, msg, info)
 	if err != nil {
@@ -84,13 +84,20 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 // exchangeV2 finds or starts the request/response pair a message belongs
 // to. A request from the original initiator and the response to it share a
 // key.
-func (sa *ikeSA) exchangeV2(m Message, h ike.Header) *v2Exchange {
+func (t *Tracker) exchangeV2(sa *ikeSA, m Message, h ike.Header) *v2Exchange {
 	key := v2ExKey{h.MessageID, h.Initiator() != h.Response()}
 	ex := sa.v2ex[key]
 	if ex == nil || (!h.Response() && ex.respSeen && h.Exchange == ike.ExchangeIKESAInit) {
 		// IKE_SA_INIT is retried with message ID 0 after COOKIE or INVALID_KE_PAYLOAD.
+		if ex != nil {
+			t.dropFragments(ex)
+		}
 		ex = &v2Exchange{typ: h.Exchange}
+		if sa.v2ex == nil {
+			sa.v2ex = map[v2ExKey]*v2Exchange{}
+		}
 		sa.v2ex[key] = ex
+		t.keepExchange(exRef{sa: sa, v2: ex, k2: key})
 	}
 	if h.Response() {
 		ex.requester, ex.responder = m.Dst, m.Src
@@ -164,10 +171,15 @@ func (t *Tracker) openSK(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte, p 
 		}
 		hdrLen = 8
 		info.Fragment = fmt.Sprintf("%d/%d", frag.Number, frag.Total)
-		if ex.fragCount[side] == nil {
-			ex.fragCount[side] = map[uint16]bool{}
+		t.noteFragment(ex, side, frag.Number)
+	}
+	// complete reports a whole message and forgets its fragments.
+	complete := func() bool {
+		if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
+			return false
 		}
-		ex.fragCount[side][frag.Number] = true
+		t.wholeMessage(ex, side)
+		return true
 	}
 	if sa.k2 == nil {
 		t.undecrypted++
@@ -175,10 +187,7 @@ func (t *Tracker) openSK(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte, p 
 		if p.Type == ike.PayloadSK && h.Response() && sa.suite != nil {
 			ex.shortResp = innerCapacity(sa.suite, len(p.Body)) < minChildAnswer
 		}
-		if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
-			return nil, false, false, nil
-		}
-		return nil, true, false, nil
+		return nil, complete(), false, nil
 	}
 	end := ike.HeaderLen + p.Offset + len(p.Raw)
 	pt, integ, oerr := ikecrypt.OpenSK(ikecrypt.Direction(sa.k2, h.Initiator()), msg[:end], ike.HeaderLen+p.Offset, hdrLen)
@@ -196,10 +205,7 @@ func (t *Tracker) openSK(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte, p 
 			oerr = fmt.Errorf("integrity checksum does not verify")
 		}
 		info.Note = "not decrypted: " + oerr.Error()
-		if p.Type == ike.PayloadSKF && len(ex.fragCount[side]) < int(frag.Total) {
-			return nil, false, false, nil
-		}
-		return nil, true, false, nil
+		return nil, complete(), false, nil
 	}
 	t.decrypted++
 	t.noteDecryption(sa, true)
@@ -218,6 +224,7 @@ func (t *Tracker) openSK(sa *ikeSA, ex *v2Exchange, h ike.Header, msg []byte, p 
 		}
 		f, whole, _ := ex.frags[side].Message()
 		first, pt = ike.PayloadType(f), whole
+		t.wholeMessage(ex, side)
 	}
 	inames, ips, ierr := summarizeChain(2, first, pt)
 	info.Payloads = append(info.Payloads[:len(info.Payloads):len(info.Payloads)], inames...)

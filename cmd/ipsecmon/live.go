@@ -20,6 +20,7 @@ import (
 
 	"ipsecmon/analyzer"
 	"ipsecmon/capture"
+	"ipsecmon/ikestate"
 	"ipsecmon/inputstats"
 	"ipsecmon/metrics"
 	"ipsecmon/pipeline"
@@ -41,6 +42,7 @@ type liveFlags struct {
 	write         string
 	rotateSize    string
 	maxSAs        int
+	maxIKESAs     int
 	idleTimeout   time.Duration
 	evictEnded    time.Duration
 }
@@ -63,6 +65,7 @@ func (f *liveFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.write, "write", "w", "", "write the analysed IPsec/IKE packets to this pcapng file")
 	fs.StringVar(&f.rotateSize, "rotate-size", "", "start a new -w file at about this size, e.g. 100MB")
 	fs.IntVar(&f.maxSAs, "max-sas", 100000, "track at most this many SAs; packets of further SAs are counted as untracked (0: no cap)")
+	fs.IntVar(&f.maxIKESAs, "max-ike-sas", ikestate.DefaultLimits.IKESAs, "keep at most this many IKE SAs; half-open ones are forgotten first, then the oldest (0: no cap)")
 	fs.DurationVar(&f.idleTimeout, "sa-idle-timeout", 0, "evict SAs idle this long, keeping their totals (0: never; live default 30m)")
 	fs.DurationVar(&f.evictEnded, "evict-ended", 0, "evict deleted and expired SAs this long after their end (0: never; live default 5m)")
 }
@@ -73,6 +76,10 @@ func (f *liveFlags) live() bool { return len(f.ifaces) > 0 }
 // a days-long capture flat.
 func (f *liveFlags) apply(cfg *analyzer.Config, fs *pflag.FlagSet) {
 	cfg.MaxSAs = f.maxSAs
+	cfg.MaxIKESAs = f.maxIKESAs
+	if f.maxIKESAs == 0 {
+		cfg.MaxIKESAs = -1 // no cap
+	}
 	cfg.IdleTimeout, cfg.EvictEnded = f.idleTimeout, f.evictEnded
 	if f.live() {
 		if !fs.Changed("sa-idle-timeout") {

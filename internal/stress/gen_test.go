@@ -126,3 +126,23 @@ func readAll(t *testing.T, capt io.Reader, cfg analyzer.Config) *pipeline.Run {
 	run.Finish()
 	return run
 }
+
+// 40 IKE_SA_INIT requests with room for 10 IKE SAs: 30 are forgotten, all
+// half-open, and the snapshot's limits say so; the figure of IKE SAs seen
+// still counts all 40.
+func TestIKEFloodLimit(t *testing.T) {
+	var buf bytes.Buffer
+	if _, err := genIKEInit(&buf, 40, ""); err != nil {
+		t.Fatal(err)
+	}
+	snap := readAll(t, &buf, analyzer.Config{MaxIKESAs: 10}).Analyzer().Snapshot()
+	var hits uint64 = 1 << 63
+	for _, l := range snap.Limits {
+		if l.Name == "ike_sas" {
+			hits = l.Hits
+		}
+	}
+	if hits != 30 || snap.IKE == nil || snap.IKE.IKESAs != 40 || len(snap.IKESAs) != 10 {
+		t.Errorf("ike_sas hits %d, IKE SAs counted %v, listed %d; want 30, 40, 10", hits, snap.IKE, len(snap.IKESAs))
+	}
+}
