@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"ipsecmon/internal/testcorpus"
 )
 
 // The lab lists both daemons' SAs (swanctl --list-sas --raw) before the
@@ -175,8 +177,7 @@ func TestLabCheckMidCapture(t *testing.T) {
 // the teardown (facts: the IKE SA, and with it CHILD SA child-3, deleted
 // then) the true listing agrees; at the capture's end it does not.
 func TestCheckAlignmentFindsDoctoredCounter(t *testing.T) {
-	root, _ := labScenarios(t)
-	dir := filepath.Join(root, "ikev2-rekey")
+	dir := bundledRekey(t)
 	f := readFacts(t, dir)
 	listing := filepath.Join(dir, "bob-list-sas-after-raw.txt")
 	b, err := os.ReadFile(listing)
@@ -237,12 +238,25 @@ func TestCheckAlignmentFindsDoctoredCounter(t *testing.T) {
 // the capture goes on to show: every figure agrees at the moment found, and
 // the moment is shown.
 func TestReadmeCheckExample(t *testing.T) {
-	root, _ := labScenarios(t)
-	dir := filepath.Join(root, "ikev2-rekey")
+	dir := bundledRekey(t)
 	p := func(n string) string { return filepath.Join(dir, n) }
 	out, _, code := runCmd(t, "check", "-q", "-r", p("capture.pcap"), "-k", p("keys.txt"), "--host", p("bob-list-sas-after-raw.txt"),
 		"--host-before", p("bob-list-sas-before-raw.txt"), "--strongswan-backend", "kernel-libipsec")
 	if code != exitOK || !strings.Contains(out, "capture_moment") || !strings.Contains(out, "the host's counters (6 SAs) fit the capture from ") || strings.Contains(out, " differs ") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
+}
+
+// bundledRekey is the committed ikev2-rekey recording (the README's), not
+// one IPSECMON_LAB_DIR names: these tests quote its listings.
+func bundledRekey(t *testing.T) string {
+	root, err := testcorpus.RepoRoot()
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := filepath.Join(root, "testdata", "pcaps", "lab", "ikev2-rekey")
+	if _, err := os.Stat(filepath.Join(dir, "capture.pcap")); err != nil {
+		t.Skip(err)
+	}
+	return dir
 }

@@ -26,6 +26,7 @@ ipsec statusall, Libreswan ipsec trafficstatus, Windows Get-NetIPsecQuickModeSA 
 Get-Counter text, netsh ipsec dynamic show stats; live:xfrm and live:vici[=SOCKET].
 Exit status: 0 every comparable figure agrees, 1 any differs, 2 usage or input error.`,
 	examples: `  ipsecmon check -r gw.pcap -k keys.txt --host after-list-sas.txt --host-before before-list-sas.txt --strongswan-backend kernel-libipsec
+  ipsecmon check -r gw.pcap -k keys.txt --host after-list-sas.txt --host-at 2026-11-27T03:27:46.05Z --strongswan-backend kernel-libipsec
   ipsecmon check -r gw.pcap -k xfrm-state.txt --host xfrm-state-after.txt,xfrm_stat.txt --me 192.0.2.1
   ipsecmon check -i eth0 --duration 60s --host live:vici     # live: the host is read before and after the capture
 `,
