@@ -240,6 +240,25 @@ func NewFromKeys(sa *keys.SA) (*Transform, error) {
 	return t, nil
 }
 
+// Unusable tries the keys of every keyed ESP and AH SA of set and returns
+// a message for each entry that parses but cannot be used (an algorithm or
+// combination this package does not implement, a key length it refuses),
+// naming the SA and its file and line, never the key. The analyzer leaves
+// such SAs unverified and says why in their keys_missing.
+func Unusable(set *keys.Set) []string {
+	var out []string
+	for i := range set.SAs {
+		k := &set.SAs[i]
+		if k.NoKeys {
+			continue
+		}
+		if _, err := NewFromKeys(k); err != nil {
+			out = append(out, "key cannot be used: "+err.Error())
+		}
+	}
+	return out
+}
+
 func keyLenError(what fmt.Stringer, got int, want ...int) error {
 	return fmt.Errorf("espcrypto: %s key is %d bytes; want %v", what, got, want)
 }

@@ -32,7 +32,10 @@
 // Algorithm names Wireshark knows but ipsecmon cannot use (implicit-IV
 // GCM/ChaCha20, RIPEMD-160, SHA-256-96, the RFC 4595 IKE integrity
 // algorithms) skip the SA, or leave its ICV unchecked, with a warning in
-// Set.Warnings; unknown names are errors.
+// Set.Warnings. An entry that cannot be read at all (an unknown name, a
+// bad field, a key of the wrong length) is skipped with a warning, as
+// Wireshark skips bad rows of its tables, and counted in Set.Skipped; only
+// a file of no known format is an error.
 package keys
 
 import (
@@ -108,8 +111,12 @@ type Set struct {
 	// Authoritative is set when a source lists the host's whole SA database
 	// (an `ip xfrm state` dump), so that a packet for an SPI not in it is a Bad SPI.
 	Authoritative bool
-	// Warnings are non-fatal findings, e.g. a key file readable by group or others.
+	// Warnings are non-fatal findings, e.g. a key file readable by group or
+	// others, or an entry that could not be read.
 	Warnings []string
+	// Skipped counts the entries (rows, lines, SA blocks) that could not be
+	// read and were left out, each with a warning.
+	Skipped int
 
 	idx *index // built by Parse and Merge for ESPFor
 }

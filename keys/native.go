@@ -25,19 +25,24 @@ func (p *parser) native(lines []string) error {
 		}
 		kv := map[string]string{}
 		flags := map[string]bool{}
+		var dup error
 		for _, t := range f[1:] {
 			k, v, ok := strings.Cut(t, "=")
 			if !ok {
 				if flags[t] {
-					return p.errorf(n, "%s: flag %s given twice", f[0], keyword(t))
+					dup = p.errorf(n, "%s: flag %s given twice", f[0], keyword(t))
 				}
 				flags[t] = true
 				continue
 			}
-			if _, dup := kv[k]; dup {
-				return p.errorf(n, "%s: %s given twice", f[0], keyword(k))
+			if _, ok := kv[k]; ok {
+				dup = p.errorf(n, "%s: %s given twice", f[0], keyword(k))
 			}
 			kv[k] = v
+		}
+		if dup != nil {
+			p.skip(dup)
+			continue
 		}
 		nl := &nativeLine{p: p, n: n, kind: f[0], kv: kv, flags: flags}
 		var err error
@@ -52,7 +57,7 @@ func (p *parser) native(lines []string) error {
 			err = p.errorf(n, "line kind %s is not esp, ah, ikev1 or ikev2", keyword(f[0]))
 		}
 		if err != nil {
-			return err
+			p.skip(err)
 		}
 	}
 	return nil
@@ -195,6 +200,7 @@ func (l *nativeLine) sa() error {
 	if err := validAuthKey(sa.Auth, sa.AuthKey); err != nil {
 		return l.errorf("%v", err)
 	}
+	l.p.shortAuthKey(l.n, l.kind+": auth-key: ", sa.Auth, sa.AuthKey)
 	if e, ok := l.get("encap"); ok {
 		s, d, ok := strings.Cut(e, ":")
 		sp, err1 := strconv.ParseUint(s, 10, 16)
@@ -309,6 +315,7 @@ func (l *nativeLine) ikev2() error {
 		if *k.dst, err = l.hexField(k.name, sa.Integ.Checked()); err != nil {
 			return err
 		}
+		l.p.shortAuthKey(l.n, l.kind+": "+k.name+": ", sa.Integ, *k.dst)
 	}
 	if sa.SKd, err = l.hexField("sk-d", false); err != nil {
 		return err

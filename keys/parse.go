@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"ipsecmon/algo"
 )
 
 // Error is a problem in a key file. It names the file and line and says
@@ -106,6 +108,9 @@ func Parse(name string, data []byte) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(p.set.SAs)+len(p.set.IKEv1)+len(p.set.IKEv2) == 0 {
+		p.warnf(0, "the file gives no keys ipsecmon can use")
+	}
 	p.set.reindex()
 	return p.set, nil
 }
@@ -182,6 +187,25 @@ func (p *parser) errorf(line int, format string, args ...any) error {
 
 func (p *parser) warnf(line int, format string, args ...any) {
 	p.set.Warnings = append(p.set.Warnings, (&Error{p.name, line, fmt.Sprintf(format, args...)}).Error())
+}
+
+// skip records an entry (a row, a line, an SA block) that could not be
+// read: as Wireshark does with the rows of its key tables, the rest of the
+// file is still read. err names the file, line and field, never a key.
+func (p *parser) skip(err error) {
+	p.set.Warnings = append(p.set.Warnings, err.Error()+"; entry skipped")
+	p.set.Skipped++
+}
+
+// shortAuthKey warns about an integrity key shorter than the algorithm's
+// (RFC 4868 §2.1.1, RFC 2404 §3, RFC 2403 §3: the key length is the hash's
+// output length). HMAC takes it, and so do Linux and Wireshark, but a peer
+// that negotiated the SA used a full-length key: every packet would then
+// fail integrity.
+func (p *parser) shortAuthKey(line int, where string, a algo.Auth, key []byte) {
+	if want := a.KeyLen(); a.Checked() && want > 0 && len(key) > 0 && len(key) < want {
+		p.warnf(line, "%s%s key is %d bytes, shorter than the algorithm's %d: packets will fail integrity unless the peer used the same short key", where, a, len(key), want)
+	}
 }
 
 func (p *parser) origin(line int) string { return fmt.Sprintf("%s:%d", p.name, line) }

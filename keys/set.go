@@ -46,6 +46,7 @@ func (s *Set) Merge(other *Set) {
 	s.IKEv1 = append(s.IKEv1, other.IKEv1...)
 	s.IKEv2 = append(s.IKEv2, other.IKEv2...)
 	s.Warnings = append(s.Warnings, other.Warnings...)
+	s.Skipped += other.Skipped
 	s.Authoritative = s.Authoritative || other.Authoritative
 	s.reindex()
 }

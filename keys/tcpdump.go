@@ -102,48 +102,53 @@ func (p *parser) tcpdump(lines []string) error {
 		if t == "" || t[0] == '#' {
 			continue
 		}
-		f := strings.Fields(t)
-		switch {
-		case f[0] == "file":
-			return p.errorf(n, "tcpdump secrets: \"file\" includes are not followed; give that file with its own --keys")
-		case f[0] == "ikev2":
-			if err := p.tcpdumpIKEv2(n, f, ike); err != nil {
-				return err
-			}
-		case len(f) == 1:
-			// No SPI@dst: tcpdump's default SA, for every SPI.
-			enc, auth, key, err := p.tcpdumpAlgo(n, f[0])
-			if err != nil {
-				return err
-			}
-			p.set.SAs = append(p.set.SAs, SA{Proto: ipproto.ESP, AnySPI: true, Enc: enc, EncKey: key, Auth: auth, Origin: p.origin(n)})
-		case len(f) == 2:
-			spiS, dstS, ok := strings.Cut(f[0], "@")
-			if !ok {
-				return p.errorf(n, "tcpdump secrets: the first field is not SPI@address")
-			}
-			spi, err := strconv.ParseUint(spiS, 0, 32)
-			if err != nil {
-				return p.errorf(n, "tcpdump secrets: the SPI before @ is not a 32-bit number")
-			}
-			dst, err := netip.ParseAddr(dstS)
-			if err != nil {
-				return p.errorf(n, "tcpdump secrets: the address after @ is not an IP address")
-			}
-			enc, auth, key, err := p.tcpdumpAlgo(n, f[1])
-			if err != nil {
-				return err
-			}
-			dst = dst.Unmap()
-			p.set.SAs = append(p.set.SAs, SA{
-				Proto: ipproto.ESP, SPI: uint32(spi),
-				Dst: netip.PrefixFrom(dst, dst.BitLen()),
-				// tcpdump matches on SPI and destination only.
-				Enc: enc, EncKey: key, Auth: auth, Origin: p.origin(n),
-			})
-		default:
-			return p.errorf(n, "tcpdump secrets: %d fields; want [SPI@address] algo:secret", len(f))
+		if err := p.tcpdumpLine(n, strings.Fields(t), ike); err != nil {
+			p.skip(err)
 		}
+	}
+	return nil
+}
+
+// tcpdumpLine reads one line of a secrets file.
+func (p *parser) tcpdumpLine(n int, f []string, ike map[[16]byte]int) error {
+	switch {
+	case f[0] == "file":
+		return p.errorf(n, "tcpdump secrets: \"file\" includes are not followed; give that file with its own --keys")
+	case f[0] == "ikev2":
+		return p.tcpdumpIKEv2(n, f, ike)
+	case len(f) == 1:
+		// No SPI@dst: tcpdump's default SA, for every SPI.
+		enc, auth, key, err := p.tcpdumpAlgo(n, f[0])
+		if err != nil {
+			return err
+		}
+		p.set.SAs = append(p.set.SAs, SA{Proto: ipproto.ESP, AnySPI: true, Enc: enc, EncKey: key, Auth: auth, Origin: p.origin(n)})
+	case len(f) == 2:
+		spiS, dstS, ok := strings.Cut(f[0], "@")
+		if !ok {
+			return p.errorf(n, "tcpdump secrets: the first field is not SPI@address")
+		}
+		spi, err := strconv.ParseUint(spiS, 0, 32)
+		if err != nil {
+			return p.errorf(n, "tcpdump secrets: the SPI before @ is not a 32-bit number")
+		}
+		dst, err := netip.ParseAddr(dstS)
+		if err != nil {
+			return p.errorf(n, "tcpdump secrets: the address after @ is not an IP address")
+		}
+		enc, auth, key, err := p.tcpdumpAlgo(n, f[1])
+		if err != nil {
+			return err
+		}
+		dst = dst.Unmap()
+		p.set.SAs = append(p.set.SAs, SA{
+			Proto: ipproto.ESP, SPI: uint32(spi),
+			Dst: netip.PrefixFrom(dst, dst.BitLen()),
+			// tcpdump matches on SPI and destination only.
+			Enc: enc, EncKey: key, Auth: auth, Origin: p.origin(n),
+		})
+	default:
+		return p.errorf(n, "tcpdump secrets: %d fields; want [SPI@address] algo:secret", len(f))
 	}
 	return nil
 }
@@ -178,6 +183,7 @@ func (p *parser) tcpdumpIKEv2(n int, f []string, ike map[[16]byte]int) error {
 	if err != nil {
 		return p.errorf(n, "tcpdump secrets: ikev2 integrity key %v", err)
 	}
+	p.shortAuthKey(n, "tcpdump secrets: ikev2 integrity: ", integ, integKey)
 	enc, _, encKey, err := p.tcpdumpAlgo(n, f[5])
 	if err != nil {
 		return err

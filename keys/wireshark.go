@@ -9,7 +9,8 @@ import (
 )
 
 // uatRows calls fn with the 1-based line number and fields of each row of a
-// Wireshark UAT file, skipping blank lines and comments.
+// Wireshark UAT file, skipping blank lines and comments. A row fn cannot
+// read is skipped with a warning.
 func (p *parser) uatRows(table string, lines []string, fn func(n int, f []uatField) error) error {
 	for i, l := range lines {
 		n := i + 1
@@ -19,10 +20,11 @@ func (p *parser) uatRows(table string, lines []string, fn func(n int, f []uatFie
 		}
 		f, err := splitUAT(t)
 		if err != nil {
-			return p.errorf(n, "%s: %v", table, err)
+			p.skip(p.errorf(n, "%s: %v", table, err))
+			continue
 		}
 		if err := fn(n, f); err != nil {
-			return err
+			p.skip(err)
 		}
 	}
 	return nil
@@ -97,6 +99,7 @@ func (p *parser) espSA(lines []string) error {
 			if err := validAuthKey(sa.Auth, sa.AuthKey); err != nil {
 				return p.errorf(n, "esp_sa: %v", err)
 			}
+			p.shortAuthKey(n, "esp_sa: authentication key (column 8): ", sa.Auth, sa.AuthKey)
 		}
 		if len(f) == 10 {
 			switch f[8].val {

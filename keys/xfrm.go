@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -15,17 +16,57 @@ import (
 // xfrmstate. The dump is the host's whole SA database, so the Set becomes
 // Authoritative. Linux finds an inbound SA by destination, SPI and
 // protocol; the source is kept as the dump states.
+//
+// A block that cannot be keyed is left out with a warning, but an ESP or
+// AH SA whose SPI was read still counts for SPI lookups (without keys), so
+// that its packets are not taken for Bad SPI. When a block might have been
+// such an SA and its SPI is not known, the dump no longer lists every SA
+// and is not Authoritative.
 func (p *parser) xfrm(lines []string) error {
 	p.set.Authoritative = true
+	complete := true
 	for _, r := range xfrmstate.Read(strings.Join(lines, "\n"), time.Local) {
+		var err error
 		if r.Err != nil {
-			return p.errorf(r.Err.Line, "ip xfrm state: %s", r.Err.Msg)
+			err = p.errorf(r.Err.Line, "ip xfrm state: %s", r.Err.Msg)
+		} else {
+			err = p.xfrmSA(&r)
 		}
-		if err := p.xfrmSA(&r); err != nil {
-			return err
+		if err == nil {
+			continue
+		}
+		switch {
+		case (r.ProtoName == "esp" || r.ProtoName == "ah") && r.SPI != 0:
+			sa := SA{Proto: ipproto.ESP, Src: hostPrefix(r.Src), Dst: hostPrefix(r.Dst), SPI: r.SPI, NoKeys: true, Origin: p.origin(r.Line)}
+			if r.ProtoName == "ah" {
+				sa.Proto = ipproto.AH
+			}
+			p.set.SAs = append(p.set.SAs, sa)
+			p.set.Warnings = append(p.set.Warnings, err.Error()+"; the SA counts for SPI lookups only, without keys")
+			p.set.Skipped++
+		default:
+			p.skip(err)
+			complete = complete && keyless(r.ProtoName)
 		}
 	}
+	if !complete {
+		p.set.Authoritative = false
+		p.warnf(0, "ip xfrm state: a block that may be an ESP or AH SA could not be read, so the dump is not taken for the host's complete SA list (no packet is a Bad SPI for want of an SA in it)")
+	}
 	return nil
+}
+
+// keyless reports a protocol whose states carry no IPsec keys: IPComp,
+// Mobile IPv6, IP-in-IP and other numbered ones.
+func keyless(proto string) bool {
+	switch proto {
+	case "comp", "route2", "hao":
+		return true
+	case "esp", "ah", "":
+		return false
+	}
+	_, err := strconv.ParseUint(proto, 10, 8)
+	return err == nil
 }
 
 // xfrmSA keys one SA block. Algorithms ipsecmon cannot check keep the SA
@@ -47,13 +88,11 @@ func (p *parser) xfrmSA(r *xfrmstate.Record) error {
 		sa.Proto = ipproto.AH
 	case "":
 		return p.errorf(r.Line, "ip xfrm state: SA without a \"proto\" line")
-	case "comp", "route2", "hao":
-		return nil // IPComp and Mobile IPv6 states carry no IPsec keys
 	default:
-		if _, err := strconv.ParseUint(r.ProtoName, 10, 8); err != nil {
+		if !keyless(r.ProtoName) {
 			return p.errorf(r.Line, "ip xfrm state: proto is not one ip xfrm prints (esp, ah, comp, route2, hao or a number)")
 		}
-		return nil // IP-in-IP and other numbered states carry no IPsec keys
+		return nil // IPComp, Mobile IPv6 and IP-in-IP states carry no IPsec keys
 	}
 	// noKeys: a key the algorithm needs was not printed, or the algorithm
 	// is one ipsecmon cannot use.
@@ -129,6 +168,7 @@ func (p *parser) xfrmSA(r *xfrmstate.Record) error {
 		if err := validAuthKey(sa.Auth, sa.AuthKey); err != nil {
 			return p.errorf(r.Line, "ip xfrm state: SA 0x%08x: %v", sa.SPI, err)
 		}
+		p.shortAuthKey(r.Line, fmt.Sprintf("ip xfrm state: SA 0x%08x: ", sa.SPI), sa.Auth, sa.AuthKey)
 	}
 	p.set.SAs = append(p.set.SAs, sa)
 	return nil

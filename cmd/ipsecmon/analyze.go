@@ -65,19 +65,9 @@ func (f *inputFlags) loadKeys(stderr io.Writer) (*keys.Set, error) {
 		}
 		set.Merge(ks)
 	}
-	for _, w := range set.Warnings {
+	// Said now, not only in the events: keys that parse but cannot be used.
+	for _, w := range append(set.Warnings, espcrypto.Unusable(set)...) {
 		fmt.Fprintf(stderr, "ipsecmon: warning: %s\n", w)
-	}
-	// Say now, not only in the events, when a key parses but cannot be
-	// used (an unsupported algorithm, a key of the wrong length).
-	for i := range set.SAs {
-		k := &set.SAs[i]
-		if k.NoKeys {
-			continue
-		}
-		if _, err := espcrypto.NewFromKeys(k); err != nil {
-			fmt.Fprintf(stderr, "ipsecmon: warning: key cannot be used: %v\n", err)
-		}
 	}
 	return set, nil
 }
