@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -194,17 +195,9 @@ func (t *Columns[R]) Cells(rows []R, cols []*Column[R], f Format) [][]string {
 func (t *Columns[R]) Write(w io.Writer, rows []R, cols []*Column[R], f Format) error {
 	switch f {
 	case JSON:
-		raw, err := t.JSON(rows, cols)
-		if err != nil {
-			return err
-		}
-		return writeIndented(w, raw)
+		return t.writeJSON(w, rows, cols)
 	case CSV:
-		keys := make([]string, len(cols))
-		for i, c := range cols {
-			keys[i] = c.Key
-		}
-		return writeCSV(w, keys, t.Cells(rows, cols, f))
+		return t.writeCSV(w, rows, cols)
 	}
 	header := make([]string, len(cols))
 	right := make([]bool, len(cols))
@@ -233,6 +226,62 @@ func (t *Columns[R]) JSON(rows []R, cols []*Column[R]) ([]byte, error) {
 	}
 	b.WriteString("]")
 	return b.Bytes(), nil
+}
+
+// writeJSON prints the rows as the indented array JSON's output indents
+// to, one row at a time: the whole output is never in memory at once (sas
+// -o json of 1,000,000 SAs built 5.75 GB of it).
+func (t *Columns[R]) writeJSON(w io.Writer, rows []R, cols []*Column[R]) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	if len(rows) == 0 {
+		bw.WriteString("[]\n")
+		return bw.Flush()
+	}
+	bw.WriteString("[\n")
+	var ind bytes.Buffer
+	for i, r := range rows {
+		o := newObject()
+		for _, c := range cols {
+			if err := o.add(c.Key, c.Get(r)); err != nil {
+				return err
+			}
+		}
+		ind.Reset()
+		if err := json.Indent(&ind, o.bytes(), "  ", "  "); err != nil {
+			return err
+		}
+		bw.WriteString("  ")
+		bw.Write(ind.Bytes())
+		if i < len(rows)-1 {
+			bw.WriteByte(',')
+		}
+		bw.WriteByte('\n')
+	}
+	bw.WriteString("]\n")
+	return bw.Flush()
+}
+
+// writeCSV prints the rows as CSV under the columns' keys, one row at a
+// time.
+func (t *Columns[R]) writeCSV(w io.Writer, rows []R, cols []*Column[R]) error {
+	cw := csv.NewWriter(w)
+	line := make([]string, len(cols))
+	for i, c := range cols {
+		line[i] = c.Key
+	}
+	if err := cw.Write(line); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		for i, c := range cols {
+			line[i] = t.cell(c, c.Get(r), CSV)
+		}
+		if err := cw.Write(line); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
 }
 
 // writeTable prints rows under a header with columns padded to align.
@@ -277,18 +326,6 @@ func writeTable(w io.Writer, header []string, rows [][]string, right []bool) err
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
-}
-
-func writeCSV(w io.Writer, header []string, rows [][]string) error {
-	cw := csv.NewWriter(w)
-	if err := cw.Write(header); err != nil {
-		return err
-	}
-	if err := cw.WriteAll(rows); err != nil {
-		return err
-	}
-	cw.Flush()
-	return cw.Error()
 }
 
 // object writes a JSON object with keys in the given order (encoding/json
