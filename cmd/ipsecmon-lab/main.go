@@ -10,6 +10,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -27,6 +28,8 @@ commands:
   serve    receive the lab's UDP and TCP traffic on some addresses until stopped
   send     send the lab's traffic mix from one address to another, print a JSON report
   events   record charon's VICI events as JSON lines until stopped
+  conns    write a daemon's loaded connections (VICI list-conns) as JSON lines
+  relay    forward packets on a TUN device, holding selected ESP packets (the lab's path)
   extract  turn a lab run's logs, events and counters into key files and facts.json
   compare  check that two recordings have the same facts (SPIs, keys, times aside)
   verify   check recordings against tshark: every packet decrypts, counts match the daemons
@@ -54,6 +57,10 @@ func main() {
 		err = sendCmd(ctx, os.Args[2:])
 	case "events":
 		err = eventsCmd(ctx, os.Args[2:])
+	case "conns":
+		err = connsCmd(ctx, os.Args[2:])
+	case "relay":
+		err = relayCmd(ctx, os.Args[2:])
 	case "extract":
 		err = extractCmd(os.Args[2:])
 	case "compare":
@@ -160,18 +167,36 @@ func sendCmd(ctx context.Context, args []string) error {
 }
 
 func eventsCmd(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("events", flag.ExitOnError)
+	return viciCmd("events", args, func(socket string, w io.Writer) error {
+		return vicirec.Record(ctx, socket, w, vicirec.Events)
+	})
+}
+
+func connsCmd(ctx context.Context, args []string) error {
+	return viciCmd("conns", args, func(socket string, w io.Writer) error {
+		return vicirec.ListConns(ctx, socket, w)
+	})
+}
+
+// viciCmd parses -socket and -o and runs record into the output file.
+func viciCmd(name string, args []string, record func(socket string, w io.Writer) error) error {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	socket := fs.String("socket", "", "charon's VICI unix socket path")
 	out := fs.String("o", "", "JSON-lines output file")
 	fs.Parse(args)
 	if *socket == "" || *out == "" {
 		return errors.New("-socket and -o are required")
 	}
-	f, err := os.OpenFile(*out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	return writeTo(*out, func(w io.Writer) error { return record(*socket, w) })
+}
+
+// writeTo creates path and has write fill it; a failure to close counts.
+func writeTo(path string, write func(io.Writer) error) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
-	if err := vicirec.Record(ctx, *socket, f, vicirec.Events); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		return err
 	}

@@ -22,7 +22,8 @@ func extractCmd(args []string) error {
 	work := fs.String("work", "", "the scenario's work directory")
 	scenario := fs.String("scenario", "", "scenario name")
 	desc := fs.String("description", "", "scenario description")
-	topology := fs.String("topology", "direct", "direct or nat")
+	topology := fs.String("topology", "direct", "direct, nat or routed")
+	split := fs.Bool("split-by-timing", false, "traffic ran across rekeys: per-SA counts depend on timing, only the tunnels' totals do not")
 	out := fs.String("o", "", "output directory (created)")
 	fs.Parse(args)
 	if *work == "" || *scenario == "" || *out == "" {
@@ -36,6 +37,7 @@ func extractCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	f.CountsSplitByTiming = *split
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
@@ -46,7 +48,10 @@ func extractCmd(args []string) error {
 		return err
 	}
 	copies := []string{"capture.pcap"}
-	for _, pat := range []string{"*-list-sas-*.txt", "*-vici-events.jsonl"} {
+	for _, c := range f.Capture.Tunnels {
+		copies = append(copies, c.File)
+	}
+	for _, pat := range []string{"*-list-sas-*.txt", "*-vici-events.jsonl", "*-list-conns.jsonl"} {
 		m, _ := filepath.Glob(filepath.Join(*work, pat))
 		for _, p := range m {
 			copies = append(copies, filepath.Base(p))
@@ -191,8 +196,8 @@ func verifyCmd(args []string) error {
 			status = fmt.Sprintf("%d PROBLEM(S)", len(res.Problems))
 			bad++
 		}
-		fmt.Printf("%-24s %s: %d frames, %d ESP, %d/%d encrypted IKE decrypted, %d IKEv1 retransmissions\n",
-			filepath.Base(d), status, res.Frames, res.ESPPackets, res.IKEDecrypted, res.IKEEncrypted, res.IKEv1Retransmissions)
+		fmt.Printf("%-24s %s: %d frames, %d ESP (%d sequence numbers missing, %d reordered), %d/%d encrypted IKE decrypted, %d IKEv1 retransmissions, %d tunnel-device packets matched\n",
+			filepath.Base(d), status, res.Frames, res.ESPPackets, res.Missing, res.Reordered, res.IKEDecrypted, res.IKEEncrypted, res.IKEv1Retransmissions, res.TunnelPackets)
 		for _, p := range res.Problems {
 			fmt.Printf("    %s\n", p)
 		}

@@ -8,6 +8,11 @@
 #   nat:    alice lab0 192.168.77.2/24 <-> nat lab0 192.168.77.1/24
 #           nat lab1 198.51.100.100/24 <-> bob lab0 198.51.100.2/24
 #           (iptables MASQUERADE in the nat namespace, UDP ports remapped)
+#   routed: alice lab0 203.0.113.1/24 <-> router lab0 203.0.113.254/24
+#           router lab1 198.51.100.254/24 <-> bob lab0 198.51.100.2/24
+#           (UDP 4500 datagrams both ways go through the path relay on the
+#           router's TUN device relay0; alice's then pass an optional
+#           iptables DROP)
 # Inner (protected) addresses sit on lo: alice 10.1.0.1 10.1.1.1, bob 10.2.0.1 10.2.1.1.
 # The capture is always taken on bob's lab0, the link next to the responder.
 
@@ -16,7 +21,8 @@
 NS_PREFIX="ipsl-$$"
 declare -a LAB_NETNS=() LAB_PIDS=()
 declare -A CHARON_PID=() RECORDER_PID=() SERVE_PID=()
-CAPTURE_PID=""
+declare -a CAPTURE_PIDS=()
+RELAY_PID=""
 TRAFFIC_SEQ=0
 
 log() { printf '%s [%s] %s\n' "$(date +%H:%M:%S.%3N)" "$SCEN" "$*" >&2; }
@@ -74,12 +80,72 @@ setup_topology() {
 		ip netns exec "$(ns nat)" iptables -t nat -A POSTROUTING -o lab1 -p udp -j MASQUERADE --to-ports 40000-40999
 		ip netns exec "$(ns nat)" iptables -t nat -A POSTROUTING -o lab1 -j MASQUERADE
 		;;
+	routed)
+		add_netns alice; add_netns router; add_netns bob
+		veth alice lab0 router lab0
+		veth router lab1 bob lab0
+		ip -n "$(ns alice)" addr add 203.0.113.1/24 dev lab0
+		ip -n "$(ns alice)" route add default via 203.0.113.254
+		ip -n "$(ns router)" addr add 203.0.113.254/24 dev lab0
+		ip -n "$(ns router)" addr add 198.51.100.254/24 dev lab1
+		ip -n "$(ns bob)" addr add 198.51.100.2/24 dev lab0
+		ip -n "$(ns bob)" route add 203.0.113.0/24 via 198.51.100.254
+		ip netns exec "$(ns router)" sysctl -q -w net.ipv4.ip_forward=1 >/dev/null
+		start_relay
+		;;
 	*) die "unknown topology $TOPOLOGY" ;;
 	esac
 	ip -n "$(ns alice)" addr add 10.1.0.1/32 dev lo
 	ip -n "$(ns alice)" addr add 10.1.1.1/32 dev lo
 	ip -n "$(ns bob)" addr add 10.2.0.1/32 dev lo
 	ip -n "$(ns bob)" addr add 10.2.1.1/32 dev lo
+}
+
+# start_relay: the path relay (ipsecmon-lab relay) on the router's TUN
+# device relay0, with the scenario's RELAY_HOLD rules for alice's packets,
+# and routing rules that send every datagram to UDP port 4500 (ESP, and IKE
+# after NAT-T's port change) through it, both ways; the relay logs every ESP
+# packet it forwards. Packets the relay writes back arrive from relay0, so
+# the rules do not match them again and the main table forwards them on.
+# A rule counts alice's ESP packets leaving the relay; with PATH_DROP_EVERY
+# another drops every PATH_DROP_EVERY-th of them (the nth counter starts at
+# 0: packet PATH_DROP_PACKET of each group is dropped). Both rules carry
+# comments so that extract finds their counters in iptables-save -c.
+start_relay() {
+	local r; r=$(ns router)
+	local args=() h i
+	for h in "${RELAY_HOLD[@]}"; do args+=(-hold "$h"); done
+	ip netns exec "$r" "$LAB_BIN" relay -tun relay0 -o "$W/relay.jsonl" -max-hold "$RELAY_MAX_HOLD" -hold-dst 198.51.100.2 "${args[@]}" 2>"$W/relay.stderr" &
+	RELAY_PID=$!
+	LAB_PIDS+=("$!")
+	for ((i = 0; i < 100; i++)); do
+		grep -q '^relaying on' "$W/relay.stderr" 2>/dev/null && break
+		kill -0 "$RELAY_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -q '^relaying on' "$W/relay.stderr" || die "relay did not start: $(cat "$W/relay.stderr")"
+	ip -n "$r" link set relay0 up
+	ip -n "$r" route add default dev relay0 table 200
+	ip -n "$r" rule add pref 100 iif lab0 ipproto udp dport 4500 lookup 200
+	ip -n "$r" rule add pref 101 iif lab1 ipproto udp dport 4500 lookup 200
+	# ESP in UDP (RFC 3948): port 4500 and a non-zero SPI where IKE has its
+	# zero non-ESP marker; the 1-byte NAT-T keepalive is too short to match.
+	local esp=(-i relay0 -o lab1 -p udp --dport 4500 -m u32 --u32 "0>>22&0x3C@8=1:0xffffffff")
+	ip netns exec "$r" iptables -A FORWARD "${esp[@]}" -m comment --comment ipsecmon-lab-esp
+	if [ -n "${PATH_DROP_EVERY:-}" ]; then
+		ip netns exec "$r" iptables -A FORWARD "${esp[@]}" -m statistic --mode nth --every "$PATH_DROP_EVERY" \
+			--packet "${PATH_DROP_PACKET:-0}" -m comment --comment ipsecmon-lab-drop -j DROP
+	fi
+}
+
+# stop_relay: the relay releases what it holds and ends; the router's
+# packet filter counters are saved for extract.
+stop_relay() {
+	[ -n "${RELAY_PID:-}" ] || return 0
+	ip netns exec "$(ns router)" iptables-save -c -t filter >"$W/router-iptables.txt"
+	kill -TERM "$RELAY_PID" 2>/dev/null || true
+	wait "$RELAY_PID" 2>/dev/null || true
+	RELAY_PID=""
 }
 
 # Inner traffic goes to libipsec's TUN device. Our own rule (before charon's
@@ -137,7 +203,7 @@ EOF
 }
 
 start_charon() {
-	local peer=$1 dir="$W/$1"
+	local peer=$1 dir="$W/$1" extra_var="CHARON_EXTRA_$1"
 	write_charon_conf "$peer"
 	# charon insists on /var/run/charon.pid: give each daemon its own /run.
 	# TZ=UTC: charon logs local time without a zone; steps.log is UTC.
@@ -163,6 +229,10 @@ start_charon() {
 	done
 	grep -q recorder-start "$W/$peer-vici-events.jsonl" || die "VICI event recorder ($peer) did not start: $(cat "$dir/events.stderr")"
 	sw "$peer" --load-all --file "$dir/swanctl/swanctl.conf" >"$dir/load.out" 2>&1 || die "swanctl --load-all ($peer): $(grep -v 'opening directory' "$dir/load.out")"
+	# The loaded configuration as the daemon reports it, and what the
+	# scenario added to strongswan.conf (facts: config).
+	"$LAB_BIN" conns -socket "$dir/charon.vici" -o "$W/$peer-list-conns.jsonl" 2>"$dir/conns.stderr" || die "list-conns ($peer): $(cat "$dir/conns.stderr")"
+	printf '%s\n' "${CHARON_EXTRA:-}" "${!extra_var:-}" | grep -v '^$' >"$W/$peer-charon-options.txt" || true
 }
 
 # sw PEER ARGS...: swanctl against that peer's daemon.
@@ -181,25 +251,44 @@ start_servers() {
 	done
 }
 
-start_capture() {
-	ip netns exec "$(ns bob)" tcpdump -i lab0 -n -U -s 0 -w "$W/capture.pcap" not arp 2>"$W/tcpdump.stderr" &
-	CAPTURE_PID=$!
+# tcpdump_start PEER IFACE FILE: a tcpdump in PEER's namespace, waited for
+# until it listens. Its PID goes to CAPTURE_PIDS.
+tcpdump_start() {
+	local peer=$1 ifc=$2 file=$3 err i
+	err="$W/tcpdump-$peer-$ifc.stderr"
+	shift 3
+	ip netns exec "$(ns "$peer")" tcpdump -i "$ifc" -n -U -s 0 -w "$file" "$@" 2>"$err" &
+	CAPTURE_PIDS+=("$!")
 	LAB_PIDS+=("$!")
-	local i
 	for ((i = 0; i < 100; i++)); do
-		grep -q 'listening on' "$W/tcpdump.stderr" 2>/dev/null && break
+		grep -q 'listening on' "$err" 2>/dev/null && return 0
 		sleep 0.05
 	done
-	grep -q 'listening on' "$W/tcpdump.stderr" || die "tcpdump did not start: $(cat "$W/tcpdump.stderr")"
+	die "tcpdump on $peer $ifc did not start: $(cat "$err")"
+}
+
+# start_capture: the link capture on bob's lab0 (capture.pcap) and, on
+# both peers, the tunnel device ipsec0 (libipsec's TUN: the inner packets
+# the host sent into the tunnel and those it received from it, link type
+# raw IP), <peer>-ipsec0.pcap.
+start_capture() {
+	tcpdump_start bob lab0 "$W/capture.pcap" not arp
+	tcpdump_start alice ipsec0 "$W/alice-ipsec0.pcap"
+	tcpdump_start bob ipsec0 "$W/bob-ipsec0.pcap"
 	mark capture-start
 }
 
 stop_capture() {
 	nap 0.5 # let the last datagrams reach the capture
 	mark capture-end
-	kill -INT "$CAPTURE_PID" 2>/dev/null || true
-	wait "$CAPTURE_PID" 2>/dev/null || true
-	CAPTURE_PID=""
+	local p
+	for p in "${CAPTURE_PIDS[@]}"; do
+		kill -INT "$p" 2>/dev/null || true
+	done
+	for p in "${CAPTURE_PIDS[@]}"; do
+		wait "$p" 2>/dev/null || true
+	done
+	CAPTURE_PIDS=()
 }
 
 # hook NAME ARGS...: runs hook_NAME when a file named by $LAB_HOOKS (sourced
@@ -285,6 +374,31 @@ traffic() {
 	mark "traffic $from $src -> $dst"
 	ip netns exec "$(ns "$from")" "$LAB_BIN" send -from "$from" -src "$src" -dst "$dst" -o "$out" "$@" 2>"$out.stderr" ||
 		die "traffic $src -> $dst failed: $(cat "$out.stderr")"
+}
+
+# traffic_start FROM SRC DST [send flags]: traffic in the background (e.g.
+# a stream both ways at once, or across a rekey); traffic_wait waits for
+# every such run and fails when one did.
+declare -a TRAFFIC_PIDS=()
+traffic_start() {
+	local from=$1 src=$2 dst=$3; shift 3
+	TRAFFIC_SEQ=$((TRAFFIC_SEQ + 1))
+	mkdir -p "$W/traffic"
+	local out; out=$(printf '%s/traffic/%02d-%s.json' "$W" "$TRAFFIC_SEQ" "$from")
+	mark "traffic start $from $src -> $dst"
+	ip netns exec "$(ns "$from")" "$LAB_BIN" send -from "$from" -src "$src" -dst "$dst" -o "$out" "$@" 2>"$out.stderr" &
+	TRAFFIC_PIDS+=("$!")
+	LAB_PIDS+=("$!")
+}
+
+traffic_wait() {
+	local p failed=0
+	for p in "${TRAFFIC_PIDS[@]}"; do
+		wait "$p" || failed=1
+	done
+	TRAFFIC_PIDS=()
+	mark "traffic done"
+	[ "$failed" = 0 ] || die "background traffic failed: $(cat "$W"/traffic/*.stderr)"
 }
 
 # The traffic mix (ipsecmon-lab send flags): MIX for the first round of a

@@ -15,6 +15,16 @@ DESCRIPTION=""
 CHARON_EXTRA=""
 CHARON_EXTRA_alice=""
 CHARON_EXTRA_bob=""
+# Routed topology: the relay's hold rules and the packet filter's drop rule
+# (see start_relay in lib.sh).
+RELAY_HOLD=()
+RELAY_MAX_HOLD=500ms
+PATH_DROP_EVERY=""
+PATH_DROP_PACKET=0
+# 1: traffic runs across rekeys or into a frozen peer, so how packets split
+# between the SAs of a tunnel, and the daemons' readings, depend on timing
+# (compare then checks the tunnels' sent totals).
+COUNTS_SPLIT_BY_TIMING=0
 # finish runs after the capture stopped; scenarios may replace it.
 finish() {
 	signal_peer alice TERM
@@ -47,6 +57,7 @@ start_capture
 hook capture-start
 steps
 stop_capture
+stop_relay
 hook capture-end
 finish
 # The recorders end when their daemon closes the VICI socket.
@@ -64,7 +75,8 @@ mark "scenario end"
 
 PARTIAL=$OUT/$SCEN.new
 rm -rf "$PARTIAL"
-"$LAB_BIN" extract -work "$W" -scenario "$SCEN" -description "$DESCRIPTION" -topology "$TOPOLOGY" -o "$OUT/$SCEN.new" ||
+"$LAB_BIN" extract -work "$W" -scenario "$SCEN" -description "$DESCRIPTION" -topology "$TOPOLOGY" \
+	-split-by-timing="$([ "$COUNTS_SPLIT_BY_TIMING" = 1 ] && echo true || echo false)" -o "$OUT/$SCEN.new" ||
 	die "extract failed (work directory $W)"
 rm -rf "$OUT/$SCEN"
 mv "$OUT/$SCEN.new" "$OUT/$SCEN"

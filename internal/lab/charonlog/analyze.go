@@ -24,8 +24,13 @@ type Log struct {
 	// ConnAuth is the local authentication class per connection name, from
 	// the cfg level-2 dump of the loaded configuration ("pre-shared key").
 	ConnAuth map[string]string
-	First    time.Time
-	Last     time.Time
+	// DPD are the liveness checks this daemon sent ("sending DPD request":
+	// an IKEv2 INFORMATIONAL without payloads but NAT-D notifies, RFC 7296
+	// §2.4); Keepalives the NAT-T keepalives (RFC 3948 §2.3).
+	DPD        []DPD
+	Keepalives []time.Time
+	First      time.Time
+	Last       time.Time
 }
 
 // IKESA is an IKE SA (IKEv1 ISAKMP SA or IKEv2 IKE SA).
@@ -111,6 +116,20 @@ type Failure struct {
 	Line       int
 }
 
+// DPD is one liveness check this daemon sent (IKEv2: an INFORMATIONAL
+// request, RFC 7296 §2.4).
+type DPD struct {
+	Time     time.Time
+	IKE      uint32
+	Exchange string
+	MsgID    uint32
+	// Answered: when the response was parsed; zero when none came.
+	Answered    time.Time
+	Retransmits []time.Time
+	Line        int
+	request     int // index in Requests
+}
+
 // ResponseRetransmit is a response sent again.
 type ResponseRetransmit struct {
 	Time  time.Time
@@ -160,6 +179,7 @@ var (
 	reRecvNotify     = regexp.MustCompile(`^received (\S+) (?:error )?notify`)
 	reNotifyN        = regexp.MustCompile(`N\(([A-Z_]+)\)`)
 	reConn           = regexp.MustCompile(`^ conn (\S+):$`)
+	reKeepalive      = regexp.MustCompile(`^sending keep alive to `)
 	reClass          = regexp.MustCompile(`^ {3}class = (.*)$`)
 )
 
@@ -211,6 +231,7 @@ func Analyze(lines []Line, name string) (*Log, error) {
 	reqIdx := map[string]int{} // ctx/exchange/mid -> index of the last request
 	var confName string
 	var confSection string
+	dpdPending := map[uint32]bool{} // IKE SA context -> "sending DPD request" seen
 
 	ike := func(uid uint32) *IKESA {
 		s := lg.IKESAs[uid]
@@ -277,6 +298,15 @@ func Analyze(lines []Line, name string) (*Log, error) {
 				r := Request{Time: l.Time, IKE: l.Ctx.UID, Exchange: m[2], MsgID: uint32(mid), Payloads: m[5],
 					Child: establishing[l.Thread], ExpectsResponse: expectsResponse(m[2], m[5]), Line: l.Num}
 				delete(establishing, l.Thread)
+				if dpdPending[l.Ctx.UID] {
+					delete(dpdPending, l.Ctx.UID)
+					if m[2] != "INFORMATIONAL" {
+						// IKEv1's R-U-THERE (RFC 3706) is answered by a
+						// notify of its own; no lab scenario has one.
+						return nil, errf(l, "DPD by %s: only IKEv2 liveness checks are analysed", m[2])
+					}
+					lg.DPD = append(lg.DPD, DPD{Time: l.Time, IKE: l.Ctx.UID, Exchange: m[2], MsgID: uint32(mid), Line: l.Num, request: len(lg.Requests)})
+				}
 				reqIdx[key] = len(lg.Requests)
 				lg.Requests = append(lg.Requests, r)
 				if m[2] == "ID_PROT" || m[2] == "AGGRESSIVE" || m[2] == "IKE_SA_INIT" {
@@ -310,6 +340,14 @@ func Analyze(lines []Line, name string) (*Log, error) {
 					}
 				}
 			}
+			continue
+		}
+		if t == "sending DPD request" {
+			dpdPending[l.Ctx.UID] = true
+			continue
+		}
+		if reKeepalive.MatchString(t) {
+			lg.Keepalives = append(lg.Keepalives, l.Time)
 			continue
 		}
 		if m := reCheckin.FindStringSubmatch(t); m != nil {
@@ -541,6 +579,11 @@ func Analyze(lines []Line, name string) (*Log, error) {
 			delete(blocks, l.Thread)
 			continue
 		}
+	}
+	for i := range lg.DPD {
+		d := &lg.DPD[i]
+		d.Answered = lg.Requests[d.request].Answered
+		d.Retransmits = lg.Requests[d.request].Retransmits
 	}
 	return lg, nil
 }

@@ -284,3 +284,37 @@ func FuzzParseAnalyze(f *testing.F) {
 		_, _ = Analyze(lines, "fuzz")
 	})
 }
+
+// TestLiveness: testdata/liveness-alice.log holds alice's DPD lines from
+// the lab's ikev2-dead run (two checks answered, the third unanswered and
+// retransmitted twice after bob was frozen) and two NAT-T keepalive lines
+// from ikev2-nat; the expectations are read off those lines.
+func TestLiveness(t *testing.T) {
+	lg := load(t, "liveness-alice.log")
+	if len(lg.DPD) != 3 {
+		t.Fatalf("%d DPD requests, want 3", len(lg.DPD))
+	}
+	for i, want := range []struct {
+		mid         uint32
+		answered    bool
+		retransmits int
+	}{{2, true, 0}, {3, true, 0}, {4, false, 2}} {
+		d := lg.DPD[i]
+		if d.MsgID != want.mid || d.Exchange != "INFORMATIONAL" || d.IKE != 1 || d.Answered.IsZero() == want.answered || len(d.Retransmits) != want.retransmits {
+			t.Errorf("DPD %d: %+v, want message %d answered %v retransmits %d", i, d, want.mid, want.answered, want.retransmits)
+		}
+	}
+	if len(lg.Keepalives) != 2 {
+		t.Errorf("%d keepalives, want 2", len(lg.Keepalives))
+	}
+	// An IKEv1 liveness check is refused rather than miscounted.
+	v1 := "2026-12-06T15:22:56.488 10[IKE] <ike|1> sending DPD request\n" +
+		"2026-12-06T15:22:56.488 10[ENC] <ike|1> generating INFORMATIONAL_V1 request 3195478122 [ HASH N(DPD) ]\n"
+	lines, err := Parse(strings.NewReader(v1), "v1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Analyze(lines, "v1"); err == nil || !strings.Contains(err.Error(), "v1:2: DPD by INFORMATIONAL_V1") {
+		t.Errorf("IKEv1 DPD: %v", err)
+	}
+}

@@ -41,6 +41,18 @@ func normalize(f *Facts) (any, error) {
 	var zero time.Time
 	c.Capture.Start, c.Capture.End = zero, zero
 	c.Retransmits = nil
+	// NAT-T keepalives and DPD checks go out after some time without
+	// traffic and are retransmitted on timers: how many fit in a period
+	// depends on timing, whether there were any does not.
+	for i := range c.Liveness {
+		l := &c.Liveness[i]
+		l.Keepalives = 0
+		l.DPDRequests, l.DPDAnswered = min(l.DPDRequests, 1), min(l.DPDAnswered, 1)
+		l.DPDUnanswered, l.DPDRetransmits = min(l.DPDUnanswered, 1), min(l.DPDRetransmits, 1)
+	}
+	if c.CountsSplitByTiming {
+		splitByTiming(&c)
+	}
 	// SPIs become "<child>:from-<peer>".
 	label := map[string]string{}
 	for _, s := range c.SPIs {
@@ -109,8 +121,12 @@ func normalize(f *Facts) (any, error) {
 			c.Failed[i].MessageID = 0
 		}
 	}
+	for i := range c.Signals {
+		c.Signals[i].Time = zero
+	}
 	for i := range c.Pending {
 		c.Pending[i].Sent = zero
+		c.Pending[i].Retransmits = min(c.Pending[i].Retransmits, 1)
 		if c.Pending[i].Exchange == "QUICK_MODE" {
 			c.Pending[i].MessageID = 0
 		}
@@ -122,6 +138,31 @@ func normalize(f *Facts) (any, error) {
 	var tree any
 	err = json.Unmarshal(out, &tree)
 	return tree, err
+}
+
+// splitByTiming clears what depends on when packets crossed a rekey: the
+// per-SA counts, the per-SA path details and which packets arrived after
+// the receiver's last reading of its counters. What stays is what the lab
+// controls: the packets sent per tunnel direction, the path's totals and
+// every negotiation.
+func splitByTiming(c *Facts) {
+	for i := range c.SPIs {
+		s := &c.SPIs[i]
+		for p := range s.Counters {
+			s.Counters[p] = Counter{Side: s.Counters[p].Side}
+		}
+		if s.Path != nil {
+			s.Path = &SPIPath{}
+		}
+		s.Sent = Amount{}
+		s.Uncounted = nil
+	}
+	for i := range c.Tunnels {
+		for j := range c.Tunnels[i].Directions {
+			d := &c.Tunnels[i].Directions[j]
+			d.PacketsReceived, d.BytesReceived, d.Uncounted = 0, 0, 0
+		}
+	}
 }
 
 func diffTree(path string, a, b any, out *[]string) {

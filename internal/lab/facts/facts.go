@@ -20,25 +20,43 @@ const Schema = 1
 
 // Facts is one recorded scenario.
 type Facts struct {
-	Schema       int          `json:"schema"`
-	Scenario     string       `json:"scenario"`
-	Description  string       `json:"description"`
-	StrongSwan   string       `json:"strongswan"`
-	Topology     string       `json:"topology"`
-	Capture      Capture      `json:"capture"`
-	Peers        []Peer       `json:"peers"`
-	IKESAs       []IKESA      `json:"ike_sas"`
-	ChildSAs     []ChildSA    `json:"child_sas"`
-	SPIs         []SPI        `json:"spis"`
-	Traffic      []Traffic    `json:"traffic"`
-	Negotiations Negotiations `json:"negotiations"`
-	Failed       []Failure    `json:"failed"`
-	Pending      []Pending    `json:"pending"`
+	Schema      int    `json:"schema"`
+	Scenario    string `json:"scenario"`
+	Description string `json:"description"`
+	StrongSwan  string `json:"strongswan"`
+	Topology    string `json:"topology"`
+	// CountsSplitByTiming: traffic flowed while SAs were rekeyed, so how
+	// many packets each SA of a tunnel carried depends on timing; the
+	// tunnels' totals do not (Compare checks only those).
+	CountsSplitByTiming bool         `json:"counts_split_by_timing,omitempty"`
+	Capture             Capture      `json:"capture"`
+	Peers               []Peer       `json:"peers"`
+	IKESAs              []IKESA      `json:"ike_sas"`
+	ChildSAs            []ChildSA    `json:"child_sas"`
+	SPIs                []SPI        `json:"spis"`
+	Traffic             []Traffic    `json:"traffic"`
+	Negotiations        Negotiations `json:"negotiations"`
+	Failed              []Failure    `json:"failed"`
+	Pending             []Pending    `json:"pending"`
 	// Retransmits are IKE messages a daemon sent again before the end of
 	// the capture: the capture holds them twice (tshark cannot decrypt an
 	// IKEv1 retransmission, since it chains the CBC IV from the previous
 	// message). Timing decides some of them, so Compare ignores this list.
 	Retransmits []Retransmit `json:"retransmits"`
+	// Tunnels are the CHILD SA lineages (an SA and its rekeyed successors)
+	// with the daemons' counters summed per direction.
+	Tunnels []Tunnel `json:"tunnels"`
+	// Path is what the lab injected between the peers (routed topology only).
+	Path *Path `json:"path,omitempty"`
+	// Config is what each peer was configured with (VICI list-conns and
+	// the scenario's strongswan.conf additions).
+	Config []PeerConfig `json:"config,omitempty"`
+	// Liveness: each peer's liveness checks (DPD) and NAT-T keepalives
+	// before the end of the capture, from its log.
+	Liveness []Liveness `json:"liveness,omitempty"`
+	// Signals the lab sent to a daemon before the end of the capture
+	// (ikev2-pending and ikev2-dead freeze bob with SIGSTOP).
+	Signals []Signal `json:"signals,omitempty"`
 }
 
 // Retransmit is one IKE message sent again.
@@ -51,13 +69,30 @@ type Retransmit struct {
 	Time      time.Time `json:"time"`
 }
 
-// Capture describes capture.pcap.
+// Capture describes capture.pcap and the tunnel-device captures beside it.
 type Capture struct {
 	File  string    `json:"file"`
 	Link  string    `json:"link"` // where tcpdump ran
 	Start time.Time `json:"start"`
 	End   time.Time `json:"end"`
+	// Tunnels are tcpdump's recordings of each peer's libipsec TUN device,
+	// running over the same interval as the link capture.
+	Tunnels []TunnelCapture `json:"tunnels,omitempty"`
 }
+
+// TunnelCapture is one peer's recording of its tunnel device: the inner IP
+// packets the host sent into the tunnel (source address one of the peer's
+// own inner addresses) and those libipsec delivered from it, link type raw
+// IP (LINKTYPE_RAW: each record starts with the IP header).
+type TunnelCapture struct {
+	Peer     string `json:"peer"`
+	File     string `json:"file"`
+	Device   string `json:"device"`
+	LinkType string `json:"link_type"`
+}
+
+// TunnelFile is the name of a peer's tunnel-device recording.
+func TunnelFile(peer string) string { return peer + "-ipsec0.pcap" }
 
 // Peer is one of the two strongSwan daemons.
 type Peer struct {
@@ -182,6 +217,41 @@ type SPI struct {
 	From     string             `json:"from"` // sending peer
 	Child    string             `json:"child"`
 	Counters map[string]Counter `json:"counters"`
+	// Sent is what the sender sent on the SPI: its own outbound counter,
+	// or, with a path relay, what the relay forwarded (charon's last
+	// reading of an SA closed while traffic flowed can miss the packets
+	// sent after it; libipsec reports 0 for an outbound SA replaced by a
+	// rekey its host initiated).
+	Sent Amount `json:"sent"`
+	// Path is what the lab's path did to this SPI's packets (routed
+	// topology only).
+	Path *SPIPath `json:"path,omitempty"`
+	// Uncounted: what the sender sent less what the path dropped
+	// less the receiver's inbound count (absent when 0): packets that
+	// reached the receiver's host after its daemon last read the SA's
+	// counters. charon reads them when it closes an SA, just before
+	// removing it; a packet arriving then is delivered or, once the SA is
+	// gone, discarded, but not counted either way. In the lab this happens
+	// around IKEv2 CHILD SA rekeys: the rekey's initiator closes its old
+	// inbound SA as soon as the rekey completes, while the responder sends
+	// on the old SA until the initiator's Delete reaches it.
+	Uncounted *Amount `json:"uncounted_by_receiver,omitempty"`
+}
+
+// To is the receiving peer of the SPI.
+func (s SPI) To() string {
+	for p := range s.Counters {
+		if p != s.From {
+			return p
+		}
+	}
+	return ""
+}
+
+// Amount counts packets and their inner bytes.
+type Amount struct {
+	Packets uint64 `json:"packets"`
+	Bytes   uint64 `json:"bytes"`
 }
 
 // Traffic is one run of the lab's traffic generator.
@@ -203,7 +273,7 @@ type Negotiations struct {
 	ChildDeleted   map[string]int `json:"child_deleted"` // by Deletion.Reason
 	ChildAliveEnd  int            `json:"child_alive_at_end"`
 	Failed         int            `json:"failed"`
-	Pending        int            `json:"pending"`
+	Pending        int            `json:"pending"` // key negotiations among pending (INFORMATIONAL requests aside)
 }
 
 // Failure is a CHILD SA negotiation that failed.

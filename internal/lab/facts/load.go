@@ -45,6 +45,16 @@ type Input struct {
 	Snapshots                       []Snapshot
 	Traffic                         []traffic.Report
 	CaptureStart, CaptureEnd        time.Time
+	// Tunnels are the peers whose tunnel device was recorded (TunnelFile).
+	Tunnels []string
+	// Relay and Filter: the routed topology's relay log and the router's
+	// packet filter with counters (nil without that topology).
+	Relay  *RelayLog
+	Filter []FilterRule
+	// Config per peer, when the run listed the daemons' connections.
+	Config map[string]PeerConfig
+	// Signals the lab sent to the daemons (steps.log), in order.
+	Signals []Signal
 }
 
 // errNoEnd: steps.log lacks a capture mark (a running scenario has no end yet).
@@ -70,7 +80,7 @@ func LoadRunning(dir, scenario, topology string, now time.Time) (*Input, error) 
 
 func load(dir, scenario, description, topology string, now time.Time) (*Input, error) {
 	in := &Input{Scenario: scenario, Description: description, Topology: topology,
-		Logs: map[string]*charonlog.Log{}, Events: map[string][]vicimsg.Event{}}
+		Logs: map[string]*charonlog.Log{}, Events: map[string][]vicimsg.Event{}, Config: map[string]PeerConfig{}}
 	for _, p := range PeerNames {
 		path := filepath.Join(dir, p, "charon.log")
 		f, err := os.Open(path)
@@ -105,6 +115,12 @@ func load(dir, scenario, description, topology string, now time.Time) (*Input, e
 			return nil, err
 		}
 		in.Events[p] = evs
+		if err := loadConfig(dir, p, in); err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(filepath.Join(dir, TunnelFile(p))); err == nil {
+			in.Tunnels = append(in.Tunnels, p)
+		}
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -140,6 +156,12 @@ func load(dir, scenario, description, topology string, now time.Time) (*Input, e
 		}
 		in.Traffic = append(in.Traffic, r)
 	}
+	if err := loadPath(dir, in); err != nil {
+		return nil, err
+	}
+	if in.Signals, err = readSignals(filepath.Join(dir, "steps.log")); err != nil {
+		return nil, err
+	}
 	in.CaptureStart, in.CaptureEnd, err = readSteps(filepath.Join(dir, "steps.log"))
 	if errors.Is(err, errNoEnd) && !now.IsZero() && !in.CaptureStart.IsZero() && in.CaptureEnd.IsZero() {
 		in.CaptureEnd, err = now, nil
@@ -148,6 +170,65 @@ func load(dir, scenario, description, topology string, now time.Time) (*Input, e
 		return nil, err
 	}
 	return in, nil
+}
+
+// loadConfig reads <peer>-list-conns.jsonl and <peer>-charon-options.txt
+// when the run wrote them.
+func loadConfig(dir, peer string, in *Input) error {
+	lp := filepath.Join(dir, peer+"-list-conns.jsonl")
+	f, err := os.Open(lp)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	evs, err := vicimsg.ReadEvents(f, lp)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	pc := PeerConfig{Peer: peer}
+	if pc.Connections, err = connConfigs(evs); err != nil {
+		return fmt.Errorf("%s: %w", lp, err)
+	}
+	op := filepath.Join(dir, peer+"-charon-options.txt")
+	g, err := os.Open(op)
+	if err != nil {
+		return err
+	}
+	pc.CharonOptions, err = ReadCharonOptions(g)
+	g.Close()
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	in.Config[peer] = pc
+	return nil
+}
+
+// loadPath reads relay.jsonl and router-iptables.txt when the run had them.
+func loadPath(dir string, in *Input) error {
+	rp := filepath.Join(dir, "relay.jsonl")
+	f, err := os.Open(rp)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	in.Relay, err = ReadRelayLog(f, rp)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	ip := filepath.Join(dir, "router-iptables.txt")
+	g, err := os.Open(ip)
+	if err != nil {
+		return err
+	}
+	defer g.Close()
+	in.Filter, err = ReadIptablesSave(g, ip)
+	return err
 }
 
 // readSteps finds the capture-start and capture-end marks of steps.log
@@ -159,6 +240,31 @@ func readSteps(path string) (start, end time.Time, err error) {
 	}
 	defer f.Close()
 	return ParseSteps(f, path)
+}
+
+var reSignal = regexp.MustCompile(`^signal (alice|bob) charon ([A-Z]+)$`)
+
+// readSignals finds the "signal PEER charon SIG" marks of steps.log
+// (lib.sh signal_peer).
+func readSignals(path string) ([]Signal, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var out []Signal
+	for i, l := range strings.Split(string(b), "\n") {
+		ts, step, ok := strings.Cut(l, " ")
+		m := reSignal.FindStringSubmatch(step)
+		if !ok || m == nil {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, ts)
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, i+1, err)
+		}
+		out = append(out, Signal{Peer: m[1], Signal: m[2], Time: t})
+	}
+	return out, nil
 }
 
 // ParseSteps reads the lab's steps.log; name is used in errors.

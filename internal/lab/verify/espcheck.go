@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/des"
 	"crypto/hmac"
+	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -171,6 +172,8 @@ func CheckESP(k ESPKey, pkt []byte) error {
 
 func hmacFor(name string, key []byte) (hash.Hash, int, error) {
 	switch name {
+	case "HMAC-MD5-96 [RFC2403]":
+		return hmac.New(md5.New, key), 12, nil
 	case "HMAC-SHA-1-96 [RFC2404]":
 		return hmac.New(sha1.New, key), 12, nil
 	case "HMAC-SHA-256-128 [RFC4868]":

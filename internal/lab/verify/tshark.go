@@ -8,6 +8,7 @@ package verify
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -37,7 +38,10 @@ type ESP struct {
 	PadLen          int // -1 when tshark did not parse a trailer
 	NextHeader      int // -1 likewise
 	InnerLen        int // ip.len of the decrypted inner packet, -1 when none
-	Raw             []byte
+	// Inner is the decrypted inner packet (esp.contained_data: the
+	// plaintext without the ESP trailer), nil when tshark gave none.
+	Inner []byte
+	Raw   []byte
 }
 
 // IKE is an ISAKMP message.
@@ -233,6 +237,13 @@ func frameOf(pkt *node, num int, raw []byte) (Frame, error) {
 				e.Seq = uint32(v)
 			}
 			e.Decrypted = p.find("esp.decrypted_data") != nil
+			if f := p.find("esp.contained_data"); f != nil {
+				b, err := hex.DecodeString(f.Value)
+				if err != nil {
+					return fr, fmt.Errorf("esp.contained_data is not hex: %w", err)
+				}
+				e.Inner = b
+			}
 			if f := p.find("esp.icv_good"); f != nil && f.Show == "1" {
 				e.ICVGood = true
 			}

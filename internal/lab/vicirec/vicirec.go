@@ -94,3 +94,26 @@ func convert(m *vici.Message, depth int) (*vicimsg.Section, error) {
 	}
 	return out, nil
 }
+
+// ListConns writes the daemon's loaded connections (VICI list-conns, one
+// "list-conn" event per connection) as event lines.
+func ListConns(ctx context.Context, socket string, w io.Writer) error {
+	sess, err := vici.NewSession(vici.WithSocketPath(socket))
+	if err != nil {
+		return fmt.Errorf("vici %s: %w", socket, err)
+	}
+	defer sess.Close()
+	for m, err := range sess.CallStreaming(ctx, "list-conns", "list-conn", nil) {
+		if err != nil {
+			return fmt.Errorf("vici %s: list-conns: %w", socket, err)
+		}
+		data, err := convert(m, 0)
+		if err != nil {
+			return fmt.Errorf("list-conn: %w", err)
+		}
+		if err := vicimsg.WriteEvent(w, vicimsg.Event{Time: time.Now(), Name: "list-conn", Data: data}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
