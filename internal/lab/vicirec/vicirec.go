@@ -95,23 +95,41 @@ func convert(m *vici.Message, depth int) (*vicimsg.Section, error) {
 	return out, nil
 }
 
+// maxConns bounds the connections ListConns takes (the lab loads one).
+const maxConns = 256
+
 // ListConns writes the daemon's loaded connections (VICI list-conns, one
-// "list-conn" event per connection) as event lines.
+// "list-conn" event per connection) as event lines. It subscribes to the
+// events and then sends the command, rather than using govici's streaming
+// call: govici v0.8.0 hands a streaming call its events and the command's
+// reply on two channels and selects between them, so when both are ready
+// the reply can win and the events are lost (seen in the lab: 1 call in
+// 40 returned no connection). Subscribed events are dispatched by govici's
+// reader in arrival order, before it passes on the reply.
 func ListConns(ctx context.Context, socket string, w io.Writer) error {
 	sess, err := vici.NewSession(vici.WithSocketPath(socket))
 	if err != nil {
 		return fmt.Errorf("vici %s: %w", socket, err)
 	}
 	defer sess.Close()
-	for m, err := range sess.CallStreaming(ctx, "list-conns", "list-conn", nil) {
-		if err != nil {
-			return fmt.Errorf("vici %s: list-conns: %w", socket, err)
-		}
-		data, err := convert(m, 0)
+	ch := make(chan vici.Event, maxConns+1)
+	sess.NotifyEvents(ch)
+	if err := sess.Subscribe("list-conn"); err != nil {
+		return fmt.Errorf("vici %s: subscribe: %w", socket, err)
+	}
+	if _, err := sess.Call(ctx, "list-conns", nil); err != nil {
+		return fmt.Errorf("vici %s: list-conns: %w", socket, err)
+	}
+	if len(ch) > maxConns {
+		return fmt.Errorf("vici %s: more than %d connections", socket, maxConns)
+	}
+	for len(ch) > 0 {
+		ev := <-ch
+		data, err := convert(ev.Message, 0)
 		if err != nil {
 			return fmt.Errorf("list-conn: %w", err)
 		}
-		if err := vicimsg.WriteEvent(w, vicimsg.Event{Time: time.Now(), Name: "list-conn", Data: data}); err != nil {
+		if err := vicimsg.WriteEvent(w, vicimsg.Event{Time: ev.Timestamp, Name: ev.Name, Data: data}); err != nil {
 			return err
 		}
 	}
