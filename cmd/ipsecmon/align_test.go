@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,11 @@ func TestLabCheckMidCapture(t *testing.T) {
 	for _, sc := range scenarios {
 		dir := filepath.Join(root, sc)
 		f := readFacts(t, dir)
+		if f.CountsSplitByTiming {
+			// Readings of SAs that carried traffic until closed lag the
+			// capture, so no moment fits them (testdata/pcaps/lab/README.md).
+			continue
+		}
 		listings, _ := filepath.Glob(filepath.Join(dir, "*-list-sas-*-raw.txt"))
 		for _, l := range listings {
 			name := filepath.Base(l)
@@ -171,7 +177,7 @@ func TestLabCheckMidCapture(t *testing.T) {
 }
 
 // TestCheckAlignmentFindsDoctoredCounter: bob's listing before the teardown
-// of ikev2-rekey with one counter lowered (38 → 30 packets in) fits no
+// of ikev2-rekey with one counter lowered (child-3's packets in, by 8) fits no
 // moment of the capture; the SAs that rule out the closest moments are
 // named, and check exits 1. --host-at overrides the alignment: 5 ms before
 // the teardown (facts: the IKE SA, and with it CHILD SA child-3, deleted
@@ -184,10 +190,22 @@ func TestCheckAlignmentFindsDoctoredCounter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(b), "spi-in=03b25413") || !strings.Contains(string(b), "packets-in=38 ") {
-		t.Fatal("the listing is not the one this test was written for")
+	// child-3's inbound SPI at bob, and its count in the listing, lowered by 8.
+	var spiIn string
+	for _, c := range f.ChildSAs {
+		if c.ID == "child-3" {
+			spiIn = strings.TrimPrefix(c.SPIs["bob"]["in"], "0x")
+		}
 	}
-	doctored := writeKeys(t, "doctored.txt", strings.Replace(string(b), "packets-in=38 ", "packets-in=30 ", 1))
+	m0 := regexp.MustCompile(`spi-in=` + spiIn + ` [^}]*?packets-in=(\d+) `).FindStringSubmatchIndex(string(b))
+	if spiIn == "" || m0 == nil {
+		t.Fatalf("no packets-in for child-3's SPI %q in the listing", spiIn)
+	}
+	in, _ := strconv.Atoi(string(b[m0[2]:m0[3]]))
+	if in < 8 {
+		t.Fatalf("child-3 carried %d packets in", in)
+	}
+	doctored := writeKeys(t, "doctored.txt", string(b[:m0[2]])+strconv.Itoa(in-8)+string(b[m0[3]:]))
 	capture, keys := filepath.Join(dir, "capture.pcap"), filepath.Join(dir, "keys.txt")
 
 	_, m, code := runCheck2(t, "-r", capture, "-k", keys, "--host", doctored)
@@ -197,7 +215,7 @@ func TestCheckAlignmentFindsDoctoredCounter(t *testing.T) {
 	named := false
 	for _, c := range m.Closest {
 		for _, r := range c.RuledOut {
-			named = named || strings.HasPrefix(r, "esp 0x03b25413 in:")
+			named = named || strings.HasPrefix(r, "esp 0x"+spiIn+" in:")
 		}
 	}
 	if !named {

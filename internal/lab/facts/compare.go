@@ -127,7 +127,9 @@ func normalize(f *Facts) (any, error) {
 	for i := range c.Pending {
 		c.Pending[i].Sent = zero
 		c.Pending[i].Retransmits = min(c.Pending[i].Retransmits, 1)
-		if c.Pending[i].Exchange == "QUICK_MODE" {
+		// IKEv1 message IDs are random; an IKEv2 liveness check's ID counts
+		// the exchanges before it, which timers decide.
+		if c.Pending[i].Exchange == "QUICK_MODE" || strings.HasPrefix(c.Pending[i].Exchange, "INFORMATIONAL") {
 			c.Pending[i].MessageID = 0
 		}
 	}
