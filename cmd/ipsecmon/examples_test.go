@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -261,6 +262,15 @@ func newExampleFixtures(t *testing.T, root string) *exampleFixtures {
 		"swanctl.conf":              bobConf,
 		"/etc/swanctl/swanctl.conf": bobConf,
 		"policy.txt":                filepath.Join(root, "policy", "testdata", "native", "server.policy"),
+	}
+	// check's --host-at example names a moment of the recording it was
+	// written on: 5 ms before child-3 ended with the teardown, after bob's
+	// "after" listing. The lab is re-recorded, so take that moment from
+	// the facts of the recording at hand.
+	for _, c := range readFacts(t, lab).ChildSAs {
+		if c.ID == "child-3" && c.Deleted != nil {
+			fx.files["2026-11-27T03:27:46.05Z"] = c.Deleted.Time.Add(-5 * time.Millisecond).Format(time.RFC3339Nano)
+		}
 	}
 	fx.addrs = map[string]string{"192.0.2.1": "198.51.100.2"} // bob
 	fx.xfrm = map[string]string{
