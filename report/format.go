@@ -1,9 +1,11 @@
 // Package report renders what an analysis found as the views ipsecmon
 // shows: the IP Security Monitor's Statistics, Security Associations,
-// Main Mode SAs, Negotiation Policies and Filters, and the cross-check
-// with a host's counters. Each view is one file; views with columns build
-// on one Table mechanism (column selection, sorting, aligned table, JSON
-// and CSV), so that a new view is its row type and its columns.
+// Main Mode SAs, Negotiation Policies and Filters, the cross-check with a
+// host's counters, and the live watch screen. Each view is one file. A
+// view with columns declares them once (Columns[R]: title, key, how a row
+// of type R gives its Value) and gets column selection, sorting, the
+// aligned table, CSV and JSON from the mechanism in table.go; unknown
+// values are '-' in tables, empty in CSV and null in JSON.
 package report
 
 import (
