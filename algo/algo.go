@@ -47,28 +47,26 @@ type encInfo struct {
 	iv       int   // explicit IV on the wire
 	block    int   // cipher block size; the ESP payload must be a multiple of max(block, 4)
 	keyBytes []int // valid key lengths without the salt
-	ikev1    uint16
-	ikev2    uint16
 }
 
 var encTable = [numEnc]encInfo{
 	EncUnknown:          {name: "unknown", display: "unknown"},
-	EncNull:             {name: "null", display: "None", block: 1, keyBytes: []int{0}, ikev1: 11, ikev2: 11},
-	EncAESCBC:           {name: "aes-cbc", display: "AES-CBC", iv: 16, block: 16, keyBytes: []int{16, 24, 32}, ikev1: 12, ikev2: 12},
-	EncAESCTR:           {name: "aes-ctr", display: "AES-CTR", salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}, ikev1: 13, ikev2: 13},
-	EncAESGCM8:          {name: "aes-gcm-8", display: "AES-GCM (8-byte ICV)", aead: true, icv: 8, salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}, ikev1: 18, ikev2: 18},
-	EncAESGCM12:         {name: "aes-gcm-12", display: "AES-GCM (12-byte ICV)", aead: true, icv: 12, salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}, ikev1: 19, ikev2: 19},
-	EncAESGCM16:         {name: "aes-gcm-16", display: "AES-GCM", aead: true, icv: 16, salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}, ikev1: 20, ikev2: 20},
-	EncAESCCM8:          {name: "aes-ccm-8", display: "AES-CCM (8-byte ICV)", aead: true, icv: 8, salt: 3, iv: 8, block: 1, keyBytes: []int{16, 24, 32}, ikev1: 14, ikev2: 14},
-	EncAESCCM12:         {name: "aes-ccm-12", display: "AES-CCM (12-byte ICV)", aead: true, icv: 12, salt: 3, iv: 8, block: 1, keyBytes: []int{16, 24, 32}, ikev1: 15, ikev2: 15},
-	EncAESCCM16:         {name: "aes-ccm-16", display: "AES-CCM", aead: true, icv: 16, salt: 3, iv: 8, block: 1, keyBytes: []int{16, 24, 32}, ikev1: 16, ikev2: 16},
-	EncNullAESGMAC:      {name: "aes-gmac", display: "None (AES-GMAC)", aead: true, icv: 16, salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}, ikev1: 23, ikev2: 21},
-	EncChaCha20Poly1305: {name: "chacha20-poly1305", display: "ChaCha20-Poly1305", aead: true, icv: 16, salt: 4, iv: 8, block: 1, keyBytes: []int{32}, ikev2: 28},
-	Enc3DESCBC:          {name: "3des-cbc", display: "3DES", iv: 8, block: 8, keyBytes: []int{24}, ikev1: 3, ikev2: 3},
-	EncDESCBC:           {name: "des-cbc", display: "DES", iv: 8, block: 8, keyBytes: []int{8}, ikev1: 2, ikev2: 2},
-	EncBlowfishCBC:      {name: "blowfish-cbc", display: "Blowfish", iv: 8, block: 8, keyBytes: []int{5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 24, 28, 32, 40, 48, 56}, ikev1: 7, ikev2: 7},
+	EncNull:             {name: "null", display: "None", block: 1, keyBytes: []int{0}},
+	EncAESCBC:           {name: "aes-cbc", display: "AES-CBC", iv: 16, block: 16, keyBytes: []int{16, 24, 32}},
+	EncAESCTR:           {name: "aes-ctr", display: "AES-CTR", salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}},
+	EncAESGCM8:          {name: "aes-gcm-8", display: "AES-GCM (8-byte ICV)", aead: true, icv: 8, salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}},
+	EncAESGCM12:         {name: "aes-gcm-12", display: "AES-GCM (12-byte ICV)", aead: true, icv: 12, salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}},
+	EncAESGCM16:         {name: "aes-gcm-16", display: "AES-GCM", aead: true, icv: 16, salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}},
+	EncAESCCM8:          {name: "aes-ccm-8", display: "AES-CCM (8-byte ICV)", aead: true, icv: 8, salt: 3, iv: 8, block: 1, keyBytes: []int{16, 24, 32}},
+	EncAESCCM12:         {name: "aes-ccm-12", display: "AES-CCM (12-byte ICV)", aead: true, icv: 12, salt: 3, iv: 8, block: 1, keyBytes: []int{16, 24, 32}},
+	EncAESCCM16:         {name: "aes-ccm-16", display: "AES-CCM", aead: true, icv: 16, salt: 3, iv: 8, block: 1, keyBytes: []int{16, 24, 32}},
+	EncNullAESGMAC:      {name: "aes-gmac", display: "None (AES-GMAC)", aead: true, icv: 16, salt: 4, iv: 8, block: 1, keyBytes: []int{16, 24, 32}},
+	EncChaCha20Poly1305: {name: "chacha20-poly1305", display: "ChaCha20-Poly1305", aead: true, icv: 16, salt: 4, iv: 8, block: 1, keyBytes: []int{32}},
+	Enc3DESCBC:          {name: "3des-cbc", display: "3DES", iv: 8, block: 8, keyBytes: []int{24}},
+	EncDESCBC:           {name: "des-cbc", display: "DES", iv: 8, block: 8, keyBytes: []int{8}},
+	EncBlowfishCBC:      {name: "blowfish-cbc", display: "Blowfish", iv: 8, block: 8, keyBytes: []int{5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 20, 24, 28, 32, 40, 48, 56}},
 	EncTwofishCBC:       {name: "twofish-cbc", display: "Twofish", iv: 16, block: 16, keyBytes: []int{16, 24, 32}},
-	EncCAST5CBC:         {name: "cast5-cbc", display: "CAST-128", iv: 8, block: 8, keyBytes: []int{16}, ikev1: 6, ikev2: 6},
+	EncCAST5CBC:         {name: "cast5-cbc", display: "CAST-128", iv: 8, block: 8, keyBytes: []int{16}},
 }
 
 func (e Enc) info() encInfo {
@@ -146,20 +144,18 @@ type authInfo struct {
 	display string
 	icv     int
 	key     int // required key length in bytes; -1 = any
-	ikev1   uint16
-	ikev2   uint16
 }
 
 var authTable = [numAuth]authInfo{
 	AuthUnknown:        {name: "unknown", display: "unknown"},
 	AuthNone:           {name: "none", display: "None"},
-	AuthHMACMD5_96:     {name: "hmac-md5-96", display: "MD5", icv: 12, key: 16, ikev1: 1, ikev2: 1},
-	AuthHMACSHA1_96:    {name: "hmac-sha1-96", display: "SHA1", icv: 12, key: 20, ikev1: 2, ikev2: 2},
-	AuthHMACSHA256_128: {name: "hmac-sha2-256-128", display: "SHA-256", icv: 16, key: 32, ikev1: 5, ikev2: 12},
-	AuthHMACSHA384_192: {name: "hmac-sha2-384-192", display: "SHA-384", icv: 24, key: 48, ikev1: 6, ikev2: 13},
-	AuthHMACSHA512_256: {name: "hmac-sha2-512-256", display: "SHA-512", icv: 32, key: 64, ikev1: 7, ikev2: 14},
-	AuthAESXCBC96:      {name: "aes-xcbc-96", display: "AES-XCBC", icv: 12, key: 16, ikev1: 9, ikev2: 5},
-	AuthAESGMAC128:     {name: "aes-gmac", display: "AES-GMAC", icv: 16, key: -1, ikev1: 11, ikev2: 9},
+	AuthHMACMD5_96:     {name: "hmac-md5-96", display: "MD5", icv: 12, key: 16},
+	AuthHMACSHA1_96:    {name: "hmac-sha1-96", display: "SHA1", icv: 12, key: 20},
+	AuthHMACSHA256_128: {name: "hmac-sha2-256-128", display: "SHA-256", icv: 16, key: 32},
+	AuthHMACSHA384_192: {name: "hmac-sha2-384-192", display: "SHA-384", icv: 24, key: 48},
+	AuthHMACSHA512_256: {name: "hmac-sha2-512-256", display: "SHA-512", icv: 32, key: 64},
+	AuthAESXCBC96:      {name: "aes-xcbc-96", display: "AES-XCBC", icv: 12, key: 16},
+	AuthAESGMAC128:     {name: "aes-gmac", display: "AES-GMAC", icv: 16, key: -1},
 	AuthUnchecked64:    {name: "unchecked-64", display: "unchecked (64-bit ICV)", icv: 8, key: -1},
 	AuthUnchecked96:    {name: "unchecked-96", display: "unchecked (96-bit ICV)", icv: 12, key: -1},
 	AuthUnchecked128:   {name: "unchecked-128", display: "unchecked (128-bit ICV)", icv: 16, key: -1},
@@ -201,18 +197,15 @@ const (
 	numPRF
 )
 
-var prfTable = [numPRF]struct {
-	name, display string
-	ikev1, ikev2  uint16 // IKEv1: hash algorithm attribute; IKEv2: transform type 2 ID
-}{
-	PRFUnknown:    {"unknown", "unknown", 0, 0},
-	PRFHMACMD5:    {"hmac-md5", "MD5", 1, 1},
-	PRFHMACSHA1:   {"hmac-sha1", "SHA1", 2, 2},
-	PRFHMACSHA256: {"hmac-sha2-256", "SHA-256", 4, 5},
-	PRFHMACSHA384: {"hmac-sha2-384", "SHA-384", 5, 6},
-	PRFHMACSHA512: {"hmac-sha2-512", "SHA-512", 6, 7},
-	PRFAESXCBC:    {"aes-xcbc", "AES-XCBC", 0, 4},
-	PRFAESCMAC:    {"aes-cmac", "AES-CMAC", 0, 8},
+var prfTable = [numPRF]struct{ name, display string }{
+	PRFUnknown:    {"unknown", "unknown"},
+	PRFHMACMD5:    {"hmac-md5", "MD5"},
+	PRFHMACSHA1:   {"hmac-sha1", "SHA1"},
+	PRFHMACSHA256: {"hmac-sha2-256", "SHA-256"},
+	PRFHMACSHA384: {"hmac-sha2-384", "SHA-384"},
+	PRFHMACSHA512: {"hmac-sha2-512", "SHA-512"},
+	PRFAESXCBC:    {"aes-xcbc", "AES-XCBC"},
+	PRFAESCMAC:    {"aes-cmac", "AES-CMAC"},
 }
 
 func (p PRF) String() string {
@@ -258,97 +251,36 @@ func ParsePRF(s string) (PRF, error) {
 }
 
 // EncFromIKEv1ESP maps an IKEv1 IPsec DOI ESP transform ID (RFC 2407 §4.4.4, IANA) to Enc.
-func EncFromIKEv1ESP(id uint16) Enc {
-	for i := Enc(1); i < numEnc; i++ {
-		if encTable[i].ikev1 == id {
-			return i
-		}
-	}
-	return EncUnknown
-}
+func EncFromIKEv1ESP(id uint16) Enc { return ianaAlg(ikev1ESP, id) }
 
 // EncFromIKEv2 maps an IKEv2 transform type 1 ID (RFC 7296 §3.3.2, IANA) to Enc.
 // IKE's own encryption uses the same numbers.
-func EncFromIKEv2(id uint16) Enc {
-	for i := Enc(1); i < numEnc; i++ {
-		if encTable[i].ikev2 == id {
-			return i
-		}
-	}
-	return EncUnknown
-}
+func EncFromIKEv2(id uint16) Enc { return ianaAlg(ikev2Encr, id) }
 
 // EncFromIKEv1Phase1 maps the IKEv1 phase 1 Encryption Algorithm attribute (RFC 2409 App. A, RFC 3602).
-func EncFromIKEv1Phase1(v uint16) Enc {
-	switch v {
-	case 1:
-		return EncDESCBC
-	case 3:
-		return EncBlowfishCBC
-	case 5:
-		return Enc3DESCBC
-	case 6:
-		return EncCAST5CBC
-	case 7:
-		return EncAESCBC
-	}
-	return EncUnknown
-}
+func EncFromIKEv1Phase1(v uint16) Enc { return ianaAlg(ikev1P1Enc, v) }
 
 // AuthFromIKEv1 maps the IKEv1 phase 2 Authentication Algorithm attribute (RFC 2407 §4.5, IANA).
-func AuthFromIKEv1(v uint16) Auth {
-	if v == 12 || v == 13 { // AES-192-GMAC, AES-256-GMAC: the key length tells them apart
-		return AuthAESGMAC128
-	}
-	for i := Auth(1); i < numAuth; i++ {
-		if authTable[i].ikev1 == v {
-			return i
-		}
-	}
-	return AuthUnknown
-}
+func AuthFromIKEv1(v uint16) Auth { return ianaAlg(ikev1AuthAlg, v) }
+
+// AuthFromIKEv1AH maps an IKEv1 AH transform ID (RFC 2407 §4.4.3, IANA).
+func AuthFromIKEv1AH(id uint16) Auth { return ianaAlg(ikev1AH, id) }
 
 // AuthFromIKEv2 maps an IKEv2 transform type 3 ID (RFC 7296 §3.3.2, IANA).
-func AuthFromIKEv2(id uint16) Auth {
-	switch id {
-	case 0:
-		return AuthNone
-	case 10, 11: // AES_192_GMAC, AES_256_GMAC
-		return AuthAESGMAC128
-	}
-	for i := Auth(1); i < numAuth; i++ {
-		if authTable[i].ikev2 == id {
-			return i
-		}
-	}
-	return AuthUnknown
-}
+func AuthFromIKEv2(id uint16) Auth { return ianaAlg(ikev2Integ, id) }
 
 // PRFFromIKEv1Hash maps the IKEv1 phase 1 Hash Algorithm attribute: IKEv1's PRF is HMAC of it (RFC 2409 §5).
-func PRFFromIKEv1Hash(v uint16) PRF {
-	for i := PRF(1); i < numPRF; i++ {
-		if prfTable[i].ikev1 == v {
-			return i
-		}
-	}
-	return PRFUnknown
-}
+func PRFFromIKEv1Hash(v uint16) PRF { return ianaAlg(ikev1P1Hash, v) }
 
 // PRFFromIKEv2 maps an IKEv2 transform type 2 ID.
-func PRFFromIKEv2(id uint16) PRF {
-	for i := PRF(1); i < numPRF; i++ {
-		if prfTable[i].ikev2 == id {
-			return i
-		}
-	}
-	return PRFUnknown
-}
+func PRFFromIKEv2(id uint16) PRF { return ianaAlg(ikev2PRF, id) }
 
-// IKEv1 and IKEv2 identifiers for callers that need to print or match them.
-func (e Enc) IKEv1ESP() uint16 { return e.info().ikev1 }
-func (e Enc) IKEv2() uint16    { return e.info().ikev2 }
-func (a Auth) IKEv1() uint16   { return a.info().ikev1 }
-func (a Auth) IKEv2() uint16   { return a.info().ikev2 }
+// IKEv1 and IKEv2 identifiers for callers that need to print or match
+// them; 0 when the registry has none for the algorithm.
+func (e Enc) IKEv1ESP() uint16 { return ianaID(ikev1ESP, e) }
+func (e Enc) IKEv2() uint16    { return ianaID(ikev2Encr, e) }
+func (a Auth) IKEv1() uint16   { return ianaID(ikev1AuthAlg, a) }
+func (a Auth) IKEv2() uint16   { return ianaID(ikev2Integ, a) }
 
 // Hash returns the hash function an HMAC integrity algorithm is built on
 // (nil for XCBC, GMAC, the unchecked placeholders and none).

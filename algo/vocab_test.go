@@ -290,10 +290,11 @@ func TestWiresharkNames(t *testing.T) {
 	}
 }
 
-// TestWiresharkNamesInLibwireshark: every name not marked later is a
-// string of the installed libwireshark when that is Wireshark 4.0, and
-// those marked later are not (skipped without tshark 4.0).
-func TestWiresharkNamesInLibwireshark(t *testing.T) {
+// libwiresharkStrings reports which of names are NUL-terminated strings
+// of the installed Wireshark 4.0's libwireshark (the test is skipped
+// without it): the names are string constants of its read-only data.
+func libwiresharkStrings(t *testing.T, names map[string]bool) map[string]bool {
+	t.Helper()
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
 		t.Skip("no tshark")
@@ -307,7 +308,6 @@ func TestWiresharkNamesInLibwireshark(t *testing.T) {
 	if lib == nil {
 		t.Skip("libwireshark not found")
 	}
-	// The names are string constants: read only the read-only data.
 	ef, err := elf.Open(string(lib))
 	if err != nil {
 		t.Skip(err)
@@ -321,8 +321,24 @@ func TestWiresharkNamesInLibwireshark(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	// Which of the table's names are NUL-terminated strings of the library,
-	// in one pass.
+	found := map[string]bool{}
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, 0)
+		if i < 0 {
+			i = len(b)
+		}
+		if names[string(b[:i])] {
+			found[string(b[:i])] = true
+		}
+		b = b[min(i+1, len(b)):]
+	}
+	return found
+}
+
+// TestWiresharkNamesInLibwireshark: every name not marked later is a
+// string of the installed libwireshark when that is Wireshark 4.0, and
+// those marked later are not (skipped without tshark 4.0).
+func TestWiresharkNamesInLibwireshark(t *testing.T) {
 	later := map[string]bool{}
 	for _, e := range wsESPEnc {
 		later[e.name] = e.later
@@ -339,17 +355,11 @@ func TestWiresharkNamesInLibwireshark(t *testing.T) {
 		later[e.name] = e.later
 	}
 	delete(later, "NULL") // too short to tell
-	found := map[string]bool{}
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, 0)
-		if i < 0 {
-			i = len(b)
-		}
-		if _, ok := later[string(b[:i])]; ok {
-			found[string(b[:i])] = true
-		}
-		b = b[min(i+1, len(b)):]
+	names := map[string]bool{}
+	for n := range later {
+		names[n] = true
 	}
+	found := libwiresharkStrings(t, names)
 	for name, l := range later {
 		if found[name] == l {
 			t.Errorf("%q: in libwireshark 4.0 %v, table says later %v", name, found[name], l)

@@ -24,34 +24,15 @@ var transformTypeNames = map[TransformType]string{1: "ENCR", 2: "PRF", 3: "INTEG
 
 func (t TransformType) String() string { return nameOf(transformTypeNames, t) }
 
-var encrV2Names = map[uint16]string{
-	1: "ENCR_DES_IV64", 2: "ENCR_DES", 3: "ENCR_3DES", 4: "ENCR_RC5", 5: "ENCR_IDEA", 6: "ENCR_CAST",
-	7: "ENCR_BLOWFISH", 8: "ENCR_3IDEA", 9: "ENCR_DES_IV32", 11: "ENCR_NULL", 12: "ENCR_AES_CBC",
-	13: "ENCR_AES_CTR", 14: "ENCR_AES_CCM_8", 15: "ENCR_AES_CCM_12", 16: "ENCR_AES_CCM_16",
-	18: "ENCR_AES_GCM_8", 19: "ENCR_AES_GCM_12", 20: "ENCR_AES_GCM_16", 21: "ENCR_NULL_AUTH_AES_GMAC",
-	23: "ENCR_CAMELLIA_CBC", 24: "ENCR_CAMELLIA_CTR", 25: "ENCR_CAMELLIA_CCM_8",
-	26: "ENCR_CAMELLIA_CCM_12", 27: "ENCR_CAMELLIA_CCM_16", 28: "ENCR_CHACHA20_POLY1305",
-}
-var prfV2Names = map[uint16]string{
-	1: "PRF_HMAC_MD5", 2: "PRF_HMAC_SHA1", 3: "PRF_HMAC_TIGER", 4: "PRF_AES128_XCBC",
-	5: "PRF_HMAC_SHA2_256", 6: "PRF_HMAC_SHA2_384", 7: "PRF_HMAC_SHA2_512", 8: "PRF_AES128_CMAC",
-}
-var integV2Names = map[uint16]string{
-	0: "NONE", 1: "AUTH_HMAC_MD5_96", 2: "AUTH_HMAC_SHA1_96", 3: "AUTH_DES_MAC", 4: "AUTH_KPDK_MD5",
-	5: "AUTH_AES_XCBC_96", 6: "AUTH_HMAC_MD5_128", 7: "AUTH_HMAC_SHA1_160", 8: "AUTH_AES_CMAC_96",
-	9: "AUTH_AES_128_GMAC", 10: "AUTH_AES_192_GMAC", 11: "AUTH_AES_256_GMAC", 12: "AUTH_HMAC_SHA2_256_128",
-	13: "AUTH_HMAC_SHA2_384_192", 14: "AUTH_HMAC_SHA2_512_256",
-}
-
 // TransformName names transform id of type t ("ENCR_AES_CBC", "D-H 14 (MODP-2048)").
 func TransformName(t TransformType, id uint16) string {
 	switch t {
 	case TransformENCR:
-		return nameOf(encrV2Names, id)
+		return ianaName(algo.IKEv2Encr, id)
 	case TransformPRF:
-		return nameOf(prfV2Names, id)
+		return ianaName(algo.IKEv2PRF, id)
 	case TransformINTEG:
-		return nameOf(integV2Names, id)
+		return ianaName(algo.IKEv2Integ, id)
 	case TransformDH:
 		return DHGroup(id).String()
 	case TransformESN:

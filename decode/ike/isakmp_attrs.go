@@ -48,18 +48,11 @@ var p2AttrNames = map[uint16]string{
 // P2AttrName names an IKEv1 IPsec DOI attribute type.
 func P2AttrName(t uint16) string { return nameOf(p2AttrNames, t) }
 
-var p1EncNames = map[uint16]string{
-	1: "DES-CBC", 2: "IDEA-CBC", 3: "Blowfish-CBC", 4: "RC5-R16-B64-CBC", 5: "3DES-CBC", 6: "CAST-CBC",
-	7: "AES-CBC", 8: "CAMELLIA-CBC",
-}
-
 // P1EncName names an IKEv1 phase 1 encryption algorithm.
-func P1EncName(v uint16) string { return nameOf(p1EncNames, v) }
-
-var p1HashNames = map[uint16]string{1: "MD5", 2: "SHA", 3: "Tiger", 4: "SHA2-256", 5: "SHA2-384", 6: "SHA2-512"}
+func P1EncName(v uint16) string { return ianaName(algo.IKEv1P1Enc, v) }
 
 // P1HashName names an IKEv1 phase 1 hash algorithm.
-func P1HashName(v uint16) string { return nameOf(p1HashNames, v) }
+func P1HashName(v uint16) string { return ianaName(algo.IKEv1P1Hash, v) }
 
 // AuthMethodV1 is the phase 1 Authentication Method attribute (RFC 2409
 // Appendix A, RFC 4754, and the XAUTH/hybrid private values).
@@ -108,19 +101,6 @@ func (m EncapMode) UDP() bool {
 	return m == EncapUDPTunnel || m == EncapUDPTransport || m == EncapUDPTunnelDraft || m == EncapUDPTransportDraft
 }
 
-// ESP and AH transform IDs of the IPsec DOI (RFC 2407 §4.4.3–4.4.4, IANA).
-var espTransformNames = map[uint8]string{
-	1: "ESP_DES_IV64", 2: "ESP_DES", 3: "ESP_3DES", 4: "ESP_RC5", 5: "ESP_IDEA", 6: "ESP_CAST",
-	7: "ESP_BLOWFISH", 8: "ESP_3IDEA", 9: "ESP_DES_IV32", 10: "ESP_RC4", 11: "ESP_NULL", 12: "ESP_AES-CBC",
-	13: "ESP_AES-CTR", 14: "ESP_AES-CCM_8", 15: "ESP_AES-CCM_12", 16: "ESP_AES-CCM_16",
-	18: "ESP_AES-GCM_8", 19: "ESP_AES-GCM_12", 20: "ESP_AES-GCM_16", 21: "ESP_SEED_CBC",
-	22: "ESP_CAMELLIA", 23: "ESP_NULL_AUTH_AES-GMAC",
-}
-var ahTransformNames = map[uint8]string{
-	2: "AH_MD5", 3: "AH_SHA", 4: "AH_DES", 5: "AH_SHA2-256", 6: "AH_SHA2-384", 7: "AH_SHA2-512",
-	8: "AH_RIPEMD", 9: "AH_AES-XCBC-MAC", 10: "AH_RSA", 11: "AH_AES-128-GMAC", 12: "AH_AES-192-GMAC",
-	13: "AH_AES-256-GMAC",
-}
 var ipcompTransformNames = map[uint8]string{1: "IPCOMP_OUI", 2: "IPCOMP_DEFLATE", 3: "IPCOMP_LZS", 4: "IPCOMP_LZJH"}
 
 // TransformIDName names a phase 1 or phase 2 transform ID of protocol p.
@@ -131,23 +111,17 @@ func TransformIDName(p ProtocolID, id uint8) string {
 			return "KEY_IKE"
 		}
 	case ProtoESP:
-		return nameOf(espTransformNames, id)
+		return ianaName(algo.IKEv1ESP, uint16(id))
 	case ProtoAH:
-		return nameOf(ahTransformNames, id)
+		return ianaName(algo.IKEv1AH, uint16(id))
 	case ProtoIPComp:
 		return nameOf(ipcompTransformNames, id)
 	}
 	return nameOf(map[uint8]string{}, id)
 }
 
-var authAlgV1Names = map[uint16]string{
-	1: "HMAC-MD5", 2: "HMAC-SHA", 3: "DES-MAC", 4: "KPDK", 5: "HMAC-SHA2-256", 6: "HMAC-SHA2-384",
-	7: "HMAC-SHA2-512", 8: "HMAC-RIPEMD", 9: "AES-XCBC-MAC", 10: "SIG-RSA", 11: "AES-128-GMAC",
-	12: "AES-192-GMAC", 13: "AES-256-GMAC",
-}
-
 // AuthAlgV1Name names a phase 2 Authentication Algorithm attribute value.
-func AuthAlgV1Name(v uint16) string { return nameOf(authAlgV1Names, v) }
+func AuthAlgV1Name(v uint16) string { return ianaName(algo.IKEv1AuthAlg, v) }
 
 // Life types of phase 1 and phase 2 (same numbers).
 const (
@@ -289,11 +263,7 @@ func (q Phase2) Algorithms() (algo.Enc, algo.Auth) {
 		if q.AuthAlg != 0 {
 			return algo.EncUnknown, algo.AuthFromIKEv1(q.AuthAlg)
 		}
-		ah := map[uint8]uint16{2: 1, 3: 2, 5: 5, 6: 6, 7: 7, 9: 9, 11: 11, 12: 12, 13: 13}
-		if v, ok := ah[q.TransformID]; ok {
-			return algo.EncUnknown, algo.AuthFromIKEv1(v)
-		}
-		return algo.EncUnknown, algo.AuthUnknown
+		return algo.EncUnknown, algo.AuthFromIKEv1AH(uint16(q.TransformID))
 	}
 	return algo.EncUnknown, algo.AuthUnknown
 }

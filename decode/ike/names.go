@@ -3,8 +3,17 @@ package ike
 import (
 	"strconv"
 
+	"ipsecmon/algo"
 	"ipsecmon/ipproto"
 )
+
+// ianaName is algo's name of an IANA registry value, with nameOf's fallback.
+func ianaName(r algo.Registry, id uint16) string {
+	if n, ok := algo.IANAName(r, id); ok {
+		return n
+	}
+	return nameOf(map[uint16]string{}, id)
+}
 
 // nameOf looks n up in a name table and falls back to the number, so that an
 // unknown value still prints as something a reader can search for.
@@ -244,41 +253,8 @@ var idNames = map[IDType]string{
 func (t IDType) String() string { return nameOf(idNames, t) }
 
 // DHGroup is a Diffie-Hellman group number (IANA "Transform Type 4"; IKEv1
-// Group Description uses the same registry).
-type DHGroup uint16
-
-var dhNames = map[DHGroup]string{
-	0:  "NONE",
-	1:  "MODP-768",
-	2:  "MODP-1024",
-	5:  "MODP-1536",
-	14: "MODP-2048",
-	15: "MODP-3072",
-	16: "MODP-4096",
-	17: "MODP-6144",
-	18: "MODP-8192",
-	19: "ECP-256",
-	20: "ECP-384",
-	21: "ECP-521",
-	22: "MODP-1024-S160",
-	23: "MODP-2048-S224",
-	24: "MODP-2048-S256",
-	25: "ECP-192",
-	26: "ECP-224",
-	27: "BRAINPOOL-P224",
-	28: "BRAINPOOL-P256",
-	29: "BRAINPOOL-P384",
-	30: "BRAINPOOL-P512",
-	31: "CURVE25519",
-	32: "CURVE448",
-	33: "GOST3410-2012-256",
-	34: "GOST3410-2012-512",
-	35: "ML-KEM-512",
-	36: "ML-KEM-768",
-	37: "ML-KEM-1024",
-}
-
-func (g DHGroup) String() string { return nameOf(dhNames, g) }
+// Group Description uses the same registry), named by package algo.
+type DHGroup = algo.DHGroup
 
 // CertEncoding is a CERT/CERTREQ encoding (RFC 2408 §3.9, RFC 7296 §3.6).
 type CertEncoding uint8

@@ -2,7 +2,10 @@
 // TShark decrypts every ESP packet and every encrypted IKE message with the
 // recorded key tables, and the per-SPI packet counts in the capture must
 // equal both daemons' counters in facts.json. Nothing here uses ipsecmon's
-// own decoders.
+// own decoders: its esp_sa reader and ESP check (espcheck.go) and its pcap
+// reader are deliberately a second reading, written apart from packages
+// keys, espcrypto and capture, so that a fault in those cannot agree with
+// itself here.
 package verify
 
 import (

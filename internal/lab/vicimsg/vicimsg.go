@@ -2,6 +2,11 @@
 // as ordered trees, and reads and writes the two text forms the lab records
 // them in: one JSON object per event line (the lab's event recorder) and the
 // `swanctl --raw` form (`list-sa event {name {key=value list=[a b] sub {...}}}`).
+//
+// It is deliberately independent of ipsecmon's own VICI readers (package
+// hosts: vici_tree.go, vici_events.go, live_vici.go): the lab's facts come
+// from charon through this package, and ipsecmon's readers are checked
+// against those facts, so the two must not share code.
 package vicimsg
 
 import (
