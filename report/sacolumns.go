@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"ipsecmon/algo"
 	"ipsecmon/analyzer"
 	"ipsecmon/filters"
 	"ipsecmon/ikestate"
@@ -336,20 +335,7 @@ func algCell(q *analyzer.QuickModeSA, proto uint8, name func(*analyzer.KeyInfo) 
 	return str(strings.Join(names, " / "))
 }
 
-func encName(k *analyzer.KeyInfo) string {
-	base, _, _ := strings.Cut(k.Enc.Display(), " (")
-	if k.Enc == algo.EncNullAESGMAC {
-		base = "AES-GMAC" // the integrity it gives; it encrypts nothing
-	}
-	if k.EncKeyBits == 0 || k.Enc == algo.EncNull {
-		return base
-	}
-	n := fmt.Sprintf("%s-%d", base, k.EncKeyBits)
-	if k.Enc.AEAD() && k.Enc.ICVLen() != 16 {
-		n += fmt.Sprintf(" (%d-byte ICV)", k.Enc.ICVLen())
-	}
-	return n
-}
+func encName(k *analyzer.KeyInfo) string { return k.Enc.DisplayKey(k.EncKeyBits) }
 
 // keyedCount is a per-SA figure that only keys can give: null for SAs without them.
 func keyedCount(get func(*analyzer.SA) uint64, bytes bool) func(*analyzer.SA) Value {
