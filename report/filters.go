@@ -2,9 +2,9 @@ package report
 
 import (
 	"io"
-	"strconv"
 
 	"ipsecmon/filters"
+	"ipsecmon/ipproto"
 	"ipsecmon/policy"
 )
 
@@ -41,12 +41,7 @@ var filterColumns = &Columns[*filterRow]{CSVAsShown: true, All: []*Column[*filte
 	{Name: "Destination Port", Key: "destination_port", Get: func(r *filterRow) Value { return str(r.dstPort.String()) }},
 	{Name: "Source Tunnel Endpoint", Key: "source_tunnel_endpoint", Get: func(r *filterRow) Value { return endpointCell(r.tunnelSrc) }},
 	{Name: "Destination Tunnel Endpoint", Key: "destination_tunnel_endpoint", Get: func(r *filterRow) Value { return endpointCell(r.tunnelDst) }},
-	{Name: "Protocol", Key: "protocol", Get: func(r *filterRow) Value {
-		if r.proto == 0 {
-			return str("Any")
-		}
-		return str(strconv.Itoa(int(r.proto)))
-	}},
+	{Name: "Protocol", Key: "protocol", Get: func(r *filterRow) Value { return str(ipproto.Name(r.proto)) }},
 	{Name: "Inbound Action", Key: "inbound_action", Get: func(r *filterRow) Value { return str(r.inbound.String()) }},
 	{Name: "Outbound Action", Key: "outbound_action", Get: func(r *filterRow) Value { return str(r.outbound.String()) }},
 	{Name: "Direction", Key: "direction", Get: func(r *filterRow) Value { return str(r.dir.String()) }},
