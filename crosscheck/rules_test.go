@@ -69,7 +69,7 @@ func listing(sas ...hosts.SA) *hosts.Snapshot {
 }
 
 // want is one expected row: "sa|figure|verdict|ipsecmon|host|reason", the
-// numbers '-' when unknown, the reason a part of it ('' for none at all).
+// numbers '-' when unknown, the reason a part of it (” for none at all).
 type want string
 
 func show(r crosscheck.Row) string {
@@ -281,7 +281,7 @@ func TestHostWideRules(t *testing.T) {
 			[]want{"|packets_with_replay_detection (per-SA sum)|agree|3|3|", "|packets_not_authenticated (per-SA sum)|not comparable|-|1|needs keys"}},
 		{"a global replay counter wins over the per-SA sum", replays(), nil,
 			crosscheck.Host{After: &hosts.Snapshot{Source: "host", Format: hosts.FormatXfrmState + "+" + hosts.FormatXfrmStat,
-				SAs: []hosts.SA{func() hosts.SA { s := listed(0x100, hosts.DirIn, p(10)); s.ReplayDrops = p(9); return s }()},
+				SAs:    []hosts.SA{func() hosts.SA { s := listed(0x100, hosts.DirIn, p(10)); s.ReplayDrops = p(9); return s }()},
 				Global: hosts.Counters{ReplayFailed: p(4)}}},
 			[]want{"|packets_with_replay_detection|differs|3|4|"}},
 		{"Active SAs while SAs may be invisible", replays(), nil,
