@@ -118,6 +118,14 @@ type Analyzer struct {
 	iv          *ikeView       // a frozen copy's view of the tracker (tracker is then nil)
 	ikeChildren map[int][2]*SA // child SA ID → its two SAs
 	ikeBad      bool           // Bad SPI was established from IKE at least once
+
+	// Tunnels: the last SA learned from traffic in each direction (the
+	// inferred lineage), the latest live negotiated pair of each tunnel (to
+	// recognise a reauthentication), and the totals of tunnels whose SAs
+	// left the table. All bounded by the SA table, the last by maxRetired.
+	lastLearned map[dirKey]*SA
+	liveTunnels map[TunnelKey]*SA
+	retired     map[TunnelKey]*retiredTunnel
 }
 
 // Counts are packet tallies that are not per SA.
@@ -236,6 +244,7 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 	sa := a.sas[key]
 	if sa != nil && sa.State != StateActive && now > sa.EndedAt {
 		// The SA was deleted or expired: a receiver no longer has it.
+		sa.extension().badSPIAfterEnd++
 		a.countBadSPI(now, key, p, ref, "SA "+sa.State.String())
 		return nil
 	}
@@ -261,6 +270,8 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 			// IKE created this SPI, but the packet's UDP ports are not the
 			// negotiation's (NAT rebinding): attach what IKE knows.
 			a.negotiatedSA(now, key, p.Src, &Negotiated{Child: negotiated, Initiator: p.Src == negotiated.Initiator.Addr()}, nil)
+		} else {
+			a.linkLearned(sa, now)
 		}
 		if a.cfg.OnEvent != nil {
 			detail := "first packet (learned from traffic)"
@@ -364,7 +375,9 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 			seq |= uint64(sa.key.seqHiStart) << 32
 		}
 	}
-	if !sa.Window.Check(seq) {
+	verdict := sa.Window.Classify(seq)
+	if !verdict.Accepted() {
+		sa.noteVerdict(verdict, seq)
 		sa.Replayed++
 		a.anomaly(now, event.Replay, sa.Key, src, ref, "sequence number already seen or left of the window")
 		return
@@ -398,10 +411,19 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 	if sa.Accepted == 0 || seq < sa.MinSeq {
 		sa.MinSeq = seq
 	}
+	if verdict == SeqReordered {
+		sa.extension().reordered++
+	}
+	if sa.next != nil {
+		sa.afterSwitch(now, seq)
+	}
 	if seq > sa.MaxSeq {
 		sa.MaxSeq = seq
 	}
 	sa.Accepted++
+	if sa.Accepted == 1 {
+		sa.FirstAccepted = now
+	}
 	sa.Bytes += uint64(h.WireLen)
 	if !verified {
 		sa.Unverified++

@@ -23,6 +23,9 @@ type Event struct {
 	Frame  int        `json:"frame,omitempty"`
 	// IKE is the IKE tracker's event (messages and negotiation lifecycle).
 	IKE *ikestate.Event `json:"ike,omitempty"`
+	// Tunnel and Rekey are a rekey event's tunnel and figures.
+	Tunnel *TunnelKey `json:"tunnel,omitempty"`
+	Rekey  *Rekey     `json:"rekey,omitempty"`
 }
 
 // EventSA names the SA an event is about.
@@ -175,4 +178,5 @@ func (a *Analyzer) Finish() {
 		a.tracker.Finish(end)
 		a.applyIKE()
 	}
+	a.reportRekeys()
 }

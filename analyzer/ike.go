@@ -109,6 +109,7 @@ func (a *Analyzer) negotiated(now int64, c *ikestate.ChildSA) {
 	if a.ikeChildren == nil {
 		a.ikeChildren = map[int][2]*SA{}
 	}
+	a.linkNegotiated(now, c, ir, ri)
 	a.ikeChildren[c.ID] = [2]*SA{ir, ri}
 }
 
@@ -162,6 +163,7 @@ func (a *Analyzer) ended(now int64, c *ikestate.ChildSA, st State) {
 		if sa != nil && sa.State == StateActive {
 			sa.State, sa.EndedAt = st, now
 		}
+		a.forgetLive(sa)
 	}
 }
 

@@ -1,8 +1,11 @@
 package analyzer
 
 import (
+	"maps"
+	"net/netip"
 	"slices"
 	"testing"
+	"time"
 
 	"ipsecmon/algo"
 	"ipsecmon/decode/ike"
@@ -56,8 +59,12 @@ func TestIKELifecycle(t *testing.T) {
 		[]frame{{13, esp4(hostA, hostB, 0x22222222, 4, 100)}},
 	)
 	var kinds []string
+	var rekey *Event
 	cfg := Config{Me: prefixes(hostA), Keys: ks, OnEvent: func(e Event) {
 		kinds = append(kinds, e.Kind.String())
+		if e.Rekey != nil {
+			rekey = &e
+		}
 	}}
 	a := run(t, cfg, frames...)
 	s := a.Snapshot()
@@ -82,11 +89,45 @@ func TestIKELifecycle(t *testing.T) {
 		"negotiation_started", "ike_sa_established", "child_sa_negotiated",
 		"negotiation_started", "child_sa_rekeyed", "child_sa_deleted",
 		"bad_spi",
+		"rekey", // at the end of the input: its figures are final then
 	}
 	if !slices.Equal(kinds, want) {
 		t.Errorf("events %q, want %q", kinds, want)
 	}
 	if c := a.Counts(); c.IKEv2Messages != 8 || c.BadSPI != 1 {
 		t.Errorf("%d IKEv2 messages, %d Bad SPI; want 8 and 1", c.IKEv2Messages, c.BadSPI)
+	}
+	// The tunnel, by hand: one (same peers and selectors), 2 pairs, 1
+	// rekey (REKEY_SA), 5 packets each way (3 + 2). The rekey at 10.1 s
+	// (the answer completes it): A→B moved from 0x22222222 to 0x44444444
+	// (new SA from number 1, nothing on the old one after 12 s, but the
+	// late packet at 13 s is a Bad SPI after the Delete: not hitless);
+	// B→A from 0x11111111 to 0x33333333, clean.
+	if len(s.Tunnels) != 1 {
+		t.Fatalf("%d tunnels, want 1", len(s.Tunnels))
+	}
+	tu := s.Tunnels[0]
+	if tu.Local != netip.MustParseAddr(hostA) || tu.ChildSAs != 2 || tu.Rekeys != 1 || tu.In.Packets != 5 || tu.Out.Packets != 5 || tu.In.Lost != 0 || tu.State != "active" {
+		t.Errorf("tunnel %v: %d pairs, %d rekeys, %d/%d packets, lost %d, %s; want %v, 2, 1, 5/5, 0, active",
+			tu.Local, tu.ChildSAs, tu.Rekeys, tu.In.Packets, tu.Out.Packets, tu.In.Lost, tu.State, hostA)
+	}
+	if rekey == nil {
+		t.Fatal("no rekey event")
+	}
+	for _, k := range []*Rekey{rekey.Rekey, tu.RekeyDetails[0]} {
+		if k.How != RelationRekey || k.Time != epoch.Add(10100*time.Millisecond) || k.Hitless == nil || *k.Hitless {
+			t.Errorf("rekey %v at %v, hitless %v; want rekey at 10.1 s, not hitless", k.How, k.Time, k.Hitless)
+		}
+		got := map[uint32]RekeyDirection{}
+		for _, d := range k.Directions {
+			got[d.OldSPI] = d
+		}
+		want := map[uint32]RekeyDirection{
+			0x22222222: {Src: netip.MustParseAddr(hostA), Dst: netip.MustParseAddr(hostB), OldSPI: 0x22222222, NewSPI: 0x44444444, Switched: true, BadSPI: 1},
+			0x11111111: {Src: netip.MustParseAddr(hostB), Dst: netip.MustParseAddr(hostA), OldSPI: 0x11111111, NewSPI: 0x33333333, Switched: true},
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("rekey directions %+v, want %+v", got, want)
+		}
 	}
 }

@@ -13,6 +13,12 @@ type limitHits struct {
 	replayMemory uint64 // packets of SAs refused for Config.ReplayMemory
 	anomalies    uint64 // anomalies counted without their SA (maxBursts)
 	linkAddrs    uint64 // SA sources whose link address was not kept (maxLinkAddrs)
+	// retiredTunnels: evicted SAs whose tunnel's totals were not kept
+	// (maxRetired); rekeyDetails: rekeys no longer listed (maxRekeyDetails).
+	retiredTunnels, rekeyDetails uint64
+	// learnedDirections: SAs learned in a direction beyond
+	// maxLearnedDirections, which got no inferred predecessor.
+	learnedDirections uint64
 }
 
 // ikeView is what the tracker says now (a frozen copy's, when frozen). On
@@ -64,6 +70,14 @@ func (a *Analyzer) Limits() []bounds.Limit {
 	}
 	ls = append(ls, bounds.Limit{Name: "link_addresses", Cap: maxLinkAddrs, Unit: "SA sources", Hits: a.hits.linkAddrs,
 		Discarded: "SA sources whose link address was not kept (the automatic --me cannot tie them to the chosen host)"})
+	ls = append(ls, bounds.Limit{Name: "learned_directions", Cap: maxLearnedDirections, Unit: "directions", Hits: a.hits.learnedDirections,
+		Discarded: "SAs learned from traffic in further directions, not placed after an earlier SA of their direction (the tunnels view counts them as separate pairs, not rekeys)"})
+	if a.cfg.IdleTimeout > 0 || a.cfg.EvictEnded > 0 {
+		ls = append(ls, bounds.Limit{Name: "retired_tunnels", Cap: maxRetired, Unit: "tunnels", Hits: a.hits.retiredTunnels,
+			Discarded: "evicted SAs whose figures left the tunnels view (the statistics keep them)"},
+			bounds.Limit{Name: "rekey_details", Cap: maxRekeyDetails, Unit: "rekeys per tunnel of evicted SAs", Hits: a.hits.rekeyDetails,
+				Discarded: "rekeys of evicted SAs no longer listed in rekeys_detail (still counted in rekeys)"})
+	}
 	if a.cfg.OnEvent != nil {
 		ls = append(ls, bounds.Limit{Name: "anomaly_events", Cap: maxBursts, Unit: "SAs with anomalies within a second", Hits: a.hits.anomalies, Discarded: "anomalies reported per kind without their SA"})
 	}

@@ -81,28 +81,62 @@ func (w *ReplayWindow) Top() uint64 { return w.top }
 // Started reports whether any packet has been accepted.
 func (w *ReplayWindow) Started() bool { return w.seen }
 
+// Verdict is what the window says about a sequence number before it is
+// accepted: the receiver's anti-replay decision (RFC 4303 §3.4.3), with the
+// reason, which the sequence analysis counts.
+type Verdict uint8
+
+const (
+	// SeqAhead: the first number of the SA, or right of the highest
+	// accepted one: in order.
+	SeqAhead Verdict = iota
+	// SeqReordered: inside the window, below the highest accepted number
+	// and not accepted before: it arrived after a higher number.
+	SeqReordered
+	// SeqDuplicate: inside the window and already accepted.
+	SeqDuplicate
+	// SeqLate: left of the window (size or more below the highest accepted
+	// number): the window no longer tells whether it was accepted before.
+	SeqLate
+	// SeqZero: sequence number 0, which a sender never uses (RFC 4303
+	// §3.3.3: the counter starts at 1 and must not cycle).
+	SeqZero
+)
+
+// Accepted reports whether the window lets a packet with this verdict pass.
+func (v Verdict) Accepted() bool { return v == SeqAhead || v == SeqReordered }
+
 // Check reports whether seq would be accepted, without changing the window.
 // Sequence number 0 is never sent (the counter starts at 1 and must not
 // cycle, RFC 4303 §3.3.3), so it fails like a replay, as in Linux's xfrm.
-func (w *ReplayWindow) Check(seq uint64) bool {
+func (w *ReplayWindow) Check(seq uint64) bool { return w.Classify(seq).Accepted() }
+
+// Classify says where seq stands against the window, without changing it.
+func (w *ReplayWindow) Classify(seq uint64) Verdict {
 	if seq == 0 {
-		return false
+		return SeqZero
 	}
 	if !w.seen || seq > w.top {
-		return true
+		return SeqAhead
 	}
 	if w.top-seq >= uint64(w.size) {
-		return false
+		return SeqLate
 	}
+	var fresh bool
 	switch {
 	case w.ring == nil:
-		return w.inline&(1<<(seq%64)) == 0
+		fresh = w.inline&(1<<(seq%64)) == 0
 	case !w.dense:
-		return !slices.Contains(*w.ring, seq)
+		fresh = !slices.Contains(*w.ring, seq)
+	default:
+		r := *w.ring
+		i := 2 * (seq / 64 % uint64(len(r)/2))
+		fresh = r[i+1] != seq/64+1 || r[i]&(1<<(seq%64)) == 0
 	}
-	r := *w.ring
-	i := 2 * (seq / 64 % uint64(len(r)/2))
-	return r[i+1] != seq/64+1 || r[i]&(1<<(seq%64)) == 0
+	if fresh {
+		return SeqReordered
+	}
+	return SeqDuplicate
 }
 
 // Update records seq as accepted; call it only after Check passed (and,

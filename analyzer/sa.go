@@ -115,6 +115,17 @@ type SA struct {
 
 	MinSeq, MaxSeq uint64 // over accepted packets
 	Window         ReplayWindow
+	// FirstAccepted is when the first packet was accepted (Unix ns; 0
+	// before any): the new SA's side of a rekey, and with LastSeen the
+	// rate of the sequence numbers.
+	FirstAccepted int64
+
+	// prev and next are the SAs of the same direction this one replaced
+	// and was replaced by in its tunnel's lineage (nil: none).
+	prev, next *SA
+	// ext holds the sequence analysis's rare counters and what a rekey
+	// needs beyond the links, when the SA has any (nil for most SAs).
+	ext *saExt
 
 	// innerAddrs holds tunnel mode's inner addresses of the first packet,
 	// kept apart because most SAs never need them.

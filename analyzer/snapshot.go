@@ -3,6 +3,7 @@ package analyzer
 import (
 	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	"ipsecmon/bounds"
@@ -49,6 +50,8 @@ type Snapshot struct {
 	Policy *PolicyFindings
 	// Limits are the memory bounds in force and what each discarded.
 	Limits []bounds.Limit
+	// Tunnels group the SA pairs by tunnel, across rekeys.
+	Tunnels []*Tunnel
 }
 
 // Snapshot computes the views from the current state. Rows hold copies of
@@ -109,10 +112,22 @@ func (a *Analyzer) Freeze() *Frozen {
 		}
 	}
 	d.iv = iv
+	if len(a.retired) > 0 {
+		d.retired = make(map[TunnelKey]*retiredTunnel, len(a.retired))
+		for k, r := range a.retired {
+			c := *r
+			c.details = slices.Clone(r.details)
+			d.retired[k] = &c
+		}
+	}
 	copies := make([]SA, len(a.order))
 	for i, sa := range a.order {
 		copies[i] = *sa
 		copies[i].Window.ring = nil // the live window is not part of a snapshot
+		if sa.ext != nil {
+			e := *sa.ext
+			copies[i].ext = &e
+		}
 	}
 	d.order = make([]*SA, len(copies))
 	for i := range copies {
@@ -137,6 +152,12 @@ func (f *Frozen) Snapshot() *Snapshot {
 			if c.pair != nil {
 				c.pair = copyOf[c.pair]
 			}
+			if c.prev != nil {
+				c.prev = copyOf[c.prev]
+			}
+			if c.next != nil {
+				c.next = copyOf[c.next]
+			}
 		}
 		f.live = nil
 	}
@@ -152,6 +173,7 @@ func (f *Frozen) Snapshot() *Snapshot {
 	mine := a.mine(s)
 	s.Rows = a.pairRows(mine)
 	a.stats(s, mine)
+	s.Tunnels = a.tunnels(s, mine)
 	s.Policy = a.policyFindings(s)
 	return s
 }

@@ -38,6 +38,7 @@ const (
 	BadSPI                // packets for an SPI no SA has
 	PolicyViolation       // cleartext packets a block or negotiate filter covers
 	KeyUnusable           // a key entry that cannot be used (named, never shown)
+	Rekey                 // an SA pair replaced another in a tunnel: the figures of the switch, once final
 
 	numKinds
 )
@@ -67,6 +68,7 @@ var names = [numKinds]string{
 	BadSPI:                "bad_spi",
 	PolicyViolation:       "policy_violation",
 	KeyUnusable:           "key_unusable",
+	Rekey:                 "rekey",
 }
 
 // String is the kind's name in the event log.

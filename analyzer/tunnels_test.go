@@ -1,0 +1,187 @@
+package analyzer
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"ipsecmon/algo"
+	"ipsecmon/decode/ike"
+	"ipsecmon/internal/pktbuild"
+	"ipsecmon/keys"
+)
+
+// A rekey without IKE in the capture, worked out by hand. A (me) and B:
+//
+//	0.00-0.04 s  B→A 0x100 #1-5, A→B 0x200 #1-5
+//	10.0 s       B→A 0x300 #3-6 (#1 and #2 never arrive), A→B 0x400 #1-4
+//	10.1-10.3 s  B→A 0x100 #6, #7, #9 (#8 never arrives)
+//	35 s, 60 s   B→A 0x300 #7, #8; A→B 0x400 #5, #6
+//
+// One tunnel (same endpoints), 2 child SAs, 1 rekey (inferred). In: 8 + 6
+// = 14 packets, lost 1 (#8 of 0x100; 0x300's #1-2 lie below its lowest
+// number). Out: 5 + 6 = 11. Without IKE the pairs are not known (the SA
+// view cannot pair 0x100, whose traffic overlaps both A→B SAs): the rekey
+// is listed per direction. B→A: 3 packets on 0x100 after 0x300's first
+// (overlap 0.3 s), lost across the switch 1 (#8, above 0x100's highest
+// number at the switch, 5) + 2 (0x300's #1-2) = 3: not hitless; A→B clean
+// and hitless.
+//
+// With an idle timeout of 30 s, 0x200 leaves the table at 35 s and 0x100
+// at 60 s: the tunnel's figures must not change, and each direction's
+// rekey event is sent then.
+func TestInferredRekey(t *testing.T) {
+	var frames []frame
+	for i := uint32(1); i <= 5; i++ {
+		frames = append(frames, frame{float64(i-1) / 100, esp4(hostB, hostA, 0x100, i, 100)}, frame{float64(i-1) / 100, esp4(hostA, hostB, 0x200, i, 100)})
+	}
+	for i := uint32(0); i < 4; i++ {
+		frames = append(frames, frame{10 + float64(i)/1000, esp4(hostB, hostA, 0x300, 3+i, 100)}, frame{10 + float64(i)/1000, esp4(hostA, hostB, 0x400, 1+i, 100)})
+	}
+	for i, s := range []uint32{6, 7, 9} {
+		frames = append(frames, frame{10.1 + float64(i)/10, esp4(hostB, hostA, 0x100, s, 100)})
+	}
+	frames = append(frames, frame{35, esp4(hostB, hostA, 0x300, 7, 100)}, frame{35, esp4(hostA, hostB, 0x400, 5, 100)},
+		frame{60, esp4(hostB, hostA, 0x300, 8, 100)}, frame{60, esp4(hostA, hostB, 0x400, 6, 100)})
+
+	for _, idle := range []time.Duration{0, 30 * time.Second} {
+		t.Run("idle timeout "+idle.String(), func(t *testing.T) {
+			var events []Event
+			cfg := me(hostA)
+			cfg.IdleTimeout = idle
+			cfg.OnEvent = func(e Event) {
+				if e.Rekey != nil {
+					events = append(events, e)
+				}
+			}
+			a := run(t, cfg, frames...)
+			s := a.Snapshot()
+			if idle > 0 && len(s.Rows) != 1 { // the new SAs, paired now
+				t.Fatalf("%d rows after eviction, want 1", len(s.Rows))
+			}
+			if len(s.Tunnels) != 1 {
+				t.Fatalf("%d tunnels, want 1", len(s.Tunnels))
+			}
+			tu := s.Tunnels[0]
+			if tu.Local != netip.MustParseAddr(hostA) || tu.ChildSAs != 2 || tu.Rekeys != 1 || !tu.Inferred ||
+				tu.In.Packets != 14 || tu.Out.Packets != 11 || tu.In.Bytes != 1400 || tu.In.Lost != 1 || tu.Out.Lost != 0 {
+				t.Errorf("tunnel %v: %d pairs, %d rekeys (inferred %v), packets %d/%d, bytes in %d, lost %d/%d; want %s, 2, 1 (true), 14/11, 1400, 1/0",
+					tu.Local, tu.ChildSAs, tu.Rekeys, tu.Inferred, tu.In.Packets, tu.Out.Packets, tu.In.Bytes, tu.In.Lost, tu.Out.Lost, hostA)
+			}
+			if len(tu.RekeyDetails) != 2 || len(events) != 2 {
+				t.Fatalf("%d rekey details, %d rekey events; want 2 and 2 (one per direction)", len(tu.RekeyDetails), len(events))
+			}
+			for _, k := range []*Rekey{tu.RekeyDetails[0], tu.RekeyDetails[1], events[0].Rekey, events[1].Rekey} {
+				if len(k.Directions) != 1 {
+					t.Fatalf("rekey with %d directions, want 1", len(k.Directions))
+				}
+				d := k.Directions[0]
+				want := RekeyDirection{Src: netip.MustParseAddr(hostA), Dst: netip.MustParseAddr(hostB), OldSPI: 0x200, NewSPI: 0x400, Switched: true}
+				if d.OldSPI == 0x100 {
+					want = RekeyDirection{Src: netip.MustParseAddr(hostB), Dst: netip.MustParseAddr(hostA), OldSPI: 0x100, NewSPI: 0x300, Switched: true,
+						Overlap: 300 * time.Millisecond, OldPacketsAfter: 3, Lost: 3}
+				}
+				if d.Overlap-want.Overlap < time.Microsecond && want.Overlap-d.Overlap < time.Microsecond {
+					d.Overlap = want.Overlap // float seconds of the frame times
+				}
+				if d != want {
+					t.Errorf("direction %+v\nwant %+v", d, want)
+				}
+				hitless := want.Lost == 0
+				if k.How != RelationInferred || !k.Time.Equal(at(10)) || k.Hitless == nil || *k.Hitless != hitless {
+					t.Errorf("rekey of 0x%x: %v at %v, hitless %v; want inferred at 10 s, hitless %v", d.OldSPI, k.How, k.Time, k.Hitless, hitless)
+				}
+			}
+			if idle > 0 {
+				for _, e := range events {
+					if e.Detail != "figures final: the old SA left the table" {
+						t.Errorf("rekey event sent because %q, want when the old SA left the table", e.Detail)
+					}
+				}
+			}
+		})
+	}
+}
+
+// IKEv2 between A and B, all with the same selectors (keys without SK_d:
+// ESP stays unverified):
+//
+//	IKE SA 1, IKE_AUTH: pair 1 (A 0x11111111, B 0x22222222).
+//	CREATE_CHILD_SA without REKEY_SA: pair 2 (0x33333333, 0x44444444), a
+//	  second SA of the same tunnel (RFC 9611 per-CPU SAs): not a rekey.
+//	IKE SA 2 (reauthentication, RFC 7296 §2.8.3), IKE_AUTH: pair 3
+//	  (0x55555555, 0x66666666) while the others live: it replaces pair 2,
+//	  the latest.
+//	CREATE_CHILD_SA on IKE SA 2 with REKEY_SA(0x55555555): pair 4.
+//
+// By hand: one tunnel, 4 pairs, 2 replacements (a reauthentication and a
+// rekey); pair 2 replaces nothing.
+func TestTunnelReauthAndPerCPU(t *testing.T) {
+	A1, A2 := pktbuild.SPI8("0101010101010101"), pktbuild.SPI8("0202020202020202")
+	B1, B2 := pktbuild.SPI8("0303030303030303"), pktbuild.SPI8("0404040404040404")
+	ks := &keys.Set{IKEv2: []keys.IKEv2SA{
+		{SPIi: A1, SPIr: A2, Enc: algo.EncNull, Integ: algo.AuthNone, PRF: algo.PRFHMACSHA256},
+		{SPIi: B1, SPIr: B2, Enc: algo.EncNull, Integ: algo.AuthNone, PRF: algo.PRFHMACSHA256},
+	}}
+	const I, R = ike.FlagInitiator, ike.FlagResponse
+	var zero ike.SPI
+	ts := []pktbuild.Payload{{T: ike.PayloadTSi, B: pktbuild.TSv4("10.1.0.0", "10.1.255.255")}, {T: ike.PayloadTSr, B: pktbuild.TSv4("10.2.0.0", "10.2.255.255")}}
+	withTS := func(ps ...pktbuild.Payload) []pktbuild.Payload { return append(ps, ts...) }
+	fromA := func(msg []byte) []byte { return ike4(hostA, hostB, msg) }
+	fromB := func(msg []byte) []byte { return ike4(hostB, hostA, msg) }
+	ikeSA := func(at float64, si, sr ike.SPI, spiA, spiB uint32) []frame {
+		return []frame{
+			{at, fromA(pktbuild.V2Msg(si, zero, ike.ExchangeIKESAInit, I, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xa0, 16))))},
+			{at + 0.1, fromB(pktbuild.V2Msg(si, sr, ike.ExchangeIKESAInit, R, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xb0, 16))))},
+			{at + 0.2, fromA(pktbuild.V2SK(si, sr, ike.ExchangeIKEAuth, I, 1, withTS(pktbuild.IDv2(ike.PayloadIDi, "a"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(spiA, 0)))...))},
+			{at + 0.3, fromB(pktbuild.V2SK(si, sr, ike.ExchangeIKEAuth, R, 1, withTS(pktbuild.IDv2(ike.PayloadIDr, "b"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(spiB, 0)))...))},
+		}
+	}
+	child := func(at float64, si, sr ike.SPI, mid uint32, rekey []pktbuild.Payload, spiA, spiB uint32) []frame {
+		req := append(rekey, pktbuild.SAv2(pktbuild.ESPProposalV2(spiA, 0)), pktbuild.NonceV2(pktbuild.Seq(0xc0, 16)))
+		return []frame{
+			{at, fromA(pktbuild.V2SK(si, sr, ike.ExchangeCreateChildSA, I, mid, withTS(req...)...))},
+			{at + 0.1, fromB(pktbuild.V2SK(si, sr, ike.ExchangeCreateChildSA, R, mid, withTS(pktbuild.SAv2(pktbuild.ESPProposalV2(spiB, 0)), pktbuild.NonceV2(pktbuild.Seq(0xd0, 16)))...))},
+		}
+	}
+	frames := cat(
+		ikeSA(0, A1, A2, 0x11111111, 0x22222222),
+		child(1, A1, A2, 2, nil, 0x33333333, 0x44444444),
+		ikeSA(2, B1, B2, 0x55555555, 0x66666666),
+		child(3, B1, B2, 2, []pktbuild.Payload{pktbuild.NotifyV2(ike.ProtoESP, pktbuild.U32(0x55555555), ike.NotifyRekeySA)}, 0x77777777, 0x88888888),
+	)
+	a := run(t, Config{Me: prefixes(hostA), Keys: ks}, frames...)
+	s := a.Snapshot()
+	if len(s.Tunnels) != 1 {
+		t.Fatalf("%d tunnels, want 1", len(s.Tunnels))
+	}
+	tu := s.Tunnels[0]
+	if tu.ChildSAs != 4 || tu.Rekeys != 2 || tu.Inferred {
+		t.Errorf("%d pairs, %d replacements (inferred %v); want 4, 2, false", tu.ChildSAs, tu.Rekeys, tu.Inferred)
+	}
+	var got []string
+	for _, k := range tu.RekeyDetails {
+		for _, d := range k.Directions {
+			if d.Src == netip.MustParseAddr(hostA) {
+				got = append(got, k.How.String()+" "+spiText(d.OldSPI)+">"+spiText(d.NewSPI))
+			}
+		}
+	}
+	want := []string{"reauthentication 44444444>66666666", "rekey 66666666>88888888"}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("replacements (A→B) %q, want %q", got, want)
+	}
+	if tu.LocalTS == nil || tu.LocalTS[0].Text != "10.1.0.0-10.1.255.255" && tu.LocalTS[0].Prefix.String() != "10.1.0.0/16" {
+		t.Errorf("local selectors %+v, want A's 10.1.0.0/16", tu.LocalTS)
+	}
+}
+
+func spiText(s uint32) string {
+	const hex = "0123456789abcdef"
+	b := make([]byte, 8)
+	for i := 7; i >= 0; i-- {
+		b[i] = hex[s&15]
+		s >>= 4
+	}
+	return string(b)
+}
