@@ -232,6 +232,18 @@ var saColumns = []*Column[*analyzer.QuickModeSA]{
 	{Name: "Wire Packets Out", Key: "wire_packets_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Packets()) }, false)},
 	{Name: "Gaps In", Key: "gaps_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Gaps()) }, true)},
 	{Name: "Gaps Out", Key: "gaps_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Gaps()) }, false)},
+	{Name: "Lost In", Key: "lost_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Lost()) }, true)},
+	{Name: "Lost Out", Key: "lost_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Lost()) }, false)},
+	{Name: "Reordered In", Key: "reordered_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Reordered()) }, true)},
+	{Name: "Reordered Out", Key: "reordered_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Reordered()) }, false)},
+	{Name: "Duplicates In", Key: "duplicates_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Duplicates()) }, true)},
+	{Name: "Duplicates Out", Key: "duplicates_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Duplicates()) }, false)},
+	{Name: "Late In", Key: "late_in", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Late()) }, true)},
+	{Name: "Late Out", Key: "late_out", Right: true, Get: perDir(func(s *analyzer.SA) Value { return num(s.Late()) }, false)},
+	{Name: "Highest Seq In", Key: "highest_seq_in", Right: true, Get: perDir(highestSeq, true)},
+	{Name: "Highest Seq Out", Key: "highest_seq_out", Right: true, Get: perDir(highestSeq, false)},
+	{Name: "Seq Exhaustion In", Key: "seq_exhaustion_in", Right: true, Get: perDir(exhaustion, true)},
+	{Name: "Seq Exhaustion Out", Key: "seq_exhaustion_out", Right: true, Get: perDir(exhaustion, false)},
 	{Name: "First Seen", Key: "first_seen", Get: func(q *analyzer.QuickModeSA) Value {
 		var t int64
 		for _, s := range q.SAs() {

@@ -22,6 +22,7 @@ const (
 	vBytes            // a byte count: rounded in tables (1.2 kB)
 	vTime
 	vAddr
+	vJSON // a nested JSON value (a list of records); tables show its summary
 )
 
 // Value is one cell of a view. Null means the input cannot tell. A value
@@ -33,6 +34,7 @@ type Value struct {
 	n    uint64 // numbers; vSigned keeps its int64 bits here
 	t    time.Time
 	a    netip.Addr
+	j    json.RawMessage // vJSON
 }
 
 func str(s string) Value       { return Value{kind: vString, s: s} }
@@ -40,6 +42,16 @@ func num(n uint64) Value       { return Value{kind: vNumber, n: n} }
 func exact(n uint64) Value     { return Value{kind: vExact, n: n} }
 func signed(n int64) Value     { return Value{kind: vSigned, n: uint64(n)} }
 func byteCount(n uint64) Value { return Value{kind: vBytes, n: n} }
+
+// nested is v as a nested JSON value (and as compact JSON in CSV), shown in
+// tables as summary.
+func nested(v any, summary string) (Value, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return Value{}, err
+	}
+	return Value{kind: vJSON, s: summary, j: b}, nil
+}
 
 // orNull is s, or unknown when s is empty.
 func orNull(s string) Value {
@@ -118,6 +130,8 @@ func (v Value) Plain() string {
 		return v.t.Format(time.RFC3339Nano)
 	case vNull:
 		return ""
+	case vJSON:
+		return string(v.j)
 	}
 	return v.Text()
 }
@@ -133,6 +147,8 @@ func (v Value) MarshalJSON() ([]byte, error) {
 		return strconv.AppendInt(nil, int64(v.n), 10), nil
 	case vTime:
 		return json.Marshal(v.t.Format(time.RFC3339Nano))
+	case vJSON:
+		return v.j, nil
 	}
 	return json.Marshal(v.Text())
 }

@@ -25,6 +25,7 @@ type command struct {
 var commands = []command{
 	statsCmd.command(),
 	sasCmd.command(),
+	tunnelsCmd.command(),
 	mmsasCmd.command(),
 	policiesCmd.command(),
 	eventsCmd.command(),

@@ -50,6 +50,40 @@ Columns (title or key): ` + strings.Join(report.SAColumns.Keys(), ", ") + "\n",
 					fmt.Fprintf(o.stderr, "%d Quick Mode SAs. ", len(r.Snap.Rows))
 					io.WriteString(o.stderr, report.InputSummary(r))
 				}
+				warnExhaustion(r, o)
+				return exitOK, nil
+			}, nil
+		}
+	},
+}
+
+var tunnelsCmd = &analysis{
+	name:    "tunnels",
+	summary: "Tunnels: each tunnel across its rekeys, its cumulative traffic and where packets were lost",
+	synopsis: "Shows one row per tunnel: the same peers and traffic selectors over time, followed across\n" +
+		"CHILD SA rekeys, IKE SA rekeys and reauthentication, with traffic summed over its SAs, sequence\n" +
+		"analysis (lost, reordered, duplicate, late packets) and each rekey's figures (rekeys_detail).",
+	examples: `  ipsecmon tunnels -r gateway.pcap -k keys.txt
+  ipsecmon tunnels -r gateway.pcap --columns +reordered_in,+reordered_out,+rekeys_detail --sort -lost_in
+  ipsecmon tunnels -r gateway.pcap -o json
+Columns (title or key): ` + strings.Join(report.TunnelColumns.Keys(), ", ") + "\n",
+	own: func(fs *pflag.FlagSet) prepare {
+		var cf columnFlags
+		cf.register(fs, "local, remote, selectors, child SAs, rekeys, traffic, loss, state")
+		return func(s *setup) (view, error) {
+			cols, keys, err := pickColumns(&cf, report.TunnelColumns, s.format == report.JSON)
+			if err != nil {
+				return nil, err
+			}
+			return func(r report.Run, o output) (int, error) {
+				if err := (report.Tunnels{Columns: cols, Sort: keys}).Write(o.stdout, r, o.format); err != nil {
+					return exitUsage, err
+				}
+				if o.format == report.Table && !o.quiet {
+					fmt.Fprintf(o.stderr, "%d tunnels. ", len(r.Snap.Tunnels))
+					io.WriteString(o.stderr, report.InputSummary(r))
+				}
+				warnExhaustion(r, o)
 				return exitOK, nil
 			}, nil
 		}
@@ -94,6 +128,17 @@ var eventsCmd = &analysis{
 			return nil, nil
 		}
 	},
+}
+
+// warnExhaustion says on stderr (unless -q) which SAs would run out of
+// 32-bit sequence numbers within a day at their observed rate.
+func warnExhaustion(r report.Run, o output) {
+	if o.quiet {
+		return
+	}
+	for _, w := range report.ExhaustionWarnings(r.Snap) {
+		fmt.Fprintln(o.stderr, w)
+	}
 }
 
 // columnFlags are --columns and --sort of a view with columns.
