@@ -69,6 +69,10 @@ type Config struct {
 	// Each SA's packets stay on one worker, in order, and the results are
 	// applied in capture order: the figures equal a single-threaded run's.
 	Workers int
+	// RekeyedDeleteDelay is how long after its Delete the old SA of an
+	// IKEv2 rekey still accepts packets (0: DefaultRekeyedDeleteDelay;
+	// negative: none, the Delete ends it at once).
+	RekeyedDeleteDelay time.Duration
 	// CompleteKeys declares that Keys lists every SA of the hosts it names,
 	// as an `ip xfrm state` dump does by nature: packets for other SPIs to
 	// those destinations are Bad SPI.
@@ -242,7 +246,7 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 		key.SrcPort, key.DstPort = p.SrcPort, p.DstPort
 	}
 	sa := a.sas[key]
-	if sa != nil && sa.State != StateActive && now > sa.EndedAt {
+	if sa != nil && sa.State != StateActive && now > sa.EndedAt && !a.inDeleteDelay(sa, now) {
 		// The SA was deleted or expired: a receiver no longer has it.
 		sa.extension().badSPIAfterEnd++
 		a.countBadSPI(now, key, p, ref, "SA "+sa.State.String())
@@ -282,6 +286,27 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 		}
 	}
 	return sa
+}
+
+// DefaultRekeyedDeleteDelay is strongSwan's delete_rekeyed_delay (5 s,
+// IKEv2): after a rekey its peers keep the old inbound SA that long past
+// the Delete, for packets still in flight. The lab's ikev2-loss-rekey
+// recording shows one: a packet on the old SA after the rekey's Delete
+// that its receiver counted (facts.json).
+const DefaultRekeyedDeleteDelay = 5 * time.Second
+
+// inDeleteDelay reports a packet for an SA that an IKEv2 rekey replaced and
+// a Delete then removed, within the delay its receiver may still accept it.
+func (a *Analyzer) inDeleteDelay(sa *SA, now int64) bool {
+	d := a.cfg.RekeyedDeleteDelay
+	if d == 0 {
+		d = DefaultRekeyedDeleteDelay
+	}
+	n := sa.next
+	if d < 0 || sa.State != StateDeleted || n == nil || n.ext == nil || n.ext.relation != RelationRekey || n.neg == nil || n.neg.Child.Version != 2 {
+		return false
+	}
+	return now-sa.EndedAt <= int64(d)
 }
 
 // room reports whether a new SA learned from traffic may enter the table:

@@ -22,7 +22,8 @@ import (
 //	CREATE_CHILD_SA with REKEY_SA(0x11111111) creates pair 2 (A 0x33333333, B 0x44444444).
 //	A deletes 0x11111111, B answers with 0x22222222: pair 1 is deleted once.
 //	2 packets of 100 bytes each way on pair 2.
-//	1 late packet from A on 0x22222222: B no longer has that SA (Bad SPI).
+//	1 late packet from A on 0x22222222, 5.9 s after the Delete: B no longer
+//	has that SA (Bad SPI; peers keep a rekeyed SA 5 s, TestRekeyedDeleteDelay).
 //
 // Expected, by hand: 2 additions, 1 rekey, 1 deletion, nothing pending;
 // 2 active SAs (pair 2); 500 bytes sent and 500 received, all in tunnels
@@ -56,7 +57,7 @@ func TestIKELifecycle(t *testing.T) {
 		},
 		repeat(12, 2, func(s uint32) []byte { return esp4(hostA, hostB, 0x44444444, s, 100) }),
 		repeat(12, 2, func(s uint32) []byte { return esp4(hostB, hostA, 0x33333333, s, 100) }),
-		[]frame{{13, esp4(hostA, hostB, 0x22222222, 4, 100)}},
+		[]frame{{17, esp4(hostA, hostB, 0x22222222, 4, 100)}},
 	)
 	var kinds []string
 	var rekey *Event
@@ -101,7 +102,7 @@ func TestIKELifecycle(t *testing.T) {
 	// rekey (REKEY_SA), 5 packets each way (3 + 2). The rekey at 10.1 s
 	// (the answer completes it): A→B moved from 0x22222222 to 0x44444444
 	// (new SA from number 1, nothing on the old one after 12 s, but the
-	// late packet at 13 s is a Bad SPI after the Delete: not hitless);
+	// late packet at 17 s is a Bad SPI after the Delete: not hitless);
 	// B→A from 0x11111111 to 0x33333333, clean.
 	if len(s.Tunnels) != 1 {
 		t.Fatalf("%d tunnels, want 1", len(s.Tunnels))

@@ -185,3 +185,71 @@ func spiText(s uint32) string {
 	}
 	return string(b)
 }
+
+// An IKEv2 rekey then its Delete (A deletes 0x11111111 at 11 s, B answers
+// for 0x22222222 at 11.1 s); A keeps sending on the old 0x22222222 (#4 at
+// 13 s, #5 at 17 s) after the new SA's first packet (12 s). Peers keep a
+// rekeyed SA's inbound half 5 s past the Delete (strongSwan's
+// delete_rekeyed_delay; the lab's ikev2-loss-rekey has such a packet, which
+// its receiver counted): #4 (1.9 s after) is accepted, #5 (5.9 s after) is a
+// Bad SPI. With no delay both are. By hand, A→B's rekey: with the delay 1
+// packet on the old SA after the switch (overlap 13 - 12 = 1 s) and 1 Bad
+// SPI; without, none and 2.
+func TestRekeyedDeleteDelay(t *testing.T) {
+	A1, A2 := pktbuild.SPI8("0101010101010101"), pktbuild.SPI8("0202020202020202")
+	ks := &keys.Set{IKEv2: []keys.IKEv2SA{{SPIi: A1, SPIr: A2, Enc: algo.EncNull, Integ: algo.AuthNone, PRF: algo.PRFHMACSHA256}}}
+	const I, R = ike.FlagInitiator, ike.FlagResponse
+	var zero ike.SPI
+	ts := []pktbuild.Payload{{T: ike.PayloadTSi, B: pktbuild.TSv4("10.1.0.0", "10.1.255.255")}, {T: ike.PayloadTSr, B: pktbuild.TSv4("10.2.0.0", "10.2.255.255")}}
+	withTS := func(ps ...pktbuild.Payload) []pktbuild.Payload { return append(ps, ts...) }
+	sk := func(ex ike.ExchangeType, flags uint8, mid uint32, ps ...pktbuild.Payload) []byte {
+		return pktbuild.V2SK(A1, A2, ex, flags, mid, ps...)
+	}
+	fromA := func(msg []byte) []byte { return ike4(hostA, hostB, msg) }
+	fromB := func(msg []byte) []byte { return ike4(hostB, hostA, msg) }
+	frames := cat([]frame{
+		{0, fromA(pktbuild.V2Msg(A1, zero, ike.ExchangeIKESAInit, I, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xa0, 16))))},
+		{0.1, fromB(pktbuild.V2Msg(A1, A2, ike.ExchangeIKESAInit, R, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xb0, 16))))},
+		{0.2, fromA(sk(ike.ExchangeIKEAuth, I, 1, withTS(pktbuild.IDv2(ike.PayloadIDi, "a"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(0x11111111, 0)))...))},
+		{0.3, fromB(sk(ike.ExchangeIKEAuth, R, 1, withTS(pktbuild.IDv2(ike.PayloadIDr, "b"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(0x22222222, 0)))...))}},
+		repeat(1, 3, func(s uint32) []byte { return esp4(hostA, hostB, 0x22222222, s, 100) }),
+		[]frame{
+			{10, fromA(sk(ike.ExchangeCreateChildSA, I, 2, withTS(pktbuild.NotifyV2(ike.ProtoESP, pktbuild.U32(0x11111111), ike.NotifyRekeySA),
+				pktbuild.SAv2(pktbuild.ESPProposalV2(0x33333333, 0)), pktbuild.NonceV2(pktbuild.Seq(0xc0, 16)))...))},
+			{10.1, fromB(sk(ike.ExchangeCreateChildSA, R, 2, withTS(pktbuild.SAv2(pktbuild.ESPProposalV2(0x44444444, 0)), pktbuild.NonceV2(pktbuild.Seq(0xd0, 16)))...))},
+			{11, fromA(sk(ike.ExchangeInformationalV2, I, 3, pktbuild.DeleteV2(ike.ProtoESP, 0x11111111)))},
+			{11.1, fromB(sk(ike.ExchangeInformationalV2, R, 3, pktbuild.DeleteV2(ike.ProtoESP, 0x22222222)))},
+			{12, esp4(hostA, hostB, 0x44444444, 1, 100)},
+			{13, esp4(hostA, hostB, 0x22222222, 4, 100)},
+			{17, esp4(hostA, hostB, 0x22222222, 5, 100)},
+		},
+	)
+	for _, tc := range []struct {
+		delay                    time.Duration
+		oldPackets, after, bad   uint64
+		overlap                  time.Duration
+		badSPIPackets, sentBytes uint64
+	}{
+		{0, 4, 1, 1, time.Second, 1, 500},
+		{-1, 3, 0, 2, 0, 2, 400},
+	} {
+		t.Run(tc.delay.String(), func(t *testing.T) {
+			a := run(t, Config{Me: prefixes(hostA), Keys: ks, RekeyedDeleteDelay: tc.delay}, frames...)
+			s := a.Snapshot()
+			checkStats(t, s, map[Stat]want{BadSPIPackets: value(tc.badSPIPackets), ConfidentialSent: value(tc.sentBytes)})
+			if len(s.Tunnels) != 1 || len(s.Tunnels[0].RekeyDetails) != 1 {
+				t.Fatalf("%d tunnels, want 1 with 1 rekey", len(s.Tunnels))
+			}
+			var d RekeyDirection
+			for _, x := range s.Tunnels[0].RekeyDetails[0].Directions {
+				if x.OldSPI == 0x22222222 {
+					d = x
+				}
+			}
+			if d.OldPacketsAfter != tc.after || d.BadSPI != tc.bad || d.Overlap != tc.overlap || s.Tunnels[0].Out.Packets != tc.oldPackets+1 {
+				t.Errorf("A→B: %d on the old SA after the switch, %d Bad SPI, overlap %v, %d packets out; want %d, %d, %v, %d",
+					d.OldPacketsAfter, d.BadSPI, d.Overlap, s.Tunnels[0].Out.Packets, tc.after, tc.bad, tc.overlap, tc.oldPackets+1)
+			}
+		})
+	}
+}

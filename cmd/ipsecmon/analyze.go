@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
@@ -33,6 +34,7 @@ type inputFlags struct {
 	log          *eventLog
 	keyFiles     []string
 	completeKeys bool
+	rekeyedDelay time.Duration
 	workers      int
 	pol          policyFlags
 }
@@ -48,6 +50,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&f.events, "events", "", "write SA lifecycle events and anomalies as JSON lines to FILE (- for stdout)")
 	fs.StringArrayVarP(&f.keyFiles, "keys", "k", nil, "keys to verify and decrypt with: Wireshark esp_sa / ikev1 / ikev2 tables, 'ip xfrm state' output, tcpdump -E secrets or ipsecmon's native format (detected); repeatable")
 	fs.BoolVar(&f.completeKeys, "complete-keys", false, "the key files list every SA of the hosts they name: packets for other SPIs to those hosts are Bad SPI")
+	fs.DurationVar(&f.rekeyedDelay, "rekeyed-delete-delay", analyzer.DefaultRekeyedDeleteDelay, "how long after its Delete the old SA of an IKEv2 rekey still accepts packets, as peers keep it for packets in flight (strongSwan's delete_rekeyed_delay; 0: none)")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "cores that verify and decrypt (each SA stays on one; the figures do not depend on this)")
 	f.pol.register(fs)
 }
@@ -97,6 +100,14 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 	}
 	cfg.ReplayMemory = int64(min(mem, 1<<62))
 	cfg.CompleteKeys = f.completeKeys
+	switch {
+	case f.rekeyedDelay < 0:
+		return cfg, "", nil, fmt.Errorf("--rekeyed-delete-delay %v: want 0 or more", f.rekeyedDelay)
+	case f.rekeyedDelay == 0:
+		cfg.RekeyedDeleteDelay = -1 // none (the analyzer's 0 is its default)
+	default:
+		cfg.RekeyedDeleteDelay = f.rekeyedDelay
+	}
 	cfg.Workers = f.workers
 	inputs := append(append([]string(nil), f.reads...), args...)
 	switch {
