@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"fmt"
 	"net/netip"
 	"testing"
 	"time"
@@ -103,6 +104,51 @@ func TestInferredRekey(t *testing.T) {
 	}
 }
 
+// The IKEv2 messages of the tunnel tests, between A (initiator) and B,
+// SK payloads in the clear (the tests' keys say ENCR_NULL without
+// integrity); every pair has these selectors.
+var v2Selectors = []pktbuild.Payload{{T: ike.PayloadTSi, B: pktbuild.TSv4("10.1.0.0", "10.1.255.255")}, {T: ike.PayloadTSr, B: pktbuild.TSv4("10.2.0.0", "10.2.255.255")}}
+
+func v2FromA(msg []byte) []byte { return ike4(hostA, hostB, msg) }
+func v2FromB(msg []byte) []byte { return ike4(hostB, hostA, msg) }
+
+// v2IKESA is IKE_SA_INIT and IKE_AUTH from at on, the pair of IKE_AUTH
+// receiving on spiA at A and spiB at B.
+func v2IKESA(at float64, si, sr ike.SPI, spiA, spiB uint32) []frame {
+	var zero ike.SPI
+	const I, R = ike.FlagInitiator, ike.FlagResponse
+	return []frame{
+		{at, v2FromA(pktbuild.V2Msg(si, zero, ike.ExchangeIKESAInit, I, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xa0, 16))))},
+		{at + 0.1, v2FromB(pktbuild.V2Msg(si, sr, ike.ExchangeIKESAInit, R, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xb0, 16))))},
+		{at + 0.2, v2FromA(pktbuild.V2SK(si, sr, ike.ExchangeIKEAuth, I, 1, append([]pktbuild.Payload{pktbuild.IDv2(ike.PayloadIDi, "a"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(spiA, 0))}, v2Selectors...)...))},
+		{at + 0.3, v2FromB(pktbuild.V2SK(si, sr, ike.ExchangeIKEAuth, R, 1, append([]pktbuild.Payload{pktbuild.IDv2(ike.PayloadIDr, "b"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(spiB, 0))}, v2Selectors...)...))},
+	}
+}
+
+// v2Child is a CREATE_CHILD_SA (message mid) from A, with REKEY_SA of
+// rekey when it is not 0.
+func v2Child(at float64, si, sr ike.SPI, mid uint32, rekey, spiA, spiB uint32) []frame {
+	const I, R = ike.FlagInitiator, ike.FlagResponse
+	var req []pktbuild.Payload
+	if rekey != 0 {
+		req = append(req, pktbuild.NotifyV2(ike.ProtoESP, pktbuild.U32(rekey), ike.NotifyRekeySA))
+	}
+	req = append(req, pktbuild.SAv2(pktbuild.ESPProposalV2(spiA, 0)), pktbuild.NonceV2(pktbuild.Seq(0xc0, 16)))
+	return []frame{
+		{at, v2FromA(pktbuild.V2SK(si, sr, ike.ExchangeCreateChildSA, I, mid, append(req, v2Selectors...)...))},
+		{at + 0.1, v2FromB(pktbuild.V2SK(si, sr, ike.ExchangeCreateChildSA, R, mid, append([]pktbuild.Payload{pktbuild.SAv2(pktbuild.ESPProposalV2(spiB, 0)), pktbuild.NonceV2(pktbuild.Seq(0xd0, 16))}, v2Selectors...)...))},
+	}
+}
+
+// v2Delete is A's Delete of spiA and B's answer deleting spiB (message mid).
+func v2Delete(at float64, si, sr ike.SPI, mid uint32, spiA, spiB uint32) []frame {
+	const I, R = ike.FlagInitiator, ike.FlagResponse
+	return []frame{
+		{at, v2FromA(pktbuild.V2SK(si, sr, ike.ExchangeInformationalV2, I, mid, pktbuild.DeleteV2(ike.ProtoESP, spiA)))},
+		{at + 0.1, v2FromB(pktbuild.V2SK(si, sr, ike.ExchangeInformationalV2, R, mid, pktbuild.DeleteV2(ike.ProtoESP, spiB)))},
+	}
+}
+
 // IKEv2 between A and B, all with the same selectors (keys without SK_d:
 // ESP stays unverified):
 //
@@ -123,32 +169,11 @@ func TestTunnelReauthAndPerCPU(t *testing.T) {
 		{SPIi: A1, SPIr: A2, Enc: algo.EncNull, Integ: algo.AuthNone, PRF: algo.PRFHMACSHA256},
 		{SPIi: B1, SPIr: B2, Enc: algo.EncNull, Integ: algo.AuthNone, PRF: algo.PRFHMACSHA256},
 	}}
-	const I, R = ike.FlagInitiator, ike.FlagResponse
-	var zero ike.SPI
-	ts := []pktbuild.Payload{{T: ike.PayloadTSi, B: pktbuild.TSv4("10.1.0.0", "10.1.255.255")}, {T: ike.PayloadTSr, B: pktbuild.TSv4("10.2.0.0", "10.2.255.255")}}
-	withTS := func(ps ...pktbuild.Payload) []pktbuild.Payload { return append(ps, ts...) }
-	fromA := func(msg []byte) []byte { return ike4(hostA, hostB, msg) }
-	fromB := func(msg []byte) []byte { return ike4(hostB, hostA, msg) }
-	ikeSA := func(at float64, si, sr ike.SPI, spiA, spiB uint32) []frame {
-		return []frame{
-			{at, fromA(pktbuild.V2Msg(si, zero, ike.ExchangeIKESAInit, I, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xa0, 16))))},
-			{at + 0.1, fromB(pktbuild.V2Msg(si, sr, ike.ExchangeIKESAInit, R, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xb0, 16))))},
-			{at + 0.2, fromA(pktbuild.V2SK(si, sr, ike.ExchangeIKEAuth, I, 1, withTS(pktbuild.IDv2(ike.PayloadIDi, "a"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(spiA, 0)))...))},
-			{at + 0.3, fromB(pktbuild.V2SK(si, sr, ike.ExchangeIKEAuth, R, 1, withTS(pktbuild.IDv2(ike.PayloadIDr, "b"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(spiB, 0)))...))},
-		}
-	}
-	child := func(at float64, si, sr ike.SPI, mid uint32, rekey []pktbuild.Payload, spiA, spiB uint32) []frame {
-		req := append(rekey, pktbuild.SAv2(pktbuild.ESPProposalV2(spiA, 0)), pktbuild.NonceV2(pktbuild.Seq(0xc0, 16)))
-		return []frame{
-			{at, fromA(pktbuild.V2SK(si, sr, ike.ExchangeCreateChildSA, I, mid, withTS(req...)...))},
-			{at + 0.1, fromB(pktbuild.V2SK(si, sr, ike.ExchangeCreateChildSA, R, mid, withTS(pktbuild.SAv2(pktbuild.ESPProposalV2(spiB, 0)), pktbuild.NonceV2(pktbuild.Seq(0xd0, 16)))...))},
-		}
-	}
 	frames := cat(
-		ikeSA(0, A1, A2, 0x11111111, 0x22222222),
-		child(1, A1, A2, 2, nil, 0x33333333, 0x44444444),
-		ikeSA(2, B1, B2, 0x55555555, 0x66666666),
-		child(3, B1, B2, 2, []pktbuild.Payload{pktbuild.NotifyV2(ike.ProtoESP, pktbuild.U32(0x55555555), ike.NotifyRekeySA)}, 0x77777777, 0x88888888),
+		v2IKESA(0, A1, A2, 0x11111111, 0x22222222),
+		v2Child(1, A1, A2, 2, 0, 0x33333333, 0x44444444),
+		v2IKESA(2, B1, B2, 0x55555555, 0x66666666),
+		v2Child(3, B1, B2, 2, 0x55555555, 0x77777777, 0x88888888),
 	)
 	a := run(t, Config{Me: prefixes(hostA), Keys: ks}, frames...)
 	s := a.Snapshot()
@@ -163,7 +188,7 @@ func TestTunnelReauthAndPerCPU(t *testing.T) {
 	for _, k := range tu.RekeyDetails {
 		for _, d := range k.Directions {
 			if d.Src == netip.MustParseAddr(hostA) {
-				got = append(got, k.How.String()+" "+spiText(d.OldSPI)+">"+spiText(d.NewSPI))
+				got = append(got, fmt.Sprintf("%s %08x>%08x", k.How, d.OldSPI, d.NewSPI))
 			}
 		}
 	}
@@ -174,16 +199,6 @@ func TestTunnelReauthAndPerCPU(t *testing.T) {
 	if tu.LocalTS == nil || tu.LocalTS[0].Text != "10.1.0.0-10.1.255.255" && tu.LocalTS[0].Prefix.String() != "10.1.0.0/16" {
 		t.Errorf("local selectors %+v, want A's 10.1.0.0/16", tu.LocalTS)
 	}
-}
-
-func spiText(s uint32) string {
-	const hex = "0123456789abcdef"
-	b := make([]byte, 8)
-	for i := 7; i >= 0; i-- {
-		b[i] = hex[s&15]
-		s >>= 4
-	}
-	return string(b)
 }
 
 // An IKEv2 rekey then its Delete (A deletes 0x11111111 at 11 s, B answers
@@ -198,27 +213,12 @@ func spiText(s uint32) string {
 func TestRekeyedDeleteDelay(t *testing.T) {
 	A1, A2 := pktbuild.SPI8("0101010101010101"), pktbuild.SPI8("0202020202020202")
 	ks := &keys.Set{IKEv2: []keys.IKEv2SA{{SPIi: A1, SPIr: A2, Enc: algo.EncNull, Integ: algo.AuthNone, PRF: algo.PRFHMACSHA256}}}
-	const I, R = ike.FlagInitiator, ike.FlagResponse
-	var zero ike.SPI
-	ts := []pktbuild.Payload{{T: ike.PayloadTSi, B: pktbuild.TSv4("10.1.0.0", "10.1.255.255")}, {T: ike.PayloadTSr, B: pktbuild.TSv4("10.2.0.0", "10.2.255.255")}}
-	withTS := func(ps ...pktbuild.Payload) []pktbuild.Payload { return append(ps, ts...) }
-	sk := func(ex ike.ExchangeType, flags uint8, mid uint32, ps ...pktbuild.Payload) []byte {
-		return pktbuild.V2SK(A1, A2, ex, flags, mid, ps...)
-	}
-	fromA := func(msg []byte) []byte { return ike4(hostA, hostB, msg) }
-	fromB := func(msg []byte) []byte { return ike4(hostB, hostA, msg) }
-	frames := cat([]frame{
-		{0, fromA(pktbuild.V2Msg(A1, zero, ike.ExchangeIKESAInit, I, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xa0, 16))))},
-		{0.1, fromB(pktbuild.V2Msg(A1, A2, ike.ExchangeIKESAInit, R, 0, pktbuild.SAv2(pktbuild.IKEProposalV2(nil)), pktbuild.KEv2(14), pktbuild.NonceV2(pktbuild.Seq(0xb0, 16))))},
-		{0.2, fromA(sk(ike.ExchangeIKEAuth, I, 1, withTS(pktbuild.IDv2(ike.PayloadIDi, "a"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(0x11111111, 0)))...))},
-		{0.3, fromB(sk(ike.ExchangeIKEAuth, R, 1, withTS(pktbuild.IDv2(ike.PayloadIDr, "b"), pktbuild.AuthV2(), pktbuild.SAv2(pktbuild.ESPProposalV2(0x22222222, 0)))...))}},
+	frames := cat(
+		v2IKESA(0, A1, A2, 0x11111111, 0x22222222),
 		repeat(1, 3, func(s uint32) []byte { return esp4(hostA, hostB, 0x22222222, s, 100) }),
+		v2Child(10, A1, A2, 2, 0x11111111, 0x33333333, 0x44444444),
+		v2Delete(11, A1, A2, 3, 0x11111111, 0x22222222),
 		[]frame{
-			{10, fromA(sk(ike.ExchangeCreateChildSA, I, 2, withTS(pktbuild.NotifyV2(ike.ProtoESP, pktbuild.U32(0x11111111), ike.NotifyRekeySA),
-				pktbuild.SAv2(pktbuild.ESPProposalV2(0x33333333, 0)), pktbuild.NonceV2(pktbuild.Seq(0xc0, 16)))...))},
-			{10.1, fromB(sk(ike.ExchangeCreateChildSA, R, 2, withTS(pktbuild.SAv2(pktbuild.ESPProposalV2(0x44444444, 0)), pktbuild.NonceV2(pktbuild.Seq(0xd0, 16)))...))},
-			{11, fromA(sk(ike.ExchangeInformationalV2, I, 3, pktbuild.DeleteV2(ike.ProtoESP, 0x11111111)))},
-			{11.1, fromB(sk(ike.ExchangeInformationalV2, R, 3, pktbuild.DeleteV2(ike.ProtoESP, 0x22222222)))},
 			{12, esp4(hostA, hostB, 0x44444444, 1, 100)},
 			{13, esp4(hostA, hostB, 0x22222222, 4, 100)},
 			{17, esp4(hostA, hostB, 0x22222222, 5, 100)},

@@ -20,34 +20,35 @@ import (
 // recording here, whose effect is known by construction. Nothing expected
 // comes from ipsecmon's own output.
 
-// tunnelFacts is the part of facts.json the tunnel tests read. Fields of
-// the routed topology (sent, path) are absent from older recordings.
+// tunnelFacts is the part of facts.json the tunnel tests read beyond
+// labFacts (peers). Fields of the routed topology (sent, path) are absent
+// from older recordings.
 type tunnelFacts struct {
-	Peers []struct {
-		Name        string `json:"name"`
-		LinkAddress string `json:"link_address"`
-	} `json:"peers"`
+	labFacts
 	ChildSAs []struct {
 		ID        string                         `json:"id"`
 		Replaces  string                         `json:"replaces"`
 		Selectors map[string]map[string][]string `json:"selectors"`
 	} `json:"child_sas"`
-	SPIs []struct {
-		SPI      string `json:"spi"`
-		From     string `json:"from"`
-		Child    string `json:"child"`
-		Counters map[string]struct {
-			Packets uint64 `json:"packets"`
-		} `json:"counters"`
-		Sent *struct {
-			Packets uint64 `json:"packets"`
-		} `json:"sent"`
-		Path *struct {
-			Dropped     int      `json:"dropped"`
-			DroppedSeqs []uint32 `json:"dropped_seqs"`
-			Reordered   int      `json:"reordered"`
-		} `json:"path"`
-	} `json:"spis"`
+	SPIs []spiFacts `json:"spis"`
+}
+
+// spiFacts is one SA direction of facts.json.
+type spiFacts struct {
+	SPI      string `json:"spi"`
+	From     string `json:"from"`
+	Child    string `json:"child"`
+	Counters map[string]struct {
+		Packets uint64 `json:"packets"`
+	} `json:"counters"`
+	Sent *struct {
+		Packets uint64 `json:"packets"`
+	} `json:"sent"`
+	Path *struct {
+		Dropped     int      `json:"dropped"`
+		DroppedSeqs []uint32 `json:"dropped_seqs"`
+		Reordered   int      `json:"reordered"`
+	} `json:"path"`
 }
 
 func readTunnelFacts(t *testing.T, dir string) tunnelFacts {
@@ -60,15 +61,6 @@ func readTunnelFacts(t *testing.T, dir string) tunnelFacts {
 		t.Fatal(err)
 	}
 	return f
-}
-
-func (f tunnelFacts) link(peer string) string {
-	for _, p := range f.Peers {
-		if p.Name == peer {
-			return p.LinkAddress
-		}
-	}
-	return ""
 }
 
 // selectorsShown is a facts selector list as the views show it: a single
@@ -95,22 +87,7 @@ type expectedTunnel struct {
 // in recordings without those facts (direct topology, nothing dropped),
 // the larger of the two daemons' counters (libipsec reports 0 for an
 // outbound SA replaced by a rekey its host initiated).
-func capturedOf(s struct {
-	SPI      string `json:"spi"`
-	From     string `json:"from"`
-	Child    string `json:"child"`
-	Counters map[string]struct {
-		Packets uint64 `json:"packets"`
-	} `json:"counters"`
-	Sent *struct {
-		Packets uint64 `json:"packets"`
-	} `json:"sent"`
-	Path *struct {
-		Dropped     int      `json:"dropped"`
-		DroppedSeqs []uint32 `json:"dropped_seqs"`
-		Reordered   int      `json:"reordered"`
-	} `json:"path"`
-}) uint64 {
+func capturedOf(s spiFacts) uint64 {
 	if s.Sent != nil {
 		n := s.Sent.Packets
 		if s.Path != nil {
