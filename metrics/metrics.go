@@ -9,11 +9,13 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"ipsecmon/analyzer"
 	"ipsecmon/bounds"
+	"ipsecmon/ikestate"
 	"ipsecmon/ipproto"
 )
 
@@ -90,20 +92,35 @@ var statMetrics = [analyzer.NumStats]struct {
 }
 
 var (
-	descCapture      = desc("capture_packets_total", "Packets libpcap delivered, per interface.", "interface")
-	descDropped      = desc("capture_dropped_packets_total", "Packets lost before ipsecmon saw them: by the kernel (buffer full) or the interface.", "interface", "by")
-	descTracked      = desc("tracked_security_associations", "SAs in the analyzer's table.")
-	descUntracked    = desc("untracked_packets_total", "IPsec packets not analysed because the SA table had no room (--max-sas, --replay-memory).")
-	descLimitHits    = desc("limit_discarded_total", "What a memory bound discarded, per bound (the unit is the bound's: packets, IKE SAs, fragments, ...).", "limit")
-	descEvicted      = desc("evicted_security_associations_total", "SAs removed from the table; their totals stay in the other counters.")
-	descIKE          = desc("ike_messages_total", "IKE messages seen.", "version")
-	descKeepalives   = desc("nat_keepalives_total", "NAT-T keepalives (RFC 3948).")
-	descSAPackets    = desc("sa_packets_total", "Accepted packets per SA.", "spi", "protocol", "direction", "src", "dst")
-	descSABytes      = desc("sa_bytes_total", "Accepted bytes per SA.", "spi", "protocol", "direction", "src", "dst")
-	descSAReplayed   = desc("sa_replay_detected_packets_total", "Packets per SA that failed the anti-replay check.", "spi", "protocol", "direction", "src", "dst")
-	descSAOmitted    = desc("sa_series_omitted", "SAs without per-SA series because of the series cap.")
-	descSeriesPerSA  = []*prometheus.Desc{descSAPackets, descSABytes, descSAReplayed}
-	descWithoutStats = []*prometheus.Desc{descCapture, descDropped, descTracked, descUntracked, descLimitHits, descEvicted, descIKE, descKeepalives, descSAOmitted}
+	descCapture     = desc("capture_packets_total", "Packets libpcap delivered, per interface.", "interface")
+	descDropped     = desc("capture_dropped_packets_total", "Packets lost before ipsecmon saw them: by the kernel (buffer full) or the interface.", "interface", "by")
+	descTracked     = desc("tracked_security_associations", "SAs in the analyzer's table.")
+	descUntracked   = desc("untracked_packets_total", "IPsec packets not analysed because the SA table had no room (--max-sas, --replay-memory).")
+	descLimitHits   = desc("limit_discarded_total", "What a memory bound discarded, per bound (the unit is the bound's: packets, IKE SAs, fragments, ...).", "limit")
+	descEvicted     = desc("evicted_security_associations_total", "SAs removed from the table; their totals stay in the other counters.")
+	descIKE         = desc("ike_messages_total", "IKE messages seen.", "version")
+	descKeepalives  = desc("nat_keepalives_total", "NAT-T keepalives (RFC 3948).")
+	descSAPackets   = desc("sa_packets_total", "Accepted packets per SA.", "spi", "protocol", "direction", "src", "dst")
+	descSABytes     = desc("sa_bytes_total", "Accepted bytes per SA.", "spi", "protocol", "direction", "src", "dst")
+	descSAReplayed  = desc("sa_replay_detected_packets_total", "Packets per SA that failed the anti-replay check.", "spi", "protocol", "direction", "src", "dst")
+	descSAOmitted   = desc("sa_series_omitted", "SAs without per-SA series because of the series cap.")
+	descSeriesPerSA = []*prometheus.Desc{descSAPackets, descSABytes, descSAReplayed}
+
+	// Per tunnel, labelled by its identity, which rekeys do not change.
+	tunnelLabels         = []string{"local", "remote", "local_ts", "remote_ts", "protocol"}
+	tunnelDirLabels      = append(append([]string(nil), tunnelLabels...), "direction")
+	descTunnelPackets    = desc("tunnel_accepted_packets_total", "Accepted packets per tunnel and direction, summed over its SAs across rekeys.", tunnelDirLabels...)
+	descTunnelBytes      = desc("tunnel_accepted_bytes_total", "Accepted bytes (ESP/AH header to the end of the IP packet) per tunnel and direction, across rekeys (tunnel_bytes_total counts tunnel-mode SAs).", tunnelDirLabels...)
+	descTunnelLost       = desc("tunnel_lost_packets", "Sequence numbers never seen between the lowest and highest accepted, per tunnel and direction (lowered when a packet counted lost arrives late).", tunnelDirLabels...)
+	descTunnelReordered  = desc("tunnel_reordered_packets_total", "Packets accepted after a higher sequence number, inside the replay window.", tunnelDirLabels...)
+	descTunnelDuplicates = desc("tunnel_duplicate_packets_total", "Packets whose sequence number was already accepted, inside the replay window.", tunnelDirLabels...)
+	descTunnelLate       = desc("tunnel_late_packets_total", "Packets left of the replay window.", tunnelDirLabels...)
+	descTunnelChildSAs   = desc("tunnel_child_sas_total", "SA pairs of the tunnel so far.", tunnelLabels...)
+	descTunnelRekeys     = desc("tunnel_rekeys_total", "SA pairs that replaced another in the tunnel (rekey, reauthentication, or inferred from traffic).", tunnelLabels...)
+	descTunnelRekeyLost  = desc("tunnel_rekey_lost_packets", "Sequence numbers lost across the tunnel's rekeys listed (old SA after the switch, new SA before its first packet).", tunnelLabels...)
+	descTunnelOmitted    = desc("tunnel_series_omitted", "Tunnels without series because of the series cap.")
+	descSeriesPerTunnel  = []*prometheus.Desc{descTunnelPackets, descTunnelBytes, descTunnelLost, descTunnelReordered, descTunnelDuplicates, descTunnelLate, descTunnelChildSAs, descTunnelRekeys, descTunnelRekeyLost}
+	descWithoutStats     = []*prometheus.Desc{descCapture, descDropped, descTracked, descUntracked, descLimitHits, descEvicted, descIKE, descKeepalives, descSAOmitted}
 )
 
 // Describe sends every descriptor.
@@ -115,9 +132,10 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 			ch <- m.desc
 		}
 	}
-	for _, d := range append(descWithoutStats, descSeriesPerSA...) {
+	for _, d := range append(append(descWithoutStats, descSeriesPerSA...), descSeriesPerTunnel...) {
 		ch <- d
 	}
+	ch <- descTunnelOmitted
 }
 
 // Collect reads one sample and turns it into metrics.
@@ -184,6 +202,73 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(descSABytes, prometheus.CounterValue, float64(p.sa.Bytes), l...)
 		ch <- prometheus.MustNewConstMetric(descSAReplayed, prometheus.CounterValue, float64(p.sa.Replayed), l...)
 	}
+	c.tunnels(ch, s.Snap.Tunnels)
+}
+
+// tunnels exports the busiest tunnels (by bytes, at most the series cap),
+// labelled by their identity: the series of a tunnel go on across its
+// rekeys, where per-SA series end with their SPI.
+func (c *Collector) tunnels(ch chan<- prometheus.Metric, ts []*analyzer.Tunnel) {
+	ts = slices.Clone(ts)
+	slices.SortStableFunc(ts, func(a, b *analyzer.Tunnel) int {
+		return cmp.Compare(b.In.Bytes+b.Out.Bytes, a.In.Bytes+a.Out.Bytes)
+	})
+	omitted := 0
+	if len(ts) > c.maxSeries {
+		omitted = len(ts) - c.maxSeries
+		ts = ts[:c.maxSeries]
+	}
+	ch <- prometheus.MustNewConstMetric(descTunnelOmitted, prometheus.GaugeValue, float64(omitted))
+	for _, t := range ts {
+		id := []string{t.Local.String(), t.Remote.String(), selectorLabel(t.LocalTS), selectorLabel(t.RemoteTS), strings.ToLower(ipproto.Name(t.Key.Proto))}
+		for _, d := range []struct {
+			dir string
+			tr  *analyzer.TunnelTraffic
+		}{{"in", &t.In}, {"out", &t.Out}} {
+			l := append(slices.Clone(id), d.dir)
+			ch <- prometheus.MustNewConstMetric(descTunnelPackets, prometheus.CounterValue, float64(d.tr.Packets), l...)
+			ch <- prometheus.MustNewConstMetric(descTunnelBytes, prometheus.CounterValue, float64(d.tr.Bytes), l...)
+			ch <- prometheus.MustNewConstMetric(descTunnelLost, prometheus.GaugeValue, float64(d.tr.Lost), l...)
+			ch <- prometheus.MustNewConstMetric(descTunnelReordered, prometheus.CounterValue, float64(d.tr.Reordered), l...)
+			ch <- prometheus.MustNewConstMetric(descTunnelDuplicates, prometheus.CounterValue, float64(d.tr.Duplicates), l...)
+			ch <- prometheus.MustNewConstMetric(descTunnelLate, prometheus.CounterValue, float64(d.tr.Late), l...)
+		}
+		ch <- prometheus.MustNewConstMetric(descTunnelChildSAs, prometheus.CounterValue, float64(t.ChildSAs), id...)
+		ch <- prometheus.MustNewConstMetric(descTunnelRekeys, prometheus.CounterValue, float64(t.Rekeys), id...)
+		var lost uint64
+		for _, k := range t.RekeyDetails {
+			for _, d := range k.Directions {
+				lost += d.Lost
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(descTunnelRekeyLost, prometheus.GaugeValue, float64(lost), id...)
+	}
+}
+
+// maxSelectorLabel bounds a selector label's length: a tunnel may
+// negotiate many selectors, and a label value is stored with every sample.
+const maxSelectorLabel = 128
+
+// selectorLabel is a side's selectors as a label value ("" when no
+// negotiation shows them), cut at maxSelectorLabel bytes with the number
+// of selectors left out.
+func selectorLabel(sel []ikestate.Selector) string {
+	var b strings.Builder
+	for i, s := range sel {
+		t := s.Text
+		if s.Prefix.IsValid() {
+			t = s.Prefix.String()
+		}
+		if i > 0 {
+			t = "," + t
+		}
+		if b.Len()+len(t) > maxSelectorLabel {
+			fmt.Fprintf(&b, ",+%d more", len(sel)-i)
+			break
+		}
+		b.WriteString(t)
+	}
+	return b.String()
 }
 
 func dirLabel(r *analyzer.QuickModeSA, in bool) string {

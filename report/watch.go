@@ -11,6 +11,7 @@ import (
 	"github.com/dustin/go-humanize"
 
 	"ipsecmon/analyzer"
+	"ipsecmon/ikestate"
 	"ipsecmon/ipproto"
 )
 
@@ -32,6 +33,7 @@ type Watch struct {
 	Interval time.Duration // the expected time between samples
 	prev     *WatchSample
 	prevSA   map[analyzer.SAKey]uint64
+	prevTun  map[analyzer.TunnelKey][2]uint64 // bytes in, out
 }
 
 // Write shows a sample and remembers it for the next one's rates.
@@ -81,6 +83,7 @@ func (v *Watch) Write(w io.Writer, s WatchSample) error {
 			fmt.Fprintf(&b, "%-32s %18s %14s\n", StatNames[i].Display, val, rate(i))
 		}
 		v.busiest(&b, s, secs)
+		v.tunnels(&b, s, secs)
 		if ev := s.Events; len(ev) > 0 {
 			b.WriteString("\nRecent events\n")
 			for _, e := range ev {
@@ -97,6 +100,10 @@ func (v *Watch) Write(w io.Writer, s WatchSample) error {
 		}
 	}
 	v.prev = &s
+	v.prevTun = map[analyzer.TunnelKey][2]uint64{}
+	for _, t := range s.Snap.Tunnels {
+		v.prevTun[t.Key] = [2]uint64{t.In.Bytes, t.Out.Bytes}
+	}
 	v.prevSA = map[analyzer.SAKey]uint64{}
 	for _, r := range s.Snap.Rows {
 		for _, sa := range r.SAs() {
@@ -160,5 +167,64 @@ func (v *Watch) busiest(b *strings.Builder, s WatchSample, secs float64) {
 		}
 		fmt.Fprintf(b, "  %-4s 0x%08x %-39s %-39s %12s %12s %10d\n", p, e.sa.Key.SPI, e.sa.Src, e.sa.Key.Dst,
 			humanize.Bytes(uint64(e.rate))+"/s", humanize.Bytes(e.sa.Bytes), e.sa.Replayed)
+	}
+}
+
+// tunnels lists the busiest tunnels (by bytes a second since the previous
+// sample, then by bytes): their SAs and rekeys so far, rates, losses.
+func (v *Watch) tunnels(b *strings.Builder, s WatchSample, secs float64) {
+	type entry struct {
+		t       *analyzer.Tunnel
+		in, out float64
+	}
+	rate := func(now, before uint64, seen bool) float64 {
+		switch {
+		case !seen && v.prev != nil:
+			return float64(now) / secs // a tunnel new since the previous sample
+		case now < before || v.prev == nil:
+			return 0
+		}
+		return float64(now-before) / secs
+	}
+	var es []entry
+	for _, t := range s.Snap.Tunnels {
+		p, seen := v.prevTun[t.Key]
+		es = append(es, entry{t, rate(t.In.Bytes, p[0], seen), rate(t.Out.Bytes, p[1], seen)})
+	}
+	if len(es) == 0 {
+		return
+	}
+	slices.SortStableFunc(es, func(a, b entry) int {
+		if c := cmp.Compare(b.in+b.out, a.in+a.out); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.t.In.Bytes+b.t.Out.Bytes, a.t.In.Bytes+a.t.Out.Bytes)
+	})
+	fmt.Fprintf(b, "\nTunnels (%d)\n", len(es))
+	es = es[:min(len(es), v.Top)]
+	cells := make([][]string, len(es))
+	for i, e := range es {
+		t := e.t
+		ts := func(sel []ikestate.Selector) string {
+			if sel == nil {
+				return "-"
+			}
+			return selectorText(sel)
+		}
+		rekeys := humanize.Comma(int64(t.Rekeys))
+		if t.Inferred {
+			rekeys += "*"
+		}
+		cells[i] = []string{t.Local.String(), t.Remote.String(), ts(t.LocalTS), ts(t.RemoteTS), humanize.Comma(int64(t.ChildSAs)), rekeys,
+			humanize.Bytes(uint64(e.in)) + "/s", humanize.Bytes(uint64(e.out)) + "/s",
+			humanize.Comma(int64(t.In.Lost)), humanize.Comma(int64(t.Out.Lost)), t.State}
+	}
+	var tb strings.Builder
+	writeTable(&tb, []string{"Local", "Remote", "Local TS", "Remote TS", "Child SAs", "Rekeys", "Rate In", "Rate Out", "Lost In", "Lost Out", "State"},
+		cells, []bool{false, false, false, false, true, true, true, true, true, true, false})
+	for _, l := range strings.SplitAfter(tb.String(), "\n") {
+		if l != "" {
+			b.WriteString("  " + l)
+		}
 	}
 }

@@ -184,6 +184,15 @@ func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, er
 			w.Header().Set("Content-Type", "application/json")
 			w.Write(b)
 		})
+		mux.HandleFunc("/tunnels.json", func(w http.ResponseWriter, _ *http.Request) {
+			b, err := report.TunnelColumns.JSON(s.sample().Snap.Tunnels, report.TunnelColumns.All)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.Write(b)
+		})
 		s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go s.srv.Serve(ln)
 		fmt.Fprintf(stderr, "ipsecmon: metrics on http://%s/metrics\n", ln.Addr())

@@ -31,7 +31,7 @@ var commands = []command{
 	eventsCmd.command(),
 	{"filters", "Generic and Specific Filters of the IPsec policy, with weights and packet hits", runFilters},
 	checkCmd.command(),
-	{"watch", "live view of a gateway: statistics with rates, busiest SAs, events, drops", runWatch},
+	{"watch", "live view of a gateway: statistics with rates, busiest SAs and tunnels, events, drops", runWatch},
 }
 
 func main() {

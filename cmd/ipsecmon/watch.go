@@ -16,14 +16,14 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 	var lf liveFlags
 	var interval time.Duration
 	var top int
-	fs := newFlagSet("watch", "Shows what is happening now on live interfaces: the Quick Mode statistics with their rates,\nthe busiest SAs, recent lifecycle events and capture drops, refreshed every --interval.\nWhen stdout is not a terminal it prints one line per interval. Ctrl-C ends it with the final report.",
+	fs := newFlagSet("watch", "Shows what is happening now on live interfaces: the Quick Mode statistics with their rates,\nthe busiest SAs and tunnels, recent lifecycle events and capture drops, refreshed every --interval.\nWhen stdout is not a terminal it prints one line per interval. Ctrl-C ends it with the final report.",
 		`  ipsecmon watch -i eth0
   ipsecmon watch -i eth0 -i eth1 --interval 5s --metrics-listen :9477 --events /var/log/ipsecmon.jsonl
 `)
 	in.register(fs)
 	lf.register(fs)
 	fs.DurationVar(&interval, "interval", time.Second, "refresh interval")
-	fs.IntVar(&top, "top", 10, "busiest SAs to show")
+	fs.IntVar(&top, "top", 10, "busiest SAs and tunnels to show")
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
 		return st
 	}
