@@ -33,12 +33,19 @@ type ikeSA struct {
 	keyTries, keyFails int
 	rekeyOf            *IKESARef
 	children           []*childSA
-	seen               map[[32]byte]*seenMsg
+	// live counts each peer's requests and answers (IKEv2); multiChoice
+	// the responder SA payloads that chose more than one suite.
+	live        [2]Liveness
+	multiChoice int
+	seen        map[[32]byte]*seenMsg
 
 	// What phase 1 / IKE_SA_INIT negotiated.
 	p1         *ike.Phase1
 	suite      *ike.Suite
 	authMethod string
+	// suiteChosen: p1 or suite is the responder's choice, not the
+	// initiator's first offer standing in for it.
+	suiteChosen bool
 
 	// IKEv1 decryption state (RFC 2409 Appendix B).
 	k1      *keys.IKEv1SA
@@ -109,7 +116,10 @@ func (sa *ikeSA) snapshot() *IKESA {
 		Inferred: sa.inferred, NATT: sa.natt, VendorIDs: slices.Clone(sa.vendorIDs), LocalID: sa.idI, RemoteID: sa.idR,
 		Started: sa.started, Established: sa.established, Ended: sa.ended, RekeyOf: sa.rekeyOf,
 		Children: len(sa.children), Messages: sa.msgs, KeysMismatch: sa.keysMismatch(),
+		Liveness: sa.liveness(), MultipleChoices: sa.multiChoice,
 	}
+	s.Suite.Chosen = sa.suiteChosen
+	s.Suite.Exchange = sa.exchange
 	if sa.exchange == 0 {
 		s.Exchange = ""
 	}
@@ -123,6 +133,9 @@ func (sa *ikeSA) snapshot() *IKESA {
 		s.DHGroup = p.Group.String()
 		s.LifeSeconds, s.LifeKilobytes = p.LifeSeconds, p.LifeKilobytes
 		s.AuthMethod = p.AuthMethod.String()
+		s.Suite.Enc, s.Suite.EncKeyBits = algo.EncFromIKEv1Phase1(p.Enc), p.KeyBytes()*8
+		s.Suite.PRF, s.Suite.AuthV1 = algo.PRFFromIKEv1Hash(p.Hash), p.AuthMethod
+		s.Suite.DH, s.Suite.HasDH = p.Group, p.Group != 0
 		s.KeysKnown = sa.k1 != nil
 		s.CanDeriveChild = sa.k1 != nil && len(sa.k1.SKEYIDd) > 0
 	case sa.suite != nil:
@@ -136,6 +149,9 @@ func (sa *ikeSA) snapshot() *IKESA {
 		if u.HasDH {
 			s.DHGroup = u.DH.String()
 		}
+		s.Suite.Enc, s.Suite.EncKeyBits, s.Suite.PRF = u.Enc, u.EncKeyLen, u.PRF
+		s.Suite.Integ, s.Suite.HasInteg = u.Integ, u.HasInteg
+		s.Suite.DH, s.Suite.HasDH = u.DH, u.HasDH
 	}
 	if sa.ref.Version == 2 {
 		s.KeysKnown = sa.k2 != nil
@@ -189,6 +205,10 @@ type v2Exchange struct {
 	// shortResp is set when an encrypted response is too small to carry an
 	// SA payload and a nonce: read from the headers, it is an error notify.
 	shortResp bool
+	// sent is when the request was first sent; retransmits counts its
+	// copies sent while no answer had been seen.
+	sent        time.Time
+	retransmits int
 }
 
 // v2Content is what a decrypted IKEv2 message carries.

@@ -149,6 +149,13 @@ type IKESA struct {
 	RekeyOf        *IKESARef `json:"rekey_of,omitempty"`
 	Children       int       `json:"child_pairs"`
 	Messages       int       `json:"messages"`
+	// Suite is what was negotiated as typed values; Liveness each peer's
+	// requests and answers (0: the initiator, 1: the responder; IKEv2);
+	// MultipleChoices the responder SA payloads that chose more than one
+	// suite. For the findings; the views show the strings above.
+	Suite           Suite       `json:"-"`
+	Liveness        [2]Liveness `json:"-"`
+	MultipleChoices int         `json:"-"`
 }
 
 // Selector is one traffic selector or IKEv1 client ID.

@@ -195,6 +195,10 @@ func (sa *ikeSA) notePhase1(ps []ike.Payload, fromI bool) {
 				p1 := s.Proposals[0].Transforms[0].Phase1()
 				sa.p1 = &p1
 				sa.block = nil
+				sa.suiteChosen = !fromI
+			}
+			if !fromI && multipleChoicesV1(s) {
+				sa.multiChoice++
 			}
 		case ike.PayloadKE:
 			if fromI {
@@ -474,6 +478,9 @@ func (t *Tracker) completeQuickMode(sa *ikeSA, ex *v1Exchange, now time.Time) {
 		return
 	}
 	for i, rsa := range qr.sas {
+		if multipleChoicesV1(rsa) {
+			sa.multiChoice++
+		}
 		var isa *ike.SAv1
 		if i < len(qi.sas) {
 			isa = &qi.sas[i]

@@ -41,6 +41,7 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 	}
 	dup, digest := t.retransmission(sa, m, msg)
 	if dup {
+		sa.noteRetransmitV2(h, m.Time)
 		return
 	}
 	sa.msgs++
@@ -68,7 +69,12 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 	if !complete {
 		return // more SKF fragments to come
 	}
+	reqSeen, respSeen := ex.reqSeen, ex.respSeen
 	sa.noteExchangeV2(ex, h, decrypted)
+	sa.noteLivenessV2(ex, h, m.Time, reqSeen, respSeen)
+	if h.Response() && content != nil && content.hasSA && multipleChoicesV2(content.proposals) {
+		sa.multiChoice++
+	}
 	switch h.Exchange {
 	case ike.ExchangeIKESAInit:
 		t.v2SAInit(sa, ex, m, h, content)
@@ -336,7 +342,7 @@ func (t *Tracker) v2SAInit(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c
 	sa.nr = c.nonce
 	if len(c.proposals) > 0 {
 		s := c.proposals[0].Suite()
-		sa.suite = &s
+		sa.suite, sa.suiteChosen = &s, true
 	}
 }
 
@@ -680,7 +686,7 @@ func (t *Tracker) rekeyIKESA(old *ikeSA, n *negotiation, req, resp *v2Content, n
 		sa.idI, sa.idR = old.idR, old.idI
 	}
 	s := rp.Suite()
-	sa.suite = &s
+	sa.suite, sa.suiteChosen = &s, true
 	ref := old.ref
 	sa.rekeyOf = &ref
 	sa.ni, sa.nr = req.nonce, resp.nonce
@@ -698,6 +704,7 @@ func (t *Tracker) rekeyIKESA(old *ikeSA, n *negotiation, req, resp *v2Content, n
 }
 
 func (t *Tracker) v2Informational(sa *ikeSA, ex *v2Exchange, m Message, h ike.Header, c *v2Content) {
+	sa.noteCheckV2(h, c)
 	if c == nil {
 		if !ex.undecryptedNoted {
 			ex.undecryptedNoted = true

@@ -293,3 +293,9 @@ func defaultKeyBits(enc algo.Enc) int {
 	}
 	return 0
 }
+
+// PreShared reports authentication with a pre-shared key, alone or with
+// XAUTH after it (RFC 2409 §5.4; the XAUTH methods of
+// draft-ietf-ipsec-isakmp-xauth): what makes an Aggressive Mode exchange
+// open to an offline guess of the key.
+func (m AuthMethodV1) PreShared() bool { return m == 1 || m == 65001 || m == 65002 }
