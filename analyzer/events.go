@@ -3,6 +3,7 @@ package analyzer
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"time"
 
@@ -36,9 +37,24 @@ type EventSA struct {
 	Dst      string `json:"dst"`
 	SrcPort  uint16 `json:"src_port,omitempty"`
 	DstPort  uint16 `json:"dst_port,omitempty"`
+	// key and src are the same, typed, for the packages that group events
+	// by SA (timeline); not written.
+	key SAKey
+	src netip.Addr
 }
 
+// Key returns the SA (or cleartext flow) the event is about and the source
+// of its packets.
+func (e *EventSA) Key() (SAKey, netip.Addr) { return e.key, e.src }
+
 func eventSA(k SAKey, src fmt.Stringer) *EventSA {
+	e := eventSAText(k, src)
+	e.key = k
+	e.src, _ = src.(netip.Addr)
+	return e
+}
+
+func eventSAText(k SAKey, src fmt.Stringer) *EventSA {
 	switch k.Proto {
 	case ipproto.ESP, ipproto.AH:
 		p := "esp"

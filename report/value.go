@@ -22,7 +22,8 @@ const (
 	vBytes            // a byte count: rounded in tables (1.2 kB)
 	vTime
 	vAddr
-	vJSON // a nested JSON value (a list of records); tables show its summary
+	vJSON   // a nested JSON value (a list of records); tables show its summary
+	vRanked // a name with an order of its own (a severity): sorted by rank, written as text
 )
 
 // Value is one cell of a view. Null means the input cannot tell. A value
@@ -52,6 +53,9 @@ func nested(v any, summary string) (Value, error) {
 	}
 	return Value{kind: vJSON, s: summary, j: b}, nil
 }
+
+// ranked is a name that sorts by rank rather than alphabetically.
+func ranked(s string, rank uint64) Value { return Value{kind: vRanked, s: s, n: rank} }
 
 // orNull is s, or unknown when s is empty.
 func orNull(s string) Value {
@@ -182,6 +186,8 @@ func compareValues(a, b Value) int {
 		return compareNumbers(a, b)
 	case a.kind == vTime && b.kind == vTime:
 		return a.t.Compare(b.t)
+	case a.kind == vRanked && b.kind == vRanked:
+		return cmp.Compare(a.n, b.n)
 	}
 	return strings.Compare(a.Text(), b.Text())
 }

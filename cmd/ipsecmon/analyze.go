@@ -138,7 +138,7 @@ func (f *inputFlags) newRun(cfg analyzer.Config, stderr io.Writer) *pipeline.Run
 		msgs = stderr
 	}
 	if f.log != nil {
-		cfg.OnEvent = f.log.add
+		cfg.OnEvent = chainEvents(cfg.OnEvent, f.log.add)
 	}
 	return pipeline.New(analyzer.New(cfg), pipeline.Options{Messages: msgs})
 }

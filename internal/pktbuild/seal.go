@@ -3,6 +3,7 @@ package pktbuild
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/des"
 	"crypto/hmac"
 	"crypto/sha1"
 	"crypto/sha256"
@@ -21,6 +22,10 @@ type Sealer struct {
 	GCM          bool
 	SHA1         bool // HMAC-SHA1-96 instead of HMAC-SHA2-256-128
 	ESN          bool
+	// TripleDES encrypts with 3DES-CBC (RFC 2451; Key is 24 bytes), Null
+	// with NULL encryption (RFC 2410: no IV, 4-byte alignment; Key unused),
+	// both with the HMAC above.
+	TripleDES, Null bool
 }
 
 // Fault selects an error to inject.
@@ -50,10 +55,12 @@ func (s *Sealer) icv(data []byte, seqHi uint32) []byte {
 
 // Seal returns the ESP packet (SPI to ICV) carrying payload with next header nh.
 func (s *Sealer) Seal(seq uint64, payload []byte, nh uint8, fault Fault) []byte {
-	block := 16
-	align := block
-	if s.GCM {
+	align := 16
+	switch {
+	case s.GCM, s.Null:
 		align = 4
+	case s.TripleDES:
+		align = 8
 	}
 	// RFC 4303 §2.4: pad so that payload+2 aligns; padding is 1, 2, 3, ...
 	padLen := (align - (len(payload)+2)%align) % align
@@ -89,12 +96,21 @@ func (s *Sealer) Seal(seq uint64, payload []byte, nh uint8, fault Fault) []byte 
 		}
 		return out
 	}
-	blk, _ := aes.NewCipher(s.Key)
-	iv := make([]byte, block)
-	binary.BigEndian.PutUint64(iv[8:], seq*13+5)
-	ct := make([]byte, len(pt))
-	cipher.NewCBCEncrypter(blk, iv).CryptBlocks(ct, pt)
-	out = Cat(hdr, iv, ct)
+	if s.Null {
+		out = Cat(hdr, pt)
+	} else {
+		var blk cipher.Block
+		if s.TripleDES {
+			blk, _ = des.NewTripleDESCipher(s.Key)
+		} else {
+			blk, _ = aes.NewCipher(s.Key)
+		}
+		iv := make([]byte, blk.BlockSize())
+		binary.BigEndian.PutUint64(iv[len(iv)-8:], seq*13+5)
+		ct := make([]byte, len(pt))
+		cipher.NewCBCEncrypter(blk, iv).CryptBlocks(ct, pt)
+		out = Cat(hdr, iv, ct)
+	}
 	icv := s.icv(out, seqHi)
 	if fault == FlipICV {
 		icv[0] ^= 0x80

@@ -70,3 +70,27 @@ var ESPKeyProfiles = map[string]string{
 	"tcpdump_secrets": "tcpdump/esp_sa.esp-secrets.wireshark-derived",
 	"wstests":         "wireshark-tests/esp_sa",
 }
+
+// LabRecordings returns the directories of the lab's recordings
+// ($IPSECMON_LAB_DIR, or testdata/pcaps/lab in the repository), each
+// with its facts.json, or skips t when there are none.
+func LabRecordings(t testing.TB) []string {
+	t.Helper()
+	dir := os.Getenv("IPSECMON_LAB_DIR")
+	if dir == "" {
+		root, err := RepoRoot()
+		if err != nil {
+			t.Skip("no repository root")
+		}
+		dir = filepath.Join(root, "testdata", "pcaps", "lab")
+	}
+	facts, _ := filepath.Glob(filepath.Join(dir, "*", "facts.json"))
+	if len(facts) == 0 {
+		t.Skipf("no lab recordings in %s", dir)
+	}
+	var out []string
+	for _, f := range facts {
+		out = append(out, filepath.Dir(f))
+	}
+	return out
+}
