@@ -6,6 +6,7 @@ package capture
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -46,8 +47,11 @@ type Progress interface {
 // FormatError is an unreadable input: not a capture, or a damaged record.
 type FormatError struct {
 	Source string
-	Packet int // 0 when the file header itself is bad
+	Packet int // 0 when the file header itself is bad, or the damage was found at the end
 	Err    error
+	// AtEnd: found after the last record (a gzip checksum), so nothing of
+	// the file was left unread.
+	AtEnd bool
 }
 
 func (e *FormatError) Error() string {
@@ -97,8 +101,14 @@ func Open(name string) (Source, error) {
 		}
 	}
 	var total int64
-	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-		total = st.Size()
+	if st, err := f.Stat(); err == nil {
+		if st.IsDir() {
+			f.Close()
+			return nil, &FormatError{Source: name, Err: errors.New("is a directory, not a capture file")}
+		}
+		if st.Mode().IsRegular() {
+			total = st.Size()
+		}
 	}
 	src, err := newReaderSource(name, f, total)
 	if err != nil {
@@ -119,8 +129,14 @@ func newReaderSource(name string, r io.Reader, total int64) (*fileSource, error)
 	src := &fileSource{name: name, counter: cr, total: total}
 	br := bufio.NewReaderSize(cr, 1<<16)
 	head, err := br.Peek(4)
-	if err != nil {
+	switch {
+	case err == nil:
+	case len(head) == 0 && errors.Is(err, io.EOF):
+		return nil, &FormatError{Source: name, Err: errors.New("empty (0 bytes), not a capture file")}
+	case errors.Is(err, io.EOF):
 		return nil, &FormatError{Source: name, Err: fmt.Errorf("too short to be a capture file (%d bytes)", len(head))}
+	default:
+		return nil, &FormatError{Source: name, Err: fmt.Errorf("reading: %w", unwrapPath(err))}
 	}
 	var in io.Reader = br
 	if head[0] == 0x1f && head[1] == 0x8b {
@@ -175,15 +191,16 @@ func (s *fileSource) Next(f *Frame) error {
 			// pcapgo reads a record's data with io.ReadFull, which says
 			// io.EOF, not io.ErrUnexpectedEOF, when none of it is there;
 			// the header it did read is in ci (a clean end leaves ci empty).
-			err = fmt.Errorf("file ends after a packet record's header: its %d bytes are missing (truncated capture)", ci.CaptureLength)
+			return &FormatError{Source: s.name, Packet: s.n + 1,
+				Err: fmt.Errorf("file ends after a packet record's header: its %d bytes are missing (truncated capture)", ci.CaptureLength)}
 		}
 		if err == io.EOF {
 			return io.EOF
 		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			err = errors.New("file ends in the middle of a packet record (truncated capture)")
+		if errors.Is(err, gzip.ErrChecksum) {
+			return &FormatError{Source: s.name, Err: s.damage(err), AtEnd: true}
 		}
-		return &FormatError{Source: s.name, Packet: s.n + 1, Err: err}
+		return &FormatError{Source: s.name, Packet: s.n + 1, Err: s.damage(err)}
 	}
 	s.n++
 	lt := s.linkType
@@ -198,6 +215,39 @@ func (s *fileSource) Next(f *Frame) error {
 	}
 	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n}
 	return nil
+}
+
+// unwrapPath drops the operation and path a read error repeats (the
+// message names the file already).
+func unwrapPath(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// damage says in the analyst's terms what a read error found, the way
+// tshark tells a capture cut short from a damaged one.
+func (s *fileSource) damage(err error) error {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, gzip.ErrChecksum):
+		// gzip's checksum covers the whole stream: it is checked after the
+		// last byte, once every packet has been read and analysed.
+		return fmt.Errorf("the gzip checksum, checked after the data, does not match: all %d packets were read and analysed, but the file is damaged and any of them may be corrupt", s.n)
+	case errors.As(err, &corrupt):
+		return fmt.Errorf("damaged gzip data at byte %d of the decompressed stream", int64(corrupt))
+	case errors.Is(err, io.ErrUnexpectedEOF) && s.ng != nil:
+		// A pcapng block's length is not checked against the file before
+		// its body is read: a damaged length and a cut file look alike.
+		return errors.New("a block runs past the end of the file: the capture was cut short or the block's length field is damaged")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errors.New("file ends in the middle of a packet record (truncated capture)")
+	case s.ng != nil:
+		return fmt.Errorf("damaged block: %w", err)
+	}
+	return fmt.Errorf("damaged record: %w", err)
 }
 
 type countingReader struct {

@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -122,7 +123,7 @@ func TestReadFormats(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	good := writePcap(t, false)
+	good, ng := writePcap(t, false), writePcapng(t)
 	// The file header is 24 bytes, each record header 16: cut inside the second record's data.
 	cut := good[:24+16+4+16+10]
 	tests := []struct {
@@ -133,13 +134,25 @@ func TestBadInput(t *testing.T) {
 		readable  int
 	}{
 		{"not a capture", []byte("hello, world"), "not a pcap or pcapng file", "", 0},
-		{"empty", nil, "too short to be a capture file", "", 0},
+		{"empty", nil, "empty (0 bytes), not a capture file", "", 0},
+		{"three bytes", []byte{0xd4, 0xc3, 0xb2}, "too short to be a capture file (3 bytes)", "", 0},
 		{"gzip of garbage", gz([]byte("hello")), "not a pcap or pcapng file", "", 0},
 		{"truncated record", cut, "", "x: packet 2: file ends in the middle of a packet record", 1},
 		// Cut right after the second record's 16-byte header: its 100
 		// bytes (the second frame, see frames) never come.
 		{"cut after a record header", good[:24+16+4+16], "", "x: packet 2: file ends after a packet record's header: its 100 bytes are missing", 1},
 		{"cut after a record header, gzip", gz(good[:24+16+4+16]), "", "x: packet 2: file ends after a packet record's header", 1},
+		// The second record's captured length (bytes 8-11 of its header)
+		// set to 0xFFFFFFFF: more than the file's snap length of 65535.
+		{"record length 0xFFFFFFFF", patch(good, 24+16+4+8, le32(0xFFFFFFFF)), "", "x: packet 2: damaged record: capture length exceeds snap length: 4294967295 > 65535", 1},
+		// gzip's CRC-32 is the trailer's first 4 bytes (RFC 1952 §2.3.1),
+		// checked after the last byte: every frame is read first.
+		{"gzip checksum", patch(gz(good), len(gz(good))-8, []byte{^gz(good)[len(gz(good))-8]}), "", "x: the gzip checksum, checked after the data, does not match: all 3 packets were read", 3},
+		// pcapng: the second Enhanced Packet Block's interface ID (bytes
+		// 8-11) set to 7 of the file's 2 interfaces, then its block length
+		// (bytes 4-7) to 0xFFFFFFF0 (RFC draft-ietf-opsawg-pcapng §4.3).
+		{"pcapng interface id 7", patch(ng, epb(t, ng, 2)+8, le32(7)), "", "x: packet 2: damaged block: Interface id 7 not present in section (have only 2 interfaces)", 1},
+		{"pcapng block length 0xFFFFFFF0", patch(ng, epb(t, ng, 2)+4, le32(0xFFFFFFF0)), "", "x: packet 2: a block runs past the end of the file: the capture was cut short or the block's length field is damaged", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -173,6 +186,38 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("after an error the source must be finished, got %v", err)
 			}
 		})
+	}
+}
+
+// patch returns b with its bytes from at replaced by p.
+func patch(b []byte, at int, p []byte) []byte {
+	c := append([]byte(nil), b...)
+	copy(c[at:], p)
+	return c
+}
+
+func le32(v uint32) []byte { return binary.LittleEndian.AppendUint32(nil, v) }
+
+// epb returns the offset of the n-th Enhanced Packet Block (type 6) of a
+// little-endian pcapng file, walking the blocks by their lengths.
+func epb(t *testing.T, b []byte, n int) int {
+	for off := 0; off+8 <= len(b); off += int(binary.LittleEndian.Uint32(b[off+4:])) {
+		if binary.LittleEndian.Uint32(b[off:]) == 6 {
+			if n--; n == 0 {
+				return off
+			}
+		}
+	}
+	t.Fatalf("no enhanced packet block %d", n)
+	return 0
+}
+
+// TestOpenDirectory: a directory is named as one, not read as an empty file.
+func TestOpenDirectory(t *testing.T) {
+	_, err := Open(t.TempDir())
+	var fe *FormatError
+	if !errors.As(err, &fe) || !strings.Contains(err.Error(), "is a directory, not a capture file") {
+		t.Errorf("Open(dir) = %v, want a FormatError saying it is a directory", err)
 	}
 }
 

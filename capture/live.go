@@ -11,16 +11,10 @@ import (
 	"github.com/gopacket/gopacket/pcap"
 )
 
-// DefaultFilter selects what ipsecmon analyses: ESP, AH, IKE and NAT-T,
-// with or without one VLAN tag, and IP fragments that may belong to them
-// (large IKE messages with certificates are fragmented).
-const DefaultFilter = "(esp or ah or udp port 500 or udp port 4500 or (ip and ip[6:2] & 0x3fff != 0 and (ip proto 17 or ip proto 50 or ip proto 51)))" +
-	" or (vlan and (esp or ah or udp port 500 or udp port 4500))"
-
 // LiveOptions configure a capture on an interface.
 type LiveOptions struct {
 	Interface  string
-	Filter     string // BPF; empty means DefaultFilter
+	Filter     string // BPF; empty means DefaultFilterFor the interface's link type
 	Snaplen    int
 	Promisc    bool
 	Immediate  bool
@@ -93,7 +87,7 @@ func OpenLive(o LiveOptions) (*LiveSource, error) {
 	}
 	filter := o.Filter
 	if filter == "" {
-		filter = DefaultFilter
+		filter = DefaultFilterFor(h.LinkType())
 	}
 	if err := h.SetBPFFilter(filter); err != nil {
 		h.Close()
