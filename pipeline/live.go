@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"ipsecmon/capture"
-	"ipsecmon/decode"
 )
 
 // LiveOptions are the stop conditions and extras of a live run.
@@ -16,8 +15,8 @@ type LiveOptions struct {
 	// long (0: no limit).
 	Count    uint64
 	Duration time.Duration
-	// Writer, when set, receives every frame that was IPsec, IKE, a NAT
-	// keepalive or a fragment of one. It is flushed at least every
+	// Writer, when set, receives every frame captured (every frame the
+	// capture filter passed, as tcpdump -w writes them). It is flushed at least every
 	// FlushInterval, so that a crash or an OOM kill loses at most that much.
 	Writer *capture.Writer
 }
@@ -117,8 +116,8 @@ func (l *Live) read(i int, s *capture.LiveSource) {
 		}
 		l.frames++
 		l.run.stats.Files[i].Frames++
-		kind := l.run.Frame(&f)
-		if l.opts.Writer != nil && kind != decode.KindOther {
+		l.run.Frame(&f)
+		if l.opts.Writer != nil {
 			if err := l.opts.Writer.Write(&f); err != nil {
 				l.errs = append(l.errs, fmt.Errorf("writing %s: %w", f.Source, err))
 				l.opts.Writer = nil

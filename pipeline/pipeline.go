@@ -26,6 +26,10 @@ type Options struct {
 	Messages io.Writer
 	// MaxMessagesPerReason limits those lines; the rest are only counted.
 	MaxMessagesPerReason int
+	// Damage receives one line per input that could not be opened or was
+	// damaged, also when Messages is nil (-q): such a run's figures leave
+	// something out, and it fails.
+	Damage io.Writer
 }
 
 // InputStats and FileStats are the run's account of its input; they live
@@ -86,7 +90,7 @@ func (r *Run) Stats() *InputStats {
 // OpenFailed records an input that could not be opened at all.
 func (r *Run) OpenFailed(name string, err error) {
 	r.stats.Files = append(r.stats.Files, FileStats{Name: name, Error: err.Error(), Unreadable: true})
-	r.message(fmt.Sprintf("ipsecmon: %v", err), "unreadable input")
+	r.damage(fmt.Sprintf("ipsecmon: %v", err), "unreadable input")
 }
 
 // Source reads src to its end. A damaged record ends the file (its framing
@@ -102,7 +106,13 @@ func (r *Run) Source(src capture.Source) error {
 		}
 		if err != nil {
 			fs.Error = err.Error()
-			r.skip("damaged capture record", fmt.Sprintf("ipsecmon: %v; the rest of this file is skipped", err))
+			var fe *capture.FormatError
+			if errors.As(err, &fe) && fe.AtEnd {
+				r.damage(fmt.Sprintf("ipsecmon: %v", err), "damaged capture file")
+				return err
+			}
+			r.stats.Skipped["damaged capture record"]++
+			r.damage(fmt.Sprintf("ipsecmon: %v; the rest of this file is skipped", err), "damaged capture record")
 			return err
 		}
 		fs.Frames++
@@ -197,6 +207,15 @@ func (r *Run) Finish() {
 
 func (r *Run) skip(reason, msg string) {
 	r.stats.Skipped[reason]++
+	r.message(msg, reason)
+}
+
+// damage reports what makes the run's figures leave part of an input out.
+func (r *Run) damage(msg, reason string) {
+	if r.opts.Messages == nil && r.opts.Damage != nil {
+		fmt.Fprintln(r.opts.Damage, msg)
+		return
+	}
 	r.message(msg, reason)
 }
 
