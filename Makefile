@@ -7,9 +7,9 @@ FUZZTIME  ?= 2m
 BENCHFLAGS ?= -benchtime 10x -count 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # Packages that building and testing need: libpcap for live capture (cgo),
-# tshark for the tests that compare ipsecmon with Wireshark's reading.
+# tshark and tcpdump for the tests that compare ipsecmon with their reading.
 BUILD_DEPS := libpcap-dev gcc
-TEST_DEPS  := $(BUILD_DEPS) tshark
+TEST_DEPS  := $(BUILD_DEPS) tshark tcpdump
 
 .PHONY: all build demo test lint bench stress fuzz lab lab-check live-check clean deps-build deps-test
 

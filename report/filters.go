@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"io"
 
 	"ipsecmon/filters"
@@ -110,4 +112,17 @@ func WriteSpecificFilters(w io.Writer, fs []filters.SpecificFilter, hits map[int
 		columns += ",packets"
 	}
 	return writeFilters(w, rows, columns, nil, f)
+}
+
+// WriteBothFilters prints both filter views as one JSON object, so that
+// standard output stays one JSON document.
+func WriteBothFilters(w io.Writer, set *policy.Set, fs []filters.SpecificFilter, hits map[int]uint64, withHits bool) error {
+	var g, s bytes.Buffer
+	if err := WriteGenericFilters(&g, set, JSON); err != nil {
+		return err
+	}
+	if err := WriteSpecificFilters(&s, fs, hits, withHits, JSON); err != nil {
+		return err
+	}
+	return writeJSON(w, map[string]json.RawMessage{"generic_filters": g.Bytes(), "specific_filters": s.Bytes()})
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
 
 	"ipsecmon/analyzer"
@@ -36,6 +35,7 @@ type inputFlags struct {
 	completeKeys bool
 	rekeyedDelay time.Duration
 	workers      int
+	numeric      bool
 	pol          policyFlags
 }
 
@@ -52,6 +52,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.completeKeys, "complete-keys", false, "the key files list every SA of the hosts they name: packets for other SPIs to those hosts are Bad SPI")
 	fs.DurationVar(&f.rekeyedDelay, "rekeyed-delete-delay", analyzer.DefaultRekeyedDeleteDelay, "how long after its Delete the old SA of an IKEv2 rekey still accepts packets, as peers keep it for packets in flight (strongSwan's delete_rekeyed_delay; 0: none)")
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "cores that verify and decrypt (each SA stays on one; the figures do not depend on this)")
+	fs.BoolVarP(&f.numeric, "numeric", "n", false, "addresses and ports as numbers: always so (ipsecmon never resolves names); accepted as tcpdump's -n")
 	f.pol.register(fs)
 }
 
@@ -94,9 +95,12 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 		return cfg, "", nil, fmt.Errorf("--replay-window %d: want 1 to %d packets", f.replayWindow, analyzer.MaxReplayWindow)
 	}
 	cfg.ReplayWindow = f.replayWindow
-	mem, err := humanize.ParseBytes(f.replayMemory)
+	mem, err := parseSize("--replay-memory", f.replayMemory)
+	if err == nil && f.replayMemory == "" {
+		err = fmt.Errorf(`--replay-memory "": want a size such as 32MiB or 100MB (0: no cap)`)
+	}
 	if err != nil {
-		return cfg, "", nil, fmt.Errorf("--replay-memory: %w", err)
+		return cfg, "", nil, err
 	}
 	cfg.ReplayMemory = int64(min(mem, 1<<62))
 	cfg.CompleteKeys = f.completeKeys
@@ -119,16 +123,30 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 	return cfg, format, inputs, nil
 }
 
+// parseAddrOrPrefix reads an address or a CIDR prefix, saying what was
+// wanted rather than what the parser stumbled on.
 func parseAddrOrPrefix(s string) (netip.Prefix, error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
-		return p.Masked(), err
+		if err != nil {
+			return p, errors.New("not an address prefix (want e.g. 10.0.0.0/8 or 2001:db8::/32)")
+		}
+		return p.Masked(), nil
 	}
-	a, err := netip.ParseAddr(s)
+	a, err := parseAddr(s)
 	if err != nil {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// parseAddr reads an IPv4 or IPv6 address.
+func parseAddr(s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return a, errors.New("not an IP address (want e.g. 192.0.2.1 or 2001:db8::1)")
+	}
+	return a, nil
 }
 
 // newRun builds the analyzer and pipeline every analysing command uses.
@@ -140,7 +158,7 @@ func (f *inputFlags) newRun(cfg analyzer.Config, stderr io.Writer) *pipeline.Run
 	if f.log != nil {
 		cfg.OnEvent = chainEvents(cfg.OnEvent, f.log.add)
 	}
-	return pipeline.New(analyzer.New(cfg), pipeline.Options{Messages: msgs})
+	return pipeline.New(analyzer.New(cfg), pipeline.Options{Messages: msgs, Damage: stderr})
 }
 
 // openLog opens --events (and the in-memory recent list the watch view shows).
@@ -177,7 +195,7 @@ func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string
 	}
 	run := in.newRun(cfg, stderr)
 	if !lf.live() {
-		r, status := in.analyse(run, inputs, stderr)
+		r, status := in.analyse(run, inputs, lf, stderr)
 		warnIKEKeys(r, stderr)
 		return r, status
 	}
@@ -219,11 +237,23 @@ func (f *inputFlags) reload(s *liveSession, stderr io.Writer) {
 	fmt.Fprintf(stderr, "ipsecmon: SIGHUP: reloaded %d key file(s)\n", len(f.keyFiles))
 }
 
-// analyse reads every input through one pipeline.
-func (f *inputFlags) analyse(run *pipeline.Run, inputs []string, stderr io.Writer) (report.Run, int) {
+// analyse reads every input through one pipeline: the frames -f selects,
+// up to -c of them over all inputs, written to -w as they are read. An
+// input that cannot be read, or only in part, makes the status exitUsage;
+// what could be read is still analysed.
+func (f *inputFlags) analyse(run *pipeline.Run, inputs []string, lf *liveFlags, stderr io.Writer) (report.Run, int) {
 	an := run.Analyzer()
 	status := exitOK
+	w, err := lf.openWriter()
+	if err != nil {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+		return report.Run{}, exitUsage
+	}
+	left := lf.count
 	for _, name := range inputs {
+		if lf.count > 0 && left == 0 {
+			break // -c: like tcpdump, the rest is not read
+		}
 		src, err := capture.Open(name)
 		if err != nil {
 			var fe *capture.FormatError
@@ -231,19 +261,65 @@ func (f *inputFlags) analyse(run *pipeline.Run, inputs []string, stderr io.Write
 				err = fmt.Errorf("%s: %w", name, unwrapPathError(err))
 			}
 			run.OpenFailed(name, err)
-			if f.quiet {
-				fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
-			}
 			status = exitUsage
 			continue
 		}
-		stop := startProgress(src, stderr, f.quiet)
-		_ = run.Source(src) // damaged records are counted and reported by the run
+		in := src
+		if lf.bpf != nil {
+			in = capture.Filter(in, lf.bpf)
+		}
+		if lf.count > 0 {
+			in = capture.Limit(in, &left)
+		}
+		var tee *capture.Tee
+		if w != nil {
+			tee = capture.NewTee(in, w)
+			in = tee
+		}
+		stop := startProgress(in, stderr, f.quiet)
+		if err := run.Source(in); err != nil {
+			// Damage (the run has said which): what came before it was
+			// analysed and is shown, and the run fails, as tshark's does
+			// on a capture cut short.
+			status = exitUsage
+		}
 		stop()
 		src.Close()
+		if tee != nil && tee.Err() != nil {
+			fmt.Fprintf(stderr, "ipsecmon: -w %s: %v; the file is incomplete\n", lf.write, tee.Err())
+			w.Close()
+			status, w = exitUsage, nil
+		}
+	}
+	if lf.bpf != nil {
+		for _, u := range lf.bpf.Unfit() {
+			fmt.Fprintf(stderr, "ipsecmon: warning: -f: %s\n", u)
+		}
+	}
+	if w != nil {
+		if err := w.Close(); err != nil {
+			fmt.Fprintf(stderr, "ipsecmon: -w %s: %v\n", lf.write, err)
+			status = exitUsage
+		}
 	}
 	run.Finish()
-	return report.Run{Snap: an.Snapshot(), Input: run.Stats()}, status
+	st := run.Stats()
+	if nothingRead(st) {
+		// Every input failed to open: there are no figures to show, not
+		// figures of nothing (the errors are on stderr).
+		return report.Run{}, exitUsage
+	}
+	return report.Run{Snap: an.Snapshot(), Input: st}, status
+}
+
+// nothingRead: not one input could be opened as a capture.
+func nothingRead(st *pipeline.InputStats) bool {
+	for _, f := range st.Files {
+		if !f.Unreadable {
+			return false
+		}
+	}
+	return true
 }
 
 func unwrapPathError(err error) error {

@@ -75,18 +75,33 @@ func (a *analysis) run(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet(a.name, a.synopsis, a.examples)
 	in.register(fs)
 	lf.register(fs)
+	if !a.expect {
+		fs.MarkHidden("expect")
+	}
 	ready := a.own(fs)
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
 		return st
+	}
+	if !a.expect && len(in.expect) > 0 {
+		return usageError(stderr, a.name, fmt.Errorf("--expect applies to stats and sas, whose -o json it compares with"))
 	}
 	cfg, format, inputs, err := in.config(fs.Args(), lf.live())
 	if err != nil {
 		return usageError(stderr, a.name, err)
 	}
-	lf.apply(&cfg, fs)
+	if err := lf.apply(&cfg, fs); err != nil {
+		return usageError(stderr, a.name, err)
+	}
 	show, err := ready(&setup{cfg: &cfg, in: &in, live: lf.live(), format: format, stderr: stderr})
 	if err != nil {
 		return a.fail(stderr, err)
+	}
+	if show != nil && in.events == "-" {
+		return usageError(stderr, a.name, fmt.Errorf("--events -: standard output carries the %s view; give --events FILE, or run 'ipsecmon events' for the events alone", a.name))
+	}
+	expected, err := readExpected(in.expect)
+	if err != nil {
+		return usageError(stderr, a.name, err)
 	}
 	if err := in.openLog(stdout, 0); err != nil {
 		return usageError(stderr, a.name, err)
@@ -103,7 +118,7 @@ func (a *analysis) run(args []string, stdout, stderr io.Writer) int {
 		return a.fail(stderr, err)
 	}
 	if a.expect {
-		st = max(st, checkExpect(in.expect, r, stdout, stderr))
+		st = max(st, checkExpect(expected, r, stdout, stderr))
 	}
 	if status == exitOK {
 		status = st

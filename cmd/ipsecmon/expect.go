@@ -9,25 +9,39 @@ import (
 	"ipsecmon/report"
 )
 
-// checkExpect compares the run with each --expect file.
-func checkExpect(files []string, r report.Run, stdout, stderr io.Writer) int {
-	status := exitOK
-	for _, name := range files {
+// expectedFile is one --expect file, read before the analysis so that a
+// missing one does not cost a whole run.
+type expectedFile struct {
+	name string
+	data []byte
+}
+
+func readExpected(names []string) ([]expectedFile, error) {
+	var out []expectedFile
+	for _, name := range names {
 		data, err := os.ReadFile(name)
 		if err != nil {
-			fmt.Fprintf(stderr, "ipsecmon: --expect: %v\n", err)
-			return exitUsage
+			return nil, fmt.Errorf("--expect %s: %w", name, unwrapPathError(err))
 		}
-		diffs, err := expect.Compare(data,
+		out = append(out, expectedFile{name, data})
+	}
+	return out, nil
+}
+
+// checkExpect compares the run with each --expect file.
+func checkExpect(files []expectedFile, r report.Run, stdout, stderr io.Writer) int {
+	status := exitOK
+	for _, f := range files {
+		diffs, err := expect.Compare(f.data,
 			func() ([]byte, error) { return report.StatsJSON(r) },
 			func() ([]byte, error) {
 				return report.SARowsJSON(r.Snap.Rows)
 			})
 		if err != nil {
-			fmt.Fprintf(stderr, "ipsecmon: --expect %s: %v\n", name, err)
+			fmt.Fprintf(stderr, "ipsecmon: --expect %s: %v\n", f.name, err)
 			return exitUsage
 		}
-		fmt.Fprintln(stderr, expect.Summary(name, diffs))
+		fmt.Fprintln(stderr, expect.Summary(f.name, diffs))
 		if len(diffs) > 0 {
 			status = exitMismatch
 		}

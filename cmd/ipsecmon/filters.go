@@ -15,19 +15,26 @@ func runFilters(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("filters", `Shows the IPsec policy's filters. --generic: as configured, keywords (me, dns, dhcp, wins, gateway,
 any) shown as keywords. --specific: expanded into actual addresses, one row per direction, with
 their weight; with a capture (-r), also the filters its negotiated selectors imply, and each
-filter's packet hits.`,
+filter's packet hits. With neither flag, both views (JSON: one object with both).`,
 		`  ipsecmon filters --generic --policy /etc/swanctl/swanctl.conf
   ipsecmon filters --specific --policy policy.txt --me 192.0.2.1 --dns 192.0.2.53 --gateway 192.0.2.254
   ipsecmon filters --specific --policy swanctl.conf -r gw.pcap -k keys.txt --system-keywords
 `)
 	in.register(fs)
+	fs.MarkHidden("expect")
 	fs.BoolVar(&generic, "generic", false, "the Generic Filters view")
 	fs.BoolVar(&specific, "specific", false, "the Specific Filters view")
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
 		return st
 	}
-	if generic == specific {
-		return usageError(stderr, "filters", fmt.Errorf("give exactly one of --generic and --specific"))
+	if !generic && !specific {
+		generic, specific = true, true
+	}
+	if len(in.expect) > 0 {
+		return usageError(stderr, "filters", fmt.Errorf("--expect applies to stats and sas, whose -o json it compares with"))
+	}
+	if in.events == "-" {
+		return usageError(stderr, "filters", fmt.Errorf("--events -: standard output carries the filters view; give --events FILE"))
 	}
 	if len(in.pol.files) == 0 {
 		return usageError(stderr, "filters", fmt.Errorf("give the policy with --policy FILE"))
@@ -36,7 +43,10 @@ filter's packet hits.`,
 	if err != nil {
 		return usageError(stderr, "filters", err)
 	}
-	if generic {
+	if generic && specific && format == report.CSV {
+		return usageError(stderr, "filters", fmt.Errorf("-o csv writes one view: give --generic or --specific"))
+	}
+	if !specific {
 		set, err := in.pol.load(stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
@@ -73,8 +83,21 @@ filter's packet hits.`,
 		rule, _ := filters.ParseWeightRule(in.pol.weight)
 		rows = append(rows, negotiatedFilters(r.Snap, rule)...)
 	}
-	if err := report.WriteSpecificFilters(stdout, rows, hits, withCapture, format); err != nil {
-		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
+	var err2 error
+	switch {
+	case !generic:
+		err2 = report.WriteSpecificFilters(stdout, rows, hits, withCapture, format)
+	case format == report.JSON:
+		err2 = report.WriteBothFilters(stdout, in.pol.set, rows, hits, withCapture)
+	default:
+		io.WriteString(stdout, "Generic Filters\n\n")
+		if err2 = report.WriteGenericFilters(stdout, in.pol.set, format); err2 == nil {
+			io.WriteString(stdout, "\nSpecific Filters\n\n")
+			err2 = report.WriteSpecificFilters(stdout, rows, hits, withCapture, format)
+		}
+	}
+	if err2 != nil {
+		fmt.Fprintf(stderr, "ipsecmon: %v\n", err2)
 		return exitUsage
 	}
 	return status

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -45,12 +46,16 @@ type liveFlags struct {
 	maxIKESAs     int
 	idleTimeout   time.Duration
 	evictEnded    time.Duration
+
+	// Set by apply from the flags above.
+	bufBytes, rotateBytes uint64
+	bpf                   *capture.BPF // -f on capture files
 }
 
 func (f *liveFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.ifaces, "interface", "i", nil, "capture live on this interface (repeatable; 'any' for all); needs root or CAP_NET_RAW")
-	fs.StringVarP(&f.filter, "filter", "f", "", "BPF filter replacing the default ("+capture.DefaultFilter+")")
-	fs.IntVar(&f.snaplen, "snaplen", 262144, "bytes to capture per packet")
+	fs.StringVarP(&f.filter, "filter", "f", "", "BPF filter, as tcpdump's: on files only the frames it selects are read; live it replaces the default ("+capture.DefaultFilter+"; without the vlan part on interfaces other than Ethernet, e.g. any)")
+	fs.IntVar(&f.snaplen, "snaplen", 262144, "bytes to capture per packet (0: 262144)")
 	fs.BoolVar(&f.noPromisc, "no-promisc", false, "do not put the interface into promiscuous mode")
 	// Immediate mode makes libpcap use fixed ring slots of the snap length
 	// (64 KiB each): a 2 MB buffer then holds 32 packets. Without it the
@@ -58,11 +63,11 @@ func (f *liveFlags) register(fs *pflag.FlagSet) {
 	// timeout, which is soon enough for every view.
 	fs.BoolVar(&f.immediate, "immediate", false, "deliver each packet at once (libpcap immediate mode; fixed-size ring slots: raise --buffer-size)")
 	fs.StringVar(&f.bufferSize, "buffer-size", "32MiB", "kernel capture buffer")
-	fs.Uint64VarP(&f.count, "count", "c", 0, "stop after this many packets")
+	fs.Uint64VarP(&f.count, "count", "c", 0, "stop after this many packets (those -f selects; over all files)")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long, e.g. 30s")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics on ADDR at /metrics, and the stats and sas JSON at /stats.json and /sas.json (host:port; ':9477' binds 127.0.0.1)")
 	fs.IntVar(&f.metricsMaxSAs, "metrics-max-sas", metrics.DefaultMaxSASeries, "per-SA metric series for at most this many SAs (the busiest)")
-	fs.StringVarP(&f.write, "write", "w", "", "write the analysed IPsec/IKE packets to this pcapng file")
+	fs.StringVarP(&f.write, "write", "w", "", "write the frames read (those -f selects, or live the default filter) to this pcapng file")
 	fs.StringVar(&f.rotateSize, "rotate-size", "", "start a new -w file at about this size, e.g. 100MB")
 	fs.IntVar(&f.maxSAs, "max-sas", 100000, "track at most this many SAs; packets of further SAs are counted as untracked (0: no cap)")
 	fs.IntVar(&f.maxIKESAs, "max-ike-sas", ikestate.DefaultLimits.IKESAs, "keep at most this many IKE SAs; half-open ones are forgotten first, then the oldest (0: no cap)")
@@ -72,16 +77,57 @@ func (f *liveFlags) register(fs *pflag.FlagSet) {
 
 func (f *liveFlags) live() bool { return len(f.ifaces) > 0 }
 
-// apply sets the analyzer's memory bounds; live runs get defaults that keep
-// a days-long capture flat.
-func (f *liveFlags) apply(cfg *analyzer.Config, fs *pflag.FlagSet) {
+// liveOnly are the flags that only a capture on an interface can use.
+var liveOnly = []string{"snaplen", "no-promisc", "immediate", "buffer-size", "duration", "metrics-listen", "metrics-max-sas"}
+
+// apply checks the flags before any input is read (a flag that cannot
+// apply to the input is refused, not ignored) and sets the analyzer's
+// memory bounds; live runs get defaults that keep a days-long capture flat.
+func (f *liveFlags) apply(cfg *analyzer.Config, fs *pflag.FlagSet) error {
+	live := f.live()
+	for _, name := range liveOnly {
+		if !live && fs.Changed(name) {
+			return fmt.Errorf("--%s applies to live capture (-i IFACE) only", name)
+		}
+	}
+	var err error
+	switch {
+	case f.snaplen < 0:
+		return fmt.Errorf("--snaplen %d: want a number of bytes, or 0 for 262144", f.snaplen)
+	case fs.Changed("count") && f.count == 0:
+		return fmt.Errorf("-c 0: want 1 or more packets")
+	case f.duration < 0:
+		return fmt.Errorf("--duration %v: want a positive duration such as 30s", f.duration)
+	case fs.Changed("rotate-size") && f.write == "":
+		return fmt.Errorf("--rotate-size applies to the file -w writes: give -w FILE")
+	case fs.Changed("metrics-max-sas") && f.metricsListen == "":
+		return fmt.Errorf("--metrics-max-sas applies to the metrics --metrics-listen serves")
+	case f.metricsMaxSAs < 0:
+		return fmt.Errorf("--metrics-max-sas %d: want 0 or more", f.metricsMaxSAs)
+	}
+	if f.bufBytes, err = parseSize("--buffer-size", f.bufferSize); err != nil {
+		return err
+	}
+	if f.rotateBytes, err = parseSize("--rotate-size", f.rotateSize); err != nil {
+		return err
+	}
+	if f.metricsListen != "" {
+		if _, err := metricsAddr(f.metricsListen); err != nil {
+			return err
+		}
+	}
+	if !live && f.filter != "" {
+		if f.bpf, err = capture.NewBPF(f.filter); err != nil {
+			return fmt.Errorf("-f: %w", err)
+		}
+	}
 	cfg.MaxSAs = f.maxSAs
 	cfg.MaxIKESAs = f.maxIKESAs
 	if f.maxIKESAs == 0 {
 		cfg.MaxIKESAs = -1 // no cap
 	}
 	cfg.IdleTimeout, cfg.EvictEnded = f.idleTimeout, f.evictEnded
-	if f.live() {
+	if live {
 		if !fs.Changed("sa-idle-timeout") {
 			cfg.IdleTimeout = 30 * time.Minute
 		}
@@ -89,6 +135,31 @@ func (f *liveFlags) apply(cfg *analyzer.Config, fs *pflag.FlagSet) {
 			cfg.EvictEnded = 5 * time.Minute
 		}
 	}
+	return nil
+}
+
+// parseSize reads a size such as 32MiB or 100MB ("" is 0).
+func parseSize(flag, s string) (uint64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	n, err := humanize.ParseBytes(s)
+	if err != nil {
+		return 0, fmt.Errorf("%s %q: want a size such as 32MiB or 100MB", flag, s)
+	}
+	return n, nil
+}
+
+// openWriter creates the -w file (nil without -w).
+func (f *liveFlags) openWriter() (*capture.Writer, error) {
+	if f.write == "" {
+		return nil, nil
+	}
+	w, err := capture.NewWriter(f.write, int64(min(f.rotateBytes, 1<<62)))
+	if err != nil {
+		return nil, fmt.Errorf("-w %s: %w", f.write, unwrapPathError(err))
+	}
+	return w, nil
 }
 
 // metricsAddr binds loopback when no host is given: metrics of a gateway are
@@ -96,7 +167,13 @@ func (f *liveFlags) apply(cfg *analyzer.Config, fs *pflag.FlagSet) {
 func metricsAddr(s string) (string, error) {
 	host, port, err := net.SplitHostPort(s)
 	if err != nil {
-		return "", fmt.Errorf("--metrics-listen %q: %w", s, err)
+		if _, perr := strconv.ParseUint(s, 10, 16); perr == nil {
+			return "", fmt.Errorf("--metrics-listen %q: give the port as :%s (or HOST:%s)", s, s, s)
+		}
+		return "", fmt.Errorf("--metrics-listen %q: want HOST:PORT or :PORT, e.g. :9477", s)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return "", fmt.Errorf("--metrics-listen %q: the port must be a number from 0 to 65535", s)
 	}
 	if host == "" {
 		host = "127.0.0.1"
@@ -116,37 +193,21 @@ type liveSession struct {
 
 func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, error) {
 	s := &liveSession{run: run}
-	var buf uint64
-	if f.bufferSize != "" {
-		var err error
-		if buf, err = humanize.ParseBytes(f.bufferSize); err != nil {
-			return nil, fmt.Errorf("--buffer-size: %w", err)
-		}
-	}
-	var rotate uint64
-	if f.rotateSize != "" {
-		var err error
-		if rotate, err = humanize.ParseBytes(f.rotateSize); err != nil {
-			return nil, fmt.Errorf("--rotate-size: %w", err)
-		}
-	}
 	for _, name := range f.ifaces {
 		src, err := capture.OpenLive(capture.LiveOptions{Interface: name, Filter: f.filter, Snaplen: f.snaplen,
-			Promisc: !f.noPromisc, Immediate: f.immediate, BufferSize: int(buf)})
+			Promisc: !f.noPromisc, Immediate: f.immediate, BufferSize: int(min(f.bufBytes, 1<<31-1))})
 		if err != nil {
 			s.closeSources()
 			return nil, err
 		}
 		s.sources = append(s.sources, src)
 	}
-	if f.write != "" {
-		w, err := capture.NewWriter(f.write, int64(rotate))
-		if err != nil {
-			s.closeSources()
-			return nil, fmt.Errorf("-w: %w", err)
-		}
-		s.writer = w
+	w, err := f.openWriter()
+	if err != nil {
+		s.closeSources()
+		return nil, err
 	}
+	s.writer = w
 	s.live = run.StartLive(s.sources, pipeline.LiveOptions{Count: f.count, Duration: f.duration, Writer: s.writer})
 	if f.metricsListen != "" {
 		addr, err := metricsAddr(f.metricsListen)

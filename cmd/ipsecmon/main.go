@@ -60,9 +60,52 @@ func run(args []string, stdout, stderr io.Writer) int {
 			return c.run(args[1:], stdout, stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "ipsecmon: unknown command %q\n\n", args[0])
+	if strings.HasPrefix(args[0], "-") {
+		fmt.Fprintf(stderr, "ipsecmon: %s: give a command first, e.g. ipsecmon stats %s\n\n", args[0], strings.Join(args, " "))
+	} else if near := nearestCommand(args[0]); near != "" {
+		fmt.Fprintf(stderr, "ipsecmon: unknown command %q; did you mean %q?\n\n", args[0], near)
+	} else {
+		fmt.Fprintf(stderr, "ipsecmon: unknown command %q\n\n", args[0])
+	}
 	usage(stderr)
 	return exitUsage
+}
+
+// nearestCommand is the command a mistyped name most likely meant: one
+// the name begins or that begins with it, else one within two edits.
+func nearestCommand(name string) string {
+	name = strings.ToLower(name)
+	best, bestD := "", 3
+	for _, c := range commands {
+		if strings.HasPrefix(c.name, name) || strings.HasPrefix(name, c.name) {
+			return c.name
+		}
+		if d := editDistance(name, c.name); d < bestD {
+			best, bestD = c.name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 var version = "dev"

@@ -35,9 +35,9 @@ func addrs(list []string) ([]netip.Addr, error) {
 	var out []netip.Addr
 	for _, s := range list {
 		for _, item := range strings.Split(s, ",") {
-			a, err := netip.ParseAddr(strings.TrimSpace(item))
+			a, err := parseAddr(strings.TrimSpace(item))
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("%q: %w", item, err)
 			}
 			out = append(out, a)
 		}

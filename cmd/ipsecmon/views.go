@@ -119,8 +119,11 @@ var eventsCmd = &analysis{
 	examples: `  ipsecmon events -r gateway.pcap -k keys.txt
   ipsecmon events -r gateway.pcap | jq 'select(.event == "child_sa_negotiated")'
 `,
-	own: func(*pflag.FlagSet) prepare {
+	own: func(fs *pflag.FlagSet) prepare {
 		return func(s *setup) (view, error) {
+			if fs.Changed("output") && s.format != report.JSON {
+				return nil, flagError(fmt.Errorf("-o %s: events are JSON lines only", s.format))
+			}
 			s.cfg.IKEMessageEvents = true
 			if s.in.events == "" {
 				s.in.events = "-"

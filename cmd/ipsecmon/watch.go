@@ -22,13 +22,22 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 `)
 	in.register(fs)
 	lf.register(fs)
+	// watch is live only, and shows no stored view to compare.
+	fs.MarkHidden("read")
+	fs.MarkHidden("expect")
 	fs.DurationVar(&interval, "interval", time.Second, "refresh interval")
 	fs.IntVar(&top, "top", 10, "busiest SAs and tunnels to show")
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
 		return st
 	}
-	if !lf.live() {
-		return usageError(stderr, "watch", fmt.Errorf("watch needs an interface (-i IFACE); for files use stats or sas"))
+	if !lf.live() || len(in.reads) > 0 || fs.NArg() > 0 {
+		return usageError(stderr, "watch", fmt.Errorf("watch needs an interface (-i IFACE) and reads no files; for files use stats or sas"))
+	}
+	if len(in.expect) > 0 {
+		return usageError(stderr, "watch", fmt.Errorf("--expect applies to stats and sas, whose -o json it compares with"))
+	}
+	if in.events == "-" {
+		return usageError(stderr, "watch", fmt.Errorf("--events -: standard output carries the watch view; give --events FILE"))
 	}
 	if interval <= 0 {
 		return usageError(stderr, "watch", fmt.Errorf("--interval must be positive"))
@@ -37,7 +46,9 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return usageError(stderr, "watch", err)
 	}
-	lf.apply(&cfg, fs)
+	if err := lf.apply(&cfg, fs); err != nil {
+		return usageError(stderr, "watch", err)
+	}
 	if err := in.openLog(stdout, 8); err != nil {
 		return usageError(stderr, "watch", err)
 	}

@@ -1,0 +1,466 @@
+package main
+
+// Issue 14: what a tcpdump or tshark user tries first. Each test drives
+// the CLI and checks its exit status, standard output and standard error.
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"ipsecmon/internal/testcorpus"
+)
+
+// rekeyCapture is the bundled lab recording the README's demo reads.
+func rekeyCapture(t *testing.T) string {
+	t.Helper()
+	root, err := testcorpus.RepoRoot()
+	if err != nil {
+		t.Skip(err)
+	}
+	return filepath.Join(root, "testdata", "pcaps", "lab", "ikev2-rekey", "capture.pcap")
+}
+
+func needTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not installed (make test installs it)", name)
+	}
+	return p
+}
+
+// toolLines runs a command and returns its output lines.
+func toolLines(t *testing.T, name string, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command(needTool(t, name), args...).Output()
+	if err != nil {
+		t.Fatalf("%s %q: %v", name, args, err)
+	}
+	return strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+}
+
+func jsonObject(t *testing.T, out string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, lastLines(out, 5))
+	}
+	return m
+}
+
+func inputFrames(t *testing.T, out string) float64 {
+	t.Helper()
+	return jsonObject(t, out)["input"].(map[string]any)["frames"].(float64)
+}
+
+// Item 1: '-i any' gives Linux cooked frames, on which libpcap has no
+// 'vlan': the default filter must leave it out there.
+func TestLiveAnyWithDefaultFilter(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root (CI runs as root)")
+	}
+	out, stderr, code := runCmd(t, "stats", "-i", "any", "--duration", "2s", "-q")
+	if code != exitOK || !strings.Contains(out, "Quick Mode Statistics") || strings.Contains(stderr, "VLAN") {
+		t.Fatalf("stats -i any --duration 2s: exit %d, stderr %q; want 0 and the statistics", code, stderr)
+	}
+}
+
+// Item 2, -c: tcpdump's count, on capture files too, over all of them.
+// The first 5 frames of the recording are IKE (tshark says which); the
+// recording has 206 frames, so two copies with -c 300 read 206 + 94.
+func TestOfflineCount(t *testing.T) {
+	capture := rekeyCapture(t)
+	out, stderr, code := runCmd(t, "stats", "-r", capture, "-c", "5", "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if n := inputFrames(t, out); n != 5 {
+		t.Errorf("-c 5 analysed %v frames", n)
+	}
+	ike := 0
+	for _, l := range toolLines(t, "tshark", "-r", capture, "-c", "5", "-T", "fields", "-e", "isakmp.version") {
+		if strings.TrimSpace(l) != "" {
+			ike++
+		}
+	}
+	an := jsonObject(t, out)["analysis"].(map[string]any)
+	if got := an["ikev2_messages"].(float64); got != float64(ike) {
+		t.Errorf("-c 5: %v IKEv2 messages; tshark finds %d IKE messages in the first 5 frames", got, ike)
+	}
+	out, _, code = runCmd(t, "stats", "-r", capture, "-r", capture, "-c", "300", "-o", "json")
+	files := jsonObject(t, out)["input"].(map[string]any)["files"].([]any)
+	if code != exitOK || len(files) != 2 || files[0].(map[string]any)["frames"] != 206.0 || files[1].(map[string]any)["frames"] != 94.0 {
+		t.Errorf("-c 300 over two copies: exit %d, files %v; want 206 then 94 frames", code, files)
+	}
+}
+
+// Item 2, -f and -w: a BPF filter on a file selects the frames tcpdump's
+// same filter keeps, and -w writes exactly those: tcpdump prints the same
+// lines for the written file as for the recording with the filter.
+func TestOfflineFilterMatchesTcpdump(t *testing.T) {
+	capture := rekeyCapture(t)
+	const filter = "udp port 500 or udp port 4500"
+	written := filepath.Join(t.TempDir(), "out.pcapng")
+	out, stderr, code := runCmd(t, "stats", "-r", capture, "-f", filter, "-w", written, "-o", "json")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := toolLines(t, "tcpdump", "-nn", "-tt", "-r", capture, filter)
+	if n := inputFrames(t, out); n != float64(len(want)) {
+		t.Errorf("-f %q analysed %v frames; tcpdump keeps %d", filter, n, len(want))
+	}
+	got := toolLines(t, "tcpdump", "-nn", "-tt", "-r", written)
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("-w file: tcpdump reads %d frames, not the %d its filter keeps from the recording", len(got), len(want))
+	}
+	// A filter that keeps a part: IKE alone (tcpdump: 18 frames).
+	out, _, _ = runCmd(t, "stats", "-r", capture, "-f", "udp port 500 or (udp port 4500 and udp[8:4] = 0)", "-o", "json")
+	ike := toolLines(t, "tcpdump", "-nn", "-r", capture, "udp port 500 or (udp port 4500 and udp[8:4] = 0)")
+	if n := inputFrames(t, out); n != float64(len(ike)) {
+		t.Errorf("IKE filter: %v frames; tcpdump keeps %d", n, len(ike))
+	}
+}
+
+// Item 2: -f esp -w writes a pcapng that tshark reads with exactly the
+// ESP frames. The recording's ESP is UDP-encapsulated (strongSwan's
+// kernel-libipsec): BPF's 'esp' is IP protocol 50, so ESP in UDP is
+// selected by its non-zero SPI after the UDP header (RFC 3948 §2.2); the
+// fault capture has ESP in IP protocol 50 (and one ESP in UDP).
+func TestOfflineWriteESP(t *testing.T) {
+	for _, tc := range []struct{ name, capture, filter string }{
+		{"bundled recording", rekeyCapture(t), "udp port 4500 and udp[8:4] != 0"},
+		{"fault capture", faultCapture(t), "esp or (udp port 4500 and udp[8:4] != 0)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			written := filepath.Join(t.TempDir(), "esp.pcapng")
+			_, stderr, code := runCmd(t, "stats", "-r", tc.capture, "-f", tc.filter, "-w", written, "-q")
+			if code != exitOK {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			fields := []string{"-T", "fields", "-e", "frame.time_epoch", "-e", "esp.spi", "-e", "esp.sequence"}
+			want := toolLines(t, "tshark", append([]string{"-r", tc.capture, "-Y", "esp"}, fields...)...)
+			all := toolLines(t, "tshark", append([]string{"-r", written}, fields...)...)
+			esp := toolLines(t, "tshark", append([]string{"-r", written, "-Y", "esp"}, fields...)...)
+			if len(want) < 5 || strings.Join(all, "\n") != strings.Join(want, "\n") || len(esp) != len(all) {
+				t.Errorf("tshark reads %d frames (%d ESP) in the -w file; the input has %d ESP frames", len(all), len(esp), len(want))
+			}
+		})
+	}
+	// The letter of the acceptance: on the recording, -f esp keeps what
+	// tshark calls IP protocol 50: nothing.
+	written := filepath.Join(t.TempDir(), "esp.pcapng")
+	if _, stderr, code := runCmd(t, "stats", "-r", rekeyCapture(t), "-f", "esp", "-w", written, "-q"); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if n := toolLines(t, "tshark", "-r", rekeyCapture(t), "-Y", "ip.proto == 50"); len(n) != 1 || n[0] != "" {
+		t.Fatalf("the recording has ESP in IP protocol 50: %d frames", len(n))
+	}
+	if got := toolLines(t, "tshark", "-r", written); len(got) != 1 || got[0] != "" {
+		t.Errorf("-f esp on the recording wrote %d frames, want none", len(got))
+	}
+}
+
+// Item 2: a flag that cannot apply to the input is refused (exit 2, no
+// output), and a bad value of a live flag is refused before any capture.
+func TestFlagsThatCannotApply(t *testing.T) {
+	capture := rekeyCapture(t)
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--duration", "5s"}, "--duration applies to live capture (-i IFACE) only"},
+		{[]string{"--snaplen", "100"}, "--snaplen applies to live capture"},
+		{[]string{"--buffer-size", "foo"}, "--buffer-size applies to live capture"},
+		{[]string{"--immediate"}, "--immediate applies to live capture"},
+		{[]string{"--no-promisc"}, "--no-promisc applies to live capture"},
+		{[]string{"--metrics-listen", ":9477"}, "--metrics-listen applies to live capture"},
+		{[]string{"--rotate-size", "10MB"}, "--rotate-size applies to the file -w writes: give -w FILE"},
+		{[]string{"-w", "x.pcapng", "--rotate-size", "10XB"}, `--rotate-size "10XB": want a size such as 32MiB or 100MB`},
+		{[]string{"-f", "this is not bpf"}, `-f: filter "this is not bpf": can't parse filter expression`},
+		{[]string{"-c", "0"}, "-c 0: want 1 or more packets"},
+	} {
+		out, stderr, code := runCmd(t, append([]string{"stats", "-r", capture}, tc.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(stderr, tc.err) {
+			t.Errorf("stats -r X %q: exit %d, stdout %d bytes, stderr %q; want 2, nothing, %q", tc.args, code, len(out), stderr, tc.err)
+		}
+	}
+	// Live: the values are checked before an interface is opened (these
+	// need no root).
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"--snaplen", "-1"}, "--snaplen -1: want a number of bytes, or 0 for 262144"},
+		{[]string{"--buffer-size", "foo"}, `--buffer-size "foo": want a size such as 32MiB or 100MB`},
+		{[]string{"--metrics-listen", "9477"}, `--metrics-listen "9477": give the port as :9477`},
+		{[]string{"--duration", "-1s"}, "--duration -1s: want a positive duration"},
+		{[]string{"--metrics-max-sas", "5"}, "--metrics-max-sas applies to the metrics --metrics-listen serves"},
+	} {
+		out, stderr, code := runCmd(t, append([]string{"stats", "-i", "lo"}, tc.args...)...)
+		if code != exitUsage || out != "" || !strings.Contains(stderr, tc.err) {
+			t.Errorf("stats -i lo %q: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.err)
+		}
+	}
+}
+
+// Item 3: with no readable input there are no figures to show, in any
+// format; the error names the input and what is wrong with it.
+func TestNoReadableInputNoFigures(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("this is not a capture\n"), 0o600)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o600)
+	for _, tc := range []struct{ input, err string }{
+		{filepath.Join(dir, "missing.pcap"), "missing.pcap: no such file or directory"},
+		{dir, dir + ": is a directory, not a capture file"},
+		{text, "notes.txt: not a pcap or pcapng file (magic 74686973)"},
+		{empty, "empty.pcap: empty (0 bytes), not a capture file"},
+	} {
+		for _, args := range [][]string{{"stats", "-o", "json"}, {"stats"}, {"sas", "-o", "csv"}, {"stats", "-q", "-o", "json"}, {"mmsas"}} {
+			out, stderr, code := runCmd(t, append(args, "-r", tc.input)...)
+			if code != exitUsage || out != "" || !strings.Contains(stderr, tc.err) {
+				t.Errorf("%q -r %s: exit %d, stdout %q, stderr %q; want 2, nothing, %q", args, tc.input, code, lastLines(out, 3), stderr, tc.err)
+			}
+		}
+	}
+	// Empty standard input.
+	r, w, _ := os.Pipe()
+	w.Close()
+	stdin := os.Stdin
+	os.Stdin = r
+	out, stderr, code := runCmd(t, "stats", "-r", "-", "-o", "json")
+	os.Stdin = stdin
+	r.Close()
+	if code != exitUsage || out != "" || !strings.Contains(stderr, "stdin: empty (0 bytes)") {
+		t.Errorf("empty stdin: exit %d, stdout %q, stderr %q", code, out, stderr)
+	}
+	// One readable input among unreadable ones: its figures, exit 2.
+	out, stderr, code = runCmd(t, "stats", "-r", text, "-r", rekeyCapture(t), "-o", "json")
+	if code != exitUsage || inputFrames(t, out) != 206 || !strings.Contains(stderr, "notes.txt") {
+		t.Errorf("one bad input of two: exit %d, stderr %q; want 2 and the other's 206 frames", code, stderr)
+	}
+}
+
+// pcapRecords returns the offsets of a little-endian pcap file's records
+// (24-byte file header, 16-byte record headers; pcap-savefile(5)).
+func pcapRecords(b []byte) []int {
+	var offs []int
+	for off := 24; off+16 <= len(b); off += 16 + int(binary.LittleEndian.Uint32(b[off+8:])) {
+		offs = append(offs, off)
+	}
+	return offs
+}
+
+// Item 4: a damaged input is analysed as far as it is readable, the
+// figures are printed, the damage is named (file, packet, what) on stderr
+// even with -q, and the run exits 2. The readable counts are worked out
+// from the files' structure; tshark reads as many before it stops.
+func TestDamagedInputs(t *testing.T) {
+	orig, err := os.ReadFile(rekeyCapture(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := pcapRecords(orig)
+	if len(recs) != 206 {
+		t.Fatalf("recording has %d records, want 206", len(recs))
+	}
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	// Cut 10 bytes into the data of record 100; record 3's captured
+	// length set to 0xFFFFFFFF.
+	cut := write("cut.pcap", orig[:recs[99]+16+10])
+	huge := append([]byte(nil), orig...)
+	binary.LittleEndian.PutUint32(huge[recs[2]+8:], 0xFFFFFFFF)
+	hugePath := write("huge.pcap", huge)
+	// gzip with its CRC-32 (first trailer word, RFC 1952 §2.3.1) flipped.
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(orig)
+	zw.Close()
+	gz := z.Bytes()
+	gz[len(gz)-8] ^= 0xff
+	badCRC := write("badcrc.pcap.gz", gz)
+	// pcapng: the recording as tshark writes it, then the 4th Enhanced
+	// Packet Block's interface ID set to 7, or its length to 0xFFFFFFF0.
+	ng := filepath.Join(dir, "ng.pcapng")
+	toolLines(t, "tshark", "-r", rekeyCapture(t), "-F", "pcapng", "-w", ng)
+	ngb, _ := os.ReadFile(ng)
+	epb := pcapngEPB(t, ngb, 4)
+	badIf := append([]byte(nil), ngb...)
+	binary.LittleEndian.PutUint32(badIf[epb+8:], 7)
+	badIfPath := write("badif.pcapng", badIf)
+	badLen := append([]byte(nil), ngb...)
+	binary.LittleEndian.PutUint32(badLen[epb+4:], 0xFFFFFFF0)
+	badLenPath := write("badlen.pcapng", badLen)
+
+	for _, tc := range []struct {
+		path     string
+		readable float64
+		err      string
+	}{
+		{cut, 99, "cut.pcap: packet 100: file ends in the middle of a packet record (truncated capture)"},
+		{hugePath, 2, "huge.pcap: packet 3: damaged record: capture length exceeds snap length: 4294967295 > 262144"},
+		{badCRC, 206, "badcrc.pcap.gz: the gzip checksum, checked after the data, does not match: all 206 packets were read and analysed"},
+		{badIfPath, 3, "badif.pcapng: packet 4: damaged block: Interface id 7 not present"},
+		{badLenPath, 3, "badlen.pcapng: packet 4: a block runs past the end of the file"},
+	} {
+		for _, quiet := range []bool{false, true} {
+			args := []string{"stats", "-r", tc.path, "-o", "json"}
+			if quiet {
+				args = append(args, "-q")
+			}
+			out, stderr, code := runCmd(t, args...)
+			if code != exitUsage || !strings.Contains(stderr, tc.err) {
+				t.Errorf("%q: exit %d, stderr %q; want 2 and %q", args, code, stderr, tc.err)
+				continue
+			}
+			if n := inputFrames(t, out); n != tc.readable {
+				t.Errorf("%q: %v frames analysed, want %v", args, n, tc.readable)
+			}
+		}
+	}
+	// tshark reads as far: 99 frames of the cut file, 3 of the pcapngs.
+	for path, n := range map[string]int{cut: 99, badIfPath: 3, badLenPath: 3} {
+		out, _ := exec.Command(needTool(t, "tshark"), "-r", path).Output()
+		if got := strings.Count(string(out), "\n"); got != n {
+			t.Errorf("tshark reads %d frames of %s, want %d", got, filepath.Base(path), n)
+		}
+	}
+}
+
+// pcapngEPB returns the offset of the n-th Enhanced Packet Block (type 6).
+func pcapngEPB(t *testing.T, b []byte, n int) int {
+	for off := 0; off+8 <= len(b); off += int(binary.LittleEndian.Uint32(b[off+4:])) {
+		if binary.LittleEndian.Uint32(b[off:]) == 6 {
+			if n--; n == 0 {
+				return off
+			}
+		}
+	}
+	t.Fatal("no such enhanced packet block")
+	return 0
+}
+
+// Item 9: events are JSON lines: -o table or csv is refused, and a view on
+// standard output does not share it with --events -.
+func TestEventsOutputs(t *testing.T) {
+	capture := rekeyCapture(t)
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"events", "-o", "csv"}, "-o csv: events are JSON lines only"},
+		{[]string{"events", "-o", "table"}, "-o table: events are JSON lines only"},
+		{[]string{"stats", "--events", "-", "-o", "json"}, "--events -: standard output carries the stats view; give --events FILE"},
+		{[]string{"sas", "--events", "-"}, "--events -: standard output carries the sas view"},
+	} {
+		out, stderr, code := runCmd(t, append(tc.args, "-r", capture)...)
+		if code != exitUsage || out != "" || !strings.Contains(stderr, tc.err) {
+			t.Errorf("%q: exit %d, stdout %d bytes, stderr %q; want 2, nothing, %q", tc.args, code, len(out), stderr, tc.err)
+		}
+	}
+	out, _, code := runCmd(t, "events", "-r", capture, "-o", "json")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for _, l := range lines {
+		if !json.Valid([]byte(l)) {
+			t.Fatalf("events -o json: not a JSON line: %q", l)
+		}
+	}
+	if code != exitOK || len(lines) < 18 {
+		t.Errorf("events -o json: exit %d, %d lines; want 0 and at least the recording's 18 IKE messages", code, len(lines))
+	}
+}
+
+// --expect compares a stored -o json of stats or sas: commands whose
+// output it cannot compare refuse it, and their --help does not offer it.
+func TestExpectWhereItApplies(t *testing.T) {
+	capture := rekeyCapture(t)
+	for _, cmd := range []string{"events", "check", "mmsas", "policies"} {
+		help, _, _ := runCmd(t, cmd, "--help")
+		if strings.Contains(help, "--expect") {
+			t.Errorf("%s --help offers --expect", cmd)
+		}
+		args := []string{cmd, "-r", capture, "--expect", "x.json"}
+		if cmd == "check" {
+			args = append(args, "--host", "x")
+		}
+		out, stderr, code := runCmd(t, args...)
+		if code != exitUsage || out != "" || !strings.Contains(stderr, "--expect applies to stats and sas") {
+			t.Errorf("%s --expect: exit %d, stderr %q", cmd, code, stderr)
+		}
+	}
+	out, stderr, code := runCmd(t, "stats", "-r", capture, "--expect", filepath.Join(t.TempDir(), "missing.json"))
+	if code != exitUsage || out != "" || !strings.Contains(stderr, "missing.json: no such file or directory") {
+		t.Errorf("a missing --expect file: exit %d, stdout %d bytes, stderr %q; want 2 before any analysis", code, len(out), stderr)
+	}
+}
+
+// Item 10: messages say what was wanted, not what a parser said; help
+// offers what works; tcpdump's -n is accepted.
+func TestMessagesAndHelp(t *testing.T) {
+	capture := rekeyCapture(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"stats", "-r", capture, "--me", "garbage"}, `--me "garbage": not an IP address (want e.g. 192.0.2.1 or 2001:db8::1)`},
+		{[]string{"stats", "-r", capture, "--me", "10.0.0.0/33"}, `--me "10.0.0.0/33": not an address prefix`},
+		{[]string{"stats", "-r", capture, "--replay-memory", ""}, `--replay-memory "": want a size such as 32MiB or 100MB`},
+		{[]string{"stats", "-i", "lo", "--metrics-listen", "9477"}, `give the port as :9477`},
+		{[]string{"stat", "-r", capture}, `unknown command "stat"; did you mean "stats"?`},
+		{[]string{"sa", "-r", capture}, `unknown command "sa"; did you mean "sas"?`},
+		{[]string{"watch", "-r", capture}, "watch needs an interface (-i IFACE) and reads no files"},
+	} {
+		out, stderr, code := runCmd(t, tc.args...)
+		if code != exitUsage || out != "" || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "strconv") || strings.Contains(stderr, "ParseAddr") {
+			t.Errorf("%q: exit %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+	help, _, _ := runCmd(t, "watch", "--help")
+	if strings.Contains(help, "--read") || strings.Contains(help, "--expect") {
+		t.Errorf("watch --help offers -r or --expect, which watch refuses")
+	}
+	// -n: accepted, the output is what it is without it.
+	plain, _, _ := runCmd(t, "sas", "-r", capture)
+	withN, stderr, code := runCmd(t, "sas", "-n", "-r", capture)
+	if code != exitOK || withN != plain {
+		t.Errorf("sas -n: exit %d (%s); output differs from sas's", code, stderr)
+	}
+}
+
+// Item 10: filters with neither --generic nor --specific shows both.
+func TestFiltersShowsBothViews(t *testing.T) {
+	root, err := testcorpus.RepoRoot()
+	if err != nil {
+		t.Skip(err)
+	}
+	pol := filepath.Join(root, "policy", "testdata", "native", "server.policy")
+	both, stderr, code := runCmd(t, "filters", "--policy", pol, "--me", "192.0.2.1")
+	generic, _, _ := runCmd(t, "filters", "--generic", "--policy", pol, "--me", "192.0.2.1")
+	specific, _, _ := runCmd(t, "filters", "--specific", "--policy", pol, "--me", "192.0.2.1")
+	if code != exitOK || both != "Generic Filters\n\n"+generic+"\nSpecific Filters\n\n"+specific {
+		t.Errorf("filters: exit %d (%s); want the Generic then the Specific Filters view", code, stderr)
+	}
+	out, _, code := runCmd(t, "filters", "--policy", pol, "--me", "192.0.2.1", "-o", "json")
+	var views map[string][]map[string]any
+	if err := json.Unmarshal([]byte(out), &views); err != nil || code != exitOK || len(views["generic_filters"]) != 9 || len(views["specific_filters"]) == 0 {
+		t.Errorf("filters -o json: exit %d, %v: want one object with both views (9 generic filters in server.policy)", code, err)
+	}
+	if _, stderr, code := runCmd(t, "filters", "--policy", pol, "-o", "csv"); code != exitUsage || !strings.Contains(stderr, "-o csv writes one view") {
+		t.Errorf("filters -o csv without a view: exit %d, %q", code, stderr)
+	}
+}
