@@ -75,8 +75,9 @@ func replayCmd(ctx context.Context, args []string) error {
 	iface := fs.String("i", "", "interface to send on")
 	loops := fs.Int("loops", 1, "send the files this many times")
 	out := fs.String("o", "", "write the JSON report here (default stdout)")
+	rate := fs.Float64("rate", 0, "frames per second at most (0: as fast as the kernel takes them)")
 	fs.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: ipsecmon-lab replay -i IFACE [-loops N] [-o REPORT] CAPTURE.pcap...")
+		fmt.Fprintln(os.Stderr, "usage: ipsecmon-lab replay -i IFACE [-loops N] [-rate PPS] [-o REPORT] CAPTURE.pcap...")
 		fs.PrintDefaults()
 	}
 	fs.Parse(args)
@@ -84,7 +85,7 @@ func replayCmd(ctx context.Context, args []string) error {
 		fs.Usage()
 		return errors.New("-i and a capture file are required")
 	}
-	rep, err := replay.Run(ctx, *iface, fs.Args(), *loops)
+	rep, err := replay.RunAt(ctx, *iface, fs.Args(), *loops, *rate)
 	if werr := writeJSON(*out, rep); werr != nil && err == nil {
 		err = werr
 	}
@@ -155,7 +156,7 @@ func writeJSON(path string, v any) error {
 // what live ipsecmon instances reported with sources other than ipsecmon.
 func livecheckCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ipsecmon-lab livecheck lab|replay [flags]")
+		return errors.New("usage: ipsecmon-lab livecheck lab|replay|flood [flags]")
 	}
 	var rep *livecheck.Report
 	var err error
@@ -190,8 +191,19 @@ func livecheckCmd(ctx context.Context, args []string) error {
 			return fmt.Errorf("-rss-bound: %w", err)
 		}
 		rep, err = livecheck.Replay(c)
+	case "flood":
+		fs := flag.NewFlagSet("livecheck flood", flag.ExitOnError)
+		var c livecheck.FloodConfig
+		fs.StringVar(&c.Dir, "dir", "", "the flood check's output directory")
+		fs.DurationVar(&c.Interval, "interval", time.Second, "watch's --interval")
+		fs.DurationVar(&c.ExitIn, "exit-in", 5*time.Second, "longest time from SIGTERM to exit")
+		fs.Parse(args[1:])
+		if c.Dir == "" {
+			return errors.New("-dir is required")
+		}
+		rep, err = livecheck.Flood(c)
 	default:
-		return fmt.Errorf("unknown livecheck %q: lab or replay", args[0])
+		return fmt.Errorf("unknown livecheck %q: lab, replay or flood", args[0])
 	}
 	if err != nil {
 		return err

@@ -39,7 +39,7 @@ commands:
   rss      sample a process's VmRSS every interval until it ends
   stress   hostile inputs at two sizes each: peak memory and CPU time of ipsecmon (make stress)
   stress-gen  write one stress scenario's capture to a file
-  livecheck lab|replay   assert what live ipsecmon reported (testdata/lab/live-check.sh)
+  livecheck lab|replay|flood   assert what live ipsecmon reported (testdata/lab/live-check.sh)
 `
 
 func main() {

@@ -60,6 +60,7 @@ func stressGenCmd(args []string) error {
 	n := fs.Int("n", 0, "size (the scenario's unit)")
 	out := fs.String("o", "", "capture file to write")
 	keys := fs.String("keys", "", "key file to write, for scenarios that need one")
+	ether := fs.Bool("ethernet", false, "frame the packets in Ethernet (to inject them into an interface)")
 	fs.Parse(args)
 	s, ok := stress.Find(*name)
 	if !ok || *n <= 0 || *out == "" {
@@ -69,7 +70,12 @@ func stressGenCmd(args []string) error {
 	if err != nil {
 		return err
 	}
-	frames, err := s.Gen(f, *n, *keys)
+	var frames int
+	if *ether {
+		frames, err = stress.GenEthernet(f, s.Gen, *n, *keys)
+	} else {
+		frames, err = s.Gen(f, *n, *keys)
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

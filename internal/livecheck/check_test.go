@@ -125,6 +125,13 @@ func TestCheckExposition(t *testing.T) {
 			"ipsecmon_sa_packets_total{direction=in,dst=198.51.100.2,protocol=esp,spi=0xbef30927,src=198.51.100.1} missing"},
 		{"capture drops", stMetrics, strings.Replace(stStats, `"dropped_by_kernel":0`, `"dropped_by_kernel":5`, 1),
 			"ipsecmon_capture_dropped_packets_total{by=kernel,interface=lab0} = 0; JSON: 5"},
+		// A limit in the JSON is exported with its hits, and must be.
+		{"limit exported", stMetrics + "# TYPE ipsecmon_limit_discarded_total counter\nipsecmon_limit_discarded_total{limit=\"sa_table\"} 2\n",
+			strings.Replace(stStats, `{`, `{"limits":[{"name":"sa_table","cap":10,"unit":"SAs","hits":3,"discarded":"packets"}],`, 1),
+			"ipsecmon_limit_discarded_total{limit=sa_table} = 2; JSON: 3"},
+		{"limit not exported", stMetrics,
+			strings.Replace(stStats, `{`, `{"limits":[{"name":"sa_table","cap":10,"unit":"SAs","hits":3,"discarded":"packets"}],`, 1),
+			"ipsecmon_limit_discarded_total{limit=sa_table} missing; JSON: 3"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

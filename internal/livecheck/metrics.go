@@ -203,6 +203,20 @@ func expectedSeries(stats, sas []byte) (map[series]*uint64, error) {
 		want[series{"ipsecmon_capture_dropped_packets_total", labelsOf("interface", c.Interface, "by", "kernel")}] = ptr(c.DroppedK)
 		want[series{"ipsecmon_capture_dropped_packets_total", labelsOf("interface", c.Interface, "by", "interface")}] = ptr(c.DroppedI)
 	}
+	// Every memory bound in force is listed under "limits" with what it
+	// discarded (README: Memory bounds), and exported per limit.
+	var limits []struct {
+		Name string `json:"name"`
+		Hits uint64 `json:"hits"`
+	}
+	if raw, ok := st["limits"]; ok {
+		if err := json.Unmarshal(raw, &limits); err != nil {
+			return nil, fmt.Errorf("stats JSON: limits: %w", err)
+		}
+	}
+	for _, l := range limits {
+		want[series{"ipsecmon_limit_discarded_total", labelsOf("limit", l.Name)}] = ptr(l.Hits)
+	}
 	rows, err := saRows(sas)
 	if err != nil {
 		return nil, err

@@ -53,6 +53,48 @@ func (f *frameWriter) write(pkt []byte) error {
 
 func (f *frameWriter) flush() error { return f.bw.Flush() }
 
+// GenEthernet writes what gen writes with every packet in an Ethernet
+// frame (EtherType IPv4), so that it can be injected into an interface.
+func GenEthernet(out io.Writer, gen Generator, n int, keyPath string) (int, error) {
+	pr, pw := io.Pipe()
+	defer pr.Close() // unblocks gen if reading stops early
+	errc := make(chan error, 1)
+	go func() {
+		_, err := gen(pw, n, keyPath)
+		pw.CloseWithError(err)
+		errc <- err
+	}()
+	r, err := pcapgo.NewReader(pr)
+	if err != nil {
+		return 0, err
+	}
+	bw := bufio.NewWriterSize(out, 1<<20)
+	w := pcapgo.NewWriterNanos(bw)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		return 0, err
+	}
+	frames := 0
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return frames, err
+		}
+		frame := pb.Cat(pb.Eth(0x0800), data)
+		ci.CaptureLength, ci.Length = len(frame), len(frame)
+		if err := w.WritePacket(ci, frame); err != nil {
+			return frames, err
+		}
+		frames++
+	}
+	if err := <-errc; err != nil {
+		return frames, err
+	}
+	return frames, bw.Flush()
+}
+
 // spoofed returns a source address in 10.0.0.0/8 drawn from rng: what a
 // flood with forged sources looks like.
 func spoofed(rng *rand.Rand) [4]byte {

@@ -25,7 +25,15 @@
 #    drops), tcpdump counts with its own libpcap, ipsecmon-lab rss samples
 #    ipsecmon's VmRSS every 100 ms; `ipsecmon-lab livecheck replay` compares.
 #
-# About 1 minute on 2 cores (plus building). Everything it starts is
+# 3. Flood (issue 12): FLOOD_PAIRS spoofed ESP SA pairs between two hosts
+#    (ipsecmon-lab stress-gen pairs), replayed FLOOD_LOOPS times at
+#    FLOOD_RATE frames/s into the same veth, twice: to a plain `stats -i`,
+#    then to `watch --metrics-listen -w` whose /metrics is scraped every
+#    second. Both get SIGTERM a second after the replay; `ipsecmon-lab
+#    livecheck flood` compares their drops, watch's refresh lines, the
+#    scrapes, the -w file and the time to exit.
+#
+# About 1.5 minutes on 2 cores (plus building). Everything it starts is
 # stopped and every namespace it creates is removed, on any exit.
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -36,6 +44,9 @@ REPLAY_LOOPS=${REPLAY_LOOPS:-10}
 REPLAY_BUFFER=${REPLAY_BUFFER:-256KiB}
 RSS_WARMUP=${RSS_WARMUP:-4s}
 RSS_BOUND=${RSS_BOUND:-4MiB}
+FLOOD_PAIRS=${FLOOD_PAIRS:-50000}
+FLOOD_LOOPS=${FLOOD_LOOPS:-8}
+FLOOD_RATE=${FLOOD_RATE:-100000}
 OUT=""
 KEEP=0
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -172,5 +183,44 @@ wait "$RSS" || true
 PIDS=()
 log "replay in $(($(date +%s) - t2))s"
 "$BIN/ipsecmon-lab" livecheck replay -dir "$R" -warmup "$RSS_WARMUP" -rss-bound "$RSS_BOUND" || status=1
+
+echo "== flood"
+# ---- 3. spoofed SA pairs: watch and its metrics must not stall the capture ----
+t3=$(date +%s)
+F=$OUT/flood
+"$BIN/ipsecmon-lab" stress-gen -scenario pairs -n "$FLOOD_PAIRS" -ethernet -o "$WORK/flood.pcap" >/dev/null
+flood_run() { # NAME IPSECMON-ARGS...
+	local d=$F/$1 p s t k e rc=0
+	shift
+	mkdir -p "$d"
+	ip netns exec "$RX" "$BIN/ipsecmon" "$@" -i rx0 -q -o json >"$d/out" 2>"$d/err" &
+	p=$!
+	PIDS+=("$p")
+	nap 1 # libpcap open, metrics listening
+	if [ -n "$SCRAPE" ]; then
+		(while kill -0 "$p" 2>/dev/null; do
+			s=$(date +%s.%N)
+			c=$(ip netns exec "$RX" curl -s -o /dev/null -w '%{http_code}' --max-time 30 "http://$SCRAPE/metrics" || true)
+			echo "$s $(date +%s.%N) $c"
+			sleep 1
+		done >"$d/scrapes.txt") &
+		PIDS+=($!)
+		(sleep 3; stat -c %s "$F/watch.pcapng" 2>/dev/null || echo 0) >"$d/wsize.txt" &
+	fi
+	ip netns exec "$TX" "$BIN/ipsecmon-lab" replay -i tx0 -rate "$FLOOD_RATE" -loops "$FLOOD_LOOPS" -o "$d/replay.json" "$WORK/flood.pcap"
+	nap 1
+	t=$(date +%s.%N)
+	kill -TERM "$p"
+	wait "$p" || rc=$?
+	e=$(date +%s.%N)
+	awk -v e="$e" -v t="$t" -v rc="$rc" 'BEGIN { printf "%.3f %d\n", e - t, rc }' >"$d/exit.txt"
+	wait
+}
+SCRAPE="" flood_run stats stats
+SCRAPE=127.0.0.1:9478 flood_run watch watch --interval 1s --metrics-listen 127.0.0.1:9478 -w "$F/watch.pcapng"
+PIDS=()
+rm -f "$F/watch.pcapng" # only its size mattered
+log "flood in $(($(date +%s) - t3))s"
+"$BIN/ipsecmon-lab" livecheck flood -dir "$F" -interval 1s -exit-in 5s || status=1
 log "done in $(($(date +%s) - t0))s: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status

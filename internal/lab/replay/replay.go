@@ -42,6 +42,12 @@ const maxRetries = 100000
 // Run sends every frame of each file, loops times over, on iface.
 // Timestamps are ignored: the point is the highest rate.
 func Run(ctx context.Context, iface string, files []string, loops int) (Report, error) {
+	return RunAt(ctx, iface, files, loops, 0)
+}
+
+// RunAt is Run at no more than pps frames a second (0: as fast as the
+// kernel takes them), so that a run can be repeated at the same rate.
+func RunAt(ctx context.Context, iface string, files []string, loops int, pps float64) (Report, error) {
 	rep := Report{Interface: iface, Files: files, Loops: loops}
 	if loops < 1 {
 		return rep, fmt.Errorf("replay: loops %d: need at least 1", loops)
@@ -57,9 +63,17 @@ func Run(ctx context.Context, iface string, files []string, loops int) (Report, 
 		return rep, fmt.Errorf("replay: interface %s: filter: %w", iface, err)
 	}
 	start := time.Now()
+	pace := func() {}
+	if pps > 0 {
+		pace = func() {
+			if ahead := time.Duration(float64(rep.Packets)/pps*float64(time.Second)) - time.Since(start); ahead > time.Millisecond {
+				time.Sleep(ahead)
+			}
+		}
+	}
 	for l := 0; l < loops && err == nil; l++ {
 		for _, name := range files {
-			if err = sendFile(ctx, h, name, &rep); err != nil {
+			if err = sendFile(ctx, h, name, &rep, pace); err != nil {
 				break
 			}
 		}
@@ -68,7 +82,7 @@ func Run(ctx context.Context, iface string, files []string, loops int) (Report, 
 	return rep, err
 }
 
-func sendFile(ctx context.Context, h *pcap.Handle, name string, rep *Report) error {
+func sendFile(ctx context.Context, h *pcap.Handle, name string, rep *Report, pace func()) error {
 	f, err := os.Open(name)
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
@@ -79,8 +93,11 @@ func sendFile(ctx context.Context, h *pcap.Handle, name string, rep *Report) err
 		return fmt.Errorf("replay: %s: %w", name, err)
 	}
 	for n := 1; ; n++ {
-		if n&1023 == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if n&1023 == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			pace()
 		}
 		data, _, err := r.ZeroCopyReadPacketData()
 		if errors.Is(err, io.EOF) {
