@@ -80,3 +80,17 @@ func FuzzParseScrapes(f *testing.F) {
 	f.Add("1.5 1.75 200\n")
 	f.Fuzz(func(t *testing.T, s string) { ParseScrapes(strings.NewReader(s), "fuzz") })
 }
+
+// Limits both runs list must agree; those only one lists (the live run's
+// eviction limits) are not compared.
+func TestSharedLimitsDiffer(t *testing.T) {
+	live := `{"limits":[{"name":"sa_table","cap":10,"hits":1},{"name":"retired_tunnels","cap":4,"hits":0}]}`
+	off := `{"limits":[{"name":"sa_table","cap":10,"hits":1}]}`
+	if p := sharedLimitsDiffer([]byte(live), []byte(off)); p != nil {
+		t.Errorf("agreeing limits: %v", p)
+	}
+	off = `{"limits":[{"name":"sa_table","cap":10,"hits":2}]}`
+	if p := sharedLimitsDiffer([]byte(live), []byte(off)); len(p) != 1 {
+		t.Errorf("differing hits: %v", p)
+	}
+}
