@@ -55,7 +55,13 @@ type output struct {
 func shows(v report.View) func(*pflag.FlagSet) prepare {
 	return func(*pflag.FlagSet) prepare {
 		return func(*setup) (view, error) {
-			return func(r report.Run, o output) (int, error) { return exitOK, v.Write(o.stdout, r, o.format) }, nil
+			return func(r report.Run, o output) (int, error) {
+				if err := v.Write(o.stdout, r, o.format); err != nil {
+					return exitOK, err
+				}
+				warnLimits(r, o)
+				return exitOK, nil
+			}, nil
 		}
 	}
 }

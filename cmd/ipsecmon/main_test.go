@@ -10,6 +10,7 @@ import (
 	"time"
 
 	pb "ipsecmon/internal/pktbuild"
+	"ipsecmon/internal/stress"
 )
 
 var t0 = time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
@@ -254,6 +255,26 @@ func TestReplayMemoryLimitShown(t *testing.T) {
 	}
 	if !found || st.Analysis.Untracked != 4 {
 		t.Errorf("JSON: untracked %d, limits %+v; want 4 and replay_window_memory cap 600 with 4 hits", st.Analysis.Untracked, st.Limits)
+	}
+}
+
+// Views without the input summary (mmsas here) still name a limit that
+// bit, on stderr: 40 IKE_SA_INIT requests each start an IKE SA, 10 are
+// kept, 30 forgotten (all half-open).
+func TestLimitNamedByEveryView(t *testing.T) {
+	s, _ := stress.Find("ike-init")
+	path := filepath.Join(t.TempDir(), "flood.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Gen(f, 40, ""); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	_, stderr, code := runCmd(t, "mmsas", "-r", path, "--max-ike-sas", "10")
+	if want := "ipsecmon: limit reached: ike_sas (10 IKE SAs): 30 IKE SAs forgotten (30 never established"; code != exitOK || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want it to say %q", code, stderr, want)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"ipsecmon/bounds"
 	"ipsecmon/report"
 )
 
@@ -141,6 +142,18 @@ func warnExhaustion(r report.Run, o output) {
 	}
 	for _, w := range report.ExhaustionWarnings(r.Snap) {
 		fmt.Fprintln(o.stderr, w)
+	}
+}
+
+// warnLimits names, on stderr, the memory bounds that discarded something:
+// views other than stats and sas (which list them in their summary) would
+// otherwise show figures that silently leave it out.
+func warnLimits(r report.Run, o output) {
+	if o.quiet || r.Snap == nil {
+		return
+	}
+	for _, l := range bounds.Hit(report.Limits(r)) {
+		fmt.Fprintf(o.stderr, "ipsecmon: limit reached: %s\n", l)
 	}
 }
 
