@@ -115,6 +115,7 @@ type Analyzer struct {
 	// covered: destinations whose complete SA list is known (Bad SPI detection).
 	covered   map[netip.Addr]bool
 	badSPIs   map[netip.Addr]uint64 // Bad SPI packets by destination
+	pmtu      map[SAKey]PathMTU     // ICMP too-big reports by the quoted packet's SA
 	keyErrors map[string]bool
 
 	filterHits  map[*filters.SpecificFilter]uint64
@@ -142,6 +143,7 @@ type Counts struct {
 	IKEErrors        uint64 // IKE messages that could not be parsed
 	PolicyViolations uint64 // cleartext packets a block or negotiate filter covers
 	NATKeepalives    uint64
+	IKEFragmented    uint64 // IKE messages that arrived in IP fragments
 	FragmentsPending uint64 // IP fragments of ESP/AH/UDP that were not analysed
 	TruncatedIPsec   uint64 // ESP/AH packets whose capture was cut short
 	BadSPI           uint64 // packets for an SPI no SA has (needs an authoritative SA source)
@@ -195,10 +197,16 @@ func (a *Analyzer) Packet(ts time.Time, p *decode.Packet, ref Ref) {
 		if p.Encapsulated {
 			a.counts.IKEEncapsulated++
 		}
+		if p.Fragments > 1 {
+			a.counts.IKEFragmented++
+		}
 		a.ike(now, p, ref)
 	case decode.KindNATKeepalive:
 		a.counts.NATKeepalives++
 	case decode.KindOther:
+		if p.HasTooBig {
+			a.tooBig(now, p)
+		}
 		if a.cfg.Filters != nil {
 			a.cleartext(now, p, ref)
 		}
@@ -225,12 +233,18 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 		a.deferring = true
 		sa := a.lookupSA(now, p, h, ref)
 		a.deferring = false
+		if sa != nil {
+			sa.noteFragments(p)
+		}
 		a.par.enqueue(a, sa, now, p, h, ref)
 		return
 	}
 	sa := a.lookupSA(now, p, h, ref)
 	if sa == nil {
 		return
+	}
+	if depth == 0 {
+		sa.noteFragments(p)
 	}
 	a.receive(sa, now, p.Src, p.IP, h, ref, depth, nil)
 }

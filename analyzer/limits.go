@@ -19,6 +19,8 @@ type limitHits struct {
 	// learnedDirections: SAs learned in a direction beyond
 	// maxLearnedDirections, which got no inferred predecessor.
 	learnedDirections uint64
+	// pathMTU: ICMP too-big reports about SAs beyond maxPathMTU.
+	pathMTU uint64
 }
 
 // ikeView is what the tracker says now (a frozen copy's, when frozen). On
@@ -72,6 +74,8 @@ func (a *Analyzer) Limits() []bounds.Limit {
 		Discarded: "SA sources whose link address was not kept (the automatic --me cannot tie them to the chosen host)"})
 	ls = append(ls, bounds.Limit{Name: "learned_directions", Cap: maxLearnedDirections, Unit: "directions", Hits: a.hits.learnedDirections,
 		Discarded: "SAs learned from traffic in further directions, not placed after an earlier SA of their direction (the tunnels view counts them as separate pairs, not rekeys)"})
+	ls = append(ls, bounds.Limit{Name: "path_mtu_reports", Cap: maxPathMTU, Unit: "SAs", Hits: a.hits.pathMTU,
+		Discarded: "ICMP fragmentation-needed / packet-too-big reports about further SAs, not kept"})
 	if a.cfg.IdleTimeout > 0 || a.cfg.EvictEnded > 0 {
 		ls = append(ls, bounds.Limit{Name: "retired_tunnels", Cap: maxRetired, Unit: "tunnels", Hits: a.hits.retiredTunnels,
 			Discarded: "evicted SAs whose figures left the tunnels view (the statistics keep them)"},

@@ -21,6 +21,10 @@ type saExt struct {
 	// badSPIAfterEnd counts packets for the SA after its deletion or
 	// expiry (Bad SPI: a receiver no longer has it).
 	badSPIAfterEnd uint64
+	// fragmented counts the SA's packets that arrived in IP fragments,
+	// largestFragmented the largest of them reassembled (IP length).
+	fragmented        uint64
+	largestFragmented int
 
 	lineage
 }

@@ -50,6 +50,10 @@ type Snapshot struct {
 	Policy *PolicyFindings
 	// Limits are the memory bounds in force and what each discarded.
 	Limits []bounds.Limit
+	// PathMTU is what ICMP said about IPsec and IKE packets too big for
+	// the path, per SA (or IKE between two peers), in order of the first
+	// report.
+	PathMTU []PathMTU
 	// Tunnels group the SA pairs by tunnel, across rekeys.
 	Tunnels []*Tunnel
 }
@@ -89,7 +93,7 @@ type ikeView struct {
 // caller's alone.
 func (a *Analyzer) Freeze() *Frozen {
 	a.flush()
-	d := &Analyzer{cfg: a.cfg, counts: a.counts, first: a.first, end: a.end, hits: a.hits,
+	d := &Analyzer{cfg: a.cfg, counts: a.counts, first: a.first, end: a.end, hits: a.hits, pmtu: maps.Clone(a.pmtu),
 		covered: a.covered, ikeBad: a.ikeBad, badSPIs: maps.Clone(a.badSPIs), filterHits: maps.Clone(a.filterHits), links: maps.Clone(a.links)}
 	d.cfg.OnEvent = nil
 	if len(a.evicted) > 0 {
@@ -174,6 +178,7 @@ func (f *Frozen) Snapshot() *Snapshot {
 	s.Rows = a.pairRows(mine)
 	a.stats(s, mine)
 	s.Tunnels = a.tunnels(s, mine)
+	s.PathMTU = a.pathMTUs()
 	s.Policy = a.policyFindings(s)
 	return s
 }

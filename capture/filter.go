@@ -9,9 +9,11 @@ import (
 	"github.com/gopacket/gopacket/pcap"
 )
 
-// filterCore selects ESP, AH, IKE and NAT-T, and IP fragments that may
-// belong to them (large IKE messages with certificates are fragmented).
-const filterCore = "(esp or ah or udp port 500 or udp port 4500 or (ip and ip[6:2] & 0x3fff != 0 and (ip proto 17 or ip proto 50 or ip proto 51)))"
+// filterCore selects ESP, AH, IKE and NAT-T, IP fragments that may belong
+// to them (large IKE messages with certificates are fragmented), and ICMP
+// fragmentation-needed / ICMPv6 packet-too-big messages (path MTU trouble).
+const filterCore = "(esp or ah or udp port 500 or udp port 4500 or (ip and ip[6:2] & 0x3fff != 0 and (ip proto 17 or ip proto 50 or ip proto 51))" +
+	" or (icmp and icmp[0] == 3 and icmp[1] == 4) or (icmp6 and ip6[40] == 2))"
 
 // DefaultFilter is what ipsecmon captures on an Ethernet interface: the
 // core, with or without one VLAN tag.

@@ -103,6 +103,14 @@ type Packet struct {
 	// IP[FragHdrAt+8:] the fragment's data.
 	FragHdrAt, FragNHAt int
 
+	// TooBig is an ICMP fragmentation-needed / ICMPv6 packet-too-big
+	// message about an IPsec or IKE packet (HasTooBig).
+	TooBig    TooBig
+	HasTooBig bool
+	// Fragments is the number of IP fragments the packet was reassembled
+	// from (set by the caller that reassembled it; 0 when it came whole).
+	Fragments int
+
 	VLANs int
 	// LinkSrc is the Ethernet source address, when the frame has one: it
 	// ties the addresses one host sends from (a dual-stack host's IPv4 and
@@ -425,6 +433,9 @@ func (d *Decoder) fill(p *Packet, err error, snapped bool) error {
 			p.SrcPort = uint16(pl[0])<<8 | uint16(pl[1])
 			p.DstPort = uint16(pl[2])<<8 | uint16(pl[3])
 		}
+	}
+	if p.Kind == KindOther && (p.IPVersion == 4 && p.Protocol == ipproto.ICMP || p.IPVersion == 6 && p.Protocol == ipproto.ICMPv6) {
+		p.TooBig, p.HasTooBig = ParseTooBig(p.IPVersion, d.transportPayload())
 	}
 	if p.Kind == KindOther && d.udpIsIKEPort() && len(d.decoded) > 0 && d.decoded[len(d.decoded)-1] == layers.LayerTypeUDP {
 		// UDP 500/4500 whose payload decoding stopped without an error can only be empty.

@@ -161,7 +161,7 @@ func Audit(in Input) []Finding {
 	var out []Finding
 	a := &auditor{in: in, snap: in.Snap}
 	a.index()
-	for _, step := range []func() []Finding{a.saCrypto, a.ikeCrypto, a.policy, a.liveness, a.natMapping, a.mtu, a.badSPIBursts} {
+	for _, step := range []func() []Finding{a.saCrypto, a.ikeCrypto, a.policy, a.liveness, a.natMapping, a.mtu, a.badSPIBursts, a.rekeyLoss, a.rekeyCollision, a.sequence} {
 		out = append(out, step()...)
 	}
 	slices.SortStableFunc(out, func(x, y Finding) int {

@@ -1,7 +1,6 @@
 package findings
 
 import (
-	"fmt"
 	"testing"
 
 	"ipsecmon/analyzer"
@@ -40,15 +39,4 @@ func analyse(t *testing.T, keyFile string, cfg analyzer.Config, pcaps ...string)
 	run.Finish()
 	in := Input{Snap: an.Snapshot(), Timeline: rec.Timeline()}
 	return Audit(in), in
-}
-
-// spis names a finding's SA as "in/out" in 0x%08x ("-" for a missing side).
-func spis(f Finding) string {
-	s := func(v uint32, ok bool) string {
-		if !ok {
-			return "-"
-		}
-		return fmt.Sprintf("0x%08x", v)
-	}
-	return s(f.SPIIn, f.HasIn) + "/" + s(f.SPIOut, f.HasOut)
 }

@@ -1,6 +1,7 @@
 package findings
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -166,4 +167,59 @@ func expected(f *facts.Facts) map[string]Severity {
 		want["tunnel_idle tunnel"] = Info
 	}
 	return want
+}
+
+// TestLabReplayWindowSmall: in ikev2-reorder the lab's relay held some of
+// alice's packets until later ones of their SPI had passed
+// (facts.json spis[].path.reordered_packets, with how many overtook each).
+// With a 16-packet window, a packet overtaken by 16 or more is left of the
+// window, the others are reordered within it: one replay_window_small per
+// SPI that has both, with those counts; with the default 64, none.
+func TestLabReplayWindowSmall(t *testing.T) {
+	var dir string
+	for _, d := range testcorpus.LabRecordings(t) {
+		if filepath.Base(d) == "ikev2-reorder" {
+			dir = d
+		}
+	}
+	if dir == "" {
+		t.Skip("no ikev2-reorder recording")
+	}
+	f, err := facts.Read(filepath.Join(dir, "facts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const window = 16
+	var want []string
+	for _, s := range f.SPIs {
+		if s.Path == nil {
+			continue
+		}
+		late, within := 0, 0
+		for _, r := range s.Path.ReorderedPackets {
+			if r.Overtaken >= window {
+				late++
+			} else {
+				within++
+			}
+		}
+		if late > 0 && within > 0 {
+			want = append(want, fmt.Sprintf("SA %s (%s→%s): %d packets arrived left of the %d-packet anti-replay window, which a receiver with that window drops, while %d others arrived out of order within it", s.SPI, s.Src, s.Dst, late, window, within))
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("the recording reorders nothing by 16 or more")
+	}
+	for _, w := range []int{window, 64} {
+		fs, _ := analyse(t, filepath.Join(dir, "keys.txt"), analyzer.Config{ReplayWindow: w}, filepath.Join(dir, "capture.pcap"))
+		var got []string
+		for _, x := range fs {
+			if x.Kind == ReplayWindowSmall {
+				got = append(got, x.Detail[:strings.Index(x.Detail, ": the path")])
+			}
+		}
+		if w == 64 && len(got) != 0 || w == window && !slices.Equal(got, want) {
+			t.Errorf("window %d:\n got %q\nwant %q", w, got, want)
+		}
+	}
 }

@@ -194,6 +194,7 @@ func (r *Run) reassemble(f *capture.Frame) bool {
 		r.skip("malformed reassembled packet", fmt.Sprintf("ipsecmon: %s: packet %d (reassembled): %v", f.Source, f.Index, err))
 		return false
 	}
+	r.pkt.Fragments = res.Fragments
 	return true
 }
 

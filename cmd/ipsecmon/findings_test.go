@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -95,5 +96,58 @@ func TestFindingsPolicyViolation(t *testing.T) {
 	}
 	if _, _, code := runCmd(t, append(args, "--fail-on", "critical")...); code != exitMismatch {
 		t.Errorf("--fail-on critical: exit %d", code)
+	}
+}
+
+// TestFindingsRekeyLoss edits the ikev2-rekey recording (3 CHILD SAs of one
+// tunnel, each SA's packets numbered 1..n without a gap: checked by
+// TestTunnelsOnEditedRecording) as that test does: without the first
+// packet of the second SA toward bob, the rekey to it lost number 1 across
+// the switch. The unedited recording has no rekey_loss; the edited one
+// exactly one, naming that SA and 1 number lost.
+func TestFindingsRekeyLoss(t *testing.T) {
+	dir := bundledRekey(t)
+	f := readFacts(t, dir)
+	bob := f.link("bob")
+	recs, lt := readRecords(t, filepath.Join(dir, "capture.pcap"))
+	var toBob []uint32
+	for _, r := range recs {
+		if r.esp && r.dst == bob && !slices.Contains(toBob, r.spi) {
+			toBob = append(toBob, r.spi)
+		}
+	}
+	if len(toBob) != 3 {
+		t.Fatalf("%d SPIs toward bob, the recording has 3 CHILD SAs", len(toBob))
+	}
+	var edited []espRecord
+	for _, r := range recs {
+		if !(r.esp && r.spi == toBob[1] && r.seq == 1) {
+			edited = append(edited, r)
+		}
+	}
+	for _, c := range []struct {
+		name, pcap string
+		want       []string
+	}{
+		{"as recorded", filepath.Join(dir, "capture.pcap"), nil},
+		{"first packet of a new SA removed", writeRecords(t, edited, lt), []string{fmt.Sprintf("0x%08x→0x%08x: 1 lost across the switch", toBob[0], toBob[1])}},
+	} {
+		var rows []map[string]any
+		jsonOut(t, &rows, "findings", "-q", "-r", c.pcap, "-k", filepath.Join(dir, "keys.txt"), "--me", bob, "-o", "json")
+		var got []string
+		for _, r := range rows {
+			if r["finding"] == "rekey_loss" {
+				got = append(got, r["detail"].(string))
+			}
+		}
+		if len(got) != len(c.want) {
+			t.Errorf("%s: rekey_loss %q, want %d", c.name, got, len(c.want))
+			continue
+		}
+		for i, w := range c.want {
+			if !strings.Contains(got[i], w) || !strings.HasPrefix(got[i], "1 of the tunnel's 2 rekeys lost traffic") {
+				t.Errorf("%s: %q, want %q", c.name, got[i], w)
+			}
+		}
 	}
 }
