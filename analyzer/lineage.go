@@ -142,6 +142,16 @@ func (a *Analyzer) link(n, o *SA, rel Relation, at int64) {
 	if n == o || n == nil || o == nil || n.prev != nil || o.next != nil {
 		return
 	}
+	if a.sas[o.Key] != o {
+		// o left the table (eviction) before its rekey was negotiated:
+		// keep its figures, not the SA.
+		ne := n.extension()
+		if ne.gone == nil {
+			old := o.asOld()
+			ne.relation, ne.rekeyAt, ne.gone = rel, at, &old
+		}
+		return
+	}
 	n.prev, o.next = o, n
 	if rel == RelationInferred {
 		return

@@ -3,6 +3,7 @@ package analyzer
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"testing"
 	"time"
 
@@ -251,5 +252,39 @@ func TestRekeyedDeleteDelay(t *testing.T) {
 					d.OldPacketsAfter, d.BadSPI, d.Overlap, s.Tunnels[0].Out.Packets, tc.after, tc.bad, tc.overlap, tc.oldPackets+1)
 			}
 		})
+	}
+}
+
+// A pair idle past --sa-idle-timeout (5 s here) leaves the table before
+// IKE rekeys it (20 s): the new pair still replaces it, from the figures
+// it left. By hand: 2 child SAs (one evicted), 1 rekey 0x22222222 →
+// 0x44444444 A→B, and A's 3 packets on the old SA counted.
+func TestRekeyOfEvictedPair(t *testing.T) {
+	A1, A2 := pktbuild.SPI8("0101010101010101"), pktbuild.SPI8("0202020202020202")
+	ks := &keys.Set{IKEv2: []keys.IKEv2SA{{SPIi: A1, SPIr: A2, Enc: algo.EncNull, Integ: algo.AuthNone, PRF: algo.PRFHMACSHA256}}}
+	frames := cat(
+		v2IKESA(0, A1, A2, 0x11111111, 0x22222222),
+		repeat(1, 3, func(s uint32) []byte { return esp4(hostA, hostB, 0x22222222, s, 100) }),
+		v2Child(20, A1, A2, 2, 0x11111111, 0x33333333, 0x44444444),
+		[]frame{{21, esp4(hostA, hostB, 0x44444444, 1, 100)}},
+	)
+	a := run(t, Config{Me: prefixes(hostA), Keys: ks, IdleTimeout: 5 * time.Second}, frames...)
+	s := a.Snapshot()
+	if c := a.Counts(); c.EvictedSAs != 2 {
+		t.Fatalf("%d SAs evicted, want the old pair's 2", c.EvictedSAs)
+	}
+	if len(s.Tunnels) != 1 {
+		t.Fatalf("%d tunnels, want 1", len(s.Tunnels))
+	}
+	tu := s.Tunnels[0]
+	if tu.ChildSAs != 2 || tu.Rekeys != 1 || tu.Out.Packets != 4 || len(tu.RekeyDetails) != 1 {
+		t.Fatalf("%d child SAs, %d rekeys, %d packets out, %d details; want 2, 1, 4, 1", tu.ChildSAs, tu.Rekeys, tu.Out.Packets, len(tu.RekeyDetails))
+	}
+	var got []string
+	for _, d := range tu.RekeyDetails[0].Directions {
+		got = append(got, fmt.Sprintf("%08x>%08x", d.OldSPI, d.NewSPI))
+	}
+	if !slices.Contains(got, "22222222>44444444") || tu.RekeyDetails[0].How != RelationRekey {
+		t.Errorf("rekey %v %q, want rekey 22222222>44444444", tu.RekeyDetails[0].How, got)
 	}
 }

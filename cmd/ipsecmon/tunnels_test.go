@@ -195,6 +195,14 @@ func TestLabTunnels(t *testing.T) {
 			dir := filepath.Join(root, sc)
 			f := readTunnelFacts(t, dir)
 			want := f.expected()
+			// The recordings made for this (testdata/pcaps/lab/README.md):
+			// their facts must hold what the lab injected, or this test
+			// would compare zeros.
+			for _, e := range want {
+				if sc == "ikev2-loss-rekey" && (e.lostIn == 0 || e.rekeys == 0) || sc == "ikev2-reorder" && e.reorderedIn == 0 {
+					t.Fatalf("facts: %+v: no injected loss or reordering found", *e)
+				}
+			}
 			rows := tunnelsJSON(t, "-r", filepath.Join(dir, "capture.pcap"), "-k", filepath.Join(dir, "keys.txt"), "--me", f.link("bob"))
 			if len(rows) != len(want) {
 				t.Errorf("%d tunnels, facts: %d (%v)", len(rows), len(want), slices.Collect(mapKeys(want)))
