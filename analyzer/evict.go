@@ -28,6 +28,7 @@ type tally struct {
 	accepted, bytes, wireBytes          uint64
 	replayed, notAuthenticated, notDecr uint64
 	keyed                               uint64 // SAs among these that had keys
+	listed                              uint64 // SAs among these with a key entry, usable or not
 	unverified                          uint64 // accepted packets not checked with keys
 }
 
@@ -40,7 +41,7 @@ func (s *SA) tally() tally {
 		tallyKey: tallyKey{s.Src, s.Key.Dst, s.Key.Proto, s.Mode, s.State, s.IntegrityOnly(), s.key != nil && s.key.Enc != algo.EncUnknown},
 		sas:      1, accepted: s.Accepted, bytes: s.Bytes, wireBytes: s.WireBytes,
 		replayed: s.Replayed, notAuthenticated: s.NotAuthenticated, notDecr: s.NotDecrypted,
-		keyed: boolCount(s.tr != nil), unverified: s.Unverified,
+		keyed: boolCount(s.tr != nil), listed: boolCount(s.key != nil), unverified: s.Unverified,
 	}
 }
 
@@ -53,6 +54,7 @@ func (t *tally) add(o tally) {
 	t.notAuthenticated += o.notAuthenticated
 	t.notDecr += o.notDecr
 	t.keyed += o.keyed
+	t.listed += o.listed
 	t.unverified += o.unverified
 }
 

@@ -39,6 +39,10 @@ const (
 	WhyUnseenHalves            // includes N SAs of pairs whose SPI the capture does not show
 	WhyUnannouncedExpiries     // excludes pairs whose unread lifetime may have run out unannounced
 	WhyIKEUnreadable           // none of the N IKE messages could be read
+	WhyNoneMine                // no SA has an endpoint in --me: excludes N bytes of M SAs between other hosts
+	WhyModeNoKeyMatches        // the mode of ESP SAs needs their keys: none given is for them
+	WhyModeKeysFailed          // the keys given for N ESP SAs decrypted none of their packets
+	WhyModeKeysUnusable        // the key entries of N ESP SAs hold no usable keys
 )
 
 func known(v uint64) Figure { return Figure{Value: v, Known: true} }

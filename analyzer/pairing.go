@@ -64,6 +64,7 @@ func (q *QuickModeSA) Mode() Mode {
 // that is an endpoint of the most SAs when none was configured.
 func (a *Analyzer) mine(s *Snapshot) func(netip.Addr) bool {
 	if len(a.cfg.Me) > 0 {
+		s.MeGiven = a.cfg.Me
 		for _, p := range a.cfg.Me {
 			if p.IsSingleIP() {
 				s.Me = append(s.Me, p.Addr())
@@ -140,7 +141,7 @@ func (k dirKey) reverse() dirKey {
 // packet once, and a lifetime's overlaps are counted and found by binary
 // search (O(n log n) in all; the scan of every reverse SA for every SA made
 // 100,000 spoofed pairs take 32 s).
-func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
+func (a *Analyzer) pairRows(side side) []*QuickModeSA {
 	groups := map[dirKey]*lifetimes{}
 	for _, sa := range a.order {
 		if sa.pair == nil {
@@ -190,10 +191,10 @@ func (a *Analyzer) pairRows(mine func(netip.Addr) bool) []*QuickModeSA {
 			done[other] = true
 		}
 		place := func(x *SA) {
-			switch {
-			case mine(x.Key.Dst):
+			switch side(x.Src, x.Key.Dst) {
+			case DirIn:
 				row.In = x
-			case mine(x.Src):
+			case DirOut:
 				row.Out = x
 			}
 		}

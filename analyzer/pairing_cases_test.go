@@ -173,3 +173,44 @@ func TestMePrefixDirection(t *testing.T) {
 		t.Errorf("rows %v: want the SA to %s inbound", s.Rows, hostA)
 	}
 }
+
+// A --me prefix over both ends of a pair: the sender of the first SA seen
+// between them is taken as mine (as a transit row presents its first SA as
+// sent), so the pair keeps its outbound SA (both went In, and the SA view
+// lost spi_out), and sent and received each count one SA's bytes (ESP of
+// 100 bytes from the SPI on, 3 packets each way).
+func TestMeCoversBothEnds(t *testing.T) {
+	s := run(t, me("203.0.113.0/24"), cat(
+		repeat(0, 3, func(q uint32) []byte { return esp4(hostC, hostD, 0x100, q, 100) }),
+		repeat(1, 3, func(q uint32) []byte { return esp4(hostD, hostC, 0x200, q, 100) }))...).Snapshot()
+	if len(s.Rows) != 1 || rowText(s.Rows[0]) != "200/100 inferred" {
+		t.Fatalf("rows %v, want 200/100 inferred", s.Rows)
+	}
+	if r := s.Rows[0]; r.MyAddr != netip.MustParseAddr(hostC) || r.PeerAddr != netip.MustParseAddr(hostD) {
+		t.Errorf("row Me %v Peer %v; want %s (sender of the first SA seen) and %s", r.MyAddr, r.PeerAddr, hostC, hostD)
+	}
+	if st := s.Stats; st[ConfidentialSent] != known(300) || st[ConfidentialReceived] != known(300) {
+		t.Errorf("confidential bytes sent %+v received %+v, want 300 each", st[ConfidentialSent], st[ConfidentialReceived])
+	}
+	want := []EndpointPair{{Me: netip.MustParseAddr(hostC), Peer: netip.MustParseAddr(hostD), SAs: 2}}
+	if !slices.Equal(s.MeBothEnds, want) {
+		t.Errorf("MeBothEnds %v, want %v", s.MeBothEnds, want)
+	}
+	// One end only: nothing ambiguous.
+	if s := run(t, me(hostC), frame{0, esp4(hostC, hostD, 1, 1, 100)}).Snapshot(); len(s.MeBothEnds) != 0 || s.MeUnmatched {
+		t.Errorf("--me %s: MeBothEnds %v, unmatched %v", hostC, s.MeBothEnds, s.MeUnmatched)
+	}
+}
+
+// A --me that is no SA's endpoint (an inner address, as the SA view's Me
+// column shows selectors) is reported with the endpoints it could name,
+// the busiest first: here A is the end of 3 SAs, B of 2, C of 1.
+func TestMeUnmatched(t *testing.T) {
+	s := run(t, me("10.1.0.1"),
+		frame{0, esp4(hostA, hostB, 1, 1, 100)}, frame{0, esp4(hostB, hostA, 2, 1, 100)},
+		frame{0, esp4(hostC, hostA, 3, 1, 100)}).Snapshot()
+	want := []MeEndpoint{{netip.MustParseAddr(hostA), 3}, {netip.MustParseAddr(hostB), 2}, {netip.MustParseAddr(hostC), 1}}
+	if !s.MeUnmatched || !slices.Equal(s.MeCandidates, want) {
+		t.Errorf("unmatched %v, candidates %v; want true, %v", s.MeUnmatched, s.MeCandidates, want)
+	}
+}

@@ -100,7 +100,7 @@ func TestPairRowsAgainstDefinition(t *testing.T) {
 			}
 		}
 		want := referencePairs(a.order)
-		rows := a.pairRows(mine)
+		rows := a.pairRows(a.sides(mine, &Snapshot{}))
 		got := map[*SA]*SA{}
 		seen := 0
 		for _, r := range rows {

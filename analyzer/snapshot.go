@@ -17,12 +17,19 @@ type Snapshot struct {
 	// MeLinked are the chosen addresses after the first, tied to it because
 	// the host sent its SAs from the same link address (dual stack).
 	MeLinked []netip.Addr
-	Stats    [NumStats]Figure
-	Rows     []*QuickModeSA
-	Counts   Counts
-	First    time.Time
-	Last     time.Time
-	SAs      int
+	// MeBothEnds are the endpoint pairs of SAs whose two ends --me covers
+	// (see sides); MeUnmatched says --me covers no SA endpoint, and
+	// MeCandidates are then the SAs' endpoints, the busiest first.
+	MeGiven      []netip.Prefix // --me as given (Me holds its single addresses)
+	MeBothEnds   []EndpointPair
+	MeUnmatched  bool
+	MeCandidates []MeEndpoint
+	Stats        [NumStats]Figure
+	Rows         []*QuickModeSA
+	Counts       Counts
+	First        time.Time
+	Last         time.Time
+	SAs          int
 	// NotInspected counts accepted packets whose integrity was not checked.
 	NotInspected uint64
 	// BadSPIByDst splits Bad SPI packets by destination; nil when Bad SPI
@@ -175,8 +182,9 @@ func (f *Frozen) Snapshot() *Snapshot {
 		}
 	}
 	mine := a.mine(s)
-	s.Rows = a.pairRows(mine)
-	a.stats(s, mine)
+	side := a.sides(mine, s)
+	s.Rows = a.pairRows(side)
+	a.stats(s, side)
 	s.Tunnels = a.tunnels(s, mine)
 	s.PathMTU = a.pathMTUs()
 	s.Policy = a.policyFindings(s)

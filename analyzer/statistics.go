@@ -1,7 +1,7 @@
 package analyzer
 
 import (
-	"net/netip"
+	"slices"
 
 	"ipsecmon/ikestate"
 	"ipsecmon/ipproto"
@@ -34,6 +34,8 @@ type sums struct {
 	confS, confR, authS, authR                           uint64
 	trS, trR, tuS, tuR                                   uint64
 	unknownMode, unknownModeBytes, modeCandidates        uint64
+	unknownModeKeyed, unknownModeListed                  uint64 // of unknownMode, SAs that had keys; that had a key entry
+	transitSAs, transitBytes                             uint64 // SAs between other hosts, all kinds
 	keyed, notAuth, notDecr, uninspected, uninspectedSAs uint64
 	// transit: SAs between two other hosts and their bytes, by protocol
 	// and by mode (each byte figure leaves out only its own kind).
@@ -64,8 +66,8 @@ func (u *sums) addTransit(k transitKind, t *tally) {
 	c[1] += t.bytes
 }
 
-// add counts one tally, sent or received as mine says.
-func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
+// add counts one tally, sent or received as side says.
+func (u *sums) add(t *tally, side side) {
 	u.keyed += t.keyed
 	u.notAuth += t.notAuthenticated
 	u.notDecr += t.notDecr
@@ -85,14 +87,10 @@ func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
 			u.integrity.EncryptionUnknown += t.sas
 		}
 	}
-	dir := DirUnknown
-	switch {
-	case t.dst.IsValid() && mine(t.dst):
-		dir = DirIn
-	case t.src.IsValid() && mine(t.src):
-		dir = DirOut
-	}
+	dir := side(t.src, t.dst)
 	if dir == DirUnknown {
+		u.transitSAs += t.sas
+		u.transitBytes += t.bytes
 		k := transitAH
 		if t.proto == ipproto.ESP {
 			k = transitESP
@@ -133,6 +131,8 @@ func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
 	default:
 		u.unknownMode += t.sas
 		u.unknownModeBytes += t.bytes
+		u.unknownModeKeyed += t.keyed
+		u.unknownModeListed += t.listed
 	}
 }
 
@@ -140,10 +140,10 @@ func (u *sums) add(t *tally, mine func(netip.Addr) bool) {
 func (u *sums) modeKnown() bool { return u.modeCandidates > u.unknownMode }
 
 // stats fills the Quick Mode Statistics.
-func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
+func (a *Analyzer) stats(s *Snapshot, side side) {
 	var u sums
 	for _, t := range a.tallies() {
-		u.add(&t, mine)
+		u.add(&t, side)
 	}
 	st := &s.Stats
 	st[ActiveSAs] = known(u.active)
@@ -154,8 +154,8 @@ func (a *Analyzer) stats(s *Snapshot, mine func(netip.Addr) bool) {
 	st[ReplayDetected] = known(u.replayed)
 	byteFigures(st, &u)
 	s.IntegrityOnly = u.integrity
-	modeFigures(st, &u)
-	activeTunnels(st, &u, s.Rows)
+	modeFigures(st, &u, a.cfg.Keys != nil)
+	activeTunnels(st, s.Rows, a.cfg.Keys != nil)
 
 	st[OffloadedSAs] = Figure{Why: WhyOffload}
 	st[OffloadedSent] = Figure{Why: WhyOffload}
@@ -193,11 +193,18 @@ func markTransit(st *[NumStats]Figure, u *sums, k transitKind, stats ...Stat) {
 }
 
 // modeFigures fills the mode-dependent figures: null when no SA's mode is
-// known, otherwise the known part with a note on what is missing.
-func modeFigures(st *[NumStats]Figure, u *sums) {
+// known, otherwise the known part with a note on what is missing. With no
+// SA of mine at all they are 0, and say what the SAs between other hosts
+// carried.
+func modeFigures(st *[NumStats]Figure, u *sums, keysGiven bool) {
 	modeFig := func(v uint64) Figure {
-		if !u.modeKnown() {
-			return Figure{Why: WhyModeNeedsKeys}
+		switch {
+		case u.modeCandidates == 0 && u.transitSAs > 0:
+			return Figure{Known: true, Why: WhyNoneMine, N: u.transitBytes, M: u.transitSAs}
+		case u.modeCandidates == 0:
+			return known(0)
+		case !u.modeKnown():
+			return modeUnknown(u.unknownModeKeyed, u.unknownModeListed, keysGiven)
 		}
 		f := known(v)
 		if u.unknownMode > 0 {
@@ -211,10 +218,35 @@ func modeFigures(st *[NumStats]Figure, u *sums) {
 	markTransit(st, u, transitTunnel, TunnelSent, TunnelReceived)
 }
 
+// modeUnknown is a mode figure no SA's known mode can give, with the real
+// reason: keys that did not decrypt (keyed SAs among them), key entries
+// without usable keys (listed ones), keys that are for other SAs, or no
+// keys at all.
+func modeUnknown(keyed, listed uint64, keysGiven bool) Figure {
+	switch {
+	case keyed > 0:
+		return Figure{Why: WhyModeKeysFailed, N: keyed}
+	case listed > 0:
+		return Figure{Why: WhyModeKeysUnusable, N: listed}
+	case keysGiven:
+		return Figure{Why: WhyModeNoKeyMatches}
+	}
+	return Figure{Why: WhyModeNeedsKeys}
+}
+
 // activeTunnels counts the rows with a live SA in tunnel mode.
-func activeTunnels(st *[NumStats]Figure, u *sums, rows []*QuickModeSA) {
-	var tunnels, rowsUnknown uint64
+func activeTunnels(st *[NumStats]Figure, rows []*QuickModeSA, keysGiven bool) {
+	var tunnels, rowsUnknown, keyed, listed uint64
+	modeKnown := false
 	for _, r := range rows {
+		switch {
+		case r.Mode() != ModeUnknown:
+			modeKnown = true
+		case slices.ContainsFunc(r.SAs(), func(s *SA) bool { return s.tr != nil }):
+			keyed++
+		case slices.ContainsFunc(r.SAs(), func(s *SA) bool { return s.key != nil }):
+			listed++
+		}
 		if anyActive(r) {
 			switch r.Mode() {
 			case ModeTunnel:
@@ -225,8 +257,8 @@ func activeTunnels(st *[NumStats]Figure, u *sums, rows []*QuickModeSA) {
 		}
 	}
 	switch {
-	case !u.modeKnown() && len(rows) > 0:
-		st[ActiveTunnels] = Figure{Why: WhyModeNeedsKeys}
+	case !modeKnown && len(rows) > 0:
+		st[ActiveTunnels] = modeUnknown(keyed, listed, keysGiven)
 	default:
 		st[ActiveTunnels] = known(tunnels)
 		if rowsUnknown > 0 {

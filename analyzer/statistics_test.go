@@ -139,6 +139,45 @@ func TestStatistics(t *testing.T) {
 				ConfidentialReceived: value(2 * sealedLen), ConfidentialSent: value(200),
 				TunnelReceived: partial(2*sealedLen, WhyUnknownMode, 200, 1), TunnelSent: partial(0, WhyUnknownMode, 200, 1),
 			}},
+		// --me names no SA endpoint (an inner address): every SA is between
+		// other hosts. This computer sent and received nothing in either
+		// mode (0), and the note says what the 3 × 100 + 2 × 120 bytes
+		// between the others were; not "needs keys", which is not why.
+		{"--me that is no SA's endpoint", me("10.1.0.1"), cat(
+			repeat(0, 3, func(s uint32) []byte { return esp4(hostB, hostA, 0x100, s, 100) }),
+			repeat(0, 2, func(s uint32) []byte { return esp4(hostA, hostB, 0x200, s, 120) })),
+			map[Stat]want{
+				ConfidentialSent: partial(0, WhyTransit, 540, 2), ConfidentialReceived: partial(0, WhyTransit, 540, 2),
+				TransportSent: partial(0, WhyNoneMine, 540, 2), TransportReceived: partial(0, WhyNoneMine, 540, 2),
+				TunnelSent: partial(0, WhyNoneMine, 540, 2), TunnelReceived: partial(0, WhyNoneMine, 540, 2),
+				ActiveTunnels: missing(WhyModeNeedsKeys),
+			}},
+		// Keys are given, but for SPI 0x1001, not the 0x100 of the
+		// traffic: the mode is unknown because no key is for it.
+		{"keys for other SAs", Config{Me: prefixes(hostA), Keys: &keys.Set{SAs: []keys.SA{keyed.key()}}},
+			repeat(0, 2, func(s uint32) []byte { return esp4(hostB, hostA, 0x100, s, 100) }),
+			map[Stat]want{
+				TransportReceived: missing(WhyModeNoKeyMatches), TunnelReceived: missing(WhyModeNoKeyMatches),
+				ActiveTunnels: missing(WhyModeNoKeyMatches),
+			}},
+		// The key is for the SA, but every packet fails its ICV (wrong
+		// keys): no packet decrypted, so no mode; the 1 keyed SA is named.
+		{"keys that decrypt nothing", Config{Me: prefixes(hostA), Keys: &keys.Set{SAs: []keys.SA{keyed.key()}}}, []frame{
+			{0, keyed.packet(1, pktbuild.FlipICV)}, {0, keyed.packet(2, pktbuild.FlipICV)}},
+			map[Stat]want{
+				NotAuthenticated:  value(2),
+				TransportReceived: {why: WhyModeKeysFailed, n: 1}, TunnelReceived: {why: WhyModeKeysFailed, n: 1},
+				ActiveTunnels: {why: WhyModeKeysFailed, n: 1},
+			}},
+		// An SA list that names the SA but holds no keys for it (an ip
+		// xfrm state dump without -s keys, say): the entry is the SA's,
+		// not usable to decrypt.
+		{"a key entry without keys", Config{Me: prefixes(hostA), Keys: &keys.Set{SAs: []keys.SA{{Proto: 50, Dst: prefixes(hostA)[0], SPI: 0x100, NoKeys: true, Origin: "test"}}}},
+			repeat(0, 2, func(s uint32) []byte { return esp4(hostB, hostA, 0x100, s, 100) }),
+			map[Stat]want{TunnelReceived: {why: WhyModeKeysUnusable, n: 1}, ActiveTunnels: {why: WhyModeKeysUnusable, n: 1}}},
+		// No IPsec at all: nothing was sent in either mode.
+		{"no SA", me(hostA), nil,
+			map[Stat]want{TransportSent: value(0), TunnelReceived: value(0), ActiveTunnels: value(0), ConfidentialSent: value(0)}},
 		// IKEv2 without keys: IKE_SA_INIT in clear, IKE_AUTH's two
 		// encrypted messages unread. The answered IKE_AUTH implies one
 		// pair (inferred); IKE_AUTH never rekeys (RFC 7296 §1.3), so

@@ -58,7 +58,15 @@ func NoteText(s analyzer.Stat, f analyzer.Figure) string {
 	case analyzer.WhyModeNeedsKeys:
 		return "the mode of ESP SAs is not visible without keys"
 	case analyzer.WhyUnknownMode:
-		return fmt.Sprintf("excludes %d bytes of %d SAs of unknown mode (ESP without keys)", f.N, f.M)
+		return fmt.Sprintf("excludes %d bytes of %d SAs of unknown mode (ESP whose packets were not decrypted)", f.N, f.M)
+	case analyzer.WhyNoneMine:
+		return fmt.Sprintf("no SA has an endpoint in --me: excludes %d bytes of %d SAs between other hosts", f.N, f.M)
+	case analyzer.WhyModeNoKeyMatches:
+		return "the mode of ESP SAs needs their keys: no usable key given is for them"
+	case analyzer.WhyModeKeysFailed:
+		return fmt.Sprintf("the mode of ESP SAs is not visible: the keys given for %d of them decrypted none of their packets (wrong keys?)", f.N)
+	case analyzer.WhyModeKeysUnusable:
+		return fmt.Sprintf("the mode of ESP SAs is not visible: the key entries for %d of them hold no usable keys (see the warnings)", f.N)
 	case analyzer.WhyUnknownModePairs:
 		return fmt.Sprintf("excludes %d SA pairs of unknown mode", f.N)
 	case analyzer.WhyOffload:

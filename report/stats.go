@@ -184,7 +184,14 @@ func humanBytes(v uint64) string {
 }
 
 func meLine(s *analyzer.Snapshot) string {
-	if len(s.Me) == 0 {
+	switch {
+	case s.MeUnmatched:
+		return fmt.Sprintf("Me: %s (given; not an endpoint of any SA: every SA is between other hosts; the SAs' endpoints: %s)\n", meGiven(s), meEndpoints(s))
+	case len(s.MeBothEnds) > 0:
+		return fmt.Sprintf("Me: %s (given; covers both endpoints of some SAs: the sender of the first SA seen between two of them is taken as Me)\n", meGiven(s))
+	case len(s.MeGiven) > 0:
+		return fmt.Sprintf("Me: %s\n", meGiven(s))
+	case len(s.Me) == 0:
 		return "Me: no IPsec traffic seen\n"
 	}
 	addrs := make([]string, len(s.Me))

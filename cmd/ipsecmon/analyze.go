@@ -213,10 +213,14 @@ func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string
 }
 
 // warnIKEKeys says which IKE SAs' key entries failed on every message: a
-// wrong entry otherwise only shows as figures that need keys.
+// wrong entry otherwise only shows as figures that need keys. It also says
+// what is wrong with --me.
 func warnIKEKeys(r report.Run, stderr io.Writer) {
 	if r.Snap == nil {
 		return
+	}
+	for _, w := range report.MeWarnings(r.Snap) {
+		fmt.Fprintf(stderr, "ipsecmon: warning: %s\n", w)
 	}
 	for _, s := range r.Snap.IKESAs {
 		if s.KeysMismatch {

@@ -8,6 +8,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -462,5 +463,95 @@ func TestFiltersShowsBothViews(t *testing.T) {
 	}
 	if _, stderr, code := runCmd(t, "filters", "--policy", pol, "-o", "csv"); code != exitUsage || !strings.Contains(stderr, "-o csv writes one view") {
 		t.Errorf("filters -o csv without a view: exit %d, %q", code, stderr)
+	}
+}
+
+// Item 5 and the --me pairing bug, on the lab's ikev2-tunnel recording:
+// one tunnel-mode CHILD SA (2 SAs) between alice 198.51.100.1 (inner
+// 10.1.0.1) and bob 198.51.100.2 (facts.json).
+func TestMeMistakes(t *testing.T) {
+	root, err := testcorpus.RepoRoot()
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := filepath.Join(root, "testdata", "pcaps", "lab", "ikev2-tunnel")
+	capture, keyFile := filepath.Join(dir, "capture.pcap"), filepath.Join(dir, "keys.txt")
+	note := func(out, stat string) string {
+		n, _ := jsonObject(t, out)["notes"].(map[string]any)[stat].(string)
+		return n
+	}
+	// The inner address the SA view's Me column shows, given as --me.
+	out, stderr, code := runCmd(t, "stats", "-r", capture, "-k", keyFile, "--me", "10.1.0.1", "-o", "json", "-q")
+	if code != exitOK || !strings.Contains(stderr, "--me 10.1.0.1 is not an endpoint of any SA") || !strings.Contains(stderr, "The SAs' endpoints: 198.51.100.1 (2 SAs), 198.51.100.2 (2 SAs)") {
+		t.Errorf("--me 10.1.0.1: exit %d, stderr %q; want a warning naming the endpoints", code, stderr)
+	}
+	if n := note(out, "transport_bytes_sent"); !strings.HasPrefix(n, "no SA has an endpoint in --me") {
+		t.Errorf("--me 10.1.0.1: transport_bytes_sent note %q; want the real reason (no SA is mine), keys were given", n)
+	}
+	// A prefix over both gateways: still one row with both SPIs, and a
+	// warning that --me is ambiguous there.
+	var rows []map[string]any
+	out, stderr, code = runCmd(t, "sas", "-r", capture, "-k", keyFile, "--me", "198.51.100.0/24", "-o", "json", "-q")
+	if err := json.Unmarshal([]byte(out), &rows); err != nil || code != exitOK || len(rows) != 1 || rows[0]["spi_in"] == nil || rows[0]["spi_out"] == nil {
+		t.Errorf("--me over both ends: exit %d, rows %v; want one row with spi_in and spi_out", code, rows)
+	}
+	if !strings.Contains(stderr, "--me 198.51.100.0/24 covers both endpoints of 2 SAs") {
+		t.Errorf("--me over both ends: stderr %q; want the ambiguity named", stderr)
+	}
+	// ESP keys alone (no IKE line, which would give the mode from the
+	// negotiation): wrong key bytes, then keys for other SPIs. The mode
+	// notes say which, not "without keys".
+	b, err := os.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var espLines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "esp ") {
+			espLines = append(espLines, l)
+		}
+	}
+	if len(espLines) != 2 {
+		t.Fatalf("%d esp lines in keys.txt, want 2", len(espLines))
+	}
+	// Wrong keys: the same lengths, "ff" in front and the last byte
+	// dropped; mode= left out (a key entry's mode gives the SA's mode).
+	// Other SAs: SPIs 1 and 2.
+	wrong := filepath.Join(t.TempDir(), "wrong.txt")
+	other := filepath.Join(t.TempDir(), "other.txt")
+	var w, o []string
+	for i, l := range espLines {
+		var wf, of []string
+		for _, fld := range strings.Fields(l) {
+			k, v, _ := strings.Cut(fld, "=")
+			switch k {
+			case "mode":
+				continue
+			case "enc-key", "auth-key":
+				wf = append(wf, k+"=0xff"+v[2:len(v)-2])
+				of = append(of, fld)
+				continue
+			case "spi":
+				of = append(of, fmt.Sprintf("spi=0x%08x", i+1))
+				wf = append(wf, fld)
+				continue
+			}
+			wf, of = append(wf, fld), append(of, fld)
+		}
+		w, o = append(w, strings.Join(wf, " ")), append(o, strings.Join(of, " "))
+	}
+	os.WriteFile(wrong, []byte(strings.Join(w, "\n")+"\n"), 0o600)
+	os.WriteFile(other, []byte(strings.Join(o, "\n")+"\n"), 0o600)
+	out, _, _ = runCmd(t, "stats", "-r", capture, "-k", wrong, "--me", "198.51.100.2", "-o", "json", "-q")
+	if n := note(out, "bytes_sent_in_tunnels"); !strings.Contains(n, "the keys given for 2 of them decrypted none of their packets") {
+		t.Errorf("wrong ESP keys: note %q", n)
+	}
+	out, _, _ = runCmd(t, "stats", "-r", capture, "-k", other, "--me", "198.51.100.2", "-o", "json", "-q")
+	if n := note(out, "bytes_sent_in_tunnels"); !strings.Contains(n, "no usable key given is for them") {
+		t.Errorf("keys for other SPIs: note %q", n)
+	}
+	out, _, _ = runCmd(t, "stats", "-r", capture, "--me", "198.51.100.2", "-o", "json", "-q")
+	if n := note(out, "bytes_sent_in_tunnels"); n != "the mode of ESP SAs is not visible without keys" {
+		t.Errorf("no keys: note %q", n)
 	}
 }
