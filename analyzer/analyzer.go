@@ -109,7 +109,7 @@ type Analyzer struct {
 
 	par       *parallel // verification on several cores (Config.Workers > 1)
 	deferring bool      // emit holds events back in deferred
-	deferred  []Event
+	deferred  []deferred
 	inner     *decode.Decoder // for the packets found inside decrypted tunnels
 	innerPkt  [maxNesting]decode.Packet
 	// covered: destinations whose complete SA list is known (Bad SPI detection).
@@ -158,7 +158,7 @@ func New(cfg Config) *Analyzer {
 	}
 	a := &Analyzer{cfg: cfg, sas: make(map[SAKey]*SA)}
 	if cfg.Workers > 1 {
-		a.par = newParallel(cfg.Workers)
+		a.par = newParallel(a, cfg.Workers)
 	}
 	a.indexKeys()
 	a.tracker = ikestate.New(cfg.Keys)
@@ -236,7 +236,7 @@ func (a *Analyzer) ipsecAt(now int64, p *decode.Packet, h *decode.IPsecHeader, r
 		if sa != nil {
 			sa.noteFragments(p)
 		}
-		a.par.enqueue(a, sa, now, p, h, ref)
+		a.enqueue(sa, now, p, h, ref)
 		return
 	}
 	sa := a.lookupSA(now, p, h, ref)
@@ -427,7 +427,12 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 		if pre != nil && pre.seqHi == uint32(seq>>32) {
 			o = *pre
 		} else {
-			o = open(sa.tr, ip, h, uint32(seq>>32))
+			if a.par != nil && sa.tr.inflight > 0 {
+				// A worker may hold the transform (an SA seen inside a
+				// tunnel as well as outside).
+				a.par.quiesce()
+			}
+			o = open(sa.tr.t, ip, h, uint32(seq>>32))
 		}
 		switch o.res.Outcome {
 		case espcrypto.NotAuthenticated, espcrypto.Malformed:

@@ -92,9 +92,33 @@ type burst struct {
 // per kind without naming their SA (limit anomaly_events).
 const maxBursts = 4096
 
+// deferred is an event, or an anomaly to count, raised while a packet's SA
+// was looked up ahead of the packet's verification: with several workers
+// it is replayed when the packet is applied, so that events and anomaly
+// bursts come out as in a single-threaded run.
+type deferred struct {
+	e       Event
+	anomaly bool
+	now     int64
+	kind    event.Kind
+	key     SAKey
+	src     fmt.Stringer
+	ref     Ref
+	detail  string
+}
+
+// undefer raises what was deferred.
+func (a *Analyzer) undefer(d *deferred) {
+	if d.anomaly {
+		a.anomaly(d.now, d.kind, d.key, d.src, d.ref, d.detail)
+	} else {
+		a.emit(d.e)
+	}
+}
+
 func (a *Analyzer) emit(e Event) {
 	if a.deferring {
-		a.deferred = append(a.deferred, e)
+		a.deferred = append(a.deferred, deferred{e: e})
 		return
 	}
 	if a.cfg.OnEvent != nil {
@@ -105,6 +129,10 @@ func (a *Analyzer) emit(e Event) {
 // anomaly records one occurrence of an anomaly on an SA.
 func (a *Analyzer) anomaly(now int64, kind event.Kind, key SAKey, src fmt.Stringer, ref Ref, detail string) {
 	if a.cfg.OnEvent == nil {
+		return
+	}
+	if a.deferring {
+		a.deferred = append(a.deferred, deferred{anomaly: true, now: now, kind: kind, key: key, src: src, ref: ref, detail: detail})
 		return
 	}
 	if a.bursts == nil {

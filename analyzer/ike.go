@@ -135,7 +135,7 @@ func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotia
 	}
 	if sa.tr == nil && k != nil {
 		if tr, err := espcrypto.NewFromKeys(k); err == nil {
-			sa.tr = tr
+			sa.tr = &cipher{t: tr}
 			// A new KeyInfo, not a change to the old: frozen copies share it.
 			ki := *sa.key
 			ki.Origin = fmt.Sprintf("derived from IKE SA %d (%s)", c.IKESA.ID, c.Exchange)

@@ -132,9 +132,18 @@ type SA struct {
 	innerAddrs *[2]netip.Addr
 	pair       *SA
 	// Keying, when keys were given; what IKE negotiated.
-	tr  *espcrypto.Transform
+	tr  *cipher
 	key *KeyInfo
 	neg *Negotiated
+}
+
+// cipher is an SA's transform and, with several workers, which of them
+// verifies its packets while some are in flight (kept out of SA, which
+// most runs leave without keys).
+type cipher struct {
+	t        *espcrypto.Transform
+	worker   int32
+	inflight int32 // packets handed to worker and not yet applied
 }
 
 // Negotiation returns what IKE negotiated for the SA, or nil.

@@ -108,7 +108,7 @@ func (a *Analyzer) attachKeys(sa *SA) {
 		}
 		return
 	}
-	sa.tr = tr
+	sa.tr = &cipher{t: tr}
 }
 
 // SetKeys replaces the key set (SIGHUP in a live run): SAs without keys

@@ -53,6 +53,7 @@ func (r *Run) StartLive(sources []*capture.LiveSource, o LiveOptions) *Live {
 		time.AfterFunc(o.Duration, l.Stop)
 	}
 	readersDone := make(chan struct{})
+	go l.applyEvery(ApplyInterval, readersDone)
 	flushed := make(chan struct{})
 	if o.Writer != nil {
 		go l.flushEvery(FlushInterval, readersDone, flushed)
@@ -63,6 +64,27 @@ func (r *Run) StartLive(sources []*capture.LiveSource, o LiveOptions) *Live {
 	// to close then.
 	go func() { l.wg.Wait(); l.Stop(); close(readersDone); <-flushed; close(l.done) }()
 	return l
+}
+
+// ApplyInterval bounds how long a live run holds packets back for
+// verification on several cores (analyzer.Config.Workers) when the link
+// goes quiet: their events are out at most this late.
+const ApplyInterval = 100 * time.Millisecond
+
+// applyEvery has the analyzer apply what it holds, until stop is closed.
+func (l *Live) applyEvery(d time.Duration, stop <-chan struct{}) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			l.mu.Lock()
+			l.run.an.Flush()
+			l.mu.Unlock()
+		case <-stop:
+			return
+		}
+	}
 }
 
 // flushEvery flushes the writer until stop is closed.
