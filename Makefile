@@ -41,6 +41,13 @@ lint: deps-build
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+# Benchmarks on generated captures (none committed), summarised as ratios
+# against baselines of the same run, with the core count, the scaling of
+# keyed verification with workers (projected from the CPU time of the
+# caller's goroutine and of the workers for 4 and 8) and the time other
+# processes took. Hold the lock: flock /tmp/ipsecmon-lab.lock make bench.
+# Why cores idle, whatever the load: add -trace t.out to one benchmark, then
+# go run ./internal/tracestat t.out.
 bench: deps-build
 	$(GO) test -run '^$$' -bench . $(BENCHFLAGS) ./pipeline | $(GO) run ./internal/benchratio
 

@@ -55,6 +55,11 @@ func TestMain(m *testing.M) {
 	if benchPath != "" {
 		os.RemoveAll(filepath.Dir(benchPath))
 	}
+	for _, in := range []*keyedInput{keyedBench, mixedBench} {
+		if in.dir != "" {
+			os.RemoveAll(in.dir)
+		}
+	}
 	os.Exit(code)
 }
 
@@ -67,8 +72,8 @@ func report1(b *testing.B, frames int) {
 func BenchmarkBareRead(b *testing.B) {
 	path, frames, size := benchCapture(b)
 	b.SetBytes(size)
-	b.ResetTimer()
 	var sum byte
+	u := startUsage(b)
 	for i := 0; i < b.N; i++ {
 		n := eachFrame(b, path, func(data []byte) bool {
 			sum += data[len(data)-1]
@@ -78,7 +83,7 @@ func BenchmarkBareRead(b *testing.B) {
 			b.Fatalf("read %d frames, want %d", n, frames)
 		}
 	}
-	report1(b, frames)
+	u.report(b, frames)
 }
 
 // eachFrame is the baselines' read loop: gopacket's zero-copy pcap reader
@@ -134,7 +139,7 @@ func statsOnce(b *testing.B, an *analyzer.Analyzer, path string) *analyzer.Snaps
 func BenchmarkStats(b *testing.B) {
 	path, frames, size := benchCapture(b)
 	b.SetBytes(size)
-	b.ResetTimer()
+	u := startUsage(b)
 	for i := 0; i < b.N; i++ {
 		an := analyzer.New(analyzer.Config{Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
 		snap := statsOnce(b, an, path)
@@ -142,7 +147,7 @@ func BenchmarkStats(b *testing.B) {
 			b.Fatalf("%d SAs, %d IPsec packets; want %d, %d", snap.SAs, an.Counts().IPsecPackets, 2*benchgen.Default.Pairs, frames)
 		}
 	}
-	report1(b, frames)
+	u.report(b, frames)
 }
 
 // BenchmarkSAMemory reports the heap bytes each tracked SA costs, map entry included.

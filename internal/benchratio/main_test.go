@@ -1,0 +1,81 @@
+package main
+
+import (
+	"io"
+	"strings"
+	"testing"
+)
+
+// Two passes of a made-up run; every expected figure is worked out by hand
+// in the comments.
+const sample = `goos: linux
+cpu: Test CPU
+BenchmarkBareRead-2   10  100000000 ns/op  100.0 cpu-ms/op
+BenchmarkStats-2      10  110000000 ns/op  105.0 cpu-ms/op
+BenchmarkKeyed/baseline-2   10  100000000 ns/op  100.0 cpu-ms/op  0 runq-ms/op  1.0 cores-busy
+BenchmarkKeyed/workers=1-2  10  110000000 ns/op  104.0 cpu-ms/op  0 runq-ms/op  1.0 cores-busy
+BenchmarkKeyed/workers=2-2  10   50000000 ns/op  110.0 cpu-ms/op  1 runq-ms/op  1.9 cores-busy  20 main-ms/op  60 verify-ms/op  0 runtime-ms/op
+BenchmarkBareRead-2   10  100000000 ns/op  100.0 cpu-ms/op
+BenchmarkStats-2      10  120000000 ns/op  111.0 cpu-ms/op
+BenchmarkKeyed/baseline-2   10  200000000 ns/op  100.0 cpu-ms/op  0 runq-ms/op  1.0 cores-busy
+BenchmarkKeyed/workers=1-2  10  220000000 ns/op  106.0 cpu-ms/op  0 runq-ms/op  1.0 cores-busy
+BenchmarkKeyed/workers=2-2  10  120000000 ns/op  110.0 cpu-ms/op  1 runq-ms/op  1.9 cores-busy  20 main-ms/op  60 verify-ms/op  0 runtime-ms/op
+`
+
+func TestSummary(t *testing.T) {
+	p, err := parse(strings.NewReader(sample), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	summarise(&out, p, 2)
+	s := out.String()
+	for _, want := range []string{
+		"2 cores (GOMAXPROCS 2), Test CPU; 2 runs",
+		// 110/100 and 120/100: median 1.15, range 1.10–1.20; CPU 1.05, 1.11.
+		"keyless stats / bare read of the same file: 1.15× (1.10–1.20) wall, 1.08× (1.05–1.11) CPU",
+		// Floor: median of 100 and 200 ms wall; 100 ms CPU.
+		"150 ms wall, 100 ms CPU per pass",
+		// 1 worker: 1.10 and 1.10 wall; CPU 1.04, 1.06, its projection their median.
+		"1.10× (1.10–1.10)      1.05× (1.04–1.06)",
+		"1.05× (its CPU)",
+		// 2 workers: 50/100 and 120/200: 0.50, 0.60 → 0.55; projection
+		// max(20, 80/2) / 100 = 0.40.
+		"0.55× (0.50–0.60)",
+		"0.40×\n",
+		// 4 workers: max(20, 80/4) / 100 = 0.20; 8: max(20, 10) / 100 = 0.20.
+		"  4        -                      -                      -          -                0.20×",
+		"  8        -                      -                      -          -                0.20×",
+		"the caller's share bounds it at 0.20× the floor",
+		"target: 2 workers ≤ 0.6× the floor: met",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// A miss while other processes held the CPU is called the machine's; one
+// that the projection shares is called the design's.
+func TestVerdict(t *testing.T) {
+	for _, tt := range []struct {
+		name, runq, main, want string
+	}{
+		{"load", "900", "20", "missed on this machine by its load"},
+		{"design", "0", "70", "missed by design (projection 0.70×)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			in := "BenchmarkKeyed/baseline-2 10 100000000 ns/op 100 cpu-ms/op\n" +
+				"BenchmarkKeyed/workers=2-2 10 80000000 ns/op 110 cpu-ms/op " + tt.runq + " runq-ms/op 1.0 cores-busy " + tt.main + " main-ms/op 60 verify-ms/op 0 runtime-ms/op\n"
+			p, err := parse(strings.NewReader(in), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out strings.Builder
+			summarise(&out, p, 2)
+			if !strings.Contains(out.String(), tt.want) {
+				t.Errorf("want %q in:\n%s", tt.want, out.String())
+			}
+		})
+	}
+}
