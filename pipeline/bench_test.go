@@ -115,21 +115,21 @@ func eachFrame(b *testing.B, path string, fn func(data []byte) bool) int {
 
 // statsOnce is one `ipsecmon stats` run of path through an, minus process
 // start: open, decode, analyse, snapshot and render.
-func statsOnce(b *testing.B, an *analyzer.Analyzer, path string) *analyzer.Snapshot {
-	b.Helper()
+func statsOnce(tb testing.TB, an *analyzer.Analyzer, path string) *analyzer.Snapshot {
+	tb.Helper()
 	run := pipeline.New(an, pipeline.Options{})
 	src, err := capture.Open(path)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	if err := run.Source(src); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	src.Close()
 	run.Finish()
 	snap := an.Snapshot()
 	if err := report.WriteStats(io.Discard, report.Run{Snap: snap, Input: run.Stats()}, report.Table); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	return snap
 }

@@ -5,10 +5,8 @@ import (
 	"testing"
 
 	"ipsecmon/analyzer"
-	"ipsecmon/capture"
 	"ipsecmon/internal/benchgen"
 	"ipsecmon/keys"
-	"ipsecmon/pipeline"
 )
 
 // The mixed capture's packets are sealed by benchgen with the standard
@@ -30,16 +28,7 @@ func TestMixedCaptureVerifies(t *testing.T) {
 	var want []analyzer.SA
 	for _, w := range []int{1, 2} {
 		an := analyzer.New(analyzer.Config{Keys: ks, Workers: w})
-		run := pipeline.New(an, pipeline.Options{})
-		src, err := capture.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := run.Source(src); err != nil {
-			t.Fatal(err)
-		}
-		src.Close()
-		run.Finish()
+		statsOnce(t, an, path)
 		var verified uint64
 		var got []analyzer.SA
 		for _, sa := range an.SAs() {
