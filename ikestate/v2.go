@@ -72,7 +72,10 @@ func (t *Tracker) handleV2(m Message, h ike.Header, msg []byte) {
 	reqSeen, respSeen := ex.reqSeen, ex.respSeen
 	sa.noteExchangeV2(ex, h, decrypted)
 	sa.noteLivenessV2(ex, h, m.Time, reqSeen, respSeen)
-	if h.Response() && content != nil && content.hasSA && multipleChoicesV2(content.proposals) {
+	// An IKE_SA_INIT "response" from the initiator (seen in the wild: the
+	// R flag set on its own offer) chose nothing.
+	answer := h.Response() && !(h.Exchange == ike.ExchangeIKESAInit && h.Initiator())
+	if answer && content != nil && content.hasSA && multipleChoicesV2(content.proposals) {
 		sa.multiChoice++
 	}
 	switch h.Exchange {

@@ -20,13 +20,16 @@ const (
 	Table Format = "table"
 	JSON  Format = "json"
 	CSV   Format = "csv"
+	// HTML is the report command's page (report.Page); no other view
+	// writes it.
+	HTML Format = "html"
 )
 
 // ParseFormat checks a -o/--output value.
 func ParseFormat(s string) (Format, error) {
 	switch f := Format(strings.ToLower(s)); f {
-	case Table, JSON, CSV:
+	case Table, JSON, CSV, HTML:
 		return f, nil
 	}
-	return "", fmt.Errorf("unknown output format %q (want table, json or csv)", s)
+	return "", fmt.Errorf("unknown output format %q (want table, json or csv; html for 'ipsecmon report')", s)
 }

@@ -37,6 +37,8 @@ type inputFlags struct {
 	workers      int
 	numeric      bool
 	pol          policyFlags
+	// html: the command writes HTML (-o html is accepted).
+	html bool
 }
 
 func (f *inputFlags) register(fs *pflag.FlagSet) {
@@ -81,6 +83,9 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 	format, err := report.ParseFormat(f.output)
 	if err != nil {
 		return cfg, "", nil, err
+	}
+	if format == report.HTML && !f.html {
+		return cfg, "", nil, errors.New("-o html: only 'ipsecmon report' writes HTML (table, json or csv here)")
 	}
 	for _, s := range f.me {
 		for _, item := range strings.Split(s, ",") {

@@ -23,7 +23,9 @@ type analysis struct {
 	examples      string // one `  ipsecmon ...` line each: a test runs them
 	// expect: --expect compares the result with stored JSON (stats, sas).
 	expect bool
-	own    func(fs *pflag.FlagSet) prepare
+	// html: -o html is the command's format (report).
+	html bool
+	own  func(fs *pflag.FlagSet) prepare
 }
 
 // prepare checks a command's own flags (an error from flagError() is a usage
@@ -76,7 +78,7 @@ func flagError(err error) error { return usageErr{err} }
 func (a *analysis) command() command { return command{a.name, a.summary, a.run} }
 
 func (a *analysis) run(args []string, stdout, stderr io.Writer) int {
-	var in inputFlags
+	in := inputFlags{html: a.html}
 	var lf liveFlags
 	fs := newFlagSet(a.name, a.synopsis, a.examples)
 	in.register(fs)

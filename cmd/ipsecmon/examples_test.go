@@ -311,6 +311,9 @@ func (fx *exampleFixtures) substitute(t *testing.T, ex example, args []string) [
 		if p, ok := addrs[a]; ok {
 			return p
 		}
+		if strings.HasSuffix(a, ".html") {
+			return filepath.Join(fx.dir, a) // an output (report --html): written in the test's directory
+		}
 		if placeholderFile.MatchString(a) {
 			p := filepath.Join(fx.dir, a)
 			if _, err := os.Stat(p); err != nil {

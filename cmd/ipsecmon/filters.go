@@ -40,6 +40,9 @@ filter's packet hits. With neither flag, both views (JSON: one object with both)
 		return usageError(stderr, "filters", fmt.Errorf("give the policy with --policy FILE"))
 	}
 	format, err := report.ParseFormat(in.output)
+	if err == nil && format == report.HTML {
+		err = fmt.Errorf("-o html: only 'ipsecmon report' writes HTML (table, json or csv here)")
+	}
 	if err != nil {
 		return usageError(stderr, "filters", err)
 	}

@@ -32,6 +32,7 @@ var commands = []command{
 	{"filters", "Generic and Specific Filters of the IPsec policy, with weights and packet hits", runFilters},
 	checkCmd.command(),
 	findingsCmd.command(),
+	reportCmd.command(),
 	{"watch", "live view of a gateway: statistics with rates, busiest SAs and tunnels, events, drops", runWatch},
 }
 

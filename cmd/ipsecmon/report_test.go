@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"ipsecmon/decode/ike"
+	"ipsecmon/internal/lab/facts"
+	pb "ipsecmon/internal/pktbuild"
+)
+
+// chromium runs Debian's headless Chromium with the flags that work in a
+// container without a display or network (a fresh profile each time), and
+// returns its standard output. The test is skipped where Chromium is not
+// installed (.ci/run installs it).
+func chromium(t *testing.T, args ...string) string {
+	t.Helper()
+	bin, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium not installed (apt-get install chromium)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+		"--user-data-dir=" + t.TempDir()}
+	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
+	var out strings.Builder
+	cmd.Stdout = &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %v: %v", args, err)
+	}
+	return out.String()
+}
+
+// TestReportInChromium renders the report of the bundled ikev2-rekey
+// recording (with its keys) as a person would see it: headless Chromium
+// loads the page from disk, its DOM is checked against the daemons' facts,
+// and a screenshot is taken (kept in $IPSECMON_REPORT_SCREENSHOT when set).
+//
+// From facts.json: one tunnel of 3 CHILD SAs with 2 rekeys (tunnels[0]),
+// 1 IKE SA rekey (negotiations.ike_rekeyed), 3 pairs deleted (2 by their
+// Delete after a rekey, the last with its IKE SA), each pair's SPIs. The
+// page: that tunnel's timeline has a rule for each rekey, a diamond on the
+// IKE lane for the IKE SA rekey, a Delete cross per deleted pair and a lane
+// per pair named by its SPIs; its throughput chart has both directions;
+// the 21 statistics are there; and the file fetches nothing.
+func TestReportInChromium(t *testing.T) {
+	dir := bundledRekey(t)
+	f, err := facts.Read(filepath.Join(dir, "facts.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(t.TempDir(), "report.html")
+	if _, stderr, code := runCmd(t, "report", "-q", "-r", filepath.Join(dir, "capture.pcap"), "-k", filepath.Join(dir, "keys.txt"), "--html", page); code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	src, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Self-contained: no script, nothing a browser would fetch.
+	for _, bad := range []string{"<script", "src=", "href=\"http", "href='http", "url(", "@import", "<link", "<iframe", "<img"} {
+		if strings.Contains(string(src), bad) {
+			t.Errorf("the page contains %q: it must open with nothing fetched and no script", bad)
+		}
+	}
+
+	dom := chromium(t, "--dump-dom", "file://"+page)
+	count := func(re string) int { return len(regexp.MustCompile(re).FindAllStringIndex(dom, -1)) }
+	if n := count(`<svg class="timeline tunnel"`); n != len(f.Tunnels) {
+		t.Fatalf("%d tunnel timelines, the daemons made %d tunnels", n, len(f.Tunnels))
+	}
+	i := strings.Index(dom, `<svg class="timeline tunnel"`)
+	timeline := dom[i : i+strings.Index(dom[i:], "</svg>")]
+	marks := func(re string) int { return len(regexp.MustCompile(re).FindAllStringIndex(timeline, -1)) }
+	deleted := 0
+	for _, n := range f.Negotiations.ChildDeleted {
+		deleted += n
+	}
+	for _, c := range []struct {
+		what      string
+		got, want int
+	}{
+		{"rekey rules", marks(`<g class="rekey( lossy)?">`), f.Tunnels[0].Rekeys},
+		{"IKE SA rekey marks", marks(`<g class="mark ike-rekey">`), f.Negotiations.IKERekeyed},
+		{"Delete marks", marks(`<g class="mark delete">`), deleted},
+		{"SA pair lanes", marks(`<g class="lane">`), len(f.Tunnels[0].ChildSAs)},
+		{"throughput charts", count(`<svg class="area throughput"`), len(f.Tunnels)},
+		{"throughput series", count(`<g class="series (in|out)">`), 2 * len(f.Tunnels)},
+		{"statistics", count(`<div class="stat[ "]`), 21},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s: %d on the page, want %d", c.what, c.got, c.want)
+		}
+	}
+	// Each pair's lane is labelled with its SPIs as bob (this host) has them.
+	for _, id := range f.Tunnels[0].ChildSAs {
+		for _, c := range f.ChildSAs {
+			if c.ID != id {
+				continue
+			}
+			label := strings.TrimPrefix(c.SPIs["bob"].In, "0x") + " / " + strings.TrimPrefix(c.SPIs["bob"].Out, "0x")
+			if !strings.Contains(timeline, ">"+label) {
+				t.Errorf("%s: no lane labelled %q", id, label)
+			}
+		}
+	}
+
+	shot := os.Getenv("IPSECMON_REPORT_SCREENSHOT")
+	if shot == "" {
+		shot = filepath.Join(t.TempDir(), "report.png")
+	}
+	chromium(t, "--screenshot="+shot, "--window-size=1400,2400", "file://"+page)
+	fh, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	img, err := png.Decode(fh)
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() != 1400 || b.Dy() != 2400 {
+		t.Errorf("screenshot %v, want 1400x2400", b)
+	}
+	// Something was drawn: the page is not one colour.
+	colours := map[[3]uint32]bool{}
+	for y := 0; y < img.Bounds().Dy(); y += 7 {
+		for x := 0; x < img.Bounds().Dx(); x += 7 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colours[[3]uint32{r >> 8, g >> 8, b >> 8}] = true
+		}
+	}
+	if len(colours) < 50 {
+		t.Errorf("the screenshot has %d colours: nothing rendered?", len(colours))
+	}
+}
+
+// TestReportEscapes: text from the wire lands on the page as text. An
+// IKEv2 exchange (SK payloads in the clear under an ENCR_NULL key entry)
+// whose identities are markup: the page shows them escaped, runs no
+// script, and the SVG stays well-formed.
+func TestReportEscapes(t *testing.T) {
+	si, sr := pb.SPI8("a1a1a1a1a1a1a1a1"), pb.SPI8("b2b2b2b2b2b2b2b2")
+	var zero ike.SPI
+	const I, R = ike.FlagInitiator, ike.FlagResponse
+	sel := []pb.Payload{{T: ike.PayloadTSi, B: pb.TSv4("10.1.0.0", "10.1.255.255")}, {T: ike.PayloadTSr, B: pb.TSv4("10.2.0.0", "10.2.255.255")}}
+	frame := func(src, dst byte, msg []byte) pb.Frame {
+		return pb.Frame{Data: pb.Cat(pb.IPv4(17, [4]byte{10, 0, 0, src}, [4]byte{10, 0, 0, dst}, 8+len(msg), 0), pb.UDP(500, 500, len(msg)), msg)}
+	}
+	evil := `<script>alert("x")</script>`
+	frames := []pb.Frame{
+		frame(1, 2, pb.V2Msg(si, zero, ike.ExchangeIKESAInit, I, 0, pb.SAv2(pb.IKEProposalV2(nil)), pb.KEv2(14), pb.NonceV2(pb.Seq(0xa0, 16)))),
+		frame(2, 1, pb.V2Msg(si, sr, ike.ExchangeIKESAInit, R, 0, pb.SAv2(pb.IKEProposalV2(nil)), pb.KEv2(14), pb.NonceV2(pb.Seq(0xb0, 16)))),
+		frame(1, 2, pb.V2SK(si, sr, ike.ExchangeIKEAuth, I, 1, append([]pb.Payload{pb.IDv2(ike.PayloadIDi, evil), pb.AuthV2(), pb.SAv2(pb.ESPProposalV2(0x11111111, 0))}, sel...)...)),
+		frame(2, 1, pb.V2SK(si, sr, ike.ExchangeIKEAuth, R, 1, append([]pb.Payload{pb.IDv2(ike.PayloadIDr, "b&b"), pb.AuthV2(), pb.SAv2(pb.ESPProposalV2(0x22222222, 0))}, sel...)...)),
+	}
+	dir := t.TempDir()
+	pcap, keyFile, page := filepath.Join(dir, "evil.pcap"), filepath.Join(dir, "keys.txt"), filepath.Join(dir, "report.html")
+	if err := pb.WritePcap(pcap, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), frames); err != nil {
+		t.Fatal(err)
+	}
+	key := "ikev2 spii=a1a1a1a1a1a1a1a1 spir=b2b2b2b2b2b2b2b2 enc=null sk-ei= sk-er= integ=none sk-ai= sk-ar= prf=hmac-sha2-256\n"
+	if err := os.WriteFile(keyFile, []byte(key), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCmd(t, "report", "-q", "-r", pcap, "-k", keyFile, "--html", page); code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	if strings.Contains(html, "<script") || !strings.Contains(html, "&lt;script&gt;") || !strings.Contains(html, "b&amp;b") {
+		i := strings.Index(html, "Identities")
+		t.Errorf("identities not escaped: %s", html[i:min(len(html), i+200)])
+	}
+}
+
+// TestHTMLOnlyForReport: -o html is the report's format; other views refuse
+// it as a usage error, and the report refuses the table formats.
+func TestHTMLOnlyForReport(t *testing.T) {
+	dir := bundledRekey(t)
+	pcap := filepath.Join(dir, "capture.pcap")
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"stats", "-q", "-r", pcap, "-o", "html"}, exitUsage},
+		{[]string{"findings", "-q", "-r", pcap, "-o", "html"}, exitUsage},
+		{[]string{"report", "-q", "-r", pcap, "-o", "json"}, exitUsage},
+		{[]string{"report", "-q", "-r", pcap, "-o", "html"}, exitOK},
+	} {
+		out, stderr, code := runCmd(t, c.args...)
+		if code != c.code {
+			t.Errorf("%v: exit %d, want %d (%s)", c.args, code, c.code, stderr)
+		}
+		if code == exitOK && !strings.HasPrefix(out, "<!DOCTYPE html>") {
+			t.Errorf("%v: stdout is not the page: %.40q", c.args, out)
+		}
+	}
+}
