@@ -1,6 +1,7 @@
 package report
 
 import (
+	"bytes"
 	"cmp"
 	_ "embed"
 	"fmt"
@@ -159,7 +160,14 @@ func (h Page) Write(w io.Writer, r Run) error {
 		p.Limits = append(p.Limits, bounds.Hit(h.Timeline.Limits)...)
 	}
 	p.Footer = InputSummary(r)
-	return pageTemplate.Execute(w, p)
+	// Rendered whole before anything is written: a failure leaves no
+	// half page that a browser would show as if it were the report.
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, p); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
 }
 
 func severityCounts(fs []findings.Finding) []sevCount {

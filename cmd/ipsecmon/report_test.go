@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"ipsecmon/decode/ike"
 	"ipsecmon/internal/lab/facts"
 	pb "ipsecmon/internal/pktbuild"
+	"ipsecmon/internal/testcorpus"
 )
 
 // chromium runs Debian's headless Chromium with the flags that work in a
@@ -141,6 +143,59 @@ func TestReportInChromium(t *testing.T) {
 	}
 	if len(colours) < 50 {
 		t.Errorf("the screenshot has %d colours: nothing rendered?", len(colours))
+	}
+}
+
+// TestReportEveryLabRecording: the report of every lab recording (with
+// its keys) is a whole page, and a finding of a tunnel is listed under
+// that tunnel's charts as well as in the findings table. A template that
+// fails part-way leaves no half page: it was how a tunnel with findings
+// used to end the page right after its charts (exit 2, no SA table).
+//
+// From facts.json: a CHILD SA negotiated in an exchange of its own
+// (CREATE_CHILD_SA, or an IKEv1 Quick Mode) without a PFS group is one
+// no_pfs (RFC 7296 §1.3.1, RFC 2409 §5.5), counted in the findings table
+// and under its tunnel (each recording has one pair of peers).
+func TestReportEveryLabRecording(t *testing.T) {
+	for _, dir := range testcorpus.LabRecordings(t) {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			f, err := facts.Read(filepath.Join(dir, "facts.json"))
+			if err != nil {
+				t.Skip(err)
+			}
+			page := filepath.Join(t.TempDir(), "report.html")
+			if _, stderr, code := runCmd(t, "report", "-q", "-r", filepath.Join(dir, "capture.pcap"), "-k", filepath.Join(dir, "keys.txt"), "--html", page); code != exitOK {
+				t.Fatalf("report: exit %d: %s", code, stderr)
+			}
+			b, err := os.ReadFile(page)
+			if err != nil {
+				t.Fatal(err)
+			}
+			html := string(b)
+			if !strings.HasSuffix(strings.TrimSpace(html), "</html>") {
+				t.Errorf("the page is not whole: it ends %q", html[max(0, len(html)-80):])
+			}
+			for _, id := range []string{"findings", "statistics", "tunnels", "sas", "input"} {
+				if !strings.Contains(html, `<section id="`+id+`"`) {
+					t.Errorf("no %s section", id)
+				}
+			}
+			want := 0
+			for _, c := range f.ChildSAs {
+				if c.Exchange != "IKE_AUTH" && c.Suite.PFSGroup == "" {
+					want++
+				}
+			}
+			table := 0
+			for _, m := range regexp.MustCompile(`<span class="mono name">no_pfs</span> <span class="group-count">× (\d+)</span>`).FindAllStringSubmatch(html, -1) {
+				n, _ := strconv.Atoi(m[1])
+				table += n
+			}
+			under := strings.Count(html, `<span class="mono">no_pfs</span></a>`)
+			if table != want || under != want {
+				t.Errorf("no_pfs: %d in the findings table, %d under the tunnel; the facts have %d CHILD SAs of their own exchange without PFS", table, under, want)
+			}
+		})
 	}
 }
 

@@ -44,16 +44,27 @@ var reportCmd = &analysis{
 				tl := rec.Timeline()
 				h := report.Page{Findings: findings.Audit(findings.Input{Snap: r.Snap, Timeline: tl}), Timeline: tl, Generator: "ipsecmon " + version}
 				if err := h.Write(w, r); err != nil {
+					if *file != "" {
+						os.Remove(*file) // no empty page left behind to be opened as the report
+					}
 					return exitUsage, err
 				}
 				if *file != "" {
 					if err := w.(io.Closer).Close(); err != nil {
 						return exitUsage, err
 					}
-					fmt.Fprintf(o.stdout, "%s: %d tunnels, %d Quick Mode SAs, %d findings\n", *file, len(r.Snap.Tunnels), len(r.Snap.Rows), len(h.Findings))
+					fmt.Fprintf(o.stdout, "%s: %s, %s, %s\n", *file, count(len(r.Snap.Tunnels), "tunnel"), count(len(r.Snap.Rows), "Quick Mode SA"), count(len(h.Findings), "finding"))
 				}
 				return exitOK, nil
 			}, nil
 		}
 	},
+}
+
+// count says n things with the plural a reader expects ("1 tunnel", "2 tunnels").
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }
