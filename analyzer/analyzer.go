@@ -120,9 +120,9 @@ type Analyzer struct {
 
 	filterHits  map[*filters.SpecificFilter]uint64
 	tracker     *ikestate.Tracker
-	iv          *ikeView       // a frozen copy's view of the tracker (tracker is then nil)
-	ikeChildren map[int][2]*SA // child SA ID → its two SAs
-	ikeBad      bool           // Bad SPI was established from IKE at least once
+	iv          *ikeView         // a frozen copy's view of the tracker (tracker is then nil)
+	ikeChildren map[int]*ikePair // child SA ID → its SAs, for the pairs the tracker keeps (ike.go)
+	ikeBad      bool             // Bad SPI was established from IKE at least once
 
 	// Tunnels: the last SA learned from traffic in each direction (the
 	// inferred lineage), the latest live negotiated pair of each tunnel (to

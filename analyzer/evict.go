@@ -82,6 +82,7 @@ func (a *Analyzer) sweep(now int64) {
 func (a *Analyzer) evict(sa *SA) {
 	delete(a.sas, sa.Key)
 	a.retire(sa)
+	a.leavePair(sa)
 	a.counts.EvictedSAs++
 	a.windowBytes -= ReplayWindowBytes(sa.Window.Size())
 	a.tableFull = false // room again: the next refusal is announced anew

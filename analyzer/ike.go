@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"time"
 
@@ -106,11 +107,50 @@ func (a *Analyzer) negotiated(now int64, c *ikestate.ChildSA) {
 		ir.pair, ri.pair = ri, ir
 		ir.pairFromIKE, ri.pairFromIKE = true, true
 	}
-	if a.ikeChildren == nil {
-		a.ikeChildren = map[int][2]*SA{}
-	}
 	a.linkNegotiated(now, c, ir, ri)
-	a.ikeChildren[c.ID] = [2]*SA{ir, ri}
+	a.keepPair(c.ID, ir, ri)
+}
+
+// ikePair is what the analyzer keeps of a negotiated pair, for the IKE
+// events that name it later (its Delete, its expiry, its rekey): its SAs
+// while they are in the table; once one leaves it (eviction), only what a
+// rekey of the pair needs from it, so that an evicted SA is not held.
+type ikePair struct {
+	sas  [2]*SA
+	gone [2]*oldSide
+}
+
+// keepPair records the SAs of negotiated pair id. The pairs are those the
+// IKE tracker keeps (limit ike_sa_pairs): once it forgot one, no event can
+// name it any more, and its entry goes too — checked in bulk whenever the
+// entries reach twice the tracker's cap, so that a long-running gateway's
+// negotiations do not pile up here.
+func (a *Analyzer) keepPair(id int, ir, ri *SA) {
+	if a.ikeChildren == nil {
+		a.ikeChildren = map[int]*ikePair{}
+	}
+	a.ikeChildren[id] = &ikePair{sas: [2]*SA{ir, ri}}
+	if lim := a.tracker.Limits().Children; lim > 0 && len(a.ikeChildren) >= 2*lim {
+		maps.DeleteFunc(a.ikeChildren, func(id int, _ *ikePair) bool { return !a.tracker.KeepsChild(id) })
+	}
+}
+
+// leavePair replaces an evicted SA in its negotiated pair's entry by the
+// figures a later rekey of the pair needs.
+func (a *Analyzer) leavePair(sa *SA) {
+	if sa.neg == nil {
+		return
+	}
+	p := a.ikeChildren[sa.neg.Child.ID]
+	if p == nil {
+		return
+	}
+	for i, s := range p.sas {
+		if s == sa {
+			old := sa.asOld()
+			p.sas[i], p.gone[i] = nil, &old
+		}
+	}
 }
 
 func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotiated, k *keys.SA) *SA {
@@ -150,8 +190,10 @@ func (a *Analyzer) ended(now int64, c *ikestate.ChildSA, st State) {
 	if c == nil {
 		return
 	}
-	pair, ok := a.ikeChildren[c.ID]
-	if !ok {
+	var pair [2]*SA // an evicted SA is no longer in its entry: its end changes nothing
+	if p := a.ikeChildren[c.ID]; p != nil {
+		pair = p.sas
+	} else {
 		// Negotiated before the capture began: the SAs were learned from traffic.
 		if c.SPIInitiator == 0 && c.SPIResponder == 0 {
 			return

@@ -145,11 +145,8 @@ func (a *Analyzer) link(n, o *SA, rel Relation, at int64) {
 	if a.sas[o.Key] != o {
 		// o left the table (eviction) before its rekey was negotiated:
 		// keep its figures, not the SA.
-		ne := n.extension()
-		if ne.gone == nil {
-			old := o.asOld()
-			ne.relation, ne.rekeyAt, ne.gone = rel, at, &old
-		}
+		old := o.asOld()
+		a.linkGone(n, &old, rel, at)
 		return
 	}
 	n.prev, o.next = o, n
@@ -170,6 +167,18 @@ func (a *Analyzer) link(n, o *SA, rel Relation, at int64) {
 	}
 }
 
+// linkGone makes the SA that left the table with figures o the
+// predecessor of n: n keeps the figures, as link does for an SA evicted
+// before its rekey.
+func (a *Analyzer) linkGone(n *SA, o *oldSide, rel Relation, at int64) {
+	if n.prev != nil {
+		return
+	}
+	if ne := n.extension(); ne.gone == nil {
+		ne.relation, ne.rekeyAt, ne.gone = rel, at, o
+	}
+}
+
 // linkNegotiated places a negotiated pair in its tunnel: it replaces the
 // pair named by its rekey (IKEv2 REKEY_SA, IKEv1 same selectors), or, made
 // in an IKE_AUTH while a pair of the same tunnel lived, the pair it
@@ -184,10 +193,13 @@ func (a *Analyzer) linkNegotiated(now int64, c *ikestate.ChildSA, ir, ri *SA) {
 		}
 	}
 	var old [2]*SA
+	var gone [2]*oldSide // halves of the old pair that left the table
 	rel := RelationRekey
 	switch {
 	case c.RekeyOf != 0:
-		old = a.ikeChildren[c.RekeyOf]
+		if p := a.ikeChildren[c.RekeyOf]; p != nil {
+			old, gone = p.sas, p.gone
+		}
 	case c.RekeyOfSPI != 0:
 		// A pair negotiated before the capture, known from its traffic:
 		// REKEY_SA names the SPI the exchange's initiator receives on
@@ -209,9 +221,17 @@ func (a *Analyzer) linkNegotiated(now int64, c *ikestate.ChildSA, ir, ri *SA) {
 		}
 	}
 	for _, n := range []*SA{ir, ri} {
+		if n == nil {
+			continue
+		}
 		for _, o := range old {
-			if n != nil && o != nil && o.Src == n.Src && o.Key.Dst == n.Key.Dst {
+			if o != nil && o.Src == n.Src && o.Key.Dst == n.Key.Dst {
 				a.link(n, o, rel, now)
+			}
+		}
+		for _, g := range gone {
+			if g != nil && g.src == n.Src && g.dst == n.Key.Dst {
+				a.linkGone(n, g, rel, now)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package ikestate
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -27,6 +28,15 @@ func (t *Tracker) newChild(sa *ikeSA, n *negotiation, proto uint8, now time.Time
 	n.Children = append(n.Children, c.ID)
 	t.forgetChildren(c)
 	return c
+}
+
+// KeepsChild reports whether the tracker still holds pair id: once the
+// limits forgot it (ike_sa_pairs), no later event names it, so what others
+// keep about it may go too.
+func (t *Tracker) KeepsChild(id int) bool {
+	// children is in ID order: made in order, forgotten in place.
+	_, ok := slices.BinarySearchFunc(t.children, id, func(c *childSA, id int) int { return cmp.Compare(c.ID, id) })
+	return ok
 }
 
 func (t *Tracker) indexChild(c *childSA) {
