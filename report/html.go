@@ -632,15 +632,19 @@ func (h Page) throughput(t *analyzer.Tunnel, axis chart.Axis) *chart.Area {
 		Unit: func(v float64) string { return bitRate(v) }}
 }
 
-// bitRate formats bits a second.
+// bitRate formats bits a second, to a tenth of its unit; a round figure
+// (the axis ticks are round) without the ".0".
 func bitRate(v float64) string {
+	unit := func(x float64, u string) string {
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", x), ".0") + " " + u
+	}
 	switch {
 	case v >= 1e9:
-		return fmt.Sprintf("%.1f Gbit/s", v/1e9)
+		return unit(v/1e9, "Gbit/s")
 	case v >= 1e6:
-		return fmt.Sprintf("%.1f Mbit/s", v/1e6)
+		return unit(v/1e6, "Mbit/s")
 	case v >= 1e3:
-		return fmt.Sprintf("%.1f kbit/s", v/1e3)
+		return unit(v/1e3, "kbit/s")
 	}
 	return fmt.Sprintf("%.0f bit/s", v)
 }
