@@ -61,6 +61,50 @@ func TestLab(t *testing.T) {
 	}
 }
 
+// TestLabAcceptance names the recordings issue 17 asks about and what
+// their scenarios (testdata/lab/scenarios/NAME) configured, so that
+// TestLab cannot pass by deciding nothing on them:
+//   - ikev1-aggressive: alice.conf "aggressive = yes", "auth = psk": one
+//     IKE SA in Aggressive Mode with a PSK (RFC 2409 §5.4);
+//   - ikev2-loss-rekey: esp_proposals aes128-sha256 (no DH group) and two
+//     CHILD SA rekeys (CREATE_CHILD_SA without KE, RFC 7296 §1.3.1): two
+//     no_pfs; the IKE_AUTH CHILD SA has no exchange of its own;
+//   - ikev2-oneway: alice sends, bob sends nothing and answers her DPD:
+//     idle, not dead;
+//   - ikev2-dead: the same, bob frozen (SIGSTOP) and her DPD unanswered.
+func TestLabAcceptance(t *testing.T) {
+	byName := map[string]string{}
+	for _, d := range testcorpus.LabRecordings(t) {
+		byName[filepath.Base(d)] = d
+	}
+	for _, c := range []struct {
+		recording string
+		want      map[Kind]int
+	}{
+		{"ikev1-aggressive", map[Kind]int{AggressiveModePSK: 1}},
+		{"ikev2-loss-rekey", map[Kind]int{NoPFS: 2}},
+		{"ikev2-oneway", map[Kind]int{TunnelIdle: 1, TunnelDead: 0}},
+		{"ikev2-dead", map[Kind]int{TunnelDead: 1, TunnelIdle: 0}},
+	} {
+		t.Run(c.recording, func(t *testing.T) {
+			dir, ok := byName[c.recording]
+			if !ok {
+				t.Skipf("no %s recording", c.recording)
+			}
+			fs, _ := analyse(t, filepath.Join(dir, "keys.txt"), analyzer.Config{}, filepath.Join(dir, "capture.pcap"))
+			got := map[Kind]int{}
+			for _, f := range fs {
+				got[f.Kind]++
+			}
+			for k, n := range c.want {
+				if got[k] != n {
+					t.Errorf("%d %s, want %d", got[k], k, n)
+				}
+			}
+		})
+	}
+}
+
 func sortedKeys[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
