@@ -367,7 +367,7 @@ func (h Page) tunnels(s *analyzer.Snapshot, rows []findingRow) ([]tunnelView, []
 func tunnelTitle(t *analyzer.Tunnel) string {
 	title := t.Local.String() + " ↔ " + t.Remote.String()
 	if l, r := selectorText(t.LocalTS), selectorText(t.RemoteTS); l != "" || r != "" {
-		title += "  (" + l + " ↔ " + r + ")"
+		title += " (" + l + " ↔ " + r + ")"
 	}
 	return title
 }
@@ -546,8 +546,15 @@ func (h Page) tunnelTimeline(s *analyzer.Snapshot, t *analyzer.Tunnel, axis char
 		for _, d := range k.Directions {
 			dirs = append(dirs, fmt.Sprintf("0x%08x→0x%08x", d.OldSPI, d.NewSPI))
 		}
+		what := "rekey"
+		switch k.How {
+		case analyzer.RelationReauth:
+			what = "reauthentication"
+		case analyzer.RelationInferred:
+			what = "rekey (inferred: no IKE in the capture names it)"
+		}
 		tl.Rules = append(tl.Rules, chart.Rule{At: k.Time, Class: cls, Shape: chart.Diamond,
-			Title: fmt.Sprintf("rekey (%s) at %s: %s, %s", k.How, clockOf(k.Time), strings.Join(dirs, ", "), how)})
+			Title: fmt.Sprintf("%s at %s: %s, %s", what, clockOf(k.Time), strings.Join(dirs, ", "), how)})
 	}
 	return tl
 }

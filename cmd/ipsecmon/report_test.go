@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -42,20 +43,38 @@ func chromium(t *testing.T, args ...string) string {
 	return out.String()
 }
 
-// TestReportInChromium renders the report of the bundled ikev2-rekey
-// recording (with its keys) as a person would see it: headless Chromium
-// loads the page from disk, its DOM is checked against the daemons' facts,
-// and a screenshot is taken (kept in $IPSECMON_REPORT_SCREENSHOT when set).
+// TestReportInChromium renders the report of the bundled rekey recordings
+// (IKEv2 CREATE_CHILD_SA rekeys with an IKE SA rekey; IKEv1 Quick Mode
+// rekeys with an expiry), with their keys, as a person would see it:
+// headless Chromium loads the page from disk, its DOM is checked against
+// the daemons' facts, and a screenshot of the first is taken (kept in
+// $IPSECMON_REPORT_SCREENSHOT when set).
 //
-// From facts.json: one tunnel of 3 CHILD SAs with 2 rekeys (tunnels[0]),
-// 1 IKE SA rekey (negotiations.ike_rekeyed), 3 pairs deleted (2 by their
-// Delete after a rekey, the last with its IKE SA), each pair's SPIs. The
-// page: that tunnel's timeline has a rule for each rekey, a diamond on the
-// IKE lane for the IKE SA rekey, a Delete cross per deleted pair and a lane
-// per pair named by its SPIs; its throughput chart has both directions;
-// the 21 statistics are there; and the file fetches nothing.
+// From facts.json: the tunnel's rekeys (tunnels[0].rekeys), each at the
+// time the daemons created the replacing CHILD SA (child_sas[].created
+// where replaces is set; the page's time is the first packet's, within
+// half a second of the daemon's log), the IKE SA rekeys
+// (negotiations.ike_rekeyed), the pairs deleted and expired
+// (negotiations.child_deleted by reason) and each pair's SPIs. The page:
+// the tunnel's timeline has a rule for each rekey, inside the chart and
+// spanning its lanes, at that time; a diamond on the IKE lane per IKE SA
+// rekey; a Delete cross per deleted pair and a circle per expired one; a
+// lane per pair named by its SPIs as bob has them; its throughput chart
+// has both directions; the 21 statistics are there; and the file fetches
+// nothing.
 func TestReportInChromium(t *testing.T) {
-	dir := bundledRekey(t)
+	rekey := bundledRekey(t)
+	for i, dir := range []string{rekey, filepath.Join(filepath.Dir(rekey), "ikev1-rekey")} {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			if _, err := os.Stat(filepath.Join(dir, "capture.pcap")); err != nil {
+				t.Skip(err)
+			}
+			checkReportInChromium(t, dir, i == 0)
+		})
+	}
+}
+
+func checkReportInChromium(t *testing.T, dir string, screenshot bool) {
 	f, err := facts.Read(filepath.Join(dir, "facts.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -87,13 +106,15 @@ func TestReportInChromium(t *testing.T) {
 	for _, n := range f.Negotiations.ChildDeleted {
 		deleted += n
 	}
+	expired := f.Negotiations.ChildDeleted["expiry"]
 	for _, c := range []struct {
 		what      string
 		got, want int
 	}{
 		{"rekey rules", marks(`<g class="rekey( lossy)?">`), f.Tunnels[0].Rekeys},
 		{"IKE SA rekey marks", marks(`<g class="mark ike-rekey">`), f.Negotiations.IKERekeyed},
-		{"Delete marks", marks(`<g class="mark delete">`), deleted},
+		{"Delete marks", marks(`<g class="mark delete">`), deleted - expired},
+		{"expiry marks", marks(`<g class="mark expire">`), expired},
 		{"SA pair lanes", marks(`<g class="lane">`), len(f.Tunnels[0].ChildSAs)},
 		{"throughput charts", count(`<svg class="area throughput"`), len(f.Tunnels)},
 		{"throughput series", count(`<g class="series (in|out)">`), 2 * len(f.Tunnels)},
@@ -101,6 +122,37 @@ func TestReportInChromium(t *testing.T) {
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %d on the page, want %d", c.what, c.got, c.want)
+		}
+	}
+	// Every rekey is visible: its rule lies inside the chart (viewBox 0..1000
+	// wide), spans the lanes, and is at the time a replacing CHILD SA was
+	// created.
+	var created []time.Time
+	for _, c := range f.ChildSAs {
+		if c.Replaces != "" {
+			created = append(created, c.Created)
+		}
+	}
+	day := f.ChildSAs[0].Created.UTC().Truncate(24 * time.Hour)
+	rule := regexp.MustCompile(`<g class="rekey(?: lossy)?"><title>rekey at (\d\d:\d\d:\d\d\.\d+):[^<]*</title><line class="rule" x1="([\d.]+)" y1="([\d.]+)" x2="[\d.]+" y2="([\d.]+)"`)
+	found := rule.FindAllStringSubmatch(timeline, -1)
+	if len(found) != len(created) {
+		t.Fatalf("%d rekey rules with a time, the facts have %d replacing CHILD SAs", len(found), len(created))
+	}
+	for _, m := range found {
+		clock, err := time.Parse("15:04:05.000", m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		at := day.Add(clock.Sub(clock.Truncate(24 * time.Hour)))
+		x, _ := strconv.ParseFloat(m[2], 64)
+		y1, _ := strconv.ParseFloat(m[3], 64)
+		y2, _ := strconv.ParseFloat(m[4], 64)
+		if x <= 0 || x >= 1000 || y2-y1 < 40 {
+			t.Errorf("rekey at %s: rule at x=%g from y=%g to %g: not inside the chart across its lanes", m[1], x, y1, y2)
+		}
+		if !slices.ContainsFunc(created, func(c time.Time) bool { d := at.Sub(c); return d > -500*time.Millisecond && d < 500*time.Millisecond }) {
+			t.Errorf("rekey at %s: no CHILD SA was created then (facts: %v)", m[1], created)
 		}
 	}
 	// Each pair's lane is labelled with its SPIs as bob (this host) has them.
@@ -114,6 +166,9 @@ func TestReportInChromium(t *testing.T) {
 				t.Errorf("%s: no lane labelled %q", id, label)
 			}
 		}
+	}
+	if !screenshot {
+		return
 	}
 
 	shot := os.Getenv("IPSECMON_REPORT_SCREENSHOT")
