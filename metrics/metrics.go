@@ -1,8 +1,17 @@
 // Package metrics exports the analyzer's figures to Prometheus, so that
 // many gateways each running ipsecmon can be scraped and aggregated. Names
 // follow Prometheus conventions: counters end in _total, units are in the
-// name. A figure the input cannot tell is not exported at all (Prometheus
-// has no null), rather than exported as 0.
+// name, times are _timestamp_seconds gauges (Unix seconds of the capture
+// clock), and every direction label is `sent|received` seen from the local
+// end (this computer for the global figures, the tunnel's local endpoint per
+// tunnel). A figure the input cannot tell is not exported at all
+// (Prometheus has no null), rather than exported as 0.
+//
+// Series are labelled by what outlives a rekey: per tunnel, its identity
+// (peers, protocol, selectors), never an SPI, so a rekey does not start new
+// series. What an attacker can make grow — tunnels — is exported for at
+// most a capped number of them (NewCollector's maxTunnels); the others are counted in
+// ipsecmon_tunnel_series_omitted.
 package metrics
 
 import (
@@ -10,6 +19,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -37,29 +48,47 @@ type Sample struct {
 	Limits []bounds.Limit
 }
 
-// DefaultMaxSASeries is the default cap on per-SA series: the busiest SAs
-// (by bytes) are exported, the rest are only counted in
-// ipsecmon_sa_series_omitted.
-const DefaultMaxSASeries = 100
+// DefaultMaxTunnelSeries is the default cap on the tunnels that have
+// series (--metrics-max-tunnels).
+const DefaultMaxTunnelSeries = 100
+
+// SeriesPerTunnel is how many series one exported tunnel has: the cap on
+// the exporter's series is SeriesPerTunnel × the tunnel cap, plus the
+// fixed global series (README: Monitoring many gateways).
+const SeriesPerTunnel = 6*2 + 6 // per direction: 6 traffic figures; per tunnel: 6 (counts, state, times)
 
 // Collector turns Samples into metrics at scrape time.
 type Collector struct {
 	sample    func() Sample
 	maxSeries int
+
+	// exported are the tunnels that had series at the previous scrape:
+	// they keep them while they stay active, so that a flood of new
+	// tunnels (spoofed or not) does not push a gateway's real tunnels out
+	// of the series and back, and dashboards see each series continuous.
+	mu       sync.Mutex
+	exported map[analyzer.TunnelKey]bool
 }
 
 // NewCollector returns a collector that calls sample on every scrape;
 // sample must return a snapshot taken under the analyzer's lock.
-func NewCollector(sample func() Sample, maxSASeries int) *Collector {
-	if maxSASeries < 0 {
-		maxSASeries = 0
+// maxTunnels caps the tunnels with series.
+func NewCollector(sample func() Sample, maxTunnels int) *Collector {
+	if maxTunnels < 0 {
+		maxTunnels = 0
 	}
-	return &Collector{sample: sample, maxSeries: maxSASeries}
+	return &Collector{sample: sample, maxSeries: maxTunnels}
 }
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("ipsecmon_"+name, help, labels, nil)
 }
+
+// Direction label values, from the local end's point of view.
+const (
+	Sent     = "sent"
+	Received = "received"
+)
 
 // statMetrics maps each statistic to a metric. Direction pairs share one
 // metric with a direction label.
@@ -79,32 +108,29 @@ var statMetrics = [analyzer.NumStats]struct {
 	analyzer.NotDecrypted:          {desc("packets_not_decrypted_total", "Packets whose plaintext could not be valid."), true, ""},
 	analyzer.NotAuthenticated:      {desc("packets_not_authenticated_total", "Packets whose ICV did not match."), true, ""},
 	analyzer.ReplayDetected:        {desc("replay_detected_packets_total", "Packets that failed the anti-replay check."), true, ""},
-	analyzer.ConfidentialSent:      {desc("confidential_bytes_total", "ESP bytes that passed every check.", "direction"), true, "sent"},
-	analyzer.ConfidentialReceived:  {desc("confidential_bytes_total", "ESP bytes that passed every check.", "direction"), true, "received"},
-	analyzer.AuthenticatedSent:     {desc("authenticated_bytes_total", "AH bytes that passed every check.", "direction"), true, "sent"},
-	analyzer.AuthenticatedReceived: {desc("authenticated_bytes_total", "AH bytes that passed every check.", "direction"), true, "received"},
-	analyzer.TransportSent:         {desc("transport_bytes_total", "Bytes of transport-mode SAs.", "direction"), true, "sent"},
-	analyzer.TransportReceived:     {desc("transport_bytes_total", "Bytes of transport-mode SAs.", "direction"), true, "received"},
-	analyzer.TunnelSent:            {desc("tunnel_bytes_total", "Bytes of tunnel-mode SAs.", "direction"), true, "sent"},
-	analyzer.TunnelReceived:        {desc("tunnel_bytes_total", "Bytes of tunnel-mode SAs.", "direction"), true, "received"},
-	analyzer.OffloadedSent:         {desc("offloaded_bytes_total", "Bytes of offloaded SAs (never visible on the wire).", "direction"), true, "sent"},
-	analyzer.OffloadedReceived:     {desc("offloaded_bytes_total", "Bytes of offloaded SAs (never visible on the wire).", "direction"), true, "received"},
+	analyzer.ConfidentialSent:      {desc("confidential_bytes_total", "ESP bytes that passed every check.", "direction"), true, Sent},
+	analyzer.ConfidentialReceived:  {desc("confidential_bytes_total", "ESP bytes that passed every check.", "direction"), true, Received},
+	analyzer.AuthenticatedSent:     {desc("authenticated_bytes_total", "AH bytes that passed every check.", "direction"), true, Sent},
+	analyzer.AuthenticatedReceived: {desc("authenticated_bytes_total", "AH bytes that passed every check.", "direction"), true, Received},
+	analyzer.TransportSent:         {desc("transport_bytes_total", "Bytes of transport-mode SAs.", "direction"), true, Sent},
+	analyzer.TransportReceived:     {desc("transport_bytes_total", "Bytes of transport-mode SAs.", "direction"), true, Received},
+	analyzer.TunnelSent:            {desc("tunnel_bytes_total", "Bytes of tunnel-mode SAs.", "direction"), true, Sent},
+	analyzer.TunnelReceived:        {desc("tunnel_bytes_total", "Bytes of tunnel-mode SAs.", "direction"), true, Received},
+	analyzer.OffloadedSent:         {desc("offloaded_bytes_total", "Bytes of offloaded SAs (never visible on the wire).", "direction"), true, Sent},
+	analyzer.OffloadedReceived:     {desc("offloaded_bytes_total", "Bytes of offloaded SAs (never visible on the wire).", "direction"), true, Received},
 }
 
 var (
-	descCapture     = desc("capture_packets_total", "Packets libpcap delivered, per interface.", "interface")
-	descDropped     = desc("capture_dropped_packets_total", "Packets lost before ipsecmon saw them: by the kernel (buffer full) or the interface.", "interface", "by")
-	descTracked     = desc("tracked_security_associations", "SAs in the analyzer's table.")
-	descUntracked   = desc("untracked_packets_total", "IPsec packets not analysed because the SA table had no room (--max-sas, --replay-memory).")
-	descLimitHits   = desc("limit_discarded_total", "What a memory bound discarded, per bound (the unit is the bound's: packets, IKE SAs, fragments, ...).", "limit")
-	descEvicted     = desc("evicted_security_associations_total", "SAs removed from the table; their totals stay in the other counters.")
-	descIKE         = desc("ike_messages_total", "IKE messages seen.", "version")
-	descKeepalives  = desc("nat_keepalives_total", "NAT-T keepalives (RFC 3948).")
-	descSAPackets   = desc("sa_packets_total", "Accepted packets per SA.", "spi", "protocol", "direction", "src", "dst")
-	descSABytes     = desc("sa_bytes_total", "Accepted bytes per SA.", "spi", "protocol", "direction", "src", "dst")
-	descSAReplayed  = desc("sa_replay_detected_packets_total", "Packets per SA that failed the anti-replay check.", "spi", "protocol", "direction", "src", "dst")
-	descSAOmitted   = desc("sa_series_omitted", "SAs without per-SA series because of the series cap.")
-	descSeriesPerSA = []*prometheus.Desc{descSAPackets, descSABytes, descSAReplayed}
+	descCapture    = desc("capture_packets_total", "Packets libpcap delivered, per interface.", "interface")
+	descDropped    = desc("capture_dropped_packets_total", "Packets lost before ipsecmon saw them: by the kernel (buffer full) or the interface.", "interface", "by")
+	descTracked    = desc("tracked_security_associations", "SAs in the analyzer's table.")
+	descUntracked  = desc("untracked_packets_total", "IPsec packets not analysed because the SA table had no room (--max-sas, --replay-memory).")
+	descLimitHits  = desc("limit_discarded_total", "What a memory bound discarded, per bound (the unit is the bound's: packets, IKE SAs, fragments, ...).", "limit")
+	descLimitCap   = desc("limit_cap", "A memory bound's cap, in its unit (README: Memory bounds); not exported for a bound switched off.", "limit")
+	descEvicted    = desc("evicted_security_associations_total", "SAs removed from the table; their totals stay in the other counters.")
+	descIKE        = desc("ike_messages_total", "IKE messages seen.", "version")
+	descKeepalives = desc("nat_keepalives_total", "NAT-T keepalives (RFC 3948).")
+	descLastPacket = desc("last_packet_timestamp_seconds", "When the latest packet analysed was captured (Unix time of the capture clock).")
 
 	// Per tunnel, labelled by its identity, which rekeys do not change.
 	tunnelLabels         = []string{"local", "remote", "local_ts", "remote_ts", "protocol"}
@@ -118,9 +144,17 @@ var (
 	descTunnelChildSAs   = desc("tunnel_child_sas_total", "SA pairs of the tunnel so far.", tunnelLabels...)
 	descTunnelRekeys     = desc("tunnel_rekeys_total", "SA pairs that replaced another in the tunnel (rekey, reauthentication, or inferred from traffic).", tunnelLabels...)
 	descTunnelRekeyLost  = desc("tunnel_rekey_lost_packets", "Sequence numbers lost across the tunnel's rekeys listed (old SA after the switch, new SA before its first packet).", tunnelLabels...)
-	descTunnelOmitted    = desc("tunnel_series_omitted", "Tunnels without series because of the series cap.")
-	descSeriesPerTunnel  = []*prometheus.Desc{descTunnelPackets, descTunnelBytes, descTunnelLost, descTunnelReordered, descTunnelDuplicates, descTunnelLate, descTunnelChildSAs, descTunnelRekeys, descTunnelRekeyLost}
-	descWithoutStats     = []*prometheus.Desc{descCapture, descDropped, descTracked, descUntracked, descLimitHits, descEvicted, descIKE, descKeepalives, descSAOmitted}
+	descTunnelActive     = desc("tunnel_active", "1 while one of the tunnel's SAs is alive (neither deleted, expired nor evicted), else 0.", tunnelLabels...)
+	descTunnelLastPacket = desc("tunnel_last_packet_timestamp_seconds", "When the tunnel's latest packet was captured (Unix time of the capture clock).", tunnelLabels...)
+	descTunnelLastRekey  = desc("tunnel_last_rekey_timestamp_seconds", "When the tunnel's latest rekey listed happened (the new pair's negotiation, or its first packet when inferred); absent before any.", tunnelLabels...)
+	descTunnelOmitted    = desc("tunnel_series_omitted", "Tunnels without series because of the series cap (--metrics-max-tunnels) or because their labels equal an exported tunnel's.")
+	descTunnelCap        = desc("tunnel_series_cap", "The most tunnels with series (--metrics-max-tunnels).")
+
+	descGlobal = []*prometheus.Desc{descCapture, descDropped, descTracked, descUntracked, descLimitHits, descLimitCap,
+		descEvicted, descIKE, descKeepalives, descLastPacket, descTunnelOmitted, descTunnelCap}
+	descPerTunnel = []*prometheus.Desc{descTunnelPackets, descTunnelBytes, descTunnelLost, descTunnelReordered,
+		descTunnelDuplicates, descTunnelLate, descTunnelChildSAs, descTunnelRekeys, descTunnelRekeyLost,
+		descTunnelActive, descTunnelLastPacket, descTunnelLastRekey}
 )
 
 // Describe sends every descriptor.
@@ -132,10 +166,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 			ch <- m.desc
 		}
 	}
-	for _, d := range append(append(descWithoutStats, descSeriesPerSA...), descSeriesPerTunnel...) {
+	for _, d := range append(slices.Clone(descGlobal), descPerTunnel...) {
 		ch <- d
 	}
-	ch <- descTunnelOmitted
 }
 
 // Collect reads one sample and turns it into metrics.
@@ -166,65 +199,37 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(descUntracked, prometheus.CounterValue, float64(cnt.Untracked))
 	for _, l := range s.Limits {
 		ch <- prometheus.MustNewConstMetric(descLimitHits, prometheus.CounterValue, float64(l.Hits), l.Name)
+		if l.Cap > 0 {
+			ch <- prometheus.MustNewConstMetric(descLimitCap, prometheus.GaugeValue, float64(l.Cap), l.Name)
+		}
 	}
 	ch <- prometheus.MustNewConstMetric(descEvicted, prometheus.CounterValue, float64(cnt.EvictedSAs))
 	ch <- prometheus.MustNewConstMetric(descIKE, prometheus.CounterValue, float64(cnt.IKEv1Messages), "1")
 	ch <- prometheus.MustNewConstMetric(descIKE, prometheus.CounterValue, float64(cnt.IKEv2Messages), "2")
 	ch <- prometheus.MustNewConstMetric(descKeepalives, prometheus.CounterValue, float64(cnt.NATKeepalives))
-
-	type perSA struct {
-		sa  *analyzer.SA
-		dir string
+	if !s.Snap.Last.IsZero() {
+		ch <- prometheus.MustNewConstMetric(descLastPacket, prometheus.GaugeValue, unixSeconds(s.Snap.Last))
 	}
-	var all []perSA
-	for _, r := range s.Snap.Rows {
-		if r.In != nil {
-			all = append(all, perSA{r.In, dirLabel(r, true)})
-		}
-		if r.Out != nil {
-			all = append(all, perSA{r.Out, dirLabel(r, false)})
-		}
-	}
-	slices.SortStableFunc(all, func(a, b perSA) int { return cmp.Compare(b.sa.Bytes, a.sa.Bytes) })
-	omitted := 0
-	if len(all) > c.maxSeries {
-		omitted = len(all) - c.maxSeries
-		all = all[:c.maxSeries]
-	}
-	ch <- prometheus.MustNewConstMetric(descSAOmitted, prometheus.GaugeValue, float64(omitted))
-	for _, p := range all {
-		proto := "esp"
-		if p.sa.Key.Proto == ipproto.AH {
-			proto = "ah"
-		}
-		l := []string{fmt.Sprintf("0x%08x", p.sa.Key.SPI), proto, p.dir, p.sa.Src.String(), p.sa.Key.Dst.String()}
-		ch <- prometheus.MustNewConstMetric(descSAPackets, prometheus.CounterValue, float64(p.sa.Accepted), l...)
-		ch <- prometheus.MustNewConstMetric(descSABytes, prometheus.CounterValue, float64(p.sa.Bytes), l...)
-		ch <- prometheus.MustNewConstMetric(descSAReplayed, prometheus.CounterValue, float64(p.sa.Replayed), l...)
-	}
+	ch <- prometheus.MustNewConstMetric(descTunnelCap, prometheus.GaugeValue, float64(c.maxSeries))
 	c.tunnels(ch, s.Snap.Tunnels)
 }
 
-// tunnels exports the busiest tunnels (by bytes, at most the series cap),
-// labelled by their identity: the series of a tunnel go on across its
-// rekeys, where per-SA series end with their SPI.
+func unixSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
+
+// tunnels exports at most maxSeries tunnels, labelled by their identity:
+// the series of a tunnel go on across its rekeys, where per-SA series
+// would end with their SPI.
 func (c *Collector) tunnels(ch chan<- prometheus.Metric, ts []*analyzer.Tunnel) {
-	ts = slices.Clone(ts)
-	slices.SortStableFunc(ts, func(a, b *analyzer.Tunnel) int {
-		return cmp.Compare(b.In.Bytes+b.Out.Bytes, a.In.Bytes+a.Out.Bytes)
-	})
-	omitted := 0
-	if len(ts) > c.maxSeries {
-		omitted = len(ts) - c.maxSeries
-		ts = ts[:c.maxSeries]
-	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	chosen, omitted := c.choose(ts)
 	ch <- prometheus.MustNewConstMetric(descTunnelOmitted, prometheus.GaugeValue, float64(omitted))
-	for _, t := range ts {
-		id := []string{t.Local.String(), t.Remote.String(), selectorLabel(t.LocalTS), selectorLabel(t.RemoteTS), strings.ToLower(ipproto.Name(t.Key.Proto))}
+	for _, t := range chosen {
+		id := tunnelID(t)
 		for _, d := range []struct {
 			dir string
 			tr  *analyzer.TunnelTraffic
-		}{{"in", &t.In}, {"out", &t.Out}} {
+		}{{Received, &t.In}, {Sent, &t.Out}} {
 			l := append(slices.Clone(id), d.dir)
 			ch <- prometheus.MustNewConstMetric(descTunnelPackets, prometheus.CounterValue, float64(d.tr.Packets), l...)
 			ch <- prometheus.MustNewConstMetric(descTunnelBytes, prometheus.CounterValue, float64(d.tr.Bytes), l...)
@@ -236,13 +241,75 @@ func (c *Collector) tunnels(ch chan<- prometheus.Metric, ts []*analyzer.Tunnel) 
 		ch <- prometheus.MustNewConstMetric(descTunnelChildSAs, prometheus.CounterValue, float64(t.ChildSAs), id...)
 		ch <- prometheus.MustNewConstMetric(descTunnelRekeys, prometheus.CounterValue, float64(t.Rekeys), id...)
 		var lost uint64
+		var lastRekey time.Time
 		for _, k := range t.RekeyDetails {
 			for _, d := range k.Directions {
 				lost += d.Lost
 			}
+			if k.Time.After(lastRekey) {
+				lastRekey = k.Time
+			}
 		}
 		ch <- prometheus.MustNewConstMetric(descTunnelRekeyLost, prometheus.GaugeValue, float64(lost), id...)
+		active := 0.0
+		if t.State == "active" {
+			active = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descTunnelActive, prometheus.GaugeValue, active, id...)
+		if !t.Last.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descTunnelLastPacket, prometheus.GaugeValue, unixSeconds(t.Last), id...)
+		}
+		if !lastRekey.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descTunnelLastRekey, prometheus.GaugeValue, unixSeconds(lastRekey), id...)
+		}
 	}
+}
+
+// choose picks the tunnels that get series and counts the others. Active
+// tunnels come first; among them those exported at the previous scrape
+// (so a flood of new tunnels cannot push them out), then those IKE
+// negotiated (an attacker's made-up ESP has no negotiation), then the
+// busiest by bytes. Two tunnels whose labels would be equal (selector
+// lists cut alike) cannot both have series: the later one is omitted.
+// O(n log n) in the tunnels.
+func (c *Collector) choose(ts []*analyzer.Tunnel) ([]*analyzer.Tunnel, int) {
+	ts = slices.Clone(ts)
+	b2i := func(b bool) int {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	slices.SortStableFunc(ts, func(a, b *analyzer.Tunnel) int {
+		return cmp.Or(
+			cmp.Compare(b2i(b.State == "active"), b2i(a.State == "active")),
+			cmp.Compare(b2i(c.exported[b.Key]), b2i(c.exported[a.Key])),
+			cmp.Compare(b2i(!b.Inferred), b2i(!a.Inferred)),
+			cmp.Compare(b.In.Bytes+b.Out.Bytes, a.In.Bytes+a.Out.Bytes),
+			a.First.Compare(b.First),
+		)
+	})
+	var chosen []*analyzer.Tunnel
+	labels := map[string]bool{}
+	exported := map[analyzer.TunnelKey]bool{}
+	omitted := 0
+	for _, t := range ts {
+		l := strings.Join(tunnelID(t), "\x00")
+		if len(chosen) >= c.maxSeries || labels[l] {
+			omitted++
+			continue
+		}
+		labels[l] = true
+		exported[t.Key] = true
+		chosen = append(chosen, t)
+	}
+	c.exported = exported
+	return chosen, omitted
+}
+
+// tunnelID is the label values of a tunnel's identity.
+func tunnelID(t *analyzer.Tunnel) []string {
+	return []string{t.Local.String(), t.Remote.String(), selectorLabel(t.LocalTS), selectorLabel(t.RemoteTS), strings.ToLower(ipproto.Name(t.Key.Proto))}
 }
 
 // maxSelectorLabel bounds a selector label's length: a tunnel may
@@ -269,14 +336,4 @@ func selectorLabel(sel []ikestate.Selector) string {
 		b.WriteString(t)
 	}
 	return b.String()
-}
-
-func dirLabel(r *analyzer.QuickModeSA, in bool) string {
-	switch {
-	case r.Transit:
-		return "transit"
-	case in:
-		return "in"
-	}
-	return "out"
 }

@@ -2,10 +2,8 @@ package metrics_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"net/http/httptest"
 	"net/netip"
-	"strings"
 	"testing"
 	"time"
 
@@ -92,7 +90,7 @@ func TestMetricsEqualStatsJSON(t *testing.T) {
 
 	c := metrics.NewCollector(func() metrics.Sample {
 		return metrics.Sample{Snap: snap, Interfaces: []metrics.Interface{{Name: "eth0", Received: 13, Dropped: 2, IfDropped: 1}}}
-	}, metrics.DefaultMaxSASeries)
+	}, metrics.DefaultMaxTunnelSeries)
 	fams := scrape(t, c)
 
 	checks := []struct {
@@ -130,37 +128,14 @@ func TestMetricsEqualStatsJSON(t *testing.T) {
 	if v, _ := find(fams, "ipsecmon_capture_dropped_packets_total", map[string]string{"interface": "eth0", "by": "kernel"}); v != 2 {
 		t.Errorf("kernel drops %v, want 2", v)
 	}
-	// Per-SA: SPI 0x100 accepted 4 packets, 400 bytes, 1 replay.
-	l := map[string]string{"spi": "0x00000100", "direction": "in"}
-	if p, _ := find(fams, "ipsecmon_sa_packets_total", l); p != 4 {
-		t.Errorf("sa packets %v, want 4", p)
+	// The replay of 0x100 (toward me, 10.0.0.1) is in its tunnel's
+	// duplicates received: sequence number 2 was accepted before.
+	if v, _ := find(fams, "ipsecmon_tunnel_duplicate_packets_total", map[string]string{"remote": "10.0.0.2", "direction": "received"}); v != 1 {
+		t.Errorf("tunnel duplicates received %v, want 1", v)
 	}
-	if r, _ := find(fams, "ipsecmon_sa_replay_detected_packets_total", l); r != 1 {
-		t.Errorf("sa replays %v, want 1", r)
-	}
-}
-
-func TestSASeriesCap(t *testing.T) {
-	a := analyzer.New(analyzer.Config{Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
-	ts := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
-	// Five SAs; SA i carries i*100 bytes. With a cap of 2, the two busiest stay.
-	for i := uint32(1); i <= 5; i++ {
-		a.Packet(ts, packet(fmt.Sprintf("10.0.1.%d", i), "10.0.0.1", 50, i, 1, int(i)*100, 0), analyzer.Ref{})
-	}
-	snap := a.Snapshot()
-	fams := scrape(t, metrics.NewCollector(func() metrics.Sample { return metrics.Sample{Snap: snap} }, 2))
-	var spis []string
-	for _, m := range fams["ipsecmon_sa_bytes_total"].Metric {
-		for _, l := range m.Label {
-			if l.GetName() == "spi" {
-				spis = append(spis, l.GetValue())
-			}
-		}
-	}
-	if strings.Join(spis, ",") != "0x00000004,0x00000005" {
-		t.Errorf("exported SAs %v, want the two busiest (4, 5)", spis)
-	}
-	if v, _ := find(fams, "ipsecmon_sa_series_omitted", nil); v != 3 {
-		t.Errorf("omitted %v, want 3", v)
+	// The packets' capture time, 2026-11-27T00:00:00Z, is Unix 1795737600
+	// (date -d 2026-11-27T00:00:00Z +%s).
+	if v, _ := find(fams, "ipsecmon_last_packet_timestamp_seconds", nil); v != 1795737600 {
+		t.Errorf("last packet timestamp %v, want 1795737600", v)
 	}
 }

@@ -44,12 +44,12 @@ func TestTunnelSeries(t *testing.T) {
 		labels map[string]string
 		want   float64
 	}{
-		{"ipsecmon_tunnel_accepted_packets_total", with("direction", "in"), 5},
-		{"ipsecmon_tunnel_accepted_packets_total", with("direction", "out"), 5},
-		{"ipsecmon_tunnel_accepted_bytes_total", with("direction", "in"), 500},
+		{"ipsecmon_tunnel_accepted_packets_total", with("direction", "received"), 5},
+		{"ipsecmon_tunnel_accepted_packets_total", with("direction", "sent"), 5},
+		{"ipsecmon_tunnel_accepted_bytes_total", with("direction", "received"), 500},
 		{"ipsecmon_tunnel_child_sas_total", id, 2},
 		{"ipsecmon_tunnel_rekeys_total", id, 1},
-		{"ipsecmon_tunnel_lost_packets", with("direction", "in"), 0},
+		{"ipsecmon_tunnel_lost_packets", with("direction", "received"), 0},
 		{"ipsecmon_tunnel_series_omitted", nil, 0},
 	} {
 		if got, ok := find(fams, c.name, c.labels); !ok || got != c.want {

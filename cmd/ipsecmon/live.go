@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/pflag"
 
@@ -31,22 +30,22 @@ import (
 
 // liveFlags configure capturing from interfaces and what a long run needs.
 type liveFlags struct {
-	ifaces        []string
-	filter        string
-	snaplen       int
-	noPromisc     bool
-	immediate     bool
-	bufferSize    string
-	count         uint64
-	duration      time.Duration
-	metricsListen string
-	metricsMaxSAs int
-	write         string
-	rotateSize    string
-	maxSAs        int
-	maxIKESAs     int
-	idleTimeout   time.Duration
-	evictEnded    time.Duration
+	ifaces            []string
+	filter            string
+	snaplen           int
+	noPromisc         bool
+	immediate         bool
+	bufferSize        string
+	count             uint64
+	duration          time.Duration
+	metricsListen     string
+	metricsMaxTunnels int
+	write             string
+	rotateSize        string
+	maxSAs            int
+	maxIKESAs         int
+	idleTimeout       time.Duration
+	evictEnded        time.Duration
 
 	// Set by apply from the flags above.
 	bufBytes, rotateBytes uint64
@@ -67,7 +66,11 @@ func (f *liveFlags) register(fs *pflag.FlagSet) {
 	fs.Uint64VarP(&f.count, "count", "c", 0, "stop after this many packets (those -f selects; over all files)")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long, e.g. 30s")
 	fs.StringVar(&f.metricsListen, "metrics-listen", "", "serve Prometheus metrics on ADDR at /metrics, and the stats and sas JSON at /stats.json and /sas.json (host:port; ':9477' binds 127.0.0.1)")
-	fs.IntVar(&f.metricsMaxSAs, "metrics-max-sas", metrics.DefaultMaxSASeries, "per-SA metric series for at most this many SAs (the busiest)")
+	fs.IntVar(&f.metricsMaxTunnels, "metrics-max-tunnels", metrics.DefaultMaxTunnelSeries, "metric series for at most this many tunnels (active ones first, then those already exported, negotiated, busiest); the others are counted in ipsecmon_tunnel_series_omitted")
+	// The per-SA series it capped are gone (they were labelled by SPI);
+	// it now caps the tunnels.
+	fs.IntVar(&f.metricsMaxTunnels, "metrics-max-sas", metrics.DefaultMaxTunnelSeries, "")
+	fs.MarkDeprecated("metrics-max-sas", "use --metrics-max-tunnels (series are per tunnel, not per SA)")
 	fs.StringVarP(&f.write, "write", "w", "", "write the frames read (those -f selects, or live the default filter) to this pcapng file")
 	fs.StringVar(&f.rotateSize, "rotate-size", "", "start a new -w file at about this size, e.g. 100MB")
 	fs.IntVar(&f.maxSAs, "max-sas", 100000, "track at most this many SAs; packets of further SAs are counted as untracked (0: no cap)")
@@ -79,7 +82,7 @@ func (f *liveFlags) register(fs *pflag.FlagSet) {
 func (f *liveFlags) live() bool { return len(f.ifaces) > 0 }
 
 // liveOnly are the flags that only a capture on an interface can use.
-var liveOnly = []string{"snaplen", "no-promisc", "immediate", "buffer-size", "duration", "metrics-listen", "metrics-max-sas"}
+var liveOnly = []string{"snaplen", "no-promisc", "immediate", "buffer-size", "duration", "metrics-listen", "metrics-max-tunnels", "metrics-max-sas"}
 
 // apply checks the flags before any input is read (a flag that cannot
 // apply to the input is refused, not ignored) and sets the analyzer's
@@ -101,10 +104,14 @@ func (f *liveFlags) apply(cfg *analyzer.Config, fs *pflag.FlagSet) error {
 		return fmt.Errorf("--duration %v: want a positive duration such as 30s", f.duration)
 	case fs.Changed("rotate-size") && f.write == "":
 		return fmt.Errorf("--rotate-size applies to the file -w writes: give -w FILE")
-	case fs.Changed("metrics-max-sas") && f.metricsListen == "":
-		return fmt.Errorf("--metrics-max-sas applies to the metrics --metrics-listen serves")
-	case f.metricsMaxSAs < 0:
-		return fmt.Errorf("--metrics-max-sas %d: want 0 or more", f.metricsMaxSAs)
+	}
+	for _, name := range []string{"metrics-max-tunnels", "metrics-max-sas"} {
+		switch {
+		case fs.Changed(name) && f.metricsListen == "":
+			return fmt.Errorf("--%s applies to the metrics --metrics-listen serves", name)
+		case fs.Changed(name) && f.metricsMaxTunnels < 0:
+			return fmt.Errorf("--%s %d: want 0 or more", name, f.metricsMaxTunnels)
+		}
 	}
 	if f.bufBytes, err = parseSize("--buffer-size", f.bufferSize); err != nil {
 		return err
@@ -225,14 +232,19 @@ func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, er
 			s.stop()
 			return nil, err
 		}
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(metrics.NewCollector(s.sample, f.metricsMaxSAs))
+		reg := metrics.NewRegistry(metrics.NewCollector(s.sample, f.metricsMaxTunnels), version)
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			s.stop()
 			return nil, fmt.Errorf("--metrics-listen: %w", err)
 		}
 		mux := http.NewServeMux()
+		mux.Handle("/", metrics.LandingPage(version, []metrics.Link{
+			{Path: "/metrics", Text: "Prometheus metrics"},
+			{Path: "/stats.json", Text: "the Quick Mode statistics (stats -o json)"},
+			{Path: "/sas.json", Text: "the security associations (sas -o json)"},
+			{Path: "/tunnels.json", Text: "the tunnels (tunnels -o json)"},
+		}))
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		// The same figures as `stats -o json` and `sas -o json`, from one
 		// snapshot, for scripts and for checking the metrics against them.
