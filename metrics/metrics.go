@@ -273,38 +273,49 @@ func (c *Collector) tunnels(ch chan<- prometheus.Metric, ts []*analyzer.Tunnel) 
 // lists cut alike) cannot both have series: the later one is omitted.
 // O(n log n) in the tunnels.
 func (c *Collector) choose(ts []*analyzer.Tunnel) ([]*analyzer.Tunnel, int) {
-	ts = slices.Clone(ts)
+	// The rank of each tunnel, computed once: a scrape of a gateway under
+	// a flood sorts many thousands of tunnels.
+	type ranked struct {
+		t                            *analyzer.Tunnel
+		active, exported, negotiated int
+		bytes                        uint64
+	}
 	b2i := func(b bool) int {
 		if b {
 			return 1
 		}
 		return 0
 	}
-	slices.SortStableFunc(ts, func(a, b *analyzer.Tunnel) int {
+	rs := make([]ranked, len(ts))
+	for i, t := range ts {
+		rs[i] = ranked{t, b2i(t.State == "active"), b2i(c.exported[t.Key]), b2i(!t.Inferred), t.In.Bytes + t.Out.Bytes}
+	}
+	slices.SortFunc(rs, func(a, b ranked) int {
 		return cmp.Or(
-			cmp.Compare(b2i(b.State == "active"), b2i(a.State == "active")),
-			cmp.Compare(b2i(c.exported[b.Key]), b2i(c.exported[a.Key])),
-			cmp.Compare(b2i(!b.Inferred), b2i(!a.Inferred)),
-			cmp.Compare(b.In.Bytes+b.Out.Bytes, a.In.Bytes+a.Out.Bytes),
-			a.First.Compare(b.First),
+			cmp.Compare(b.active, a.active),
+			cmp.Compare(b.exported, a.exported),
+			cmp.Compare(b.negotiated, a.negotiated),
+			cmp.Compare(b.bytes, a.bytes),
+			a.t.First.Compare(b.t.First),
 		)
 	})
 	var chosen []*analyzer.Tunnel
 	labels := map[string]bool{}
 	exported := map[analyzer.TunnelKey]bool{}
-	omitted := 0
-	for _, t := range ts {
-		l := strings.Join(tunnelID(t), "\x00")
-		if len(chosen) >= c.maxSeries || labels[l] {
-			omitted++
+	for _, r := range rs {
+		if len(chosen) >= c.maxSeries {
+			break
+		}
+		l := strings.Join(tunnelID(r.t), "\x00")
+		if labels[l] {
 			continue
 		}
 		labels[l] = true
-		exported[t.Key] = true
-		chosen = append(chosen, t)
+		exported[r.t.Key] = true
+		chosen = append(chosen, r.t)
 	}
 	c.exported = exported
-	return chosen, omitted
+	return chosen, len(ts) - len(chosen)
 }
 
 // tunnelID is the label values of a tunnel's identity.
