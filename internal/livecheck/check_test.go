@@ -59,10 +59,22 @@ const (
 "offloaded_bytes_sent":null,"offloaded_bytes_received":null,
 "analysis":{"evicted_security_associations":0,"ike_udp_encapsulated":2,"ikev1_messages":0,"ikev2_messages":4,"ipsec_packets":75,
 "nat_keepalives":3,"packets":82,"security_associations_tracked":2,"truncated_ipsec_packets":0,"untracked_packets":0},
-"capture":[{"interface":"lab0","received":82,"dropped_by_kernel":0,"dropped_by_interface":0}]}`
+"capture":[{"interface":"lab0","received":82,"dropped_by_kernel":0,"dropped_by_interface":0}],
+"limits":[{"name":"sa_table","cap":100000,"unit":"SAs","hits":0,"discarded":"packets of new SAs not analysed (--max-sas)"}],
+"first_packet":"2026-12-03T20:02:20Z","last_packet":"2026-12-03T20:02:33.5Z"}`
 	stSAs = `[{"me":"198.51.100.2","peer":"198.51.100.1","my_tunnel_endpoint":null,"peer_tunnel_endpoint":null,
 "spi_in":"0xbef30927","spi_out":"0x0b17f0c6","ipsec_protocol":"ESP",
 "packets_in":37,"packets_out":37,"bytes_in":8400,"bytes_out":8388,"replayed_in":1,"replayed_out":0}]`
+	// One tunnel: the SA pair above, rekeyed once (2 child SAs); the rekey
+	// at 20:02:20Z lost 2 packets in one direction, 0 in the other.
+	stTunnels = `[{"local":"198.51.100.2","remote":"198.51.100.1","local_ts":null,"remote_ts":null,"child_sas":2,"rekeys":1,
+"packets_in":37,"packets_out":37,"bytes_in":8400,"bytes_out":8388,"plaintext_bytes_in":null,"plaintext_bytes_out":null,
+"lost_in":0,"lost_out":0,"reordered_in":0,"reordered_out":0,"duplicates_in":1,"duplicates_out":0,"late_in":0,"late_out":0,
+"first_seen":"2026-12-03T20:02:10Z","last_seen":"2026-12-03T20:02:33.5Z","state":"active","protocol":"ESP",
+"local_id":null,"remote_id":null,"lineage":"inferred",
+"rekeys_detail":[{"time":"2026-12-03T20:02:20Z","how":"inferred","hitless":false,"directions":[{"lost_across_switch":2},{"lost_across_switch":0}]}]}]`
+	// The times: date -d 2026-12-03T20:02:33.5Z +%s.%N is 1796328153.5,
+	// 20:02:20Z 1796328140.
 	stMetrics = `# TYPE ipsecmon_active_security_associations gauge
 ipsecmon_active_security_associations 2
 # TYPE ipsecmon_pending_key_operations gauge
@@ -91,17 +103,54 @@ ipsecmon_ike_messages_total{version="1"} 0
 ipsecmon_ike_messages_total{version="2"} 4
 # TYPE ipsecmon_nat_keepalives_total counter
 ipsecmon_nat_keepalives_total 3
-# TYPE ipsecmon_sa_series_omitted gauge
-ipsecmon_sa_series_omitted 0
-# TYPE ipsecmon_sa_packets_total counter
-ipsecmon_sa_packets_total{direction="in",dst="198.51.100.2",protocol="esp",spi="0xbef30927",src="198.51.100.1"} 37
-ipsecmon_sa_packets_total{direction="out",dst="198.51.100.1",protocol="esp",spi="0x0b17f0c6",src="198.51.100.2"} 37
-# TYPE ipsecmon_sa_bytes_total counter
-ipsecmon_sa_bytes_total{direction="in",dst="198.51.100.2",protocol="esp",spi="0xbef30927",src="198.51.100.1"} 8400
-ipsecmon_sa_bytes_total{direction="out",dst="198.51.100.1",protocol="esp",spi="0x0b17f0c6",src="198.51.100.2"} 8388
-# TYPE ipsecmon_sa_replay_detected_packets_total counter
-ipsecmon_sa_replay_detected_packets_total{direction="in",dst="198.51.100.2",protocol="esp",spi="0xbef30927",src="198.51.100.1"} 1
-ipsecmon_sa_replay_detected_packets_total{direction="out",dst="198.51.100.1",protocol="esp",spi="0x0b17f0c6",src="198.51.100.2"} 0
+# TYPE ipsecmon_limit_discarded_total counter
+ipsecmon_limit_discarded_total{limit="sa_table"} 0
+# TYPE ipsecmon_limit_cap gauge
+ipsecmon_limit_cap{limit="sa_table"} 100000
+# TYPE ipsecmon_last_packet_timestamp_seconds gauge
+ipsecmon_last_packet_timestamp_seconds 1.7963281535e+09
+# TYPE ipsecmon_tunnel_series_cap gauge
+ipsecmon_tunnel_series_cap 100
+# TYPE ipsecmon_tunnel_series_omitted gauge
+ipsecmon_tunnel_series_omitted 0
+# TYPE ipsecmon_tunnel_accepted_packets_total counter
+ipsecmon_tunnel_accepted_packets_total{direction="received",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 37
+ipsecmon_tunnel_accepted_packets_total{direction="sent",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 37
+# TYPE ipsecmon_tunnel_accepted_bytes_total counter
+ipsecmon_tunnel_accepted_bytes_total{direction="received",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 8400
+ipsecmon_tunnel_accepted_bytes_total{direction="sent",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 8388
+# TYPE ipsecmon_tunnel_lost_packets gauge
+ipsecmon_tunnel_lost_packets{direction="received",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 0
+ipsecmon_tunnel_lost_packets{direction="sent",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 0
+# TYPE ipsecmon_tunnel_reordered_packets_total counter
+ipsecmon_tunnel_reordered_packets_total{direction="received",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 0
+ipsecmon_tunnel_reordered_packets_total{direction="sent",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 0
+# TYPE ipsecmon_tunnel_duplicate_packets_total counter
+ipsecmon_tunnel_duplicate_packets_total{direction="received",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 1
+ipsecmon_tunnel_duplicate_packets_total{direction="sent",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 0
+# TYPE ipsecmon_tunnel_late_packets_total counter
+ipsecmon_tunnel_late_packets_total{direction="received",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 0
+ipsecmon_tunnel_late_packets_total{direction="sent",local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 0
+# TYPE ipsecmon_tunnel_child_sas_total counter
+ipsecmon_tunnel_child_sas_total{local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 2
+# TYPE ipsecmon_tunnel_rekeys_total counter
+ipsecmon_tunnel_rekeys_total{local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 1
+# TYPE ipsecmon_tunnel_rekey_lost_packets gauge
+ipsecmon_tunnel_rekey_lost_packets{local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 2
+# TYPE ipsecmon_tunnel_active gauge
+ipsecmon_tunnel_active{local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 1
+# TYPE ipsecmon_tunnel_last_packet_timestamp_seconds gauge
+ipsecmon_tunnel_last_packet_timestamp_seconds{local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 1.7963281535e+09
+# TYPE ipsecmon_tunnel_last_rekey_timestamp_seconds gauge
+ipsecmon_tunnel_last_rekey_timestamp_seconds{local="198.51.100.2",local_ts="",protocol="esp",remote="198.51.100.1",remote_ts=""} 1.79632814e+09
+# TYPE process_cpu_seconds_total counter
+process_cpu_seconds_total 0.25
+# TYPE go_goroutines gauge
+go_goroutines 12
+# TYPE go_threads gauge
+go_threads 7
+# TYPE ipsecmon_build_info gauge
+ipsecmon_build_info{goversion="go1.26.8",version="dev"} 1
 `
 )
 
@@ -121,21 +170,29 @@ func TestCheckExposition(t *testing.T) {
 			"ipsecmon_nat_keepalives_total missing; JSON: 3"},
 		{"unexplained series", stMetrics + "# TYPE ipsecmon_mystery gauge\nipsecmon_mystery 1\n", stStats,
 			"ipsecmon_mystery = 1 has no counterpart"},
-		{"per-SA label", strings.Replace(stMetrics, `spi="0xbef30927",src="198.51.100.1"} 37`, `spi="0xbef30927",src="198.51.100.9"} 37`, 1), stStats,
-			"ipsecmon_sa_packets_total{direction=in,dst=198.51.100.2,protocol=esp,spi=0xbef30927,src=198.51.100.1} missing"},
+		{"tunnel figure", strings.Replace(stMetrics, `remote="198.51.100.1",remote_ts=""} 2`, `remote="198.51.100.1",remote_ts=""} 3`, 1), stStats,
+			"ipsecmon_tunnel_child_sas_total{local=198.51.100.2,local_ts=,protocol=esp,remote=198.51.100.1,remote_ts=} = 3; JSON: 2"},
+		{"tunnel label", strings.Replace(stMetrics, `ipsecmon_tunnel_rekeys_total{local="198.51.100.2"`, `ipsecmon_tunnel_rekeys_total{local="198.51.100.9"`, 1), stStats,
+			"ipsecmon_tunnel_rekeys_total{local=198.51.100.2,local_ts=,protocol=esp,remote=198.51.100.1,remote_ts=} missing"},
+		{"spi label", stMetrics + "# TYPE ipsecmon_x_total counter\nipsecmon_x_total{spi=\"0x1\"} 1\n", stStats, "ipsecmon_x_total has an spi label"},
+		{"timestamp", strings.Replace(stMetrics, "ipsecmon_last_packet_timestamp_seconds 1.7963281535e+09", "ipsecmon_last_packet_timestamp_seconds 1.7963281525e+09", 1), stStats,
+			"ipsecmon_last_packet_timestamp_seconds = 1.7963281525e+09; JSON: 1.7963281535e+09"},
+		{"no build info", strings.Replace(stMetrics, "ipsecmon_build_info{", "ipsecmon_built_info{", 1), stStats, "ipsecmon_build_info missing"},
 		{"capture drops", stMetrics, strings.Replace(stStats, `"dropped_by_kernel":0`, `"dropped_by_kernel":5`, 1),
 			"ipsecmon_capture_dropped_packets_total{by=kernel,interface=lab0} = 0; JSON: 5"},
 		// A limit in the JSON is exported with its hits, and must be.
-		{"limit exported", stMetrics + "# TYPE ipsecmon_limit_discarded_total counter\nipsecmon_limit_discarded_total{limit=\"sa_table\"} 2\n",
-			strings.Replace(stStats, `{`, `{"limits":[{"name":"sa_table","cap":10,"unit":"SAs","hits":3,"discarded":"packets"}],`, 1),
+		{"limit exported", strings.Replace(stMetrics, `ipsecmon_limit_discarded_total{limit="sa_table"} 0`, `ipsecmon_limit_discarded_total{limit="sa_table"} 2`, 1),
+			strings.Replace(stStats, `"hits":0,`, `"hits":3,`, 1),
 			"ipsecmon_limit_discarded_total{limit=sa_table} = 2; JSON: 3"},
-		{"limit not exported", stMetrics,
-			strings.Replace(stStats, `{`, `{"limits":[{"name":"sa_table","cap":10,"unit":"SAs","hits":3,"discarded":"packets"}],`, 1),
+		{"limit not exported", strings.Replace(stMetrics, `ipsecmon_limit_discarded_total{limit="sa_table"} 0`+"\n", "", 1),
+			strings.Replace(stStats, `"hits":0,`, `"hits":3,`, 1),
 			"ipsecmon_limit_discarded_total{limit=sa_table} missing; JSON: 3"},
+		{"limit cap", stMetrics, strings.Replace(stStats, `"cap":100000,`, `"cap":5000,`, 1),
+			"ipsecmon_limit_cap{limit=sa_table} = 100000; JSON: 5000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			res, err := CheckExposition([]byte(tt.metrics), []byte(tt.stats), []byte(stSAs))
+			res, err := CheckExposition([]byte(tt.metrics), []byte(tt.stats), []byte(stTunnels))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -143,9 +200,11 @@ func TestCheckExposition(t *testing.T) {
 				if len(res.Problems) > 0 {
 					t.Errorf("problems: %q", res.Problems)
 				}
-				// 7 known statistics, 3 capture, 6 analysis, 1 omitted, 6 per-SA.
-				if res.Samples != 23 || res.Families != 16 {
-					t.Errorf("%d samples in %d families, want 23 in 16", res.Samples, res.Families)
+				// 7 known statistics, 3 capture, 6 analysis, 2 limit, 1 last
+				// packet, 2 tunnel series count, 18 of the tunnel; families:
+				// 5 + 2 + 5 + 2 + 1 + 2 + 12, and 4 standard ones.
+				if res.Samples != 39 || res.Families != 33 || res.Standard != 4 {
+					t.Errorf("%d samples in %d families (%d standard), want 39 in 33 (4)", res.Samples, res.Families, res.Standard)
 				}
 				return
 			}
@@ -158,7 +217,7 @@ func TestCheckExposition(t *testing.T) {
 			}
 		})
 	}
-	if _, err := CheckExposition([]byte("ipsecmon_x{ 1\n"), []byte(stStats), []byte(stSAs)); err == nil {
+	if _, err := CheckExposition([]byte("ipsecmon_x{ 1\n"), []byte(stStats), []byte(stTunnels)); err == nil {
 		t.Error("unparsable exposition: no error")
 	}
 }
@@ -173,10 +232,12 @@ func TestCheckScrapes(t *testing.T) {
 		}
 	}
 	for _, tag := range []string{"quiet", "busy"} {
+		write(tag, 0, "tunnels", stTunnels)
 		write(tag, 1, "stats", stStats)
 		write(tag, 2, "sas", stSAs)
 		write(tag, 3, "metrics", stMetrics)
 		write(tag, 5, "sas", stSAs)
+		write(tag, 6, "tunnels", stTunnels)
 	}
 	write("quiet", 4, "stats", stStats)
 	write("busy", 4, "stats", strings.Replace(stStats, `"nat_keepalives":3`, `"nat_keepalives":4`, 1))

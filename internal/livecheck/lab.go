@@ -349,9 +349,10 @@ func checkKeyed(rep *Report, c LabConfig, bob map[string]facts.Counter) error {
 	return nil
 }
 
-// checkScrapes: at each quiet moment the hooks took /stats.json, /sas.json,
-// /metrics, /stats.json, /sas.json; the JSON must not change in between
-// (no traffic), and every sample of the exposition must equal the JSON.
+// checkScrapes: at each quiet moment the hooks took /tunnels.json,
+// /stats.json, /sas.json, /metrics, /stats.json, /sas.json, /tunnels.json
+// (numbered 0 to 6); the JSON must not change in between (no traffic), and
+// every sample of the exposition must equal the JSON.
 func checkScrapes(rep *Report, dir string) error {
 	m, _ := filepath.Glob(filepath.Join(dir, "scrape-*-3-metrics"))
 	if len(m) == 0 {
@@ -364,16 +365,16 @@ func checkScrapes(rep *Report, dir string) error {
 		read := func(n int, what string) ([]byte, error) {
 			return os.ReadFile(filepath.Join(dir, fmt.Sprintf("scrape-%s-%d-%s", tag, n, what)))
 		}
-		var files [5][]byte
-		for i, what := range []string{"stats", "sas", "metrics", "stats", "sas"} {
-			b, err := read(i+1, what)
+		var files [7][]byte
+		for i, what := range []string{"tunnels", "stats", "sas", "metrics", "stats", "sas", "tunnels"} {
+			b, err := read(i, what)
 			if err != nil {
 				return err
 			}
 			files[i] = b
 		}
 		var probs []string
-		for _, pair := range [][2]int{{0, 3}, {1, 4}} {
+		for _, pair := range [][2]int{{0, 6}, {1, 4}, {2, 5}} {
 			d, err := Diff(files[pair[0]], files[pair[1]], DiffOptions{})
 			if err != nil {
 				return fmt.Errorf("scrape %s: %w", tag, err)
@@ -382,13 +383,13 @@ func checkScrapes(rep *Report, dir string) error {
 				probs = append(probs, "changed during the scrape (traffic not quiet?): "+x)
 			}
 		}
-		res, err := CheckExposition(files[2], files[0], files[1])
+		res, err := CheckExposition(files[3], files[1], files[0])
 		if err != nil {
 			return fmt.Errorf("scrape %s: %w", tag, err)
 		}
 		probs = append(probs, res.Problems...)
-		rep.addf("7.4", "scrape "+tag+": /metrics parses (expfmt) and every sample equals /stats.json and /sas.json", probs,
-			"%d families, %d samples compared", res.Families, res.Samples)
+		rep.addf("7.4", "scrape "+tag+": /metrics parses (expfmt), has the standard series and no spi label, and every sample equals /stats.json and /tunnels.json", probs,
+			"%d families (%d standard), %d samples compared", res.Families, res.Standard, res.Samples)
 	}
 	return nil
 }

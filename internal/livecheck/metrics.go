@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"net/netip"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"ipsecmon/metrics"
 )
 
 // series names one exported sample: metric name and its labels.
@@ -79,28 +82,44 @@ var analysisSeries = map[string]series{
 type ExpositionResult struct {
 	Families int // metric families parsed
 	Samples  int // samples, each compared with a JSON figure
+	Standard int // families every exporter serves (go_*, process_*, ipsecmon_build_info), not compared
 	Problems []string
+}
+
+// standardFamily tells the families client_golang's collectors serve
+// (README: Monitoring many gateways), which no JSON document has.
+func standardFamily(name string) bool {
+	return strings.HasPrefix(name, "go_") || strings.HasPrefix(name, "process_") || name == "ipsecmon_build_info"
 }
 
 // CheckExposition parses a /metrics body with the Prometheus client
 // library's text parser and checks that every sample equals the figure of
-// the stats JSON (/stats.json) or the SA rows (/sas.json) taken at the same
-// moment, that every known statistic is exported and every unknown one is
-// not (Prometheus has no null), and that no sample is left unexplained.
-func CheckExposition(metrics, stats, sas []byte) (ExpositionResult, error) {
+// the stats JSON (/stats.json) or the tunnels (/tunnels.json) taken at the
+// same moment, that every known statistic is exported and every unknown one
+// is not (Prometheus has no null), that no sample is left unexplained, that
+// the standard series are there (process_cpu_seconds_total, go_goroutines,
+// ipsecmon_build_info) and that no series is labelled by SPI.
+func CheckExposition(exposition, stats, tunnels []byte) (ExpositionResult, error) {
 	var res ExpositionResult
 	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(bytes.NewReader(metrics))
+	fams, err := p.TextToMetricFamilies(bytes.NewReader(exposition))
 	if err != nil {
 		return res, fmt.Errorf("metrics: %w", err)
 	}
 	res.Families = len(fams)
 	got := map[series]float64{}
 	for name, f := range fams {
+		if standardFamily(name) {
+			res.Standard++
+			continue
+		}
 		for _, m := range f.GetMetric() {
 			var kv []string
 			for _, l := range m.GetLabel() {
 				kv = append(kv, l.GetName(), l.GetValue())
+				if l.GetName() == "spi" {
+					res.Problems = append(res.Problems, fmt.Sprintf("%s has an spi label: every rekey would start new series", name))
+				}
 			}
 			s := series{name, labelsOf(kv...)}
 			if _, dup := got[s]; dup {
@@ -109,7 +128,12 @@ func CheckExposition(metrics, stats, sas []byte) (ExpositionResult, error) {
 			got[s] = sampleValue(f.GetType(), m)
 		}
 	}
-	want, err := expectedSeries(stats, sas)
+	for _, name := range []string{"process_cpu_seconds_total", "go_goroutines", "ipsecmon_build_info"} {
+		if fams[name] == nil {
+			res.Problems = append(res.Problems, name+" missing")
+		}
+	}
+	want, err := expectedSeries(stats, tunnels)
 	if err != nil {
 		return res, err
 	}
@@ -127,9 +151,11 @@ func CheckExposition(metrics, stats, sas []byte) (ExpositionResult, error) {
 			res.Problems = append(res.Problems, fmt.Sprintf("%s = %v exported, but the JSON figure is null", s, v))
 		case w == nil:
 		case !ok:
-			res.Problems = append(res.Problems, fmt.Sprintf("%s missing; JSON: %d", s, *w))
-		case v != float64(*w) || *w > 1<<53:
-			res.Problems = append(res.Problems, fmt.Sprintf("%s = %v; JSON: %d", s, v, *w))
+			res.Problems = append(res.Problems, fmt.Sprintf("%s missing; JSON: %v", s, *w))
+		// Counts are whole numbers (exact up to 2^53); times differ by
+		// less than a microsecond only in the last bit of their float.
+		case math.IsNaN(*w) || math.Abs(v-*w) > 1e-6:
+			res.Problems = append(res.Problems, fmt.Sprintf("%s = %v; JSON: %v", s, v, *w))
 		}
 		if ok {
 			checked[s] = true
@@ -138,7 +164,7 @@ func CheckExposition(metrics, stats, sas []byte) (ExpositionResult, error) {
 	}
 	for s, v := range got {
 		if !checked[s] {
-			res.Problems = append(res.Problems, fmt.Sprintf("%s = %v has no counterpart in /stats.json or /sas.json", s, v))
+			res.Problems = append(res.Problems, fmt.Sprintf("%s = %v has no counterpart in /stats.json or /tunnels.json", s, v))
 		}
 	}
 	sort.Strings(res.Problems)
@@ -159,18 +185,18 @@ func sampleValue(t dto.MetricType, m *dto.Metric) float64 {
 
 // expectedSeries lists every series the JSON documents imply, with its
 // value, or nil where the JSON says null (the series must then be absent).
-func expectedSeries(stats, sas []byte) (map[series]*uint64, error) {
+func expectedSeries(stats, tunnels []byte) (map[series]*float64, error) {
 	var st map[string]json.RawMessage
 	if err := json.Unmarshal(stats, &st); err != nil {
 		return nil, fmt.Errorf("stats JSON: %w", err)
 	}
-	want := map[series]*uint64{}
+	want := map[series]*float64{}
 	for key, s := range statSeries {
 		raw, ok := st[key]
 		if !ok {
 			return nil, fmt.Errorf("stats JSON: no %q", key)
 		}
-		v, err := optUint(raw)
+		v, err := optSample(raw)
 		if err != nil {
 			return nil, fmt.Errorf("stats JSON: %s: %w", key, err)
 		}
@@ -181,11 +207,20 @@ func expectedSeries(stats, sas []byte) (map[series]*uint64, error) {
 		return nil, fmt.Errorf("stats JSON: analysis: %w", err)
 	}
 	for key, s := range analysisSeries {
-		v, err := optUint(analysis[key])
+		v, err := optSample(analysis[key])
 		if err != nil || v == nil {
 			return nil, fmt.Errorf("stats JSON: analysis.%s: want a number (%v)", key, err)
 		}
 		want[s] = v
+	}
+	var last *time.Time
+	if raw, ok := st["last_packet"]; ok {
+		if err := json.Unmarshal(raw, &last); err != nil {
+			return nil, fmt.Errorf("stats JSON: last_packet: %w", err)
+		}
+	}
+	if last != nil {
+		want[series{"ipsecmon_last_packet_timestamp_seconds", ""}] = unixSeconds(*last)
 	}
 	var capture []struct {
 		Interface string `json:"interface"`
@@ -203,10 +238,12 @@ func expectedSeries(stats, sas []byte) (map[series]*uint64, error) {
 		want[series{"ipsecmon_capture_dropped_packets_total", labelsOf("interface", c.Interface, "by", "kernel")}] = ptr(c.DroppedK)
 		want[series{"ipsecmon_capture_dropped_packets_total", labelsOf("interface", c.Interface, "by", "interface")}] = ptr(c.DroppedI)
 	}
-	// Every memory bound in force is listed under "limits" with what it
-	// discarded (README: Memory bounds), and exported per limit.
+	// Every memory bound in force is listed under "limits" with its cap and
+	// what it discarded (README: Memory bounds), and exported per limit (a
+	// cap of 0, a bound switched off, has no cap series).
 	var limits []struct {
 		Name string `json:"name"`
+		Cap  int64  `json:"cap"`
 		Hits uint64 `json:"hits"`
 	}
 	if raw, ok := st["limits"]; ok {
@@ -216,79 +253,118 @@ func expectedSeries(stats, sas []byte) (map[series]*uint64, error) {
 	}
 	for _, l := range limits {
 		want[series{"ipsecmon_limit_discarded_total", labelsOf("limit", l.Name)}] = ptr(l.Hits)
+		if l.Cap > 0 {
+			want[series{"ipsecmon_limit_cap", labelsOf("limit", l.Name)}] = ptr(uint64(l.Cap))
+		}
 	}
-	rows, err := saRows(sas)
+	ts, err := tunnelRows(tunnels)
 	if err != nil {
 		return nil, err
 	}
-	// Fewer SAs than the series cap: none omitted, each has its series.
-	want[series{"ipsecmon_sa_series_omitted", ""}] = ptr(0)
-	for _, r := range rows {
-		for _, d := range []struct{ dir, spi, pk, by, rp string }{
-			{"in", r.SPIIn, "packets_in", "bytes_in", "replayed_in"},
-			{"out", r.SPIOut, "packets_out", "bytes_out", "replayed_out"},
-		} {
-			if d.spi == "" {
-				continue
-			}
-			src, dst := r.Peer, r.Me // inbound: from the peer's tunnel endpoint to mine
-			if d.dir == "out" {
-				src, dst = r.Me, r.Peer
-			}
-			l := labelsOf("spi", d.spi, "protocol", strings.ToLower(r.Proto), "direction", d.dir, "src", src, "dst", dst)
-			for name, field := range map[string]string{"ipsecmon_sa_packets_total": d.pk, "ipsecmon_sa_bytes_total": d.by, "ipsecmon_sa_replay_detected_packets_total": d.rp} {
-				v, err := optUint(r.raw[field])
-				if err != nil || v == nil {
-					return nil, fmt.Errorf("sas JSON: SA %s: %s: want a number (%v)", d.spi, field, err)
-				}
-				want[series{name, l}] = v
-			}
+	// The lab runs with the default cap and fewer tunnels: none omitted,
+	// each has its series.
+	want[series{"ipsecmon_tunnel_series_cap", ""}] = ptr(metrics.DefaultMaxTunnelSeries)
+	want[series{"ipsecmon_tunnel_series_omitted", ""}] = ptr(0)
+	for _, t := range ts {
+		for k, v := range t {
+			want[k] = v
 		}
 	}
 	return want, nil
 }
 
-type saRow struct {
-	SPIIn, SPIOut string
-	Proto         string
-	Me, Peer      string // outer addresses
-	raw           map[string]json.RawMessage
+// tunnelRow is a row of /tunnels.json (`tunnels -o json`).
+type tunnelRow struct {
+	Local, Remote, Protocol, State string
+	LocalTS, RemoteTS              *string
+	ChildSAs                       uint64 `json:"child_sas"`
+	Rekeys                         uint64
+	LastSeen                       *time.Time `json:"last_seen"`
+	RekeysDetail                   []struct {
+		Time       time.Time
+		Directions []struct {
+			Lost *uint64 `json:"lost_across_switch"`
+		}
+	} `json:"rekeys_detail"`
+	raw map[string]json.RawMessage
 }
 
-// saRows reads /sas.json rows. The per-SA series are labelled with the
-// SA's outer source and destination: a row's tunnel endpoints when it has
-// them (tunnel mode), else its Me and Peer, which are then the outer
-// addresses (README "Security Associations view").
-func saRows(b []byte) ([]saRow, error) {
+// tunnelRows reads /tunnels.json and returns each tunnel's series. The
+// series are labelled by the tunnel's identity (README: Tunnels): local,
+// remote, selectors (as listed, "" when unknown: the lab's are short, never
+// cut), protocol in lower case; the JSON's _in figures are direction
+// "received", its _out ones "sent".
+func tunnelRows(b []byte) ([]map[series]*float64, error) {
 	var raws []map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raws); err != nil {
-		return nil, fmt.Errorf("sas JSON: %w", err)
+		return nil, fmt.Errorf("tunnels JSON: %w", err)
 	}
-	var out []saRow
+	var out []map[series]*float64
 	for i, raw := range raws {
-		var r saRow
-		r.raw = raw
-		str := func(k string) string {
-			var s string
-			_ = json.Unmarshal(raw[k], &s)
-			return s
+		var t tunnelRow
+		rb, _ := json.Marshal(raw)
+		if err := json.Unmarshal(rb, &t); err != nil {
+			return nil, fmt.Errorf("tunnels JSON: row %d: %w", i, err)
 		}
-		r.SPIIn, r.SPIOut, r.Proto = str("spi_in"), str("spi_out"), str("ipsec_protocol")
-		r.Me, r.Peer = str("me"), str("peer")
-		if me, peer := str("my_tunnel_endpoint"), str("peer_tunnel_endpoint"); isAddr(me) && isAddr(peer) {
-			r.Me, r.Peer = me, peer
+		str := func(p *string) string {
+			if p == nil {
+				return ""
+			}
+			return *p
 		}
-		if r.Proto == "" {
-			return nil, fmt.Errorf("sas JSON: row %d: no ipsec_protocol", i)
+		id := []string{"local", t.Local, "remote", t.Remote, "local_ts", str(t.LocalTS), "remote_ts", str(t.RemoteTS), "protocol", strings.ToLower(t.Protocol)}
+		with := func(kv ...string) string { return labelsOf(append(slices.Clone(id), kv...)...) }
+		m := map[series]*float64{}
+		for _, d := range []struct{ dir, suffix string }{{"received", "_in"}, {"sent", "_out"}} {
+			for name, field := range map[string]string{
+				"ipsecmon_tunnel_accepted_packets_total":  "packets",
+				"ipsecmon_tunnel_accepted_bytes_total":    "bytes",
+				"ipsecmon_tunnel_lost_packets":            "lost",
+				"ipsecmon_tunnel_reordered_packets_total": "reordered",
+				"ipsecmon_tunnel_duplicate_packets_total": "duplicates",
+				"ipsecmon_tunnel_late_packets_total":      "late",
+			} {
+				v, err := optSample(raw[field+d.suffix])
+				if err != nil || v == nil {
+					return nil, fmt.Errorf("tunnels JSON: row %d: %s%s: want a number (%v)", i, field, d.suffix, err)
+				}
+				m[series{name, with("direction", d.dir)}] = v
+			}
 		}
-		out = append(out, r)
+		m[series{"ipsecmon_tunnel_child_sas_total", with()}] = ptr(t.ChildSAs)
+		m[series{"ipsecmon_tunnel_rekeys_total", with()}] = ptr(t.Rekeys)
+		var lost uint64
+		var lastRekey time.Time
+		for _, k := range t.RekeysDetail {
+			for _, d := range k.Directions {
+				if d.Lost != nil {
+					lost += *d.Lost
+				}
+			}
+			if k.Time.After(lastRekey) {
+				lastRekey = k.Time
+			}
+		}
+		m[series{"ipsecmon_tunnel_rekey_lost_packets", with()}] = ptr(lost)
+		active := uint64(0)
+		if t.State == "active" {
+			active = 1
+		}
+		m[series{"ipsecmon_tunnel_active", with()}] = ptr(active)
+		if t.LastSeen != nil {
+			m[series{"ipsecmon_tunnel_last_packet_timestamp_seconds", with()}] = unixSeconds(*t.LastSeen)
+		}
+		if !lastRekey.IsZero() {
+			m[series{"ipsecmon_tunnel_last_rekey_timestamp_seconds", with()}] = unixSeconds(lastRekey)
+		}
+		out = append(out, m)
 	}
 	return out, nil
 }
 
-func isAddr(s string) bool {
-	_, err := netip.ParseAddr(s)
-	return err == nil
+func unixSeconds(t time.Time) *float64 {
+	v := float64(t.UnixNano()) / 1e9
+	return &v
 }
 
 func optUint(raw json.RawMessage) (*uint64, error) {
@@ -305,4 +381,21 @@ func optUint(raw json.RawMessage) (*uint64, error) {
 	return &v, nil
 }
 
-func ptr(v uint64) *uint64 { return &v }
+// optSample is a JSON figure as a sample value (nil for null).
+func optSample(raw json.RawMessage) (*float64, error) {
+	v, err := optUint(raw)
+	if v == nil {
+		return nil, err
+	}
+	return ptr(*v), nil
+}
+
+// ptr is v as a sample value; beyond 2^53 a float64 cannot hold it, and a
+// sample cannot be compared exactly.
+func ptr(v uint64) *float64 {
+	f := float64(v)
+	if v > 1<<53 {
+		f = math.NaN()
+	}
+	return &f
+}

@@ -79,12 +79,13 @@ live_reload() {
 	printf '%s %s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%S.%6NZ)" "$why" "$(grep -o 'spi=0x[0-9a-f]*' "$LO/live-keys.txt" | cut -d= -f2 | tr '\n' ' ')" >>"$LO/reloads.log"
 }
 
-# live_scrape TAG: /stats.json, /sas.json, /metrics, /stats.json, /sas.json
-# of the stats instance, in that order, while no traffic flows. libpcap
+# live_scrape TAG: /tunnels.json, /stats.json, /sas.json, /metrics,
+# /stats.json, /sas.json, /tunnels.json (numbered 0 to 6) of the stats
+# instance, in that order, while no traffic flows. libpcap
 # delivers packets in blocks (up to its 100 ms read timeout later), so the
 # figures are first given time to settle: two /stats.json 250 ms apart equal.
 live_scrape() {
-	local tag=$1 path n=0 i
+	local tag=$1 path n=-1 i
 	local url="http://127.0.0.1:${LIVE_PORT[stats]}/stats.json"
 	for ((i = 0; i < 20; i++)); do
 		ip netns exec "$(ns bob)" curl -sSf --max-time 5 "$url" -o "$LO/settle-a" 2>>"$LO/curl.stderr" || die "curl /stats.json"
@@ -92,7 +93,7 @@ live_scrape() {
 		ip netns exec "$(ns bob)" curl -sSf --max-time 5 "$url" -o "$LO/settle-b" 2>>"$LO/curl.stderr" || die "curl /stats.json"
 		cmp -s "$LO/settle-a" "$LO/settle-b" && break
 	done
-	for path in stats.json sas.json metrics stats.json sas.json; do
+	for path in tunnels.json stats.json sas.json metrics stats.json sas.json tunnels.json; do
 		n=$((n + 1))
 		ip netns exec "$(ns bob)" curl -sSf --max-time 5 "http://127.0.0.1:${LIVE_PORT[stats]}/$path" \
 			-o "$LO/scrape-$tag-$n-${path%.json}" 2>>"$LO/curl.stderr" || die "curl /$path: $(tail -1 "$LO/curl.stderr")"
