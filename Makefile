@@ -10,6 +10,9 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # tshark and tcpdump for the tests that compare ipsecmon with their reading.
 BUILD_DEPS := libpcap-dev gcc
 TEST_DEPS  := $(BUILD_DEPS) tshark tcpdump
+# promtool (Debian's prometheus) checks the exposition and tests the
+# shipped alert rules; live-check runs the Prometheus server itself.
+TEST_DEPS  += prometheus
 
 .PHONY: all build demo test lint bench stress fuzz lab lab-check live-check clean deps-build deps-test
 
