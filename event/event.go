@@ -97,3 +97,13 @@ func (k *Kind) UnmarshalText(b []byte) error {
 	}
 	return fmt.Errorf("event: unknown kind %q", b)
 }
+
+// All lists every kind an event can have, in declaration order (for
+// schemas and tests that must cover each one).
+func All() []Kind {
+	out := make([]Kind, 0, numKinds-1)
+	for k := Kind(1); k < numKinds; k++ {
+		out = append(out, k)
+	}
+	return out
+}

@@ -15,6 +15,7 @@ import (
 	"ipsecmon/analyzer"
 	"ipsecmon/capture"
 	"ipsecmon/espcrypto"
+	"ipsecmon/eventlog"
 	"ipsecmon/keys"
 	"ipsecmon/pipeline"
 	"ipsecmon/report"
@@ -29,7 +30,7 @@ type inputFlags struct {
 	output       string
 	quiet        bool
 	expect       []string
-	events       string
+	events       eventFlags
 	log          *eventLog
 	keyFiles     []string
 	completeKeys bool
@@ -49,7 +50,9 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&f.output, "output", "o", "table", "output format: table, json or csv")
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar and no per-packet messages on stderr")
 	fs.StringArrayVar(&f.expect, "expect", nil, "compare the result with a stored '-o json' output and exit 1 on any difference; repeatable")
-	fs.StringVar(&f.events, "events", "", "write SA lifecycle events and anomalies as JSON lines to FILE (- for stdout)")
+	fs.StringVar(&f.events.name, "events", "", "write SA lifecycle events and anomalies as JSON lines (README: event schema) to FILE (- for stdout); a live run appends, SIGHUP reopens FILE")
+	fs.StringVar(&f.events.rotateSize, "events-rotate-size", "", "start a new --events FILE at about this size, e.g. 100MB: FILE becomes FILE.1, FILE.1 FILE.2, ...")
+	fs.IntVar(&f.events.keep, "events-keep", eventlog.DefaultKeep, "rotated --events files to keep (FILE.1 to FILE.N)")
 	fs.StringArrayVarP(&f.keyFiles, "keys", "k", nil, "keys to verify and decrypt with: Wireshark esp_sa / ikev1 / ikev2 tables, 'ip xfrm state' output, tcpdump -E secrets or ipsecmon's native format (detected); repeatable")
 	fs.BoolVar(&f.completeKeys, "complete-keys", false, "the key files list every SA of the hosts they name: packets for other SPIs to those hosts are Bad SPI")
 	fs.DurationVar(&f.rekeyedDelay, "rekeyed-delete-delay", analyzer.DefaultRekeyedDeleteDelay, "how long after its Delete the old SA of an IKEv2 rekey still accepts packets, as peers keep it for packets in flight (strongSwan's delete_rekeyed_delay; 0: none)")
@@ -167,8 +170,8 @@ func (f *inputFlags) newRun(cfg analyzer.Config, stderr io.Writer) *pipeline.Run
 }
 
 // openLog opens --events (and the in-memory recent list the watch view shows).
-func (f *inputFlags) openLog(stdout io.Writer, keep int) error {
-	l, err := openEventLog(f.events, stdout, keep)
+func (f *inputFlags) openLog(live bool, stdout, stderr io.Writer, keep int) error {
+	l, err := openEventLog(f.events, live, stdout, stderr, keep)
 	f.log = l
 	return err
 }
@@ -237,6 +240,15 @@ func warnIKEKeys(r report.Run, stderr io.Writer) {
 // reload re-reads the key files on SIGHUP: gateways create new SAs all the
 // time, and their traffic should become verifiable without a restart.
 func (f *inputFlags) reload(s *liveSession, stderr io.Writer) {
+	// logrotate moved the event log away (or wants it closed): open the
+	// name again.
+	if f.log != nil {
+		if err := f.log.reopen(); err != nil {
+			fmt.Fprintf(stderr, "ipsecmon: SIGHUP: --events: %v\n", err)
+		} else if f.log.file != nil {
+			fmt.Fprintf(stderr, "ipsecmon: SIGHUP: reopened %s\n", f.events.name)
+		}
+	}
 	ks, err := f.loadKeys(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: SIGHUP: keys not reloaded: %v\n", err)

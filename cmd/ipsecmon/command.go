@@ -104,14 +104,14 @@ func (a *analysis) run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return a.fail(stderr, err)
 	}
-	if show != nil && in.events == "-" {
+	if show != nil && in.events.name == "-" {
 		return usageError(stderr, a.name, fmt.Errorf("--events -: standard output carries the %s view; give --events FILE, or run 'ipsecmon events' for the events alone", a.name))
 	}
 	expected, err := readExpected(in.expect)
 	if err != nil {
 		return usageError(stderr, a.name, err)
 	}
-	if err := in.openLog(stdout, 0); err != nil {
+	if err := in.openLog(lf.live(), stdout, stderr, 0); err != nil {
 		return usageError(stderr, a.name, err)
 	}
 	r, status := collect(&in, &lf, cfg, inputs, stderr)

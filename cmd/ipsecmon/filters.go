@@ -33,7 +33,7 @@ filter's packet hits. With neither flag, both views (JSON: one object with both)
 	if len(in.expect) > 0 {
 		return usageError(stderr, "filters", fmt.Errorf("--expect applies to stats and sas, whose -o json it compares with"))
 	}
-	if in.events == "-" {
+	if in.events.name == "-" {
 		return usageError(stderr, "filters", fmt.Errorf("--events -: standard output carries the filters view; give --events FILE"))
 	}
 	if len(in.pol.files) == 0 {

@@ -85,7 +85,7 @@ func TestIKEKeysMismatch(t *testing.T) {
 				t.Errorf("table says keys do not match: %v, want %v:\n%s", shown, tt.mismatch, table)
 			}
 			events, _, _ := runCmd(t, "events", "-r", capture, "-k", k, "-q")
-			if ev := strings.Contains(events, `"event":"ike_keys_mismatch"`); ev != tt.mismatch {
+			if ev := strings.Contains(events, `"action":"ike_keys_mismatch"`); ev != tt.mismatch {
 				t.Errorf("ike_keys_mismatch event %v, want %v", ev, tt.mismatch)
 			}
 		})

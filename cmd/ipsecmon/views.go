@@ -118,7 +118,7 @@ var eventsCmd = &analysis{
 	synopsis: "Prints the forensic timeline as JSON lines: one per IKE message (decrypted when keys allow)\n" +
 		"and one per SA lifecycle event or anomaly, with capture timestamps and frame numbers.",
 	examples: `  ipsecmon events -r gateway.pcap -k keys.txt
-  ipsecmon events -r gateway.pcap | jq 'select(.event == "child_sa_negotiated")'
+  ipsecmon events -r gateway.pcap | jq 'select(.event.action == "child_sa_negotiated")'
 `,
 	own: func(fs *pflag.FlagSet) prepare {
 		return func(s *setup) (view, error) {
@@ -126,8 +126,8 @@ var eventsCmd = &analysis{
 				return nil, flagError(fmt.Errorf("-o %s: events are JSON lines only", s.format))
 			}
 			s.cfg.IKEMessageEvents = true
-			if s.in.events == "" {
-				s.in.events = "-"
+			if s.in.events.name == "" {
+				s.in.events.name = "-"
 			}
 			return nil, nil
 		}

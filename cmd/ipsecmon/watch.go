@@ -36,7 +36,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 	if len(in.expect) > 0 {
 		return usageError(stderr, "watch", fmt.Errorf("--expect applies to stats and sas, whose -o json it compares with"))
 	}
-	if in.events == "-" {
+	if in.events.name == "-" {
 		return usageError(stderr, "watch", fmt.Errorf("--events -: standard output carries the watch view; give --events FILE"))
 	}
 	if interval <= 0 {
@@ -49,7 +49,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 	if err := lf.apply(&cfg, fs); err != nil {
 		return usageError(stderr, "watch", err)
 	}
-	if err := in.openLog(stdout, 8); err != nil {
+	if err := in.openLog(true, stdout, stderr, 8); err != nil {
 		return usageError(stderr, "watch", err)
 	}
 	in.quiet = true // per-packet messages would scroll the view away
