@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -15,14 +14,12 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"ipsecmon/analyzer"
-	"ipsecmon/capture"
 	"ipsecmon/event"
 	"ipsecmon/eventlog"
 	"ipsecmon/ikestate"
+	"ipsecmon/internal/captest"
 	"ipsecmon/internal/lab/facts"
 	"ipsecmon/internal/testcorpus"
-	"ipsecmon/keys"
-	"ipsecmon/pipeline"
 )
 
 func root(t *testing.T) string {
@@ -62,28 +59,14 @@ func validate(t *testing.T, s *jsonschema.Schema, line []byte) {
 // event's line.
 func labEvents(t *testing.T, dir string) [][]byte {
 	t.Helper()
-	ks, err := keys.Load(filepath.Join(dir, "keys.txt"))
-	if err != nil {
-		t.Skip(err)
-	}
 	var lines [][]byte
-	an := analyzer.New(analyzer.Config{Keys: ks, IKEMessageEvents: true, OnEvent: func(e analyzer.Event) {
+	captest.Recording(t, dir, analyzer.Config{IKEMessageEvents: true, OnEvent: func(e analyzer.Event) {
 		b, err := eventlog.Marshal(e)
 		if err != nil {
 			t.Fatal(err)
 		}
 		lines = append(lines, b)
 	}})
-	run := pipeline.New(an, pipeline.Options{})
-	src, err := capture.Open(filepath.Join(dir, "capture.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if err := run.Source(src); err != nil {
-		t.Fatal(err)
-	}
-	run.Finish()
 	return lines
 }
 
@@ -93,14 +76,11 @@ func labEvents(t *testing.T, dir string) [][]byte {
 // event of each kind no recording has.
 func TestEventsMatchSchema(t *testing.T) {
 	s := schema(t)
-	dirs, _ := filepath.Glob(filepath.Join(root(t), "testdata", "pcaps", "lab", "*", "capture.pcap"))
-	if len(dirs) == 0 {
-		t.Skip("no lab recordings")
-	}
+	dirs := testcorpus.LabRecordings(t)
 	seen := map[string]bool{}
 	total := 0
-	for _, p := range dirs {
-		for _, line := range labEvents(t, filepath.Dir(p)) {
+	for _, dir := range dirs {
+		for _, line := range labEvents(t, dir) {
 			validate(t, s, line)
 			var r struct {
 				Event struct{ Action string }
@@ -204,15 +184,11 @@ func TestRecordFields(t *testing.T) {
 // ipsec.initiator_spi the SPI the initiator receives on, ike.init_spi and
 // resp_spi its IKE SA's.
 func TestChildEventsAgreeWithDaemons(t *testing.T) {
-	dirs, _ := filepath.Glob(filepath.Join(root(t), "testdata", "pcaps", "lab", "*", "facts.json"))
 	checked := 0
-	for _, p := range dirs {
-		f, err := facts.Read(p)
+	for _, dir := range testcorpus.LabRecordings(t) {
+		f, err := facts.Read(filepath.Join(dir, "facts.json"))
 		if err != nil {
 			t.Fatal(err)
-		}
-		if _, err := os.Stat(filepath.Join(filepath.Dir(p), "keys.txt")); err != nil {
-			continue
 		}
 		addr := map[string]string{}
 		for _, pe := range f.Peers {
@@ -226,7 +202,7 @@ func TestChildEventsAgreeWithDaemons(t *testing.T) {
 		for _, c := range f.ChildSAs {
 			byInitSPI[c.SPIs[c.Initiator].In] = c
 		}
-		for _, line := range labEvents(t, filepath.Dir(p)) {
+		for _, line := range labEvents(t, dir) {
 			var r struct {
 				Event               eventlog.Event
 				Source, Destination eventlog.Endpoint
@@ -239,7 +215,7 @@ func TestChildEventsAgreeWithDaemons(t *testing.T) {
 			if r.Event.Action != "child_sa_negotiated" && r.Event.Action != "child_sa_rekeyed" {
 				continue
 			}
-			name := filepath.Base(filepath.Dir(p))
+			name := filepath.Base(dir)
 			c, ok := byInitSPI[r.IPsec.InitiatorSPI]
 			if !ok {
 				t.Errorf("%s: %s: initiator SPI %s is no child SA's the daemons reported", name, r.Event.Action, r.IPsec.InitiatorSPI)

@@ -15,11 +15,9 @@ import (
 	"github.com/prometheus/common/expfmt"
 
 	"ipsecmon/analyzer"
-	"ipsecmon/capture"
+	"ipsecmon/internal/captest"
 	"ipsecmon/internal/testcorpus"
-	"ipsecmon/keys"
 	"ipsecmon/metrics"
-	"ipsecmon/pipeline"
 )
 
 // promtool is Prometheus's own checker (Debian's package prometheus; CI
@@ -95,21 +93,7 @@ func TestRulesNameExportedSeries(t *testing.T) {
 // and exported too), with the Go and process series.
 func TestExpositionPassesPromtool(t *testing.T) {
 	pt := promtool(t)
-	dir := repoPath(t, "testdata", "pcaps", "lab", "ikev2-rekey")
-	ks, err := keys.Load(filepath.Join(dir, "keys.txt"))
-	if err != nil {
-		t.Skip(err)
-	}
-	an := analyzer.New(analyzer.Config{Keys: ks})
-	run := pipeline.New(an, pipeline.Options{})
-	src, err := capture.Open(filepath.Join(dir, "capture.pcap"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	if err := run.Source(src); err != nil {
-		t.Fatal(err)
-	}
+	an := captest.Recording(t, repoPath(t, "testdata", "pcaps", "lab", "ikev2-rekey"), analyzer.Config{})
 	snap := an.Snapshot()
 	reg := metrics.NewRegistry(metrics.NewCollector(func() metrics.Sample {
 		return metrics.Sample{Snap: snap, Limits: snap.Limits, Interfaces: []metrics.Interface{{Name: "lab0", Received: 10}}}

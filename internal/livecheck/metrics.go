@@ -286,7 +286,6 @@ type tunnelRow struct {
 			Lost *uint64 `json:"lost_across_switch"`
 		}
 	} `json:"rekeys_detail"`
-	raw map[string]json.RawMessage
 }
 
 // tunnelRows reads /tunnels.json and returns each tunnel's series. The
