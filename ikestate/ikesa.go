@@ -126,28 +126,35 @@ func (sa *ikeSA) snapshot() *IKESA {
 	switch {
 	case sa.p1 != nil:
 		p := sa.p1
-		s.Encryption = ike.P1EncName(p.Enc)
+		enc, prf := algo.EncFromIKEv1Phase1(p.Enc), algo.PRFFromIKEv1Hash(p.Hash)
 		s.EncKeyBits = p.KeyBytes() * 8
-		s.Integrity = ike.P1HashName(p.Hash)
-		s.PRF = "HMAC-" + ike.P1HashName(p.Hash)
-		s.DHGroup = p.Group.String()
+		s.Encryption = encName(enc, s.EncKeyBits, ike.P1EncName(p.Enc))
+		// IKEv1 has no integrity transform: its messages are
+		// authenticated with HASH payloads, an HMAC of the negotiated
+		// hash (RFC 2409 §5), which is also its PRF.
+		s.Integrity = prfName(prf, ike.P1HashName(p.Hash))
+		s.PRF = s.Integrity
+		s.DHGroup = p.Group.Display()
 		s.LifeSeconds, s.LifeKilobytes = p.LifeSeconds, p.LifeKilobytes
 		s.AuthMethod = p.AuthMethod.String()
-		s.Suite.Enc, s.Suite.EncKeyBits = algo.EncFromIKEv1Phase1(p.Enc), p.KeyBytes()*8
-		s.Suite.PRF, s.Suite.AuthV1 = algo.PRFFromIKEv1Hash(p.Hash), p.AuthMethod
+		s.Suite.Enc, s.Suite.EncKeyBits = enc, p.KeyBytes()*8
+		s.Suite.PRF, s.Suite.AuthV1 = prf, p.AuthMethod
 		s.Suite.DH, s.Suite.HasDH = p.Group, p.Group != 0
 		s.KeysKnown = sa.k1 != nil
 		s.CanDeriveChild = sa.k1 != nil && len(sa.k1.SKEYIDd) > 0
 	case sa.suite != nil:
 		u := sa.suite
-		s.Encryption = ike.TransformName(ike.TransformENCR, u.EncID)
 		s.EncKeyBits = u.EncKeyLen
-		if u.HasInteg {
-			s.Integrity = ike.TransformName(ike.TransformINTEG, u.IntegID)
+		s.Encryption = encName(u.Enc, u.EncKeyLen, ike.TransformName(ike.TransformENCR, u.EncID))
+		switch {
+		case u.HasInteg:
+			s.Integrity = authName(u.Integ, ike.TransformName(ike.TransformINTEG, u.IntegID))
+		case u.Enc.AEAD():
+			s.Integrity = s.Encryption // integrity comes with the combined-mode cipher, as the SA view says
 		}
-		s.PRF = ike.TransformName(ike.TransformPRF, u.PRFID)
+		s.PRF = prfName(u.PRF, ike.TransformName(ike.TransformPRF, u.PRFID))
 		if u.HasDH {
-			s.DHGroup = u.DH.String()
+			s.DHGroup = u.DH.Display()
 		}
 		s.Suite.Enc, s.Suite.EncKeyBits, s.Suite.PRF = u.Enc, u.EncKeyLen, u.PRF
 		s.Suite.Integ, s.Suite.HasInteg = u.Integ, u.HasInteg

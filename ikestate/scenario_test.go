@@ -282,7 +282,7 @@ func TestIKEv1Lifecycle(t *testing.T) {
 	pol := tr.Policies()
 	if len(pol) != 2 || len(pol[0].Negotiations) != 4 || pol[0].Negotiations[2] != 4 || len(pol[1].Negotiations) != 1 ||
 		pol[1].Negotiations[0] != 3 || len(pol[0].Chosen) != 1 || len(pol[0].Peers) != 2 ||
-		pol[0].Offered[0].String() != "ESP ESP_AES-CBC-128 HMAC-SHA Tunnel 3600s" || pol[1].Offered[0].PFS[0] != "MODP-1024" {
+		pol[0].Offered[0].String() != "ESP AES-CBC-128 SHA1 Tunnel 3600s" || pol[1].Offered[0].PFS[0] != "MODP-1024" {
 		t.Errorf("policies %+v", pol)
 	}
 	exp := kinds(ev, event.ChildSAExpired)

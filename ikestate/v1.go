@@ -432,20 +432,21 @@ func methodV1(bundle []ike.ProposalV1, k int) Method {
 		m.Protocol += p.Protocol.String()
 		enc, auth := q.Algorithms()
 		if p.Protocol == ike.ProtoESP {
-			s := ike.TransformIDName(p.Protocol, tr.ID)
-			if q.KeyLen != 0 {
-				s += fmt.Sprintf("-%d", q.KeyLen)
-			}
-			_ = enc
-			m.Encryption = append(m.Encryption, s)
+			reg := ike.TransformIDName(p.Protocol, tr.ID)
+			bits := q.EncKeyBits()
+			m.Encryption = append(m.Encryption, encName(enc, bits, reg))
 		}
 		if auth != algo.AuthNone && auth != algo.AuthUnknown || q.AuthAlg != 0 {
-			m.Integrity = appendNew(m.Integrity, ike.AuthAlgV1Name(q.AuthAlg))
+			reg := ike.AuthAlgV1Name(q.AuthAlg)
+			if q.AuthAlg == 0 {
+				reg = ike.TransformIDName(p.Protocol, tr.ID)
+			}
+			m.Integrity = appendNew(m.Integrity, authName(auth, reg))
 		} else if p.Protocol == ike.ProtoAH {
 			m.Integrity = appendNew(m.Integrity, ike.TransformIDName(p.Protocol, tr.ID))
 		}
 		if q.Group != 0 {
-			m.PFS = appendNew(m.PFS, q.Group.String())
+			m.PFS = appendNew(m.PFS, q.Group.Display())
 		}
 		if q.ESN {
 			m.ESN = []string{"ESN"}

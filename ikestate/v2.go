@@ -500,16 +500,21 @@ func methodV2(p ike.Proposal) Method {
 	for _, tr := range p.Transforms {
 		switch tr.Type {
 		case ike.TransformENCR:
-			m.Encryption = appendNew(m.Encryption, tr.String())
+			e := algo.EncFromIKEv2(tr.ID)
+			bits := tr.KeyLen()
+			if bits == 0 {
+				bits = ike.DefaultKeyBits(e)
+			}
+			m.Encryption = appendNew(m.Encryption, encName(e, bits, ike.TransformName(tr.Type, tr.ID)))
 		case ike.TransformINTEG:
-			m.Integrity = appendNew(m.Integrity, tr.String())
+			m.Integrity = appendNew(m.Integrity, authName(algo.AuthFromIKEv2(tr.ID), tr.String()))
 		case ike.TransformDH:
-			m.PFS = appendNew(m.PFS, ike.DHGroup(tr.ID).String())
+			m.PFS = appendNew(m.PFS, ike.DHGroup(tr.ID).Display())
 		case ike.TransformESN:
 			m.ESN = appendNew(m.ESN, tr.String())
 		case ike.TransformPRF:
 			if p.Protocol == ike.ProtoISAKMP {
-				m.Integrity = appendNew(m.Integrity, tr.String())
+				m.Integrity = appendNew(m.Integrity, "PRF "+prfName(algo.PRFFromIKEv2(tr.ID), tr.String()))
 			}
 		}
 	}

@@ -121,7 +121,7 @@ func (p Proposal) Suite() Suite {
 		case TransformENCR:
 			s.Enc, s.EncID, s.EncKeyLen = algo.EncFromIKEv2(t.ID), t.ID, t.KeyLen()
 			if s.EncKeyLen == 0 {
-				s.EncKeyLen = defaultKeyBits(s.Enc)
+				s.EncKeyLen = DefaultKeyBits(s.Enc)
 			}
 		case TransformPRF:
 			s.PRF, s.PRFID = algo.PRFFromIKEv2(t.ID), t.ID

@@ -275,10 +275,12 @@ func (q Phase2) EncKeyBits() int {
 		return int(q.KeyLen)
 	}
 	enc, _ := q.Algorithms()
-	return defaultKeyBits(enc)
+	return DefaultKeyBits(enc)
 }
 
-func defaultKeyBits(enc algo.Enc) int {
+// DefaultKeyBits is the key length in bits of a cipher with one fixed size
+// (0 for NULL and for ciphers whose length a Key Length attribute gives).
+func DefaultKeyBits(enc algo.Enc) int {
 	switch enc {
 	case algo.EncDESCBC:
 		return 64
