@@ -18,8 +18,11 @@ type QuickModeSA struct {
 	MyAddr, PeerAddr netip.Addr
 	Transit          bool
 	// Policy is the 1-based index in Snapshot.Policies of the negotiation
-	// policy the pair was negotiated with (0: not negotiated in the capture).
-	Policy int
+	// policy the pair was negotiated with (0: not negotiated in the capture);
+	// PolicyName the configured (--policy) negotiation policy its
+	// negotiated selectors fall under ("" without one).
+	Policy     int
+	PolicyName string
 }
 
 // SAs returns In and Out, whichever exist.

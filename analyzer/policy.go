@@ -3,10 +3,13 @@ package analyzer
 import (
 	"slices"
 
+	"ipsecmon/algo"
 	"ipsecmon/decode"
+	"ipsecmon/decode/ike"
 	"ipsecmon/event"
 	"ipsecmon/filters"
 	"ipsecmon/ikestate"
+	"ipsecmon/ipproto"
 	"ipsecmon/policy"
 )
 
@@ -101,6 +104,7 @@ func (a *Analyzer) policyFindings(s *Snapshot) *PolicyFindings {
 		if f == nil {
 			pf.SAsWithoutPolicy++
 		} else if np := fs.Policy(f.Policy); np != nil {
+			r.PolicyName = np.Name
 			v.Offer = filters.Offered(np, childSuite(c))
 			if v.Offer == filters.OfferNo {
 				pf.SAsOutsideOffers++
@@ -119,7 +123,7 @@ func configuredPolicies(fs *filters.Set, rows []*QuickModeSA, pf *PolicyFindings
 	for _, np := range fs.Policies {
 		cp := ConfiguredPolicy{Policy: np, Name: np.Name}
 		for _, o := range np.Offers {
-			cp.Offers = append(cp.Offers, o.String())
+			cp.Offers = append(cp.Offers, offerText(o))
 		}
 		cp.PerOffer = make([]int, len(np.Offers))
 		byName[np.Name] = len(pf.Configured)
@@ -154,12 +158,47 @@ func configuredPolicies(fs *filters.Set, rows []*QuickModeSA, pf *PolicyFindings
 			}
 			if !matched && len(cp.Policy.Offers) > 0 {
 				m := policy.SecurityMethod{Proto: c.Proto, Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth, PFSGroup: c.PFSGroupID, ESN: c.ESN}
-				if ms := m.String(); !slices.Contains(cp.NotOffered, ms) {
+				if ms := offerText(m); !slices.Contains(cp.NotOffered, ms) {
 					cp.NotOffered = append(cp.NotOffered, ms)
 				}
 			}
 		}
 	}
+}
+
+// offerText writes a configured security method as the Negotiation
+// Policies view writes the offers seen in the capture (ikestate.Method):
+// one vocabulary for both, the algorithms' display names.
+func offerText(m policy.SecurityMethod) string {
+	om := ikestate.Method{Protocol: "ESP", LifeSeconds: m.LifeSeconds, LifeKilobytes: m.LifeKBytes}
+	auth := func(a algo.Auth) {
+		if a != algo.AuthUnknown && a != algo.AuthNone {
+			om.Integrity = append(om.Integrity, a.Display())
+		}
+	}
+	switch {
+	case m.Proto == ipproto.AH:
+		om.Protocol = "AH"
+		auth(m.Auth)
+	default:
+		if m.AHAuth != algo.AuthUnknown {
+			om.Protocol = "AH+ESP"
+			auth(m.AHAuth)
+		}
+		bits := m.EncKeyBits
+		if bits == 0 {
+			bits = ike.DefaultKeyBits(m.Enc)
+		}
+		om.Encryption = []string{m.Enc.DisplayKey(bits)}
+		auth(m.Auth)
+	}
+	if m.PFSGroup != 0 {
+		om.PFS = []string{algo.DHGroup(m.PFSGroup).Display()}
+	}
+	if m.ESN {
+		om.ESN = []string{"ESN"}
+	}
+	return om.String()
 }
 
 // childSuite is the suite a pair was negotiated with. An IKEv2 IKE_AUTH

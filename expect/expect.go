@@ -14,17 +14,56 @@ import (
 // ignoredStatsKeys describe the run rather than the traffic (file names, prose).
 var ignoredStatsKeys = map[string]bool{"input": true, "notes": true}
 
+// Current produces the run's results in the shape of each view's -o json
+// that --expect can compare with: the Statistics object, and the rows of
+// the SA, IKE SA (mmsas) and Negotiation Policies views. Each is called
+// only when the stored file holds its kind.
+type Current struct {
+	Stats, SAs, IKESAs, Policies func() ([]byte, error)
+}
+
+// rowKind is a view whose rows a stored array can hold: how its rows are
+// recognised (a field only they have), and the fields that identify one.
+type rowKind struct {
+	name  string
+	marks []string // a row with any of these fields is of this kind
+	ids   []string
+	get   func(Current) func() ([]byte, error)
+}
+
+var rowKinds = []rowKind{
+	{"ike sa", []string{"ispi", "rspi"}, []string{"ispi", "rspi"}, func(c Current) func() ([]byte, error) { return c.IKESAs }},
+	{"policy", []string{"offered", "chosen", "offers", "negotiated_sa_pairs"}, []string{"name"}, func(c Current) func() ([]byte, error) { return c.Policies }},
+	// SA rows are the default: pinned rows may carry no SPI at all.
+	{"sa", nil, []string{"spi_in", "spi_out"}, func(c Current) func() ([]byte, error) { return c.SAs }},
+}
+
+// kindOf tells which view an array's rows come from by its first row.
+func kindOf(rows []any) rowKind {
+	if len(rows) > 0 {
+		r := asObject(rows[0])
+		for _, k := range rowKinds {
+			for _, m := range k.marks {
+				if _, ok := r[m]; ok {
+					return k
+				}
+			}
+		}
+	}
+	return rowKinds[len(rowKinds)-1]
+}
+
 // Compare returns one line per difference between expected and the current
-// results. stats and sas produce the current Statistics object and SA rows
-// (called only for the kind the stored file holds).
-func Compare(expected []byte, stats func() ([]byte, error), sas func() ([]byte, error)) ([]string, error) {
+// results (a stored Statistics object, or rows of the SA, IKE SA or
+// Negotiation Policies view).
+func Compare(expected []byte, cur Current) ([]string, error) {
 	exp, err := decode(expected)
 	if err != nil {
 		return nil, fmt.Errorf("not JSON from 'ipsecmon ... -o json': %w", err)
 	}
 	switch e := exp.(type) {
 	case map[string]any:
-		raw, err := stats()
+		raw, err := cur.Stats()
 		if err != nil {
 			return nil, err
 		}
@@ -36,7 +75,8 @@ func Compare(expected []byte, stats func() ([]byte, error), sas func() ([]byte, 
 		compareObject("stats", e, got.(map[string]any), ignoredStatsKeys, &diffs)
 		return diffs, nil
 	case []any:
-		raw, err := sas()
+		kind := kindOf(e)
+		raw, err := kind.get(cur)()
 		if err != nil {
 			return nil, err
 		}
@@ -44,9 +84,13 @@ func Compare(expected []byte, stats func() ([]byte, error), sas func() ([]byte, 
 		if err != nil {
 			return nil, err
 		}
-		return compareRows(e, got.([]any)), nil
+		rows, ok := got.([]any)
+		if !ok {
+			return nil, fmt.Errorf("the current %s view is not an array", kind.name)
+		}
+		return compareRows(kind, e, rows), nil
 	}
-	return nil, fmt.Errorf("expected a JSON object (stats) or array (sas)")
+	return nil, fmt.Errorf("expected a JSON object (stats) or array (sas, mmsas, policies)")
 }
 
 func decode(b []byte) (any, error) {
@@ -95,14 +139,25 @@ func show(v any) string {
 	return string(b)
 }
 
-// rowKey identifies an SA row by its SPIs.
-func rowKey(r map[string]any) string {
-	in, _ := r["spi_in"].(string)
-	out, _ := r["spi_out"].(string)
-	if in == "" && out == "" {
+// rowKey identifies a row by its kind's identifying fields ("" when it
+// has none of them): an SA row by its SPIs, an IKE SA by its SPIs, a
+// policy by its name.
+func rowKey(kind rowKind, r map[string]any) string {
+	var parts []string
+	found := false
+	for _, id := range kind.ids {
+		v, _ := r[id].(string)
+		found = found || v != ""
+		if len(kind.ids) == 1 {
+			parts = append(parts, v)
+		} else {
+			parts = append(parts, strings.TrimPrefix(id, "spi_")+" "+orDash(v))
+		}
+	}
+	if !found {
 		return ""
 	}
-	return "in " + orDash(in) + " out " + orDash(out)
+	return strings.Join(parts, " ")
 }
 
 func orDash(s string) string {
@@ -112,13 +167,13 @@ func orDash(s string) string {
 	return s
 }
 
-func compareRows(exp, got []any) []string {
+func compareRows(kind rowKind, exp, got []any) []string {
 	var diffs []string
 	byKey := map[string]map[string]any{}
 	used := map[string]bool{}
 	for _, g := range got {
 		if r, ok := g.(map[string]any); ok {
-			if k := rowKey(r); k != "" {
+			if k := rowKey(kind, r); k != "" {
 				byKey[k] = r
 			}
 		}
@@ -126,13 +181,13 @@ func compareRows(exp, got []any) []string {
 	for i, e := range exp {
 		er, ok := e.(map[string]any)
 		if !ok {
-			diffs = append(diffs, fmt.Sprintf("sa row %d: not an object", i+1))
+			diffs = append(diffs, fmt.Sprintf("%s row %d: not an object", kind.name, i+1))
 			continue
 		}
-		k := rowKey(er)
+		k := rowKey(kind, er)
 		var gr map[string]any
 		if k == "" {
-			// Rows pinned without SPIs are matched by position.
+			// Rows pinned without their identity are matched by position.
 			if i < len(got) {
 				gr, _ = got[i].(map[string]any)
 			}
@@ -142,10 +197,10 @@ func compareRows(exp, got []any) []string {
 			used[k] = true
 		}
 		if gr == nil {
-			diffs = append(diffs, fmt.Sprintf("sa %s: expected, not in the result", k))
+			diffs = append(diffs, fmt.Sprintf("%s %s: expected, not in the result", kind.name, k))
 			continue
 		}
-		compareObject("sa "+k, er, gr, nil, &diffs)
+		compareObject(kind.name+" "+k, er, gr, nil, &diffs)
 	}
 	var extra []string
 	for k := range byKey {
@@ -154,9 +209,9 @@ func compareRows(exp, got []any) []string {
 		}
 	}
 	sort.Strings(extra)
-	if len(exp) > 0 && rowKey(asObject(exp[0])) != "" {
+	if len(exp) > 0 && rowKey(kind, asObject(exp[0])) != "" {
 		for _, k := range extra {
-			diffs = append(diffs, fmt.Sprintf("sa %s: in the result, not expected", k))
+			diffs = append(diffs, fmt.Sprintf("%s %s: in the result, not expected", kind.name, k))
 		}
 	}
 	return diffs

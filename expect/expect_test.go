@@ -15,13 +15,19 @@ const (
 		"analysis":{"packets":10,"ipsec_packets":8}}`
 	sasNow = `[{"spi_in":"0x00000100","spi_out":"0x00000200","packets_in":5,"state":"active"},
 		{"spi_in":"0x00000300","spi_out":null,"packets_in":1,"state":"deleted"}]`
+	ikeSAsNow = `[{"id":1,"version":"IKEv2","ispi":"0101010101010101","rspi":"0202020202020202","encryption":"AES-CBC-256","state":"rekeyed"},
+		{"id":2,"version":"IKEv2","ispi":"0303030303030303","rspi":"0404040404040404","encryption":"AES-CBC-256","state":"established"}]`
+	policiesNow = `[{"name":"policy 1","offered":[{"protocol":"ESP","encryption":["AES-GCM-128"]}],"negotiations":[1,2]}]`
 )
 
 func compare(t *testing.T, expected string) ([]string, error) {
 	t.Helper()
-	return Compare([]byte(expected),
-		func() ([]byte, error) { return []byte(statsNow), nil },
-		func() ([]byte, error) { return []byte(sasNow), nil })
+	return Compare([]byte(expected), Current{
+		Stats:    func() ([]byte, error) { return []byte(statsNow), nil },
+		SAs:      func() ([]byte, error) { return []byte(sasNow), nil },
+		IKESAs:   func() ([]byte, error) { return []byte(ikeSAsNow), nil },
+		Policies: func() ([]byte, error) { return []byte(policiesNow), nil },
+	})
 }
 
 func TestCompare(t *testing.T) {
@@ -61,6 +67,17 @@ func TestCompare(t *testing.T) {
 		{"more rows by position than the result has", `[{},{},{"state":"active"}]`,
 			[]string{"sa row 3: expected, not in the result"}},
 		{"a row that is not an object", `[1]`, []string{"sa row 1: not an object"}},
+		// mmsas rows (they have ispi and rspi) are found by their SPIs.
+		{"IKE SA rows in another order", `[{"ispi":"0303030303030303","rspi":"0404040404040404","state":"established"},{"ispi":"0101010101010101","rspi":"0202020202020202"}]`, nil},
+		{"an IKE SA's field differs", `[{"ispi":"0101010101010101","rspi":"0202020202020202","encryption":"3DES-192"},{"ispi":"0303030303030303","rspi":"0404040404040404"}]`,
+			[]string{`ike sa ispi 0101010101010101 rspi 0202020202020202: encryption: expected "3DES-192", got "AES-CBC-256"`}},
+		{"an IKE SA not expected", `[{"ispi":"0101010101010101","rspi":"0202020202020202"}]`,
+			[]string{"ike sa ispi 0303030303030303 rspi 0404040404040404: in the result, not expected"}},
+		// policies rows (they have offered) by name, nested lists compared whole.
+		{"a policy's offers differ", `[{"name":"policy 1","offered":[{"protocol":"ESP","encryption":["AES-GCM-256"]}]}]`,
+			[]string{`policy policy 1: offered: expected [{"encryption":["AES-GCM-256"],"protocol":"ESP"}], got [{"encryption":["AES-GCM-128"],"protocol":"ESP"}]`}},
+		{"a policy not in the result", `[{"name":"policy 2","offered":[]}]`,
+			[]string{"policy policy 2: expected, not in the result", "policy policy 1: in the result, not expected"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			diffs, err := compare(t, tc.expected)
@@ -77,8 +94,8 @@ func TestCompare(t *testing.T) {
 func TestCompareErrors(t *testing.T) {
 	for _, tc := range []struct{ expected, err string }{
 		{`{"a":`, "not JSON from 'ipsecmon ... -o json'"},
-		{`"text"`, "expected a JSON object (stats) or array (sas)"},
-		{`42`, "expected a JSON object (stats) or array (sas)"},
+		{`"text"`, "expected a JSON object (stats) or array (sas, mmsas, policies)"},
+		{`42`, "expected a JSON object (stats) or array (sas, mmsas, policies)"},
 	} {
 		_, err := compare(t, tc.expected)
 		if err == nil || !strings.Contains(err.Error(), tc.err) {
@@ -88,10 +105,10 @@ func TestCompareErrors(t *testing.T) {
 	// The current result is produced only for the kind the file holds,
 	// and its errors are passed on.
 	fail := func() ([]byte, error) { return nil, errors.New("no result") }
-	if _, err := Compare([]byte(`{}`), fail, nil); err == nil || err.Error() != "no result" {
+	if _, err := Compare([]byte(`{}`), Current{Stats: fail}); err == nil || err.Error() != "no result" {
 		t.Errorf("stats producer's error: %v", err)
 	}
-	if _, err := Compare([]byte(`[]`), nil, fail); err == nil || err.Error() != "no result" {
+	if _, err := Compare([]byte(`[]`), Current{SAs: fail}); err == nil || err.Error() != "no result" {
 		t.Errorf("SA rows producer's error: %v", err)
 	}
 }

@@ -22,6 +22,7 @@ type filterRow struct {
 	dir                    filters.Direction
 	policy                 string
 	conn                   policy.ConnType
+	origin                 string // a generic filter's file and line
 	weight                 uint32
 	packets                uint64
 }
@@ -35,7 +36,7 @@ func endpointCell(a policy.Addr) Value {
 }
 
 // filterColumns are the columns of both Filters views; each view picks its own.
-var filterColumns = &Columns[*filterRow]{CSVAsShown: true, All: []*Column[*filterRow]{
+var filterColumns = &Columns[*filterRow]{All: []*Column[*filterRow]{
 	{Name: "Name", Key: "name", Get: func(r *filterRow) Value { return str(r.name) }},
 	{Name: "Source", Key: "source", Get: func(r *filterRow) Value { return str(r.src.String()) }},
 	{Name: "Destination", Key: "destination", Get: func(r *filterRow) Value { return str(r.dst.String()) }},
@@ -52,6 +53,7 @@ var filterColumns = &Columns[*filterRow]{CSVAsShown: true, All: []*Column[*filte
 	{Name: "Connection Type", Key: "connection_type", Get: func(r *filterRow) Value { return str(r.conn.String()) }},
 	{Name: "Weight", Key: "weight", Get: func(r *filterRow) Value { return exact(uint64(r.weight)) }},
 	{Name: "Packets", Key: "packets", Get: func(r *filterRow) Value { return exact(r.packets) }},
+	{Name: "Origin", Key: "origin", Get: func(r *filterRow) Value { return orNull(r.origin) }},
 }}
 
 const (
@@ -59,31 +61,17 @@ const (
 	filterTail = "negotiation_policy,connection_type"
 )
 
-// writeFilters prints filter rows in the named columns. Their JSON is
-// objects of the cells as the table shows them, keys in alphabetical order,
-// with extra fields (a generic filter's origin) added.
-func writeFilters(w io.Writer, rows []*filterRow, columns string, extra func(i int) map[string]any, f Format) error {
+// writeFilters prints filter rows in the named columns; JSON adds json
+// (a generic filter's origin).
+func writeFilters(w io.Writer, rows []*filterRow, columns, json string, f Format) error {
+	if f == JSON && json != "" {
+		columns += "," + json
+	}
 	cols, err := filterColumns.Select([]string{columns}, false)
 	if err != nil {
 		return err
 	}
-	if f != JSON {
-		return filterColumns.Write(w, rows, cols, f)
-	}
-	objs := []map[string]any{}
-	for i, cells := range filterColumns.Cells(rows, cols, Table) {
-		obj := map[string]any{}
-		for j, c := range cols {
-			obj[c.Key] = cells[j]
-		}
-		if extra != nil {
-			for k, v := range extra(i) {
-				obj[k] = v
-			}
-		}
-		objs = append(objs, obj)
-	}
-	return writeJSON(w, objs)
+	return filterColumns.Write(w, rows, cols, f)
 }
 
 // WriteGenericFilters prints the Generic Filters view: the policy's filters
@@ -92,10 +80,9 @@ func WriteGenericFilters(w io.Writer, set *policy.Set, f Format) error {
 	rows := make([]*filterRow, len(set.Filters))
 	for i, g := range set.Filters {
 		rows[i] = &filterRow{name: g.Name, src: g.Src, dst: g.Dst, srcPort: g.SrcPort, dstPort: g.DstPort, tunnelSrc: g.TunnelSrc, tunnelDst: g.TunnelDst,
-			proto: g.Proto, inbound: g.Inbound, outbound: g.Outbound, policy: g.Policy, conn: g.Conn}
+			proto: g.Proto, inbound: g.Inbound, outbound: g.Outbound, policy: g.Policy, conn: g.Conn, origin: g.Origin}
 	}
-	origin := func(i int) map[string]any { return map[string]any{"origin": set.Filters[i].Origin} }
-	return writeFilters(w, rows, filterHead+"inbound_action,outbound_action,"+filterTail, origin, f)
+	return writeFilters(w, rows, filterHead+"inbound_action,outbound_action,"+filterTail, "origin", f)
 }
 
 // WriteSpecificFilters prints the Specific Filters view: filters expanded
@@ -111,7 +98,7 @@ func WriteSpecificFilters(w io.Writer, fs []filters.SpecificFilter, hits map[int
 	if withHits {
 		columns += ",packets"
 	}
-	return writeFilters(w, rows, columns, nil, f)
+	return writeFilters(w, rows, columns, "", f)
 }
 
 // WriteBothFilters prints both filter views as one JSON object, so that

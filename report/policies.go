@@ -22,7 +22,7 @@ func offerList(v []string) Value { return orNull(strings.Join(v, " | ")) }
 
 // offerColumns are the Negotiation Policies view's columns: each policy's
 // offered methods in preference order, and whether one was chosen.
-var offerColumns = &Columns[offerRow]{CSVAsShown: true, All: []*Column[offerRow]{
+var offerColumns = &Columns[offerRow]{All: []*Column[offerRow]{
 	{Name: "Policy", Key: "policy", Default: true, Get: func(r offerRow) Value { return str(fmt.Sprintf("policy %d", r.n)) }},
 	{Name: "Preference", Key: "preference", Default: true, Get: func(r offerRow) Value { return exact(uint64(r.pref)) }},
 	{Name: "Protocol", Key: "protocol", Default: true, Get: func(r offerRow) Value { return str(r.method.Protocol) }},
@@ -76,7 +76,7 @@ type configuredRow struct {
 	negotiated int // SA pairs negotiated with this offer
 }
 
-var configuredColumns = &Columns[configuredRow]{CSVAsShown: true, All: []*Column[configuredRow]{
+var configuredColumns = &Columns[configuredRow]{All: []*Column[configuredRow]{
 	{Name: "Negotiation Policy", Key: "negotiation_policy", Default: true, Get: func(r configuredRow) Value { return str(r.policy.Name) }},
 	{Name: "Preference", Key: "preference", Default: true, Get: func(r configuredRow) Value {
 		if r.pref == 0 {

@@ -109,6 +109,9 @@ var saColumns = []*Column[*analyzer.QuickModeSA]{
 	{Name: "My Port", Key: "my_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return port(q, true) }},
 	{Name: "Peer Port", Key: "peer_port", Default: true, Right: true, Get: func(q *analyzer.QuickModeSA) Value { return port(q, false) }},
 	{Name: "Negotiation Policy", Key: "negotiation_policy", Default: true, Get: func(q *analyzer.QuickModeSA) Value {
+		if q.PolicyName != "" {
+			return str(q.PolicyName) // the configured policy (--policy) its selectors fall under
+		}
 		if q.Policy > 0 {
 			return str(fmt.Sprintf("policy %d", q.Policy))
 		}

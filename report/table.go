@@ -23,14 +23,12 @@ type Column[R any] struct {
 	Get     func(R) Value
 }
 
-// Columns are a view's columns (All: defaults first, in their order) and
-// how its cells are written.
+// Columns are a view's columns (All: defaults first, in their order).
+// Every view writes its cells the same way: tables as Value.Text ('-' or
+// the column's word for unknown), CSV as Value.Plain (exact numbers, RFC
+// 3339 times, empty for unknown), JSON typed (null for unknown).
 type Columns[R any] struct {
 	All []*Column[R]
-	// CSVAsShown writes CSV cells as the table shows them ('-' for unknown,
-	// times to the millisecond) rather than exact: the IKE SA, policy and
-	// filter views' CSV has always been so.
-	CSVAsShown bool
 }
 
 func normName(s string) string {
@@ -167,7 +165,7 @@ func SortRows[R any](rows []R, keys []SortKey[R]) {
 
 // cell is how format f writes v in column c.
 func (t *Columns[R]) cell(c *Column[R], v Value, f Format) string {
-	if f == CSV && !t.CSVAsShown {
+	if f == CSV {
 		return v.Plain()
 	}
 	if v.Null() && c.Unknown != "" {

@@ -222,27 +222,22 @@ func TestTableFormats(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name   string
-		shown  bool
 		format Format
 		want   string
 	}{
 		// Widths from the widest cell or title; numbers right-aligned;
 		// the last column is not padded; unknown is '-', or the column's
 		// own word (n/a).
-		{"table", false, Table, "" +
+		{"table", Table, "" +
 			"Name   Count    Size  Picked At\n" +
 			"-----  -----  ------  -----------------------\n" +
 			"apple  1,234  1.5 kB  2026-01-02 03:04:05.600\n" +
 			"fig        -     n/a  -\n"},
-		{"csv exact", false, CSV, "" +
+		{"csv exact", CSV, "" +
 			"name,count,size,picked_at\n" +
 			"apple,1234,1500,2026-01-02T03:04:05.6Z\n" +
 			"fig,,,\n"},
-		{"csv as shown", true, CSV, "" +
-			"name,count,size,picked_at\n" +
-			"apple,\"1,234\",1.5 kB,2026-01-02 03:04:05.600\n" +
-			"fig,-,n/a,-\n"},
-		{"json", false, JSON, `[
+		{"json", JSON, `[
   {
     "name": "apple",
     "count": 1234,
@@ -259,10 +254,8 @@ func TestTableFormats(t *testing.T) {
 `},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tab := *fruitColumns
-			tab.CSVAsShown = tc.shown
 			var b bytes.Buffer
-			if err := tab.Write(&b, rows, cols, tc.format); err != nil {
+			if err := fruitColumns.Write(&b, rows, cols, tc.format); err != nil {
 				t.Fatal(err)
 			}
 			if b.String() != tc.want {

@@ -24,6 +24,7 @@ const (
 	vAddr
 	vJSON   // a nested JSON value (a list of records); tables show its summary
 	vRanked // a name with an order of its own (a severity): sorted by rank, written as text
+	vBool   // true or false in every format
 )
 
 // Value is one cell of a view. Null means the input cannot tell. A value
@@ -43,6 +44,7 @@ func num(n uint64) Value       { return Value{kind: vNumber, n: n} }
 func exact(n uint64) Value     { return Value{kind: vExact, n: n} }
 func signed(n int64) Value     { return Value{kind: vSigned, n: uint64(n)} }
 func byteCount(n uint64) Value { return Value{kind: vBytes, n: n} }
+func boolean(b bool) Value     { return Value{kind: vBool, s: strconv.FormatBool(b)} }
 
 // nested is v as a nested JSON value (and as compact JSON in CSV), shown in
 // tables as summary.
@@ -153,6 +155,8 @@ func (v Value) MarshalJSON() ([]byte, error) {
 		return json.Marshal(v.t.Format(time.RFC3339Nano))
 	case vJSON:
 		return v.j, nil
+	case vBool:
+		return []byte(v.s), nil
 	}
 	return json.Marshal(v.Text())
 }

@@ -18,8 +18,8 @@ import (
 )
 
 // How each view shows what the input cannot tell: '-' (or the view's own
-// word) in tables, an empty cell in CSV unless the view's CSV is as shown,
-// null in JSON. Inputs are built by hand; every expected cell is worked
+// word) in tables, an empty cell in CSV, null in JSON: the same in every
+// view. Inputs are built by hand; every expected cell is worked
 // out from the view's rules.
 
 var (
@@ -172,12 +172,18 @@ func TestMMSAViewUnknowns(t *testing.T) {
 	want := []string{"7", "IKEv2", "IKE_SA_INIT", "192.0.2.2:500 (?)", "192.0.2.1:500", "0102030405060708", "0000000000000000",
 		"-", "-", "-", "-", "-", "-", "false", "0", "established (inferred)", "-", "-"}
 	wantCells(t, "table", tableRows(t, render(t, Table, write))[0], want...)
-	// This view's CSV is as the table shows it: '-' for unknown.
-	wantCells(t, "CSV", csvRows(t, render(t, CSV, write))[1], want...)
-	// JSON is the IKE SA's own record: unknown details left out.
-	js := render(t, JSON, write)
-	if strings.Contains(js, `"encryption"`) || !strings.Contains(js, `"state": "established"`) {
-		t.Errorf("JSON:\n%s", js)
+	// CSV as every view writes it: unknown cells empty.
+	csvWant := []string{"7", "IKEv2", "IKE_SA_INIT", "192.0.2.2:500 (?)", "192.0.2.1:500", "0102030405060708", "0000000000000000",
+		"", "", "", "", "", "", "false", "0", "established (inferred)", "", ""}
+	wantCells(t, "CSV", csvRows(t, render(t, CSV, write))[1], csvWant...)
+	// JSON: every column, the version as the other formats write it,
+	// unknown details null, flags as booleans.
+	var js []map[string]any
+	if err := json.Unmarshal([]byte(render(t, JSON, write)), &js); err != nil || len(js) != 1 {
+		t.Fatalf("JSON: %v", err)
+	}
+	if g := js[0]; g["version"] != "IKEv2" || g["encryption"] != nil || g["state"] != "established (inferred)" || g["inferred"] != true || g["nat_t"] != false || g["id"] != 7.0 {
+		t.Errorf("JSON: %v", g)
 	}
 	empty := Run{Snap: &analyzer.Snapshot{}}
 	for f, want := range map[Format]string{Table: "No IKE SA in the input.\n", JSON: "[]\n"} {
@@ -194,8 +200,8 @@ func TestPoliciesViewUnknowns(t *testing.T) {
 	pol := ikestate.Policy{Offered: []ikestate.Method{{Protocol: "ESP"}}, Peers: []netip.AddrPort{netip.AddrPortFrom(peerAddr, 500), netip.AddrPortFrom(peerAddr, 4500)}}
 	r := Run{Snap: &analyzer.Snapshot{Policies: []ikestate.Policy{pol}}}
 	write := func(b *bytes.Buffer, f Format) error { return Policies{}.Write(b, r, f) }
-	// Nothing chosen (Chosen is empty): an empty cell, not '-'; the peer once.
-	want := []string{"policy 1", "1", "ESP", "-", "-", "-", "-", "-", "", "0", "192.0.2.2"}
+	// Unknown and nothing chosen (Chosen is empty): empty cells; the peer once.
+	want := []string{"policy 1", "1", "ESP", "", "", "", "", "", "", "0", "192.0.2.2"}
 	wantCells(t, "CSV", csvRows(t, render(t, CSV, write))[1], want...)
 
 	r.Snap.Policy = &analyzer.PolicyFindings{Configured: []analyzer.ConfiguredPolicy{
@@ -206,7 +212,7 @@ func TestPoliciesViewUnknowns(t *testing.T) {
 	}
 	wantCells(t, "offer not negotiated", conf[1], "net", "1", "aes128-sha256", "")
 	wantCells(t, "offer negotiated", conf[2], "net", "2", "aes256-sha384", "yes: 2 SA pair(s)")
-	wantCells(t, "not offered", conf[3], "net", "-", "3des-md5", "negotiated, NOT offered")
+	wantCells(t, "not offered", conf[3], "net", "", "3des-md5", "negotiated, NOT offered")
 	out := render(t, Table, write)
 	if !strings.Contains(out, "\nPhase 2 offers seen in the capture:\n") {
 		t.Errorf("table with --policy lacks the offers seen:\n%s", out)
@@ -226,7 +232,7 @@ func TestFilterViewsUnknowns(t *testing.T) {
 	if err := json.Unmarshal([]byte(render(t, JSON, gen)), &js); err != nil {
 		t.Fatal(err)
 	}
-	if js[0]["negotiation_policy"] != "-" || js[0]["origin"] != "p:3" || js[0]["protocol"] != "Any" {
+	if v, ok := js[0]["negotiation_policy"]; !ok || v != nil || js[0]["origin"] != "p:3" || js[0]["protocol"] != "Any" {
 		t.Errorf("generic filter JSON %v", js[0])
 	}
 	spec := []filters.SpecificFilter{{Name: "f", Src: anyAddr, Dst: anyAddr, Weight: 42}}

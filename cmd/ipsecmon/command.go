@@ -91,7 +91,7 @@ func (a *analysis) run(args []string, stdout, stderr io.Writer) int {
 		return st
 	}
 	if !a.expect && len(in.expect) > 0 {
-		return usageError(stderr, a.name, fmt.Errorf("--expect applies to stats and sas, whose -o json it compares with"))
+		return usageError(stderr, a.name, fmt.Errorf("--expect applies to stats, sas, mmsas and policies, whose -o json it compares with"))
 	}
 	cfg, format, inputs, err := in.config(fs.Args(), lf.live())
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -28,15 +29,23 @@ func readExpected(names []string) ([]expectedFile, error) {
 	return out, nil
 }
 
+// viewJSON is a view's -o json.
+func viewJSON(v report.View, r report.Run) ([]byte, error) {
+	var b bytes.Buffer
+	err := v.Write(&b, r, report.JSON)
+	return b.Bytes(), err
+}
+
 // checkExpect compares the run with each --expect file.
 func checkExpect(files []expectedFile, r report.Run, stdout, stderr io.Writer) int {
 	status := exitOK
 	for _, f := range files {
-		diffs, err := expect.Compare(f.data,
-			func() ([]byte, error) { return report.StatsJSON(r) },
-			func() ([]byte, error) {
-				return report.SARowsJSON(r.Snap.Rows)
-			})
+		diffs, err := expect.Compare(f.data, expect.Current{
+			Stats:    func() ([]byte, error) { return report.StatsJSON(r) },
+			SAs:      func() ([]byte, error) { return report.SARowsJSON(r.Snap.Rows) },
+			IKESAs:   func() ([]byte, error) { return viewJSON(report.MMSAs{}, r) },
+			Policies: func() ([]byte, error) { return viewJSON(report.Policies{}, r) },
+		})
 		if err != nil {
 			fmt.Fprintf(stderr, "ipsecmon: --expect %s: %v\n", f.name, err)
 			return exitUsage

@@ -31,7 +31,7 @@ filter's packet hits. With neither flag, both views (JSON: one object with both)
 		generic, specific = true, true
 	}
 	if len(in.expect) > 0 {
-		return usageError(stderr, "filters", fmt.Errorf("--expect applies to stats and sas, whose -o json it compares with"))
+		return usageError(stderr, "filters", fmt.Errorf("--expect applies to stats, sas, mmsas and policies, whose -o json it compares with"))
 	}
 	if in.events.name == "-" {
 		return usageError(stderr, "filters", fmt.Errorf("--events -: standard output carries the filters view; give --events FILE"))
@@ -118,7 +118,10 @@ func negotiatedFilters(s *analyzer.Snapshot, rule filters.WeightRule) []filters.
 			}
 			neg := filters.FromChild(n.Child, r.MyAddr)
 			neg.Name += " (negotiated)"
-			if r.Policy > 0 {
+			switch {
+			case r.PolicyName != "":
+				neg.Policy = r.PolicyName
+			case r.Policy > 0:
 				neg.Policy = fmt.Sprintf("policy %d", r.Policy)
 			}
 			out = append(out, filters.FromNegotiated(neg, rule)...)

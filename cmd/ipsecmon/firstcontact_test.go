@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,7 +15,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"ipsecmon/algo"
 	"ipsecmon/internal/testcorpus"
 )
 
@@ -386,11 +389,14 @@ func TestEventsOutputs(t *testing.T) {
 	}
 }
 
-// --expect compares a stored -o json of stats or sas: commands whose
-// output it cannot compare refuse it, and their --help does not offer it.
+// --expect compares a stored -o json of stats, sas, mmsas or policies:
+// those commands take it (a stored file of the same run has no
+// differences, a changed field is one: exit 1); commands whose output it
+// cannot compare refuse it, and their --help does not offer it.
 func TestExpectWhereItApplies(t *testing.T) {
 	capture := rekeyCapture(t)
-	for _, cmd := range []string{"events", "check", "mmsas", "policies"} {
+	keyFile := filepath.Join(filepath.Dir(capture), "keys.txt")
+	for _, cmd := range []string{"events", "check", "tunnels", "findings"} {
 		help, _, _ := runCmd(t, cmd, "--help")
 		if strings.Contains(help, "--expect") {
 			t.Errorf("%s --help offers --expect", cmd)
@@ -400,8 +406,35 @@ func TestExpectWhereItApplies(t *testing.T) {
 			args = append(args, "--host", "x")
 		}
 		out, stderr, code := runCmd(t, args...)
-		if code != exitUsage || out != "" || !strings.Contains(stderr, "--expect applies to stats and sas") {
+		if code != exitUsage || out != "" || !strings.Contains(stderr, "--expect applies to stats, sas, mmsas and policies") {
 			t.Errorf("%s --expect: exit %d, stderr %q", cmd, code, stderr)
+		}
+	}
+	dir := t.TempDir()
+	for _, tc := range []struct{ cmd, field, changed string }{
+		{"mmsas", `"encryption": "AES-CBC-256"`, `"encryption": "3DES-192"`},
+		{"policies", `"AES-GCM-128"`, `"AES-GCM-256"`},
+	} {
+		stored, stderr, code := runCmd(t, tc.cmd, "-r", capture, "-k", keyFile, "-o", "json", "-q")
+		if code != exitOK {
+			t.Fatalf("%s -o json: exit %d: %s", tc.cmd, code, stderr)
+		}
+		same := filepath.Join(dir, tc.cmd+".json")
+		os.WriteFile(same, []byte(stored), 0o600)
+		_, stderr, code = runCmd(t, tc.cmd, "-r", capture, "-k", keyFile, "-q", "--expect", same)
+		if code != exitOK || !strings.Contains(stderr, "no differences") {
+			t.Errorf("%s --expect its own output: exit %d, %q", tc.cmd, code, stderr)
+		}
+		if !strings.Contains(stored, tc.field) {
+			t.Logf("%s -o json:\n%s", tc.cmd, stored)
+			t.Errorf("%s -o json has no %s", tc.cmd, tc.field)
+			continue
+		}
+		changed := filepath.Join(dir, tc.cmd+"-changed.json")
+		os.WriteFile(changed, []byte(strings.Replace(stored, tc.field, tc.changed, 1)), 0o600)
+		_, stderr, code = runCmd(t, tc.cmd, "-r", capture, "-k", keyFile, "-q", "--expect", changed)
+		if code != exitMismatch || !strings.Contains(stderr, "1 difference(s)") {
+			t.Errorf("%s --expect a changed file: exit %d, %q; want 1 and one difference", tc.cmd, code, stderr)
 		}
 	}
 	out, stderr, code := runCmd(t, "stats", "-r", capture, "--expect", filepath.Join(t.TempDir(), "missing.json"))
@@ -554,4 +587,148 @@ func TestMeMistakes(t *testing.T) {
 	if n := note(out, "bytes_sent_in_tunnels"); n != "the mode of ESP SAs is not visible without keys" {
 		t.Errorf("no keys: note %q", n)
 	}
+}
+
+// Item 8: one vocabulary. The lab's ikev2-rekey daemons negotiated IKE
+// aes-cbc/256, hmac-sha2-512-256, prf hmac-sha2-512, modp2048 and the
+// first CHILD SA aes-gcm-16/128 (facts.json); each view and format names
+// them with algo's display names (the SA view's vocabulary), the version
+// as IKEv2, unknown as an empty CSV cell, times in RFC 3339.
+func TestOneVocabulary(t *testing.T) {
+	capture := rekeyCapture(t)
+	dir := filepath.Dir(capture)
+	keyFile := filepath.Join(dir, "keys.txt")
+	var facts struct {
+		IKESAs []struct {
+			SPII  string `json:"spi_i"`
+			Suite struct {
+				Enc        string `json:"enc"`
+				EncKeyBits int    `json:"enc_key_bits"`
+				Integ      string `json:"integ"`
+				PRF        string `json:"prf"`
+			} `json:"suite"`
+		} `json:"ike_sas"`
+		ChildSAs []struct {
+			SPIs  map[string]struct{ In string } `json:"spis"`
+			Suite struct {
+				Enc        string `json:"enc"`
+				EncKeyBits int    `json:"enc_key_bits"`
+			} `json:"suite"`
+		} `json:"child_sas"`
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "facts.json"))
+	if err != nil || json.Unmarshal(b, &facts) != nil || len(facts.IKESAs) == 0 || len(facts.ChildSAs) == 0 {
+		t.Fatalf("facts.json: %v", err)
+	}
+	ikeFact, childFact := facts.IKESAs[0], facts.ChildSAs[0]
+	enc, _ := algo.ParseEnc(ikeFact.Suite.Enc)
+	integ, _ := algo.ParseAuth(ikeFact.Suite.Integ)
+	prf, _ := algo.ParsePRF(ikeFact.Suite.PRF)
+	wantIKE := map[string]any{"version": "IKEv2", "encryption": enc.DisplayKey(ikeFact.Suite.EncKeyBits),
+		"integrity": integ.Display(), "prf": prf.Display(), "dh_group": "MODP-2048"}
+	childEnc, _ := algo.ParseEnc(childFact.Suite.Enc)
+	wantChild := childEnc.DisplayKey(childFact.Suite.EncKeyBits)
+	if wantIKE["encryption"] != "AES-CBC-256" || wantChild != "AES-GCM-128" {
+		t.Fatalf("the facts no longer name the suites this test was written for: %v, %s", wantIKE, wantChild)
+	}
+
+	out, _, _ := runCmd(t, "mmsas", "-r", capture, "-k", keyFile, "-q", "-o", "json")
+	var ike []map[string]any
+	json.Unmarshal([]byte(out), &ike)
+	var row map[string]any
+	for _, r := range ike {
+		if r["ispi"] == ikeFact.SPII {
+			row = r
+		}
+	}
+	for k, v := range wantIKE {
+		if row == nil || row[k] != v {
+			t.Errorf("mmsas JSON %s = %v, want %v", k, row[k], v)
+		}
+	}
+	out, _, _ = runCmd(t, "mmsas", "-r", capture, "-k", keyFile, "-q", "-o", "csv")
+	rows := csvLines(t, out)
+	head, first := rows[0], rows[1]
+	cell := func(k string) string {
+		for i, h := range head {
+			if h == k {
+				return first[i]
+			}
+		}
+		t.Fatalf("mmsas CSV has no %s column", k)
+		return ""
+	}
+	for k, v := range wantIKE {
+		if cell(k) != v {
+			t.Errorf("mmsas CSV %s = %q, want %q", k, cell(k), v)
+		}
+	}
+	if cell("lifetime") != "" {
+		t.Errorf("mmsas CSV: unknown lifetime %q, want an empty cell", cell("lifetime"))
+	}
+	if _, err := time.Parse(time.RFC3339Nano, cell("established")); err != nil || !strings.HasSuffix(cell("established"), "Z") {
+		t.Errorf("mmsas CSV established %q: want RFC 3339 with its zone", cell("established"))
+	}
+
+	// The CHILD SA's cipher in the SA view and the Negotiation Policies view.
+	var sas []map[string]any
+	out, _, _ = runCmd(t, "sas", "-r", capture, "-k", keyFile, "--me", "198.51.100.2", "-q", "-o", "json")
+	json.Unmarshal([]byte(out), &sas)
+	found := false
+	for _, r := range sas {
+		if r["spi_in"] == childFact.SPIs["bob"].In {
+			found = true
+			if r["esp_confidentiality"] != wantChild || r["esp_integrity"] != wantChild || r["ipsec_protocol"] != "ESP" {
+				t.Errorf("SA view: %v %v %v; want %s (AEAD: integrity too), ESP", r["esp_confidentiality"], r["esp_integrity"], r["ipsec_protocol"], wantChild)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no SA row with spi_in %s", childFact.SPIs["bob"].In)
+	}
+	var pols []struct {
+		Chosen []struct {
+			Encryption []string `json:"encryption"`
+		} `json:"chosen"`
+	}
+	out, _, _ = runCmd(t, "policies", "-r", capture, "-k", keyFile, "-q", "-o", "json")
+	if json.Unmarshal([]byte(out), &pols) != nil || len(pols) == 0 || len(pols[0].Chosen) == 0 || pols[0].Chosen[0].Encryption[0] != wantChild {
+		t.Errorf("policies: chosen %+v, want %s", pols, wantChild)
+	}
+}
+
+// Item 8: --policy names reach the SA view. bob.conf of the lab's
+// ikev2-tunnel names its connection ike and its child net, with
+// esp_proposals aes128-sha256: the pair's Negotiation Policy is ike/net,
+// and the configured offer is written as the offers seen are.
+func TestPolicyNamesInTheSAView(t *testing.T) {
+	root, err := testcorpus.RepoRoot()
+	if err != nil {
+		t.Skip(err)
+	}
+	dir := filepath.Join(root, "testdata", "pcaps", "lab", "ikev2-tunnel")
+	args := []string{"-r", filepath.Join(dir, "capture.pcap"), "-k", filepath.Join(dir, "keys.txt"), "--me", "198.51.100.2",
+		"--policy", labConfig(t, "ikev2-tunnel", "bob"), "-q", "-o", "json"}
+	var sas []map[string]any
+	out, stderr, code := runCmd(t, append([]string{"sas"}, args...)...)
+	if json.Unmarshal([]byte(out), &sas) != nil || code != exitOK || len(sas) != 1 || sas[0]["negotiation_policy"] != "ike/net" {
+		t.Errorf("sas --policy: exit %d (%s), rows %v; want one with negotiation_policy ike/net", code, stderr, sas)
+	}
+	var pols []struct {
+		Name   string   `json:"name"`
+		Offers []string `json:"offers"`
+	}
+	out, _, _ = runCmd(t, append([]string{"policies"}, args...)...)
+	if json.Unmarshal([]byte(out), &pols) != nil || len(pols) != 1 || pols[0].Name != "ike/net" || len(pols[0].Offers) != 1 || !strings.HasPrefix(pols[0].Offers[0], "ESP AES-CBC-128 SHA-256") {
+		t.Errorf("policies --policy: %+v; want ike/net offering ESP AES-CBC-128 SHA-256", pols)
+	}
+}
+
+func csvLines(t *testing.T, out string) [][]string {
+	t.Helper()
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("CSV: %v\n%s", err, out)
+	}
+	return rows
 }

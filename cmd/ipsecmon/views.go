@@ -96,8 +96,28 @@ var mmsasCmd = &analysis{
 	summary: "Main Mode / IKE SAs: peers, SPIs, suites, state",
 	synopsis: "Shows the Main Mode (IKEv1 ISAKMP) and IKEv2 SAs: peers, cookies or SPIs, exchange, authentication,\n" +
 		"encryption, integrity, PRF, DH group, lifetime and state. Encrypted details need IKE keys (--keys).",
-	examples: "  ipsecmon mmsas -r gateway.pcap -k ikev2_decryption_table\n",
-	own:      shows(report.MMSAs{}),
+	examples: `  ipsecmon mmsas -r gateway.pcap -k ikev2_decryption_table
+  ipsecmon mmsas -r gateway.pcap -k keys.txt --columns id,initiator,encryption,state,messages --sort -messages
+  ipsecmon mmsas -r gateway.pcap -k keys.txt -o json > ike.json; ipsecmon mmsas -r gateway.pcap -k keys.txt --expect ike.json
+Columns (title or key): ` + strings.Join(report.MMSAColumns.Keys(), ", ") + "\n",
+	expect: true,
+	own: func(fs *pflag.FlagSet) prepare {
+		var cf columnFlags
+		cf.register(fs, "id through ended")
+		return func(s *setup) (view, error) {
+			cols, keys, err := pickColumns(&cf, report.MMSAColumns, s.format == report.JSON)
+			if err != nil {
+				return nil, err
+			}
+			return func(r report.Run, o output) (int, error) {
+				if err := (report.MMSAs{Columns: cols, Sort: keys}).Write(o.stdout, r, o.format); err != nil {
+					return exitOK, err
+				}
+				warnLimits(r, o)
+				return exitOK, nil
+			}, nil
+		}
+	},
 }
 
 var policiesCmd = &analysis{
@@ -105,8 +125,11 @@ var policiesCmd = &analysis{
 	summary: "Negotiation Policies: offered security methods in order, and the one chosen",
 	synopsis: "Shows the Negotiation Policies: for each phase 2 negotiation the security methods offered, in\n" +
 		"preference order, and the one chosen; identical offer lists are one policy.",
-	examples: "  ipsecmon policies -r gateway.pcap -k keys.txt\n",
-	own:      shows(report.Policies{}),
+	examples: `  ipsecmon policies -r gateway.pcap -k keys.txt
+  ipsecmon policies -r gateway.pcap -k keys.txt -o json > policies.json; ipsecmon policies -r gateway.pcap -k keys.txt --expect policies.json
+`,
+	expect: true,
+	own:    shows(report.Policies{}),
 }
 
 // eventsCmd prints the forensic timeline: every IKE message and every SA

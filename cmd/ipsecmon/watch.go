@@ -34,7 +34,7 @@ func runWatch(args []string, stdout, stderr io.Writer) int {
 		return usageError(stderr, "watch", fmt.Errorf("watch needs an interface (-i IFACE) and reads no files; for files use stats or sas"))
 	}
 	if len(in.expect) > 0 {
-		return usageError(stderr, "watch", fmt.Errorf("--expect applies to stats and sas, whose -o json it compares with"))
+		return usageError(stderr, "watch", fmt.Errorf("--expect applies to stats, sas, mmsas and policies, whose -o json it compares with"))
 	}
 	if in.events.name == "-" {
 		return usageError(stderr, "watch", fmt.Errorf("--events -: standard output carries the watch view; give --events FILE"))
