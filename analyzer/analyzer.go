@@ -123,6 +123,7 @@ type Analyzer struct {
 	iv          *ikeView         // a frozen copy's view of the tracker (tracker is then nil)
 	ikeChildren map[int]*ikePair // child SA ID → its SAs, for the pairs the tracker keeps (ike.go)
 	ikeBad      bool             // Bad SPI was established from IKE at least once
+	ends        *endIndex        // for Deletes of pairs negotiated before the capture (nil until one)
 
 	// Tunnels: the last SA learned from traffic in each direction (the
 	// inferred lineage), the latest live negotiated pair of each tunnel (to
@@ -282,8 +283,7 @@ func (a *Analyzer) lookupSA(now int64, p *decode.Packet, h *decode.IPsecHeader, 
 		sa = &SA{Key: key, Src: p.Src, FirstSeen: now, Window: a.newWindow(a.cfg.ReplayWindow)}
 		a.noteLink(p)
 		a.attachKeys(sa)
-		a.sas[key] = sa
-		a.order = append(a.order, sa)
+		a.insert(sa)
 		if negotiated != nil {
 			// IKE created this SPI, but the packet's UDP ports are not the
 			// negotiation's (NAT rebinding): attach what IKE knows.

@@ -81,6 +81,9 @@ func (a *Analyzer) sweep(now int64) {
 
 func (a *Analyzer) evict(sa *SA) {
 	delete(a.sas, sa.Key)
+	if a.ends != nil {
+		a.ends.evicted()
+	}
 	a.retire(sa)
 	a.leavePair(sa)
 	a.counts.EvictedSAs++

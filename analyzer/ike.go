@@ -160,8 +160,7 @@ func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotia
 		// creates them, which an attacker without the keys cannot forge.
 		sa = &SA{Key: key, Src: src, FirstSeen: now, LastSeen: now, Window: a.newWindow(a.cfg.ReplayWindow)}
 		a.attachKeys(sa) // keys given explicitly take precedence over derived ones
-		a.sas[key] = sa
-		a.order = append(a.order, sa)
+		a.insert(sa)
 	}
 	sa.neg = n
 	c := n.Child
@@ -215,28 +214,7 @@ func (a *Analyzer) ended(now int64, c *ikestate.ChildSA, st State) {
 // — the other half is the active SA the other way between the same peers,
 // when there is exactly one.
 func (a *Analyzer) endLearned(now int64, proto uint8, spi uint32, sender netip.Addr) {
-	var hit *SA
-	for _, sa := range a.order {
-		if sa.Key.SPI == spi && sa.Key.Proto == proto && sa.Key.Dst == sender && sa.State == StateActive {
-			hit = sa
-			break
-		}
-	}
-	if hit == nil {
-		return
-	}
-	other := hit.pair
-	if other == nil {
-		var cands []*SA
-		for _, sa := range a.order {
-			if sa != hit && sa.Key.Proto == proto && sa.Key.Dst == hit.Src && sa.Src == hit.Key.Dst && sa.State == StateActive && sa.neg == nil {
-				cands = append(cands, sa)
-			}
-		}
-		if len(cands) == 1 {
-			other = cands[0]
-		}
-	}
+	hit, other := a.learnedPair(proto, spi, sender)
 	for _, sa := range []*SA{hit, other} {
 		if sa != nil && sa.State == StateActive {
 			sa.State, sa.EndedAt = StateDeleted, now
