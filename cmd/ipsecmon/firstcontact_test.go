@@ -732,3 +732,148 @@ func csvLines(t *testing.T, out string) [][]string {
 	}
 	return rows
 }
+
+// Acceptance: the README's flag table says which flags apply to files,
+// live or both, and what it says is what the CLI does. Every flag of
+// `stats --help` (every analysing command has these) must be in the table;
+// a flag the table calls live is refused on a file (exit 2, naming live
+// capture), and as root accepted on lo; a flag it calls both or files is
+// accepted on the bundled recording (exit 0).
+func TestReadmeFlagTable(t *testing.T) {
+	root, err := testcorpus.RepoRoot()
+	if err != nil {
+		t.Skip(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	applies := readmeFlagTable(t, string(readme))
+	help, _, code := runCmd(t, "stats", "--help")
+	if code != exitOK {
+		t.Fatalf("stats --help: exit %d", code)
+	}
+	helpFlags := helpFlagNames(help)
+	if len(helpFlags) < 30 {
+		t.Fatalf("stats --help lists %d flags: %v", len(helpFlags), helpFlags)
+	}
+	for _, f := range helpFlags {
+		if applies[f] == "" {
+			t.Errorf("README's flag table does not say where --%s applies", f)
+		}
+	}
+	capture := rekeyCapture(t)
+	dir := t.TempDir()
+	expected := filepath.Join(dir, "expected.json")
+	if err := os.WriteFile(expected, []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keys := filepath.Join(dir, "keys.txt")
+	k, err := os.ReadFile(filepath.Join(filepath.Dir(capture), "keys.txt"))
+	if err != nil || os.WriteFile(keys, k, 0o600) != nil {
+		t.Fatal("cannot copy the recording's keys", err)
+	}
+	// An example value per flag that takes one (a bool flag takes none).
+	value := map[string][]string{
+		"read": {capture}, "interface": {"lo"}, "me": {"198.51.100.2"}, "replay-window": {"128"},
+		"replay-memory": {"1MiB"}, "output": {"json"}, "expect": {expected},
+		"events": {filepath.Join(dir, "events.jsonl")}, "keys": {keys}, "rekeyed-delete-delay": {"1s"},
+		"workers": {"1"}, "policy": {filepath.Join(root, "policy", "testdata", "native", "server.policy")},
+		"dns": {"192.0.2.53"}, "dhcp": {"192.0.2.67"}, "wins": {"192.0.2.137"}, "gateway": {"192.0.2.254"},
+		"weight": {"vista"}, "filter": {"udp port 500 or udp port 4500"}, "snaplen": {"96"},
+		"buffer-size": {"4MiB"}, "count": {"5"}, "duration": {"1s"}, "metrics-listen": {"127.0.0.1:0"},
+		"metrics-max-tunnels": {"5", "--metrics-listen", "127.0.0.1:0"},
+		"events-rotate-size": {"10MB", "--events", filepath.Join(dir, "rotated.jsonl")},
+		"events-keep": {"2", "--events", filepath.Join(dir, "kept.jsonl")}, "write": {filepath.Join(dir, "w.pcapng")},
+		"rotate-size": {"10MB", "-w", filepath.Join(dir, "r.pcapng")}, "max-sas": {"10"}, "max-ike-sas": {"10"},
+		"sa-idle-timeout": {"1m"}, "evict-ended": {"1m"},
+	}
+	arg := func(f string) []string {
+		if strings.Contains(help, "--"+f+"[=true|false]") {
+			return []string{"--" + f}
+		}
+		v, ok := value[f]
+		if !ok {
+			t.Fatalf("no example value for --%s: add one", f)
+		}
+		return append([]string{"--" + f}, v...)
+	}
+	var liveArgs []string
+	for _, f := range helpFlags {
+		switch applies[f] {
+		case "both":
+			args := append([]string{"stats", "-r", capture, "-q"}, arg(f)...)
+			if _, stderr, code := runCmd(t, args...); code != exitOK {
+				t.Errorf("README: %s applies to files; %q: exit %d, %s", f, args[1:], code, stderr)
+			}
+		case "files":
+			if _, stderr, code := runCmd(t, append([]string{"stats", "-i", "lo"}, arg(f)...)...); code != exitUsage || !strings.Contains(stderr, "not both") {
+				t.Errorf("README: --%s applies to files only; with -i lo: exit %d, %s", f, code, stderr)
+			}
+		case "live":
+			if f == "interface" {
+				continue
+			}
+			if f != "duration" {
+				liveArgs = append(liveArgs, arg(f)...)
+			}
+			args := append([]string{"stats", "-r", capture}, arg(f)...)
+			if _, stderr, code := runCmd(t, args...); code != exitUsage || !strings.Contains(stderr, "applies to live capture") && !strings.Contains(stderr, "applies to the metrics") {
+				t.Errorf("README: --%s applies to live capture only; on a file: exit %d, %s", f, code, stderr)
+			}
+		default:
+			t.Errorf("README: --%s applies to %q; want files, live or both", f, applies[f])
+		}
+	}
+	if os.Geteuid() != 0 {
+		return
+	}
+	// --duration always: whatever the table says, the run must end.
+	args := append([]string{"stats", "-i", "lo", "-q", "--duration", "1s"}, liveArgs...)
+	if _, stderr, code := runCmd(t, args...); code != exitOK {
+		t.Errorf("%q: exit %d, %s", args, code, stderr)
+	}
+}
+
+// readmeFlagTable reads the README's table of where flags apply: each
+// long flag named in a row's first cell, to the row's second cell.
+func readmeFlagTable(t *testing.T, readme string) map[string]string {
+	t.Helper()
+	_, table, ok := strings.Cut(readme, "| flag | applies to | on files | live |\n")
+	if !ok {
+		t.Fatal("README has no flag table (| flag | applies to | on files | live |)")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	applies := map[string]string{}
+	for _, row := range strings.Split(table, "\n")[1:] {
+		cells := strings.Split(row, "|")
+		if len(cells) < 4 {
+			t.Fatalf("README flag table: row %q", row)
+		}
+		for _, name := range strings.Split(cells[1], "`") {
+			if strings.HasPrefix(name, "--") {
+				applies[strings.TrimPrefix(name, "--")] = strings.TrimSpace(cells[2])
+			}
+		}
+	}
+	return applies
+}
+
+// helpFlagNames are the long flags a --help text lists (pflag's layout:
+// "  -r, --read stringArray   ..." or "      --me stringArray   ...").
+func helpFlagNames(help string) []string {
+	var names []string
+	for _, l := range strings.Split(help, "\n") {
+		l = strings.TrimSpace(l)
+		if len(l) > 4 && l[0] == '-' && l[1] != '-' {
+			_, l, _ = strings.Cut(l, ", ")
+		}
+		if !strings.HasPrefix(l, "--") {
+			continue
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(l, "--"), " ")
+		name, _, _ = strings.Cut(name, "[")
+		names = append(names, name)
+	}
+	return names
+}
