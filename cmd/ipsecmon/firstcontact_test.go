@@ -783,8 +783,8 @@ func TestReadmeFlagTable(t *testing.T) {
 		"weight": {"vista"}, "filter": {"udp port 500 or udp port 4500"}, "snaplen": {"96"},
 		"buffer-size": {"4MiB"}, "count": {"5"}, "duration": {"1s"}, "metrics-listen": {"127.0.0.1:0"},
 		"metrics-max-tunnels": {"5", "--metrics-listen", "127.0.0.1:0"},
-		"events-rotate-size": {"10MB", "--events", filepath.Join(dir, "rotated.jsonl")},
-		"events-keep": {"2", "--events", filepath.Join(dir, "kept.jsonl")}, "write": {filepath.Join(dir, "w.pcapng")},
+		"events-rotate-size":  {"10MB", "--events", filepath.Join(dir, "rotated.jsonl")},
+		"events-keep":         {"2", "--events", filepath.Join(dir, "kept.jsonl")}, "write": {filepath.Join(dir, "w.pcapng")},
 		"rotate-size": {"10MB", "-w", filepath.Join(dir, "r.pcapng")}, "max-sas": {"10"}, "max-ike-sas": {"10"},
 		"sa-idle-timeout": {"1m"}, "evict-ended": {"1m"},
 	}
