@@ -355,6 +355,7 @@ func (t *Tracker) forgetNegotiations() {
 func (t *Tracker) forgetChildren(keep *childSA) {
 	t.children = forgetOldest(t.children, t.lim.Children, func(c *childSA) bool { return c != keep && c.State != ChildActive }, func(c *childSA) {
 		t.forgot.Children++
+		c.forgotten = true
 		if c.State == ChildActive {
 			t.activeForgotten++
 		}

@@ -46,6 +46,7 @@ func (t *Tracker) indexChild(c *childSA) {
 			t.bySPI[k] = append(t.bySPI[k], c)
 		}
 	}
+	t.siblings.add(c, len(t.children))
 }
 
 func (t *Tracker) emitChild(c *childSA) {
@@ -60,26 +61,10 @@ func (t *Tracker) emitChild(c *childSA) {
 }
 
 // liveSibling finds a live pair that c replaces in IKEv1 terms: same peers,
-// protocol and selectors (a Quick Mode has no REKEY_SA notify).
+// protocol and selectors (a Quick Mode has no REKEY_SA notify): the latest
+// such pair still active.
 func (t *Tracker) liveSibling(c *childSA) *childSA {
-	for i := len(t.children) - 1; i >= 0; i-- {
-		o := t.children[i]
-		if o == c || o.State != ChildActive || o.peers != c.peers || o.Inferred {
-			continue
-		}
-		if o.Proto == c.Proto && sameSelectors(o, c) {
-			return o
-		}
-	}
-	return nil
-}
-
-func sameSelectors(a, b *childSA) bool {
-	eq := func(x, y []Selector) bool {
-		return slices.EqualFunc(x, y, func(p, q Selector) bool { return p.Text == q.Text })
-	}
-	return eq(a.InitiatorSelectors, b.InitiatorSelectors) && eq(a.ResponderSelectors, b.ResponderSelectors) ||
-		eq(a.InitiatorSelectors, b.ResponderSelectors) && eq(a.ResponderSelectors, b.InitiatorSelectors)
+	return t.siblings.latestActive(c)
 }
 
 // keyLens is the KEYMAT each direction needs: encryption key (with salt)

@@ -55,6 +55,9 @@ type childSA struct {
 	sa     *ikeSA
 	expiry time.Time // zero: no negotiated lifetime
 	peers  peerKey
+	// forgotten: the limits dropped it from children (the sibling index
+	// drops it when it meets it).
+	forgotten bool
 }
 
 // Tracker follows IKE traffic. It is not safe for concurrent use.
@@ -65,6 +68,7 @@ type Tracker struct {
 	negs     []*negotiation
 	children []*childSA
 	bySPI    map[spiKey][]*childSA
+	siblings siblingIndex
 	events   []Event
 	now      time.Time
 	finished bool
