@@ -57,6 +57,11 @@ type Config struct {
 	// read it during the call only. check uses it to find when a host's
 	// counters were read.
 	OnAccepted func(sa *SA, now int64)
+	// OnOpened receives every ESP/AH packet of a tracked SA once its
+	// checks are done, in capture order, with its plaintext when the keys
+	// verified it (nil: not called, and verification keeps no plaintext).
+	// `ipsecmon decrypt` writes the plaintext out from here.
+	OnOpened func(*Opened)
 	// Keys verify and decrypt the SAs they cover (nil: keyless).
 	Keys *keys.Set
 	// Filters are the host's IPsec policy (package filters); cleartext
@@ -362,10 +367,14 @@ type opened struct {
 	inner    decode.Inner
 	innerOK  bool
 	nested   []byte // a copy of a tunnel's payload that may itself hold IPsec
+	// plain is the plaintext when Config.OnOpened wants it: the
+	// transform's buffer until the next call on it, or a job's copy.
+	plain []byte
 }
 
-// open verifies and decrypts one packet with the SA's transform.
-func open(tr *espcrypto.Transform, ip []byte, h *decode.IPsecHeader, seqHi uint32) opened {
+// open verifies and decrypts one packet with the SA's transform; keep
+// keeps the plaintext (opened.plain).
+func open(tr *espcrypto.Transform, ip []byte, h *decode.IPsecHeader, seqHi uint32, keep bool) opened {
 	var res espcrypto.Result
 	if h.Proto == ipproto.ESP {
 		res = tr.OpenESP(h.Data, seqHi)
@@ -379,6 +388,9 @@ func open(tr *espcrypto.Transform, ip []byte, h *decode.IPsecHeader, seqHi uint3
 		if err == nil && in.Tunnel && mayHoldIPsec(in) {
 			o.nested = append([]byte(nil), res.Payload...)
 		}
+	}
+	if keep && res.Outcome == espcrypto.Accepted {
+		o.plain = res.Payload
 	}
 	o.res.Payload = nil
 	return o
@@ -414,11 +426,15 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 			seq |= uint64(sa.key.seqHiStart) << 32
 		}
 	}
+	report := a.cfg.OnOpened != nil
 	verdict := sa.Window.Classify(seq)
 	if !verdict.Accepted() {
 		sa.noteVerdict(verdict, seq)
 		sa.Replayed++
 		a.anomaly(now, event.Replay, sa.Key, src, ref, "sequence number already seen or left of the window")
+		if report {
+			a.reportOpened(OutcomeReplay, sa, now, seq, ip, h, ref, depth, nil)
+		}
 		return
 	}
 	var o opened
@@ -432,7 +448,7 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 				// tunnel as well as outside).
 				a.par.quiesce()
 			}
-			o = open(sa.tr.t, ip, h, uint32(seq>>32))
+			o = open(sa.tr.t, ip, h, uint32(seq>>32), report)
 		}
 		switch o.res.Outcome {
 		case espcrypto.NotAuthenticated, espcrypto.Malformed:
@@ -440,6 +456,9 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 			// either; Linux counts both in XfrmInStateProtoError.
 			sa.NotAuthenticated++
 			a.anomaly(now, event.AuthenticationFailure, sa.Key, src, ref, o.res.Reason.String())
+			if report {
+				a.reportOpened(OutcomeNotAuthenticated, sa, now, seq, ip, h, ref, depth, &o)
+			}
 			return
 		}
 		verified = true
@@ -450,6 +469,9 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 	if verified && o.res.Outcome == espcrypto.NotDecrypted {
 		sa.NotDecrypted++
 		a.anomaly(now, event.DecryptionFailure, sa.Key, src, ref, o.res.Reason.String())
+		if report {
+			a.reportOpened(OutcomeNotDecrypted, sa, now, seq, ip, h, ref, depth, &o)
+		}
 		return
 	}
 	if sa.Accepted == 0 || seq < sa.MinSeq {
@@ -475,6 +497,15 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 	if h.Truncated() {
 		sa.Truncated++
 		a.counts.TruncatedIPsec++
+	}
+	if report {
+		// Before plaintext, which goes on to any nested SA: the tunnel's
+		// call comes before those of what it carried.
+		v := OutcomeUnverified
+		if verified {
+			v = OutcomeVerified
+		}
+		a.reportOpened(v, sa, now, seq, ip, h, ref, depth, &o)
 	}
 	switch {
 	case verified:

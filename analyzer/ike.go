@@ -178,6 +178,7 @@ func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotia
 			// A new KeyInfo, not a change to the old: frozen copies share it.
 			ki := *sa.key
 			ki.Origin = fmt.Sprintf("derived from IKE SA %d (%s)", c.IKESA.ID, c.Exchange)
+			ki.material = k
 			sa.key = &ki
 		}
 	}

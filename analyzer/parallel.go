@@ -52,6 +52,10 @@ type job struct {
 	worker  int32
 	pre     opened
 	events  []deferred // raised while the packet's SA was looked up
+	// For Config.OnOpened: the IP header in front of an ESP header, and the
+	// plaintext, copied on the worker (the transform's buffer is the next
+	// packet's). Both keep their arrays from batch to batch.
+	hdr, plain []byte
 }
 
 // batch is a run of consecutive IPsec headers.
@@ -63,6 +67,7 @@ type batch struct {
 	mine    [][]int32
 	pending atomic.Int32 // workers not finished with the batch
 	done    bool         // every worker finished (set by the caller's goroutine)
+	keep    bool         // keep each plaintext (Config.OnOpened)
 }
 
 // parallel is the caller's side: a ring of batches, the oldest dispatched
@@ -112,7 +117,11 @@ func work(w int32, q <-chan *batch, finished chan<- *batch) {
 	for b := range q {
 		for _, i := range b.mine[w] {
 			j := &b.jobs[i]
-			j.pre = open(j.tr, j.ip, &j.h, 0)
+			j.pre = open(j.tr, j.ip, &j.h, 0, b.keep)
+			if j.pre.plain != nil {
+				j.plain = append(j.plain[:0], j.pre.plain...)
+				j.pre.plain = j.plain
+			}
 		}
 		if b.pending.Add(-1) == 0 {
 			finished <- b
@@ -141,6 +150,9 @@ func (a *Analyzer) enqueue(sa *SA, now int64, p *decode.Packet, h *decode.IPsecH
 		}
 		j.off, j.n = len(b.arena), len(in)
 		b.arena = append(b.arena, in...)
+		if a.cfg.OnOpened != nil && !j.wholeIP {
+			j.hdr = append(j.hdr[:0], p.IP[:min(h.Offset, len(p.IP))]...)
+		}
 		// ESN SAs need the window's state to know the high bits: they are
 		// verified when applied.
 		if c := sa.tr; c != nil && !h.Truncated() && !sa.ESN {
@@ -190,6 +202,9 @@ func (a *Analyzer) dispatch() {
 			}
 		} else {
 			j.ip, j.h.Data = nil, d
+			if a.cfg.OnOpened != nil {
+				j.ip = j.hdr // ESP ignores it; OnOpened gets the header in front
+			}
 		}
 		if j.tr != nil {
 			b.mine[j.worker] = append(b.mine[j.worker], int32(i))
@@ -202,6 +217,7 @@ func (a *Analyzer) dispatch() {
 		}
 	}
 	pl.inflight++
+	b.keep = a.cfg.OnOpened != nil
 	b.done = n == 0
 	b.pending.Store(n)
 	for w, m := range b.mine {
@@ -267,6 +283,21 @@ func (a *Analyzer) applyDone() {
 // their events are out. Offline runs need not call it (every result flushes
 // first); a live run calls it when the link is quiet.
 func (a *Analyzer) Flush() { a.flush() }
+
+// Waiting is how many packets wait for a worker: their outcomes have not
+// reached Config.OnOpened yet. 0 means every packet handed to Packet so
+// far has been applied.
+func (a *Analyzer) Waiting() int {
+	pl := a.par
+	if pl == nil {
+		return 0
+	}
+	n := pl.filling().n
+	for i := 0; i < pl.inflight; i++ {
+		n += pl.ring[(pl.head+i)%len(pl.ring)].n
+	}
+	return n
+}
 
 // flush verifies and applies every packet waiting.
 func (a *Analyzer) flush() {

@@ -8,6 +8,7 @@ import (
 	"ipsecmon/espcrypto"
 	"ipsecmon/ikestate"
 	"ipsecmon/ipproto"
+	"ipsecmon/keys"
 )
 
 // SAKey identifies a unidirectional SA as a receiver does (RFC 4301 §4.1:
@@ -160,6 +161,19 @@ type KeyInfo struct {
 	// Unusable says why the key could not be used (e.g. an unsupported
 	// algorithm); never holds key material.
 	Unusable string
+	// material is the key entry itself (given, or derived from IKE), for
+	// `ipsecmon keys`, the one place keys are printed.
+	material *keys.SA
+}
+
+// Material returns the key entry the SA is keyed with: the one a key file
+// gave, or the one derived from IKE; nil when there is none. It holds key
+// bytes: only `ipsecmon keys` prints them, because the user asked.
+func (k *KeyInfo) Material() *keys.SA {
+	if k == nil {
+		return nil
+	}
+	return k.material
 }
 
 // Keys returns what an SA source said about the SA, or nil when none lists it.

@@ -74,7 +74,7 @@ func (a *Analyzer) attachKeys(sa *SA) {
 	if k == nil {
 		return
 	}
-	ki := &KeyInfo{Origin: k.Origin, Enc: k.Enc, Auth: k.Auth, seqHiStart: k.SeqHi}
+	ki := &KeyInfo{Origin: k.Origin, Enc: k.Enc, Auth: k.Auth, seqHiStart: k.SeqHi, material: k}
 	if k.Enc.SaltLen() < len(k.EncKey) {
 		ki.EncKeyBits = 8 * (len(k.EncKey) - k.Enc.SaltLen())
 	}
