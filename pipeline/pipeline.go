@@ -30,6 +30,13 @@ type Options struct {
 	// damaged, also when Messages is nil (-q): such a run's figures leave
 	// something out, and it fails.
 	Damage io.Writer
+	// OnFrame, when set, is called with every frame after the analyzer
+	// has had it: p is what it decoded to (KindFragment: an IP fragment
+	// waiting for the rest of its datagram, or cut by the snap length), nil
+	// when it could not be decoded; reassembled says that p.IP is the
+	// datagram this frame completed rather than the frame's own packet. p
+	// and the frame's bytes are valid during the call only.
+	OnFrame func(f *capture.Frame, p *decode.Packet, reassembled bool)
 }
 
 // InputStats and FileStats are the run's account of its input; they live
@@ -51,6 +58,10 @@ type Run struct {
 	// IP reassembly, one defragmenter per version.
 	defrag4, defrag6 *ipdefrag.Defragmenter
 	lastDiscard      time.Time
+	// frame is the copy of the current frame that OnFrame gets: handing
+	// it the caller's would move every caller's frame to the heap, whether
+	// or not it is set.
+	frame capture.Frame
 }
 
 // New starts a run feeding an.
@@ -142,22 +153,38 @@ func (r *Run) Frame(f *capture.Frame) decode.Kind {
 			}
 		}
 		r.skip(reason, fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, err))
+		r.onFrame(f, nil, false)
 		return decode.KindOther
 	}
+	reassembled := false
 	if r.pkt.Kind == decode.KindFragment {
-		if !r.reassemble(f) {
+		var ok bool
+		if ok, reassembled = r.reassemble(f); !ok {
+			if r.pkt.Kind == decode.KindFragment {
+				r.onFrame(f, &r.pkt, false)
+			} else {
+				r.onFrame(f, nil, false) // a reassembled datagram that cannot be decoded
+			}
 			return decode.KindFragment
 		}
 	}
 	r.an.Packet(f.CI.Timestamp, &r.pkt, analyzer.Ref{Source: f.Source, Index: f.Index})
+	r.onFrame(f, &r.pkt, reassembled)
 	return r.pkt.Kind
 }
 
+func (r *Run) onFrame(f *capture.Frame, p *decode.Packet, reassembled bool) {
+	if r.opts.OnFrame != nil {
+		r.frame = *f
+		r.opts.OnFrame(&r.frame, p, reassembled)
+	}
+}
+
 // reassemble feeds an IP fragment to its version's defragmenter and, when
-// the datagram is complete, decodes it into r.pkt. A fragment cut by the
-// snap length cannot be reassembled; it goes on to be counted as not
-// analysed.
-func (r *Run) reassemble(f *capture.Frame) bool {
+// the datagram is complete, decodes it into r.pkt (analyse and reassembled
+// are then true). A fragment cut by the snap length cannot be reassembled;
+// it goes on to be counted as not analysed (analyse alone is true).
+func (r *Run) reassemble(f *capture.Frame) (analyse, reassembled bool) {
 	p := &r.pkt
 	ts := f.CI.Timestamp
 	// Fragments that never complete must not pile up.
@@ -167,7 +194,7 @@ func (r *Run) reassemble(f *capture.Frame) bool {
 		r.lastDiscard = ts
 	}
 	if len(p.IP) < p.IPWireLen {
-		return true
+		return true, false
 	}
 	frag := ipdefrag.Fragment{
 		Src: p.Src, Dst: p.Dst, ID: p.FragID,
@@ -186,16 +213,16 @@ func (r *Run) reassemble(f *capture.Frame) bool {
 		r.message(fmt.Sprintf("ipsecmon: %s: packet %d: %v", f.Source, f.Index, res.Err), reason)
 	}
 	if res.Packet == nil {
-		return false
+		return false, false
 	}
 	r.stats.FragmentsReassembled += uint64(res.Fragments)
 	r.stats.PacketsReassembled++
 	if err := r.dec.Decode(layers.LinkTypeRaw, res.Packet, len(res.Packet), &r.pkt); err != nil {
 		r.skip("malformed reassembled packet", fmt.Sprintf("ipsecmon: %s: packet %d (reassembled): %v", f.Source, f.Index, err))
-		return false
+		return false, false
 	}
 	r.pkt.Fragments = res.Fragments
-	return true
+	return true, true
 }
 
 // Finish ends the input: fragments still waiting are counted as not
