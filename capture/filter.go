@@ -83,6 +83,10 @@ func (b *BPF) matches(f *Frame) bool {
 	return p.Matches(f.CI, f.Data)
 }
 
+// Matches says whether the filter selects f (decrypt's --inner-filter
+// applies it to decrypted packets, outside any Source).
+func (b *BPF) Matches(f *Frame) bool { return b.matches(f) }
+
 // Unfit says, per link type the expression could not be compiled for, why
 // and how many frames it left out for that reason.
 func (b *BPF) Unfit() []string {

@@ -14,7 +14,8 @@ import (
 // LiveOptions configure a capture on an interface.
 type LiveOptions struct {
 	Interface  string
-	Filter     string // BPF; empty means DefaultFilterFor the interface's link type
+	Filter     string // BPF; empty means DefaultFilterFor the interface's link type, unless AllFrames
+	AllFrames  bool   // no filter at all (`decrypt --all` passes what is not IPsec on)
 	Snaplen    int
 	Promisc    bool
 	Immediate  bool
@@ -86,8 +87,11 @@ func OpenLive(o LiveOptions) (*LiveSource, error) {
 		return nil, fmt.Errorf("interface %s: %w", o.Interface, err)
 	}
 	filter := o.Filter
-	if filter == "" {
+	if filter == "" && !o.AllFrames {
 		filter = DefaultFilterFor(h.LinkType())
+	}
+	if filter == "" {
+		return &LiveSource{h: h, name: o.Interface, lt: h.LinkType()}, nil
 	}
 	if err := h.SetBPFFilter(filter); err != nil {
 		h.Close()

@@ -15,6 +15,7 @@ import (
 // whenever the current one would pass MaxSize bytes (0: never).
 type Writer struct {
 	path    string
+	perm    os.FileMode
 	maxSize int64
 	seq     int
 	f       *os.File
@@ -33,7 +34,14 @@ type ifaceKey struct {
 // NewWriter creates path (or, with rotation, path with -0001, -0002, ...
 // before its extension).
 func NewWriter(path string, maxSize int64) (*Writer, error) {
-	w := &Writer{path: path, maxSize: maxSize}
+	return NewWriterMode(path, maxSize, 0o666)
+}
+
+// NewWriterMode is NewWriter with the permissions new files get (less the
+// umask); an existing file keeps its own. Decrypted traffic is written
+// with 0600: it is what the encryption protected.
+func NewWriterMode(path string, maxSize int64, perm os.FileMode) (*Writer, error) {
+	w := &Writer{path: path, maxSize: maxSize, perm: perm}
 	if err := w.open(); err != nil {
 		return nil, err
 	}
@@ -51,7 +59,7 @@ func (w *Writer) name() string {
 func (w *Writer) open() error {
 	w.seq++
 	name := w.name()
-	f, err := os.Create(name)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, w.perm)
 	if err != nil {
 		return err
 	}
@@ -87,9 +95,44 @@ func (w *Writer) iface(fr *Frame) (int, error) {
 }
 
 // Write appends one frame.
-func (w *Writer) Write(fr *Frame) error {
+func (w *Writer) Write(fr *Frame) error { return w.WritePacket(fr, PacketOptions{}) }
+
+// PacketOptions are what a pcapng enhanced packet block can say about its
+// packet besides the bytes.
+type PacketOptions struct {
+	// Comment is the packet's opt_comment, which Wireshark shows as the
+	// packet comment (frame.comment).
+	Comment string
+	// Inbound or Outbound set the direction bits of epb_flags.
+	Inbound, Outbound bool
+}
+
+func (o PacketOptions) ng() (pcapgo.NgPacketOptions, int) {
+	var ng pcapgo.NgPacketOptions
+	size := 0 // option bytes, the end-of-options option included
+	if o.Comment != "" {
+		ng.Comments = []string{o.Comment}
+		size += 4 + (len(o.Comment)+3)&^3
+	}
+	if o.Inbound || o.Outbound {
+		fl := &pcapgo.NgEpbFlags{Direction: pcapgo.NgEpbFlagDirectionInbound}
+		if o.Outbound {
+			fl.Direction = pcapgo.NgEpbFlagDirectionOutbound
+		}
+		ng.Flags = fl
+		size += 8
+	}
+	if size > 0 {
+		size += 4
+	}
+	return ng, size
+}
+
+// WritePacket appends one frame with the options of its packet block.
+func (w *Writer) WritePacket(fr *Frame, o PacketOptions) error {
+	opts, optSize := o.ng()
 	// An enhanced packet block is 32 bytes plus the data padded to 4.
-	need := int64(32 + (len(fr.Data)+3)&^3)
+	need := int64(32 + (len(fr.Data)+3)&^3 + optSize)
 	size := w.cw.n + int64(w.bw.Buffered())
 	if w.ng == nil {
 		// The section header and first interface block come with the first packet.
@@ -119,10 +162,7 @@ func (w *Writer) Write(fr *Frame) error {
 	ci := fr.CI
 	ci.InterfaceIndex = id
 	ci.AncillaryData = nil
-	if err := w.ng.WritePacket(ci, fr.Data); err != nil {
-		return err
-	}
-	return nil
+	return w.ng.WritePacketWithOptions(ci, fr.Data, opts)
 }
 
 type countingWriter struct {
