@@ -159,14 +159,19 @@ func parseAddr(s string) (netip.Addr, error) {
 
 // newRun builds the analyzer and pipeline every analysing command uses.
 func (f *inputFlags) newRun(cfg analyzer.Config, stderr io.Writer) *pipeline.Run {
-	var msgs io.Writer
+	return f.newRunOpts(cfg, stderr, pipeline.Options{})
+}
+
+// newRunOpts is newRun with the pipeline's filter and frame hook (decrypt).
+func (f *inputFlags) newRunOpts(cfg analyzer.Config, stderr io.Writer, o pipeline.Options) *pipeline.Run {
 	if !f.quiet {
-		msgs = stderr
+		o.Messages = stderr
 	}
 	if f.log != nil {
 		cfg.OnEvent = chainEvents(cfg.OnEvent, f.log.add)
 	}
-	return pipeline.New(analyzer.New(cfg), pipeline.Options{Messages: msgs, Damage: stderr})
+	o.Damage = stderr
+	return pipeline.New(analyzer.New(cfg), o)
 }
 
 // openLog opens --events (and the in-memory recent list the watch view shows).

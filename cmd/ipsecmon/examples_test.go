@@ -86,7 +86,7 @@ func TestExamplesWork(t *testing.T) {
 				t.Errorf("%s: %q exits %d, want 0 (ran %q)\n%s\n%s", ex.where, ex.line, code, args, lastLines(out, 8), lastLines(errOut, 5))
 				continue
 			}
-			if strings.TrimSpace(out) == "" {
+			if strings.TrimSpace(out) == "" && !cmd.hasFlag("-w", "--write", "--out") {
 				t.Errorf("%s: %q prints nothing", ex.where, ex.line)
 			}
 			if cmd.redirect != "" {
@@ -238,23 +238,29 @@ func newExampleFixtures(t *testing.T, root string) *exampleFixtures {
 	copyFile(t, l("keys.txt"), keys, 0o600)
 	ike := filepath.Join(dir, "ikev2_decryption_table")
 	copyFile(t, l("ikev2_decryption_table"), ike, 0o600)
+	espSA := filepath.Join(dir, "esp_sa")
+	copyFile(t, l("esp_sa"), espSA, 0o600)
 	bobConf := filepath.Join(root, "testdata", "lab", "scenarios", "ikev2-rekey", "bob.conf")
 	// The lab's capture runs on past the "after" listing, through the
 	// teardown: check finds the moment the listing was taken.
 	after := l("bob-list-sas-after-raw.txt")
 	before := l("bob-list-sas-before-raw.txt")
 	fx.files = map[string]string{
-		"capture":                   capture,
-		"gateway.pcap":              capture,
-		"gw.pcap":                   capture,
-		"sample.pcap":               capture,
-		"a.pcap":                    capture,
-		"a.pcapng":                  ng,
-		"b.pcap.gz":                 gzPcap,
-		"b.pcapng.gz":               gzNg,
-		"gw.pcapng.gz":              gzNg,
-		"keys.txt":                  keys,
-		"ikev2_decryption_table":    ike,
+		"capture":                capture,
+		"gateway.pcap":           capture,
+		"gw.pcap":                capture,
+		"sample.pcap":            capture,
+		"a.pcap":                 capture,
+		"a.pcapng":               ng,
+		"b.pcap.gz":              gzPcap,
+		"b.pcapng.gz":            gzNg,
+		"gw.pcapng.gz":           gzNg,
+		"keys.txt":               keys,
+		"ikev2_decryption_table": ike,
+		"esp_sa":                 espSA,
+		// Files the examples write (decrypt -w, keys --out).
+		"plain.pcapng":              filepath.Join(dir, "plain.pcapng"),
+		"icmp.pcapng":               filepath.Join(dir, "icmp.pcapng"),
 		"after.txt":                 after,
 		"after-list-sas.txt":        after,
 		"before.txt":                before,

@@ -50,6 +50,7 @@ type liveFlags struct {
 	// Set by apply from the flags above.
 	bufBytes, rotateBytes uint64
 	bpf                   *capture.BPF // -f on capture files
+	allFrames             bool         // no capture filter at all unless -f gives one (decrypt --all)
 }
 
 func (f *liveFlags) register(fs *pflag.FlagSet) {
@@ -211,7 +212,7 @@ const sampleMaxAge = 500 * time.Millisecond
 func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, error) {
 	s := &liveSession{run: run}
 	for _, name := range f.ifaces {
-		src, err := capture.OpenLive(capture.LiveOptions{Interface: name, Filter: f.filter, Snaplen: f.snaplen,
+		src, err := capture.OpenLive(capture.LiveOptions{Interface: name, Filter: f.filter, AllFrames: f.allFrames, Snaplen: f.snaplen,
 			Promisc: !f.noPromisc, Immediate: f.immediate, BufferSize: int(min(f.bufBytes, 1<<31-1))})
 		if err != nil {
 			s.closeSources()

@@ -34,6 +34,7 @@ var commands = []command{
 	findingsCmd.command(),
 	reportCmd.command(),
 	{"watch", "live view of a gateway: statistics with rates, busiest SAs and tunnels, events, drops", runWatch},
+	{"decrypt", "write the decrypted traffic to pcapng: inner packets with SPI, sequence and direction", runDecrypt},
 }
 
 func main() {

@@ -70,13 +70,9 @@ func Check(ctx context.Context, tshark, dir, tmp string) (*Result, error) {
 	for _, k := range espKeys {
 		keyOf[k.SPI] = k
 	}
-	spiFacts := map[uint32]facts.SPI{}
-	for _, s := range f.SPIs {
-		v, err := strconv.ParseUint(strings.TrimPrefix(s.SPI, "0x"), 16, 32)
-		if err != nil {
-			return nil, fmt.Errorf("facts.json: SPI %q", s.SPI)
-		}
-		spiFacts[uint32(v)] = s
+	spiFacts, err := spisOf(f)
+	if err != nil {
+		return nil, err
 	}
 	ikeSAs := map[string]int{}
 	for _, s := range f.IKESAs {
@@ -244,6 +240,68 @@ func Check(ctx context.Context, tshark, dir, tmp string) (*Result, error) {
 		if n != res.Keepalives {
 			res.problem("%d NAT-T keepalives in the capture, the daemons logged %d", res.Keepalives, n)
 		}
+	}
+	return res, nil
+}
+
+// spisOf indexes the facts' SPIs by number.
+func spisOf(f *facts.Facts) (map[uint32]facts.SPI, error) {
+	spiFacts := map[uint32]facts.SPI{}
+	for _, s := range f.SPIs {
+		v, err := strconv.ParseUint(strings.TrimPrefix(s.SPI, "0x"), 16, 32)
+		if err != nil {
+			return nil, fmt.Errorf("facts.json: SPI %q", s.SPI)
+		}
+		spiFacts[uint32(v)] = s
+	}
+	return spiFacts, nil
+}
+
+// Decrypted is one inner packet another decrypter than tshark took out of
+// a recording's link capture, with the SPI of its ESP packet.
+type Decrypted struct {
+	SPI   uint32
+	Inner []byte
+}
+
+// CheckTunnelDevices checks the inner packets another decrypter took out
+// of the link capture of the recording in dir, in capture order, as Check
+// checks tshark's: against the tunnel devices' recordings (checkTunnels),
+// and per SPI in number and inner bytes against what facts.json says
+// crossed the capture point.
+func CheckTunnelDevices(dir string, dec []Decrypted) (*Result, error) {
+	f, err := facts.Read(filepath.Join(dir, "facts.json"))
+	if err != nil {
+		return nil, err
+	}
+	spiFacts, err := spisOf(f)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{ESPPackets: len(dec)}
+	frames := make([]Frame, len(dec))
+	type count struct{ packets, bytes uint64 }
+	counts := map[uint32]count{}
+	for i, d := range dec {
+		frames[i] = Frame{Num: i + 1, ESP: &ESP{SPI: d.SPI, Inner: d.Inner}}
+		if _, ok := spiFacts[d.SPI]; !ok {
+			res.problem("packet %d: SPI 0x%08x is not in facts.json", i+1, d.SPI)
+		}
+		c := counts[d.SPI]
+		counts[d.SPI] = count{c.packets + 1, c.bytes + uint64(len(d.Inner))}
+	}
+	for spi, sf := range spiFacts {
+		want := count{sf.Sent.Packets, sf.Sent.Bytes}
+		if sf.Path != nil {
+			want.packets -= uint64(sf.Path.Dropped)
+			want.bytes -= sf.Path.DroppedBytes
+		}
+		if got := counts[spi]; got != want {
+			res.problem("SPI %s: %d inner packets (%d bytes) decrypted, facts say %d (%d) crossed the capture point", sf.SPI, got.packets, got.bytes, want.packets, want.bytes)
+		}
+	}
+	if err := checkTunnels(res, f, dir, frames, spiFacts); err != nil {
+		return nil, err
 	}
 	return res, nil
 }
