@@ -340,6 +340,18 @@ func (h Page) tunnels(s *analyzer.Snapshot, rows []findingRow) ([]tunnelView, []
 		}
 	}
 	axis := chart.Axis{Start: s.First, End: s.Last}
+	if h.Timeline != nil {
+		// The throughput's last bin runs past the last packet: the axis
+		// takes it whole, or a packet in it is drawn as a sliver on the
+		// right edge.
+		bins := 0
+		for _, x := range h.Timeline.Series {
+			bins = max(bins, len(x.Bytes))
+		}
+		if end := h.Timeline.Start.Add(time.Duration(bins) * h.Timeline.Width); bins > 0 && end.After(axis.End) {
+			axis.End = end
+		}
+	}
 	if !axis.End.After(axis.Start) {
 		axis.End = axis.Start.Add(time.Second)
 	}

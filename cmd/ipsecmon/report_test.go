@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"image/png"
 	"os"
 	"os/exec"
@@ -251,6 +252,100 @@ func TestReportEveryLabRecording(t *testing.T) {
 				t.Errorf("no_pfs: %d in the findings table, %d under the tunnel; the facts have %d CHILD SAs of their own exchange without PFS", table, under, want)
 			}
 		})
+	}
+}
+
+// TestReportAnomalyMarks: the faults a person looks for on a timeline. A
+// capture written here, one frame a second: a keyed AES-CBC/HMAC-SHA2-256
+// pair between 10.0.0.1 (this host) and 10.0.0.2, inbound SPI 0x100 and
+// outbound 0x200, 5 packets each way (frames 0-9); then 0x100's number 6
+// with one ICV bit flipped (frame 10: an integrity failure), a copy of
+// 0x100's number 3 (frame 11: a replay, RFC 4303 §3.4.3), 3 packets to
+// 10.0.0.1 on SPI 0xdead, which no key names (frames 12-14: Bad SPI under
+// --complete-keys), and 0x100's number 7 (frame 15). The pair's lane
+// carries one integrity-failure mark and one replay mark, at 03:04:15 and
+// 03:04:16; the Bad SPI packets, on no SA, are drawn in the chart of
+// anomalies on no tunnel, 3 packets in all.
+func TestReportAnomalyMarks(t *testing.T) {
+	me, peer := [4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}
+	in := pb.Sealer{SPI: 0x100, Key: pb.Seq(0x10, 16), AuthKey: pb.Seq(0x40, 32)}
+	out := pb.Sealer{SPI: 0x200, Key: pb.Seq(0x20, 16), AuthKey: pb.Seq(0x50, 32)}
+	esp := func(s *pb.Sealer, src, dst [4]byte, seq uint64, f pb.Fault) pb.Frame {
+		b := s.Seal(seq, pb.InnerICMP([4]byte{192, 168, 1, 1}, [4]byte{192, 168, 2, 1}, 40), 4, f)
+		return pb.Frame{Data: pb.Cat(pb.IPv4(50, src, dst, len(b), 0), b)}
+	}
+	var frames []pb.Frame
+	for seq := uint64(1); seq <= 5; seq++ {
+		frames = append(frames, esp(&in, peer, me, seq, pb.NoFault), esp(&out, me, peer, seq, pb.NoFault))
+	}
+	frames = append(frames, esp(&in, peer, me, 6, pb.FlipICV), frames[4])
+	for seq := uint32(1); seq <= 3; seq++ {
+		frames = append(frames, pb.Frame{Data: pb.ESPPacket(peer, me, 0xdead, seq, 100)})
+	}
+	frames = append(frames, esp(&in, peer, me, 7, pb.NoFault))
+	dir := t.TempDir()
+	pcap, keyFile, page := filepath.Join(dir, "faults.pcap"), filepath.Join(dir, "keys.txt"), filepath.Join(dir, "report.html")
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if err := pb.WritePcap(pcap, t0, frames); err != nil {
+		t.Fatal(err)
+	}
+	var keys strings.Builder
+	for _, k := range []struct {
+		s   *pb.Sealer
+		dst string
+	}{{&in, "10.0.0.1"}, {&out, "10.0.0.2"}} {
+		fmt.Fprintf(&keys, "esp spi=0x%08x dst=%s enc=aes-cbc enc-key=0x%x auth=hmac-sha2-256-128 auth-key=0x%x mode=tunnel\n", k.s.SPI, k.dst, k.s.Key, k.s.AuthKey)
+	}
+	if err := os.WriteFile(keyFile, []byte(keys.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := runCmd(t, "report", "-q", "-r", pcap, "-k", keyFile, "--me", "10.0.0.1", "--complete-keys", "--html", page); code != exitOK {
+		t.Fatalf("report: exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(b)
+	svg := func(class string) string {
+		i := strings.Index(html, `<svg class="timeline `+class+`"`)
+		if i < 0 {
+			t.Fatalf("no %s timeline on the page", class)
+		}
+		return html[i : i+strings.Index(html[i:], "</svg>")]
+	}
+	tunnel := svg("tunnel")
+	lane := tunnel[strings.Index(tunnel, ">00000100 / 00000200"):]
+	if i := strings.Index(lane[1:], `<g class="lane`); i >= 0 {
+		lane = lane[:i+1]
+	}
+	mark := regexp.MustCompile(`<g class="mark anomaly (\w+)"><title>[^:]*: (\d+) packet\(s\) up to (\d\d:\d\d:\d\d)`)
+	var got []string
+	for _, m := range mark.FindAllStringSubmatch(lane, -1) {
+		got = append(got, m[1]+" "+m[2]+" "+m[3])
+	}
+	if want := []string{"authfail 1 03:04:15", "replay 1 03:04:16"}; !slices.Equal(got, want) {
+		t.Errorf("marks on the pair's lane %q, want %q", got, want)
+	}
+	badSPI := 0
+	for _, m := range mark.FindAllStringSubmatch(svg("other"), -1) {
+		n, _ := strconv.Atoi(m[2])
+		if m[1] != "badspi" {
+			t.Errorf("%s mark among the anomalies on no tunnel", m[1])
+		}
+		badSPI += n
+	}
+	if badSPI != 3 {
+		t.Errorf("%d Bad SPI packets marked on no tunnel, want 3", badSPI)
+	}
+	// The last packet (03:04:20) is in a one-second bin the axis draws
+	// whole: about 1/16 of the plot's 820 units, not a sliver at the edge.
+	last := regexp.MustCompile(`<rect class="hit" x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="[\d.]+"><title>received 03:04:20–03:04:21:`).FindStringSubmatch(html)
+	if last == nil {
+		t.Fatal("no throughput bin for the last packet")
+	}
+	if w, _ := strconv.ParseFloat(last[1], 64); w < 40 {
+		t.Errorf("the last packet's bin is %g wide: cut by the axis' end", w)
 	}
 }
 

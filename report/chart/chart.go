@@ -80,6 +80,10 @@ func (b *svg) open(class, label string, height float64) {
 	b.f(`<svg class="%s" viewBox="0 0 %d %.0f" width="100%%" role="img" aria-label="%s" preserveAspectRatio="xMinYMin meet">`, esc(class), Width, height, esc(label))
 }
 
+// labelHalf is half a tick label's width ("15:04:05" at the stylesheet's
+// 10-unit font, with room to spare).
+const labelHalf = 28
+
 // grid draws the axis ticks and their labels, from y0 to y1, labels at ly.
 func (b *svg) grid(a Axis, y0, y1, ly float64) {
 	ticks, label := a.Ticks(8)
@@ -87,7 +91,13 @@ func (b *svg) grid(a Axis, y0, y1, ly float64) {
 	for _, t := range ticks {
 		x := a.X(t)
 		b.f(`<line class="tick" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f"/>`, x, y0, x, y1)
-		b.f(`<text class="tick-label" x="%.1f" y="%.1f" text-anchor="middle">%s</text>`, x, ly, esc(label(t)))
+		// A label centred on a tick near the right edge would be cut
+		// off by the SVG's box ("15:59:5"): it ends at the edge instead.
+		anchor, lx := "middle", x
+		if x+labelHalf > Width {
+			anchor, lx = "end", Width-1
+		}
+		b.f(`<text class="tick-label" x="%.1f" y="%.1f" text-anchor="%s">%s</text>`, lx, ly, anchor, esc(label(t)))
 	}
 	b.f(`</g>`)
 }
@@ -215,9 +225,11 @@ func (t *Timeline) SVG() string {
 func (b *svg) mark(x, y float64, m Mark) {
 	b.f(`<g class="mark %s"><title>%s</title>`, esc(m.Class), esc(m.Title))
 	if m.Shape == Tick {
-		h := 4 + 3*math.Log2(math.Max(m.Size, 1))
+		// Even a single packet's tick stands out of the lane's bar (14
+		// high) so that it is seen on a lifetime, not lost inside it.
+		h := 8 + math.Log2(math.Max(m.Size, 1))
 		h = math.Min(h, laneH/2-1)
-		b.f(`<rect x="%.1f" y="%.1f" width="3" height="%.1f"/>`, x-1.5, y-h, 2*h)
+		b.f(`<rect x="%.1f" y="%.1f" width="4" height="%.1f"/>`, x-2, y-h, 2*h)
 	} else {
 		b.shape(x, y, m.Shape, 5.5)
 	}

@@ -73,3 +73,18 @@ func TestAreaMirror(t *testing.T) {
 		}
 	}
 }
+
+// TestTickLabelsInside: a tick at the axis' end (x = Width-10) would have
+// its centred label cut by the SVG's right edge; it is anchored at the
+// edge instead, the others stay centred. Axis 03:04:04-03:04:18: ticks
+// every 2 s (8 at most) on even seconds, the last on the plot's right end.
+func TestTickLabelsInside(t *testing.T) {
+	tl := Timeline{Axis: Axis{Start: t0.Add(-time.Second), End: t0.Add(13 * time.Second)}, Lanes: []Lane{{Label: "l"}}}
+	s := tl.SVG()
+	if n := strings.Count(s, `x="999.0" y="61.0" text-anchor="end">03:04:18<`); n != 1 {
+		t.Errorf("the last tick's label is not anchored at the edge: %s", s)
+	}
+	if n := strings.Count(s, `text-anchor="middle"`); n != 7 {
+		t.Errorf("%d centred tick labels, want 7 (03:04:04-16)", n)
+	}
+}
