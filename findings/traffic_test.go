@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +259,80 @@ func TestMTU(t *testing.T) {
 	}
 	if spis(got[0]) != "0x0000f001/0x0000f002" {
 		t.Errorf("first finding on %s", spis(got[0]))
+	}
+}
+
+// TestIKESuiteFindings: IKEv2 IKE SAs whose responders chose what Suricata
+// flags (its IKE events NoDh, NoAuth, MultipleServerProposal), hand-built
+// IKE_SA_INIT exchanges between 10.0.0.1 and 10.0.0.2 with the IANA
+// transform IDs of RFC 7296 §3.3.2 (ENCR_AES_CBC 12, ENCR_AES_GCM_16 20,
+// PRF_HMAC_SHA2_256 5, AUTH_HMAC_SHA2_256_128 12, group 14 MODP-2048):
+//   - 0x11…: AES-CBC-128, PRF, integrity, no D-H: weak_crypto_no_dh
+//     (RFC 7296 §3.3.3: IKE SAs need a D-H transform);
+//   - 0x22…: AES-CBC-128, PRF, D-H, no integrity: weak_crypto_no_auth
+//     (a non-AEAD cipher needs one);
+//   - 0x33…: an answer with two proposals: multiple_server_proposal
+//     (RFC 7296 §3.3: the responder chooses one);
+//   - 0x44…: AES-GCM-16-128, PRF, D-H and no integrity, which an AEAD
+//     cipher needs none of: nothing.
+func TestIKESuiteFindings(t *testing.T) {
+	var zero ike.SPI
+	const I, R = ike.FlagInitiator, ike.FlagResponse
+	// Transform IDs by letter; pktbuild marks the last substructure in
+	// place, so every message gets substructures of its own.
+	ids := map[byte][3]int{'c': {int(ike.TransformENCR), 12, 128}, 'g': {int(ike.TransformENCR), 20, 128},
+		'p': {int(ike.TransformPRF), 5, 0}, 'i': {int(ike.TransformINTEG), 12, 0}, 'd': {int(ike.TransformDH), 14, 0}}
+	sa := func(props ...string) pb.Payload {
+		var out [][]byte
+		for n, p := range props {
+			var trs [][]byte
+			for _, l := range []byte(p) {
+				trs = append(trs, pb.TransformV2(ike.TransformType(ids[l][0]), ids[l][1], ids[l][2]))
+			}
+			out = append(out, pb.ProposalV2(uint8(n+1), ike.ProtoISAKMP, nil, trs...))
+		}
+		return pb.SAv2(out...)
+	}
+	cases := []struct {
+		spi   string
+		props []string // the responder's answer
+		want  Kind
+	}{
+		{"1111111111111111", []string{"cpi"}, WeakCryptoNoDH},
+		{"2222222222222222", []string{"cpd"}, WeakCryptoNoAuth},
+		{"3333333333333333", []string{"cpid", "gpd"}, MultipleServerProposal},
+		{"4444444444444444", []string{"gpd"}, Invalid},
+	}
+	var frames []pb.Frame
+	for _, c := range cases {
+		si, sr := pb.SPI8(c.spi), pb.SPI8("b"+c.spi[1:])
+		frames = append(frames,
+			ikeFrame(1, 2, pb.V2Msg(si, zero, ike.ExchangeIKESAInit, I, 0, sa(c.props...), pb.KEv2(14), pb.NonceV2(pb.Seq(0xa0, 16)))),
+			ikeFrame(2, 1, pb.V2Msg(si, sr, ike.ExchangeIKESAInit, R, 0, sa(c.props...), pb.KEv2(14), pb.NonceV2(pb.Seq(0xb0, 16)))))
+	}
+	pcap := filepath.Join(t.TempDir(), "suites.pcap")
+	if err := pb.WritePcap(pcap, t0, frames); err != nil {
+		t.Fatal(err)
+	}
+	fs, _ := analyse(t, "", analyzer.Config{}, pcap)
+	got := map[string][]Kind{}
+	for _, f := range fs {
+		if f.IKESA == nil {
+			t.Errorf("%s on no IKE SA: %s", f.Kind, f.Detail)
+			continue
+		}
+		got[f.IKESA.ISPI.String()[:16]] = append(got[f.IKESA.ISPI.String()[:16]], f.Kind)
+		if !strings.Contains(f.Detail, "RFC") {
+			t.Errorf("%s: the detail cites no RFC: %s", f.Kind, f.Detail)
+		}
+	}
+	for _, c := range cases {
+		var want []Kind
+		if c.want != Invalid {
+			want = []Kind{c.want}
+		}
+		if g := got[c.spi]; !slices.Equal(g, want) {
+			t.Errorf("IKE SA %s: %v, want %v", c.spi, g, want)
+		}
 	}
 }
