@@ -35,7 +35,8 @@ commands:
   verify   check recordings against tshark: every packet decrypts, counts match the daemons
   keys     write the keys a running scenario negotiated so far (ipsecmon's native format)
   replay   inject capture files into an interface as fast as possible (libpcap)
-  benchgen write the benchmarks' synthetic capture (many SAs)
+  benchgen write the benchmarks' synthetic capture (many SAs; -keys: the keyed one and its keys)
+  liverate the highest rate tcpdump and ipsecmon capture without a drop (testdata/lab/live-check.sh)
   rss      sample a process's VmRSS every interval until it ends
   stress   hostile inputs at two sizes each: peak memory and CPU time of ipsecmon (make stress)
   stress-gen  write one stress scenario's capture to a file
@@ -71,6 +72,8 @@ func main() {
 		err = keysCmd(os.Args[2:])
 	case "replay":
 		err = replayCmd(ctx, os.Args[2:])
+	case "liverate":
+		err = liverateCmd(ctx, os.Args[2:])
 	case "benchgen":
 		err = benchgenCmd(os.Args[2:])
 	case "rss":

@@ -83,15 +83,11 @@ func RunAt(ctx context.Context, iface string, files []string, loops int, pps flo
 }
 
 func sendFile(ctx context.Context, h *pcap.Handle, name string, rep *Report, pace func()) error {
-	f, err := os.Open(name)
+	f, r, err := openCapture(name)
 	if err != nil {
-		return fmt.Errorf("replay: %w", err)
+		return err
 	}
 	defer f.Close()
-	r, err := newReader(bufio.NewReaderSize(f, 1<<20))
-	if err != nil {
-		return fmt.Errorf("replay: %s: %w", name, err)
-	}
 	for n := 1; ; n++ {
 		if n&1023 == 0 {
 			if ctx.Err() != nil {
@@ -112,6 +108,20 @@ func sendFile(ctx context.Context, h *pcap.Handle, name string, rep *Report, pac
 		rep.Packets++
 		rep.Bytes += uint64(len(data))
 	}
+}
+
+// openCapture opens a pcap or pcapng file for reading its frames in order.
+func openCapture(name string) (*os.File, packetReader, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("replay: %w", err)
+	}
+	r, err := newReader(bufio.NewReaderSize(f, 1<<20))
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("replay: %s: %w", name, err)
+	}
+	return f, r, nil
 }
 
 type packetReader interface {
