@@ -9,6 +9,20 @@ import (
 	"testing"
 )
 
+// Required is the environment variable that turns a missing corpus from a
+// skip into a failure: CI has the corpus, and a test that silently skipped
+// there would pass having checked nothing.
+const Required = "IPSECMON_REQUIRE_CORPUS"
+
+// absent skips t, or fails it when the corpus is required.
+func absent(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv(Required) != "" {
+		t.Fatalf(format+" (%s is set: the corpus must be there)", append(args, Required)...)
+	}
+	t.Skipf(format, args...)
+}
+
 // Dir returns the corpus directory, or skips t when there is none.
 // IPSECMON_CORPUS overrides the location.
 func Dir(t testing.TB) string {
@@ -17,15 +31,15 @@ func Dir(t testing.TB) string {
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
 			return d
 		}
-		t.Skipf("IPSECMON_CORPUS=%s is not a directory", d)
+		absent(t, "IPSECMON_CORPUS=%s is not a directory", d)
 	}
 	root, err := RepoRoot()
 	if err != nil {
-		t.Skipf("corpus: %v", err)
+		absent(t, "corpus: %v", err)
 	}
 	d := filepath.Join(root, "..", "shared", "corpus")
 	if st, err := os.Stat(filepath.Join(d, "MANIFEST.md")); err != nil || st.IsDir() {
-		t.Skipf("corpus not present at %s", d)
+		absent(t, "corpus not present at %s", d)
 	}
 	return d
 }
@@ -35,7 +49,7 @@ func Path(t testing.TB, elem ...string) string {
 	t.Helper()
 	p := filepath.Join(append([]string{Dir(t)}, elem...)...)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("corpus file missing: %v", err)
+		absent(t, "corpus file missing: %v", err)
 	}
 	return p
 }
