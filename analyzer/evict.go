@@ -32,8 +32,10 @@ type tally struct {
 	unverified                          uint64 // accepted packets not checked with keys
 }
 
-// maxEvictedTallies bounds the evicted totals: beyond it, endpoints are
-// forgotten and only the direction-less sums remain.
+// maxEvictedTallies bounds the evicted totals (limit evicted_totals):
+// beyond it, endpoints are forgotten and only the direction-less sums
+// remain, which the statistics cannot call sent or received: they count as
+// transit, and the limit counts the SAs.
 const maxEvictedTallies = 4096
 
 func (s *SA) tally() tally {
@@ -106,6 +108,7 @@ func (a *Analyzer) evict(sa *SA) {
 	k := t.tallyKey
 	if _, ok := a.evicted[k]; !ok && len(a.evicted) >= maxEvictedTallies {
 		k = tallyKey{proto: k.proto, mode: k.mode, state: k.state, nullEnc: k.nullEnc, encKnown: k.encKnown}
+		a.hits.evictedTotals++
 	}
 	if e := a.evicted[k]; e != nil {
 		e.add(t)

@@ -160,3 +160,34 @@ func TestReplayMemoryBudget(t *testing.T) {
 		t.Errorf("limit hits %d after eviction, want still 2", l.Hits)
 	}
 }
+
+// The evicted totals keep endpoints for 4096 keys (limit evicted_totals):
+// 4100 SAs from distinct sources to Me, 100 bytes each, all evicted. By
+// hand: the first 4096 keep their endpoints (409,600 bytes received), the
+// last 4 lose them and count as transit (400 bytes, 4 SAs), and the limit
+// counts those 4.
+func TestEvictedTotalsBound(t *testing.T) {
+	a := New(Config{IdleTimeout: 5 * time.Second, Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
+	const n = maxEvictedTallies + 4
+	for i := range n {
+		src := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		a.Packet(epoch, espPacket(src.String(), "10.0.0.1", 0x1000+uint32(i), 1, 100), Ref{})
+	}
+	a.Packet(epoch.Add(20*time.Second), espPacket("10.0.0.2", "10.0.0.1", 0x200, 1, 100), Ref{}) // the sweep
+	if c := a.Counts(); c.EvictedSAs != n {
+		t.Fatalf("%d SAs evicted, want %d", c.EvictedSAs, n)
+	}
+	s := a.Snapshot()
+	if got := s.Stats[ConfidentialReceived]; got.Value != 409_600+100 || got.Why != WhyTransit || got.N != 400 || got.M != 4 {
+		t.Errorf("received %+v, want 409,700 bytes (4096 evicted SAs and the live one), leaving out 400 bytes of 4 SAs as transit", got)
+	}
+	var lim *bounds.Limit
+	for i, l := range s.Limits {
+		if l.Name == "evicted_totals" {
+			lim = &s.Limits[i]
+		}
+	}
+	if lim == nil || lim.Hits != 4 || lim.Cap != maxEvictedTallies {
+		t.Errorf("limit evicted_totals %+v, want 4 hits of a cap of %d", lim, maxEvictedTallies)
+	}
+}

@@ -21,6 +21,9 @@ type limitHits struct {
 	learnedDirections uint64
 	// pathMTU: ICMP too-big reports about SAs beyond maxPathMTU.
 	pathMTU uint64
+	// evictedTotals: evicted SAs whose totals were kept without their
+	// endpoints (maxEvictedTallies).
+	evictedTotals uint64
 }
 
 // ikeView is what the tracker says now (a frozen copy's, when frozen). On
@@ -80,7 +83,9 @@ func (a *Analyzer) Limits() []bounds.Limit {
 		ls = append(ls, bounds.Limit{Name: "retired_tunnels", Cap: maxRetired, Unit: "tunnels", Hits: a.hits.retiredTunnels,
 			Discarded: "evicted SAs whose figures left the tunnels view (the statistics keep them)"},
 			bounds.Limit{Name: "rekey_details", Cap: maxRekeyDetails, Unit: "rekeys per tunnel of evicted SAs", Hits: a.hits.rekeyDetails,
-				Discarded: "rekeys of evicted SAs no longer listed in rekeys_detail (still counted in rekeys)"})
+				Discarded: "rekeys of evicted SAs no longer listed in rekeys_detail (still counted in rekeys)"},
+			bounds.Limit{Name: "evicted_totals", Cap: maxEvictedTallies, Unit: "totals of evicted SAs by endpoints", Hits: a.hits.evictedTotals,
+				Discarded: "evicted SAs whose totals were kept without their endpoints: counted as between other hosts (transit), neither sent nor received"})
 	}
 	if a.cfg.OnEvent != nil {
 		ls = append(ls, bounds.Limit{Name: "anomaly_events", Cap: maxBursts, Unit: "SAs with anomalies within a second", Hits: a.hits.anomalies, Discarded: "anomalies reported per kind without their SA"})
