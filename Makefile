@@ -6,17 +6,26 @@ LABOUT    ?= /tmp/ipsecmon-lab-ci
 FUZZTIME  ?= 2m
 BENCHFLAGS ?= -benchtime 10x -count 5
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+# --version: the commit built (a tag when there is one), -dirty with changes.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+PREFIX    ?= /usr/local
+DESTDIR   ?=
 # Packages that building and testing need: libpcap for live capture (cgo),
-# tshark and tcpdump for the tests that compare ipsecmon with their reading.
+# tshark and tcpdump for the tests that compare ipsecmon with their reading,
+# groff and zsh for the test of what make install writes.
 BUILD_DEPS := libpcap-dev gcc
-TEST_DEPS  := $(BUILD_DEPS) tshark tcpdump
+TEST_DEPS  := $(BUILD_DEPS) tshark tcpdump groff-base zsh
 # promtool (Debian's prometheus) checks the exposition and tests the
 # shipped alert rules; live-check runs the Prometheus server itself.
 TEST_DEPS  += prometheus
 
-.PHONY: all build demo test lint bench stress fuzz lab lab-check live-check clean deps-build deps-test
+.PHONY: all build install deps demo test lint bench stress fuzz lab lab-check live-check clean deps-build deps-test
 
 all: build
+
+# Every Debian package building and testing need (make demo and make test
+# install what they need themselves; go test ./... installs nothing).
+deps: deps-test
 
 deps-build:
 	@scripts/deps.sh $(BUILD_DEPS)
@@ -25,15 +34,29 @@ deps-test:
 	@scripts/deps.sh $(TEST_DEPS)
 
 build: deps-build
-	$(GO) build -o $(BIN) ./cmd/ipsecmon
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ipsecmon
+
+# The binary, a man page and bash and zsh completions, the last three
+# generated from the help texts of the binary installed.
+install: build
+	install -D -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ipsecmon
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/bash-completion/completions $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+	$(GO) run ./internal/helpdoc/gendoc -bin $(BIN) \
+		-man $(DESTDIR)$(PREFIX)/share/man/man1/ipsecmon.1 \
+		-bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/ipsecmon \
+		-zsh $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_ipsecmon
 
 # The demo reads a capture the strongSwan lab recorded (IKEv2 with CHILD and
-# IKE SA rekeys) with the IKE keys only: ipsecmon derives the ESP keys itself.
+# IKE SA rekeys) with the IKE keys only (keys.txt without its esp lines,
+# which charon logged too): ipsecmon derives the first CHILD SA's ESP keys
+# itself; the rekeyed ones used PFS, and the SA view says why their keys
+# cannot be derived (README: the demo).
+DEMOKEYS := bin/demo-ike-keys.txt
 demo: build
-	@chmod 600 $(DEMO)/keys.txt # key files are secrets; git does not keep modes
-	$(BIN) stats -r $(DEMO)/capture.pcap -k $(DEMO)/keys.txt --me 198.51.100.2
+	@(umask 077; grep -v '^esp ' $(DEMO)/keys.txt > $(DEMOKEYS)) # key files are secrets
+	$(BIN) stats -r $(DEMO)/capture.pcap -k $(DEMOKEYS) --me 198.51.100.2
 	@echo
-	$(BIN) sas -r $(DEMO)/capture.pcap -k $(DEMO)/keys.txt --me 198.51.100.2 --columns +spi_in,+spi_out,+mode,+packets_in,+packets_out,+state
+	$(BIN) sas -r $(DEMO)/capture.pcap -k $(DEMOKEYS) --me 198.51.100.2 --columns me,peer,esp_confidentiality,spi_in,spi_out,packets_in,packets_out,state,pfs_group,key_source,keys_missing
 
 test: deps-test
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
