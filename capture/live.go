@@ -102,6 +102,10 @@ func OpenLive(o LiveOptions) (*LiveSource, error) {
 
 func (s *LiveSource) Name() string { return s.name }
 
+// LinkType is the interface's link type as libpcap reports it (DLT_RAW is
+// 12 on Linux, where pcap files use 101).
+func (s *LiveSource) LinkType() layers.LinkType { return s.lt }
+
 // Next waits for the next packet. Once Stop was called it returns the
 // packets the kernel had already captured (libpcap's received count, less
 // its drops and what was read, or until the buffer is empty), then io.EOF;

@@ -29,6 +29,7 @@ commands:
   send     send the lab's traffic mix from one address to another, print a JSON report
   events   record charon's VICI events as JSON lines until stopped
   conns    write a daemon's loaded connections (VICI list-conns) as JSON lines
+  capture  record an interface into a pcap file until stopped, then write what the kernel had captured
   relay    forward packets on a TUN device, holding selected ESP packets (the lab's path)
   extract  turn a lab run's logs, events and counters into key files and facts.json
   compare  check that two recordings have the same facts (SPIs, keys, times aside)
@@ -60,6 +61,8 @@ func main() {
 		err = eventsCmd(ctx, os.Args[2:])
 	case "conns":
 		err = connsCmd(ctx, os.Args[2:])
+	case "capture":
+		err = captureCmd(ctx, os.Args[2:])
 	case "relay":
 		err = relayCmd(ctx, os.Args[2:])
 	case "extract":
