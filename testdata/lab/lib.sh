@@ -20,8 +20,8 @@
 
 NS_PREFIX="ipsl-$$"
 declare -a LAB_NETNS=() LAB_PIDS=()
-declare -A CHARON_PID=() RECORDER_PID=() SERVE_PID=()
-declare -a CAPTURE_PIDS=()
+declare -A CHARON_PID=() RECORDER_PID=() SERVE_PID=() STOPPED=()
+declare -a CAPTURE_PIDS=() CAPTURE_ERR=()
 RELAY_PID=""
 TRAFFIC_SEQ=0
 
@@ -150,11 +150,18 @@ stop_relay() {
 
 # Inner traffic goes to libipsec's TUN device. Our own rule (before charon's
 # table 220) adds `quickack 1` so that TCP acknowledges every segment at once
-# and the lab's packet counts do not depend on delayed-ACK timing.
+# and the lab's packet counts do not depend on delayed-ACK timing, and
+# `rto_min 10s` so that they do not depend on the machine's load either: a
+# round trip through both daemons took up to 0.3 s at a load average of 19,
+# more than the default 200 ms minimum retransmission timeout, and TCP then
+# retransmitted a chunk or an answer (a tail loss probe after 2 RTTs plus
+# the minimum) and the receiver acknowledged the duplicate with a D-SACK:
+# two packets more than the mix has. Only the SYN keeps its fixed 1 s
+# timeout (RFC 6298 §2.1); traffic() fails when any segment was retransmitted.
 inner_routes() {
 	local peer=$1 remote=$2
 	ip -n "$(ns "$peer")" rule add pref 100 to "$remote" lookup 100
-	ip -n "$(ns "$peer")" route add "$remote" dev ipsec0 quickack 1 table 100
+	ip -n "$(ns "$peer")" route add "$remote" dev ipsec0 quickack 1 rto_min 10s table 100
 }
 
 write_charon_conf() {
@@ -251,20 +258,24 @@ start_servers() {
 	done
 }
 
-# tcpdump_start PEER IFACE FILE: a tcpdump in PEER's namespace, waited for
-# until it listens. Its PID goes to CAPTURE_PIDS.
-tcpdump_start() {
-	local peer=$1 ifc=$2 file=$3 err i
-	err="$W/tcpdump-$peer-$ifc.stderr"
-	shift 3
-	ip netns exec "$(ns "$peer")" tcpdump -i "$ifc" -n -U -s 0 -w "$file" "$@" 2>"$err" &
+# capture_start PEER IFACE FILE [FILTER]: a capture in PEER's namespace
+# (ipsecmon-lab capture: libpcap with tcpdump's snapshot length, like
+# tcpdump -U -w, with a larger buffer), waited for until it listens. Its
+# PID goes to CAPTURE_PIDS. Stopped by stop_capture, it writes every packet the kernel
+# had captured before the stop, which tcpdump does not (see capture.go).
+capture_start() {
+	local peer=$1 ifc=$2 file=$3 filter=${4:-} err i
+	err="$W/capture-$peer-$ifc.stderr"
+	ip netns exec "$(ns "$peer")" "$LAB_BIN" capture -i "$ifc" -w "$file" ${filter:+-f "$filter"} 2>"$err" &
 	CAPTURE_PIDS+=("$!")
+	CAPTURE_ERR+=("$err")
 	LAB_PIDS+=("$!")
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 200; i++)); do
 		grep -q 'listening on' "$err" 2>/dev/null && return 0
+		kill -0 "$!" 2>/dev/null || break
 		sleep 0.05
 	done
-	die "tcpdump on $peer $ifc did not start: $(cat "$err")"
+	die "capture on $peer $ifc did not start: $(cat "$err")"
 }
 
 # start_capture: the link capture on bob's lab0 (capture.pcap) and, on
@@ -272,23 +283,41 @@ tcpdump_start() {
 # the host sent into the tunnel and those it received from it, link type
 # raw IP), <peer>-ipsec0.pcap.
 start_capture() {
-	tcpdump_start bob lab0 "$W/capture.pcap" not arp
-	tcpdump_start alice ipsec0 "$W/alice-ipsec0.pcap"
-	tcpdump_start bob ipsec0 "$W/bob-ipsec0.pcap"
+	capture_start bob lab0 "$W/capture.pcap" "not arp"
+	capture_start alice ipsec0 "$W/alice-ipsec0.pcap"
+	capture_start bob ipsec0 "$W/bob-ipsec0.pcap"
 	mark capture-start
 }
 
+# stop_capture ends the recordings at the capture-end mark. Facts count
+# what the daemons logged before the mark, the capture must hold exactly
+# the packets they sent before it: so the running daemons are frozen
+# (SIGSTOP) around the mark, nothing is sent between the mark and the
+# captures' stop, and each capture, stopped, writes every packet the kernel
+# had handed it. Daemons the scenario itself froze stay frozen. The freeze
+# is no signal of the scenario (facts: signals): it ends after the capture.
 stop_capture() {
-	nap 0.5 # let the last datagrams reach the capture
+	local p peer rc=0 frozen=()
+	for peer in alice bob; do
+		p=${CHARON_PID[$peer]:-}
+		[ -n "$p" ] && [ -z "${STOPPED[$peer]:-}" ] || continue
+		kill -STOP "$p" 2>/dev/null && frozen+=("$p")
+	done
+	mark "freeze charon for the capture's end"
+	nap 0.3 # datagrams the daemons sent before the freeze reach the capture
 	mark capture-end
-	local p
 	for p in "${CAPTURE_PIDS[@]}"; do
 		kill -INT "$p" 2>/dev/null || true
 	done
 	for p in "${CAPTURE_PIDS[@]}"; do
-		wait "$p" 2>/dev/null || true
+		wait "$p" || rc=1
 	done
+	for p in "${frozen[@]}"; do
+		kill -CONT "$p" 2>/dev/null || true
+	done
+	[ "$rc" = 0 ] || die "a capture failed: $(cat "${CAPTURE_ERR[@]}")"
 	CAPTURE_PIDS=()
+	CAPTURE_ERR=()
 }
 
 # hook NAME ARGS...: runs hook_NAME when a file named by $LAB_HOOKS (sourced
@@ -340,6 +369,14 @@ terminate_child() {
 	sw "$1" --terminate --child "$2" --timeout 20 >>"$W/$1/swanctl.out" 2>&1 || die "terminate CHILD SA $2 from $1 failed"
 }
 
+# load_conns PEER FILE: replace PEER's connections with the scenario's FILE
+# (swanctl --load-conns; CHILD SAs already up keep their configuration).
+load_conns() {
+	mark "load $1 connections $2"
+	cp "$LAB_DIR/scenarios/$SCEN/$2" "$W/$1/swanctl/$2"
+	sw "$1" --load-conns --file "$W/$1/swanctl/$2" >>"$W/$1/swanctl.out" 2>&1 || die "swanctl --load-conns $2 ($1): $(tail -3 "$W/$1/swanctl.out")"
+}
+
 rekey_child() {
 	mark "rekey $1 child $2"
 	sw "$1" --rekey --child "$2" >>"$W/$1/swanctl.out" 2>&1 || die "rekey CHILD SA $2 from $1 failed"
@@ -353,6 +390,7 @@ rekey_ike() {
 # snapshot TAG: both daemons' SA lists, human and raw (VICI) form.
 snapshot() {
 	local peer
+	quiesce
 	mark "snapshot $1"
 	for peer in alice bob; do
 		[ -n "${CHARON_PID[$peer]:-}" ] || continue
@@ -374,6 +412,33 @@ traffic() {
 	mark "traffic $from $src -> $dst"
 	ip netns exec "$(ns "$from")" "$LAB_BIN" send -from "$from" -src "$src" -dst "$dst" -o "$out" "$@" 2>"$out.stderr" ||
 		die "traffic $src -> $dst failed: $(cat "$out.stderr")"
+	quiesce
+	! grep -h 'retransmitted' "$W"/alice/serve.stderr "$W"/bob/serve.stderr || die "a TCP server retransmitted"
+}
+
+# quiesce waits until no packet of the traffic is in flight, so that the
+# daemons' counters read next equal what crossed the link. send returns
+# when it has read the server's FIN (ICMP replies and TCP answers were
+# awaited before); its acknowledgement, the last packet of a run, may still
+# be between the two daemons. The server's end of the connection stays in
+# LAST-ACK until that acknowledgement arrives, i.e. until the receiving
+# daemon decrypted (and counted) it; the datagrams sent before the TCP
+# transfer arrived before its first answer. So: no TCP socket of either
+# peer in a state that waits for a packet (stream traffic has none).
+quiesce() {
+	local peer i busy
+	for ((i = 0; i < 400; i++)); do
+		busy=""
+		for peer in alice bob; do
+			[ -n "${CHARON_PID[$peer]:-}" ] && [ -z "${STOPPED[$peer]:-}" ] || continue
+			if [ -n "$(ip netns exec "$(ns "$peer")" ss -Htn state syn-sent state syn-recv state fin-wait-1 state closing state last-ack)" ]; then
+				busy="$busy $peer"
+			fi
+		done
+		[ -z "$busy" ] && return 0
+		nap 0.05
+	done
+	die "TCP connections of$busy still waiting for a packet after 20 s: $(ip netns exec "$(ns alice)" ss -tn; ip netns exec "$(ns bob)" ss -tn)"
 }
 
 # traffic_start FROM SRC DST [send flags]: traffic in the background (e.g.
@@ -456,6 +521,23 @@ wait_log() {
 	die "timed out after ${limit}s waiting for /$re/ in $peer's log"
 }
 
+# wait_both REGEX COUNT TIMEOUT_S: wait until both daemons' logs have COUNT
+# lines matching REGEX (e.g. both switched to a rekey's new SA: the step
+# after does not depend on how long either took).
+wait_both() {
+	local re=$1 want=$2 limit=$3 i peer ok
+	mark "wait both /$re/ x$want"
+	for ((i = 0; i < limit * 10; i++)); do
+		ok=1
+		for peer in alice bob; do
+			[ "$(grep -cE "$re" "$W/$peer/charon.log")" -ge "$want" ] || ok=0
+		done
+		[ "$ok" = 1 ] && return 0
+		nap 0.1
+	done
+	die "timed out after ${limit}s waiting for $want lines /$re/ in both logs (alice $(grep -cE "$re" "$W/alice/charon.log"), bob $(grep -cE "$re" "$W/bob/charon.log"))"
+}
+
 # settle: let in-flight exchanges finish.
 settle() { nap "${1:-1}"; }
 
@@ -467,6 +549,8 @@ signal_peer() {
 	mark "signal $peer charon $sig"
 	kill "-$sig" "${CHARON_PID[$peer]}" 2>/dev/null || true
 	case $sig in
+	STOP) STOPPED[$peer]=1 ;;
+	CONT) STOPPED[$peer]="" ;;
 	TERM | KILL | INT)
 		[ "$sig" = KILL ] || kill -CONT "${CHARON_PID[$peer]}" 2>/dev/null || true
 		wait "${CHARON_PID[$peer]}" 2>/dev/null || true

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Header sizes used to report the inner IP packet lengths, which is what
@@ -246,6 +248,31 @@ func sendTCP(ctx context.Context, p Plan, rep *TCPReport) error {
 	if n, err := c.Read(ack); n != 0 || err != io.EOF {
 		return fmt.Errorf("expected the server to close, got %d bytes, %v", n, err)
 	}
+	return checkRetransmits(c)
+}
+
+// checkRetransmits fails when the kernel sent any segment of c twice: the
+// lab's packet counts assume every segment is sent once (a retransmission
+// adds a packet, and its receiver's duplicate acknowledgement another).
+func checkRetransmits(c *net.TCPConn) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var info *unix.TCPInfo
+	var ierr error
+	if err := rc.Control(func(fd uintptr) {
+		info, ierr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	}); err != nil {
+		return err
+	}
+	if ierr != nil {
+		return fmt.Errorf("TCP_INFO: %w", ierr)
+	}
+	if info.Total_retrans > 0 {
+		return fmt.Errorf("%s -> %s: TCP retransmitted %d segments (round trip time %d µs, retransmission timeout %d µs): the capture has more packets than the mix",
+			c.LocalAddr(), c.RemoteAddr(), info.Total_retrans, info.Rtt, info.Rto)
+	}
 	return nil
 }
 
@@ -301,7 +328,13 @@ func serveTCP(c *net.TCPConn) {
 	buf := make([]byte, 0xffff)
 	for {
 		if _, err := io.ReadFull(c, hdr); err != nil {
-			return // EOF: the client closed; closing answers with our FIN
+			// EOF: the client closed; closing answers with our FIN. The
+			// lab fails a run when this side retransmitted (serve's
+			// standard error is the lab's record of it).
+			if err := checkRetransmits(c); err != nil {
+				fmt.Fprintf(os.Stderr, "serve: %v\n", err)
+			}
+			return
 		}
 		n := int(binary.BigEndian.Uint16(hdr))
 		if _, err := io.ReadFull(c, buf[:n]); err != nil {
