@@ -167,7 +167,7 @@ func writeJSON(path string, v any) error {
 // what live ipsecmon instances reported with sources other than ipsecmon.
 func livecheckCmd(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: ipsecmon-lab livecheck lab|replay|flood [flags]")
+		return errors.New("usage: ipsecmon-lab livecheck lab|replay|flood|fleet [flags]")
 	}
 	var rep *livecheck.Report
 	var err error
@@ -213,8 +213,10 @@ func livecheckCmd(ctx context.Context, args []string) error {
 			return errors.New("-dir is required")
 		}
 		rep, err = livecheck.Flood(c)
+	case "fleet":
+		rep, err = livecheckFleet(ctx, args[1:])
 	default:
-		return fmt.Errorf("unknown livecheck %q: lab, replay or flood", args[0])
+		return fmt.Errorf("unknown livecheck %q: lab, replay, flood or fleet", args[0])
 	}
 	if err != nil {
 		return err

@@ -41,7 +41,8 @@ commands:
   rss      sample a process's VmRSS every interval until it ends
   stress   hostile inputs at two sizes each: peak memory and CPU time of ipsecmon (make stress)
   stress-gen  write one stress scenario's capture to a file
-  livecheck lab|replay|flood   assert what live ipsecmon reported (testdata/lab/live-check.sh)
+  livecheck lab|replay|flood|fleet   assert what live ipsecmon reported (testdata/lab/live-check.sh)
+  nsproxy  forward a loopback port to an address inside a network namespace (live-check's fleet)
 `
 
 func main() {
@@ -83,6 +84,8 @@ func main() {
 		err = rssCmd(ctx, os.Args[2:])
 	case "stress":
 		err = stressCmd(os.Args[2:])
+	case "nsproxy":
+		err = nsproxyCmd(ctx, os.Args[2:])
 	case "stress-gen":
 		err = stressGenCmd(os.Args[2:])
 	case "livecheck":

@@ -32,7 +32,6 @@
 #    second. Both get SIGTERM a second after the replay; `ipsecmon-lab
 #    livecheck flood` compares their drops, watch's refresh lines, the
 #    scrapes, the -w file and the time to exit.
-#
 # 4. Rate (issue 18): the highest rate without a drop that tcpdump -w
 #    /dev/null and ipsecmon stats -i (keyless, and keyed on the keyed
 #    benchgen capture) sustain at ipsecmon's default kernel buffer (32 MiB,
@@ -42,8 +41,21 @@
 #    run-queue wait and what limited it (the replay tool, the capturer's
 #    CPU, the machine's other load, or the kernel's delivery); a trial that
 #    cannot run fails the check, a rate does not.
+# 5. Fleet (issue 19): the ikev2-rekey scenario once more with
+#    fleet-hooks.sh: an exporter in each gateway's namespace (alice and bob,
+#    keyless stats -i lab0 --metrics-listen --events), forwarded to this
+#    namespace's loopback (ipsecmon-lab nsproxy), and a real Prometheus
+#    server (Debian's prometheus, config and data in the work directory,
+#    scraping both every second, with contrib/prometheus/ipsecmon.rules.yml).
+#    The event logs are moved away after round 2 and the exporters get
+#    SIGHUP. `ipsecmon-lab livecheck fleet` checks with PromQL over the HTTP
+#    API that fleet-wide sums equal the sums of both /stats.json at every
+#    quiet moment, that the tunnel's series go on across the daemons'
+#    rekeys, that the rules loaded and evaluated, that scrapes taken during
+#    traffic pass promtool check metrics, and that the event logs hold every
+#    event. About 65 s.
 #
-# About 2 minutes on 2 cores (plus building). Everything it starts is
+# About 3 minutes on 2 cores (plus building). Everything it starts is
 # stopped and every namespace it creates is removed, on any exit.
 set -euo pipefail
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,6 +72,11 @@ FLOOD_RATE=${FLOOD_RATE:-100000}
 RATE_START=${RATE_START:-50000}
 RATE_STEPS=${RATE_STEPS:-2}
 RATE_BUFFER_KIB=${RATE_BUFFER_KIB:-32768}
+# Loopback ports of the fleet step: Prometheus, and the forwarders to the
+# gateways' exporters.
+FLEET_PROM_PORT=${FLEET_PROM_PORT:-29090}
+FLEET_PORT_alice=${FLEET_PORT_alice:-29477}
+FLEET_PORT_bob=${FLEET_PORT_bob:-29478}
 OUT=""
 KEEP=0
 usage() { sed -n '2,/^set /{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
@@ -72,7 +89,7 @@ while getopts o:kh opt; do
 done
 [ "$(id -u)" = 0 ] || { echo "live-check: needs root (namespaces, capture)" >&2; exit 1; }
 need=()
-for t in tshark tcpdump curl; do command -v "$t" >/dev/null || need+=("$t"); done
+for t in tshark tcpdump curl prometheus; do command -v "$t" >/dev/null || need+=("$t"); done
 if [ ${#need[@]} -gt 0 ]; then
 	echo "live-check: installing ${need[*]}" >&2
 	export DEBIAN_FRONTEND=noninteractive
@@ -244,5 +261,58 @@ mkdir -p "$OUT/rate"
 	-start "$RATE_START" -steps "$RATE_STEPS" -capture "$WORK/bench.pcap" \
 	-keyed "$WORK/keyed.pcap" -keys "$WORK/keyed-keys.txt" -o "$OUT/rate" || status=1
 log "rate in $(($(date +%s) - t4))s"
+echo "== fleet"
+# ---- 5. a fleet: one exporter per gateway, a real Prometheus scraping both ----
+fleet_step() {
+	local t4 FL=$OUT/fleet P=$WORK/prometheus prom port i
+	t4=$(date +%s)
+	mkdir -p "$FL" "$P/data"
+	for port in "$FLEET_PROM_PORT" "$FLEET_PORT_alice" "$FLEET_PORT_bob"; do
+		if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
+			log "fleet: 127.0.0.1:$port is taken (set FLEET_PROM_PORT, FLEET_PORT_alice, FLEET_PORT_bob)"
+			return 1
+		fi
+	done
+	cat >"$P/prometheus.yml" <<-EOF
+		global:
+		  scrape_interval: 1s
+		  scrape_timeout: 900ms
+		  evaluation_interval: 1s
+		rule_files:
+		  - $REPO/contrib/prometheus/ipsecmon.rules.yml
+		scrape_configs:
+		  - job_name: ipsecmon
+		    static_configs:
+		      - targets: ['127.0.0.1:$FLEET_PORT_alice']
+		        labels: {gateway: alice}
+		      - targets: ['127.0.0.1:$FLEET_PORT_bob']
+		        labels: {gateway: bob}
+	EOF
+	prometheus --config.file "$P/prometheus.yml" --storage.tsdb.path "$P/data" \
+		--web.listen-address "127.0.0.1:$FLEET_PROM_PORT" --log.level warn 2>"$P/stderr" &
+	prom=$!
+	PIDS+=("$prom")
+	for ((i = 0; i < 100; i++)); do
+		curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$FLEET_PROM_PORT/-/ready" && break
+		kill -0 "$prom" 2>/dev/null || break
+		nap 0.1
+	done
+	curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$FLEET_PROM_PORT/-/ready" ||
+		{ log "fleet: prometheus did not start: $(tail -5 "$P/stderr")"; return 1; }
+	LAB_HOOKS=$LAB_DIR/fleet-hooks.sh FLEET_OUT=$FL FLEET_IPSECMON=$BIN/ipsecmon \
+		FLEET_PORT_alice=$FLEET_PORT_alice FLEET_PORT_bob=$FLEET_PORT_bob \
+		"$LAB_DIR/run.sh" -o "$OUT/fleet-rec" ikev2-rekey &
+	LAB_PID=$!
+	wait "$LAB_PID" || { LAB_PID=""; log "fleet: the lab scenario failed"; return 1; }
+	LAB_PID=""
+	log "fleet: scenario with two exporters and Prometheus in $(($(date +%s) - t4))s"
+	"$BIN/ipsecmon-lab" livecheck fleet -dir "$FL" -rec "$OUT/fleet-rec/ikev2-rekey" \
+		-prometheus "http://127.0.0.1:$FLEET_PROM_PORT" -ipsecmon "$BIN/ipsecmon" \
+		-rules "$REPO/contrib/prometheus/ipsecmon.rules.yml" || return 1
+	kill -TERM "$prom"
+	wait "$prom" || true
+	log "fleet in $(($(date +%s) - t4))s"
+}
+fleet_step || status=1
 log "done in $(($(date +%s) - t0))s: $([ $status = 0 ] && echo PASS || echo FAIL)"
 exit $status
