@@ -91,3 +91,37 @@ func UncheckedICV(bits int) Auth {
 	}
 	return AuthUnknown
 }
+
+// LinuxName is the XFRM name `ip xfrm state` prints for e, and whether it
+// is an "aead" (with its ICV length in bits) rather than an "enc" line.
+func (e Enc) LinuxName() (name string, aead bool, icvBits int, ok bool) {
+	for n, by := range linuxAEAD {
+		for bits, a := range by {
+			if a == e {
+				return n, true, bits, true
+			}
+		}
+	}
+	if e == EncNull {
+		return "ecb(cipher_null)", false, 0, true // the name the kernel prints; cipher_null is its alias
+	}
+	for n, a := range linuxEnc {
+		if a == e {
+			return n, false, 0, true
+		}
+	}
+	return "", false, 0, false
+}
+
+// LinuxName is the XFRM name of a and its truncation in bits, as an
+// "auth-trunc" line carries them.
+func (a Auth) LinuxName() (name string, truncBits int, ok bool) {
+	for n, t := range linuxAuth {
+		for bits, x := range t.by {
+			if x == a && a != AuthNone {
+				return n, bits, true
+			}
+		}
+	}
+	return "", 0, false
+}
