@@ -81,6 +81,18 @@ func (f *inputFlags) loadKeys(stderr io.Writer) (*keys.Set, error) {
 	return set, nil
 }
 
+// keysAndFilters loads the -k key files and builds the policy filters
+// into cfg, for the commands that run the analysis themselves.
+func (f *inputFlags) keysAndFilters(cfg *analyzer.Config, stderr io.Writer) error {
+	ks, err := f.loadKeys(stderr)
+	if err != nil {
+		return err
+	}
+	cfg.Keys = ks
+	cfg.Filters, err = f.pol.build(cfg.Me, stderr)
+	return err
+}
+
 func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.Format, []string, error) {
 	var cfg analyzer.Config
 	format, err := report.ParseFormat(f.output)

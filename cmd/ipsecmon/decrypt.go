@@ -82,13 +82,7 @@ func runDecrypt(args []string, stdout, stderr io.Writer) int {
 			return fail(fmt.Errorf("--inner-filter: %s", u[0]))
 		}
 	}
-	ks, err := in.loadKeys(stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
-		return exitUsage
-	}
-	cfg.Keys = ks
-	if cfg.Filters, err = in.pol.build(cfg.Me, stderr); err != nil {
+	if err := in.keysAndFilters(&cfg, stderr); err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return exitUsage
 	}

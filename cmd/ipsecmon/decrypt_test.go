@@ -187,6 +187,11 @@ type tsharkESP struct {
 	data     [][]byte
 }
 
+// outerESP selects ESP frames whose outer packet is no ICMP error (one
+// quotes the packet it is about, and tshark dissects a quoted ESP header
+// too, which is no ESP packet); an ICMP error inside a tunnel stays.
+const outerESP = "esp and not ip.proto#1 == 1 and not ipv6.nxt#1 == 58"
+
 func tsharkDecrypt(t *testing.T, capture, espSA string) map[int]tsharkESP {
 	t.Helper()
 	tshark, err := exec.LookPath("tshark")
@@ -204,10 +209,8 @@ func tsharkDecrypt(t *testing.T, capture, espSA string) map[int]tsharkESP {
 	if err := os.WriteFile(filepath.Join(home, "wireshark", "esp_sa"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// An ICMP error quotes the packet it is about: tshark dissects a
-	// quoted ESP header too, which is no ESP packet.
 	cmd := exec.Command(tshark, "-n", "-r", capture, "-o", "esp.enable_encryption_decode:TRUE", "-o", "esp.enable_authentication_check:TRUE",
-		"-Y", "esp and not icmp.type == 3 and not icmpv6.type == 1",
+		"-Y", outerESP,
 		"-T", "fields", "-E", "occurrence=a", "-E", "aggregator=|", "-e", "frame.number", "-e", "esp.spi", "-e", "esp.sequence", "-e", "esp.protocol", "-e", "esp.contained_data")
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home, "HOME="+home)
 	out, err := cmd.Output()

@@ -261,6 +261,9 @@ func newExampleFixtures(t *testing.T, root string) *exampleFixtures {
 		// Files the examples write (decrypt -w, keys --out).
 		"plain.pcapng":              filepath.Join(dir, "plain.pcapng"),
 		"icmp.pcapng":               filepath.Join(dir, "icmp.pcapng"),
+		"esp_sa.txt":                filepath.Join(dir, "esp_sa.txt"),
+		"secrets.txt":               filepath.Join(dir, "secrets.txt"),
+		"ikev2.txt":                 filepath.Join(dir, "ikev2.txt"),
 		"after.txt":                 after,
 		"after-list-sas.txt":        after,
 		"before.txt":                before,
@@ -331,6 +334,10 @@ func (fx *exampleFixtures) substitute(t *testing.T, ex example, args []string) [
 	}
 	out := make([]string, len(args))
 	for i, a := range args {
+		if i > 0 && args[i-1] == "--format" { // keys --format esp_sa names a format, not the file
+			out[i] = a
+			continue
+		}
 		parts := strings.Split(a, ",") // FILE,FILE for one host
 		for j := range parts {
 			parts[j] = one(parts[j])

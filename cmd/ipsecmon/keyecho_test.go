@@ -9,7 +9,7 @@ import (
 )
 
 // TestMalformedKeyFilesNeverEchoed: every malformed key file of
-// internal/badkeys given to stats, sas and decrypt on a capture with ESP:
+// internal/badkeys given to stats, sas, decrypt and keys on a capture with ESP:
 // nothing the program writes (stdout and stderr, text and JSON, and the
 // packet comments of decrypt's file) shows a piece of the keys (issue 12:
 // key bytes reached journald through error messages).
@@ -27,6 +27,9 @@ func TestMalformedKeyFilesNeverEchoed(t *testing.T) {
 			{"sas", "-r", capture, "-k", path, "--me", "10.0.0.1", "-o", "json"},
 			{"decrypt", "-r", capture, "-k", path, "--me", "10.0.0.1", "-w", plain, "--keep-undecrypted", "--all"},
 			{"decrypt", "-r", capture, "-k", path, "-w", plain, "-o", "json"},
+			// keys prints keys into its file, by request; never on stderr.
+			{"keys", "-r", capture, "-k", path, "--format", "native", "-w", filepath.Join(dir, "out.keys")},
+			{"keys", "-r", capture, "-k", path, "--format", "tcpdump", "-w", filepath.Join(dir, "out.keys")},
 		} {
 			os.Remove(plain)
 			stdout, stderr, _ := runCmd(t, args...)

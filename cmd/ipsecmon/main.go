@@ -35,6 +35,7 @@ var commands = []command{
 	reportCmd.command(),
 	{"watch", "live view of a gateway: statistics with rates, busiest SAs and tunnels, events, drops", runWatch},
 	{"decrypt", "write the decrypted traffic to pcapng: inner packets with SPI, sequence and direction", runDecrypt},
+	{"keys", "export every key known for the capture's SAs (given or derived from IKE) for Wireshark, tcpdump or ip xfrm", runKeys},
 }
 
 func main() {
