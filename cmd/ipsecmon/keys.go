@@ -41,7 +41,9 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&format, "format", "", "the format to write: "+strings.Join(keyexport.Formats, ", ")+" (required)")
 	fs.BoolVar(&force, "force", false, "write the keys to standard output even when it is a terminal")
 	fs.Lookup("write").Usage = "file to write the keys to (created with mode 0600); standard output without it"
-	for _, name := range []string{"expect", "policy", "dns", "dhcp", "wins", "gateway", "system-keywords", "weight", "rotate-size", "output", "events"} {
+	// Flags of the views and of live capture, which keys has no use for.
+	for _, name := range []string{"expect", "policy", "dns", "dhcp", "wins", "gateway", "system-keywords", "weight", "rotate-size", "output", "events",
+		"events-rotate-size", "events-keep", "interface", "snaplen", "no-promisc", "immediate", "buffer-size", "duration", "metrics-listen", "metrics-max-tunnels"} {
 		fs.MarkHidden(name)
 	}
 	if done, st := parseFlags(fs, args, stdout, stderr); done {
