@@ -191,6 +191,9 @@ func offerText(m policy.SecurityMethod) string {
 		}
 		om.Encryption = []string{m.Enc.DisplayKey(bits)}
 		auth(m.Auth)
+		if m.Enc.AEAD() && (m.Auth == algo.AuthUnknown || m.Auth == algo.AuthNone) {
+			om.Integrity = append(om.Integrity, om.Encryption[0]) // its own integrity, as offers seen say
+		}
 	}
 	if m.PFSGroup != 0 {
 		om.PFS = []string{algo.DHGroup(m.PFSGroup).Display()}

@@ -3,6 +3,7 @@ package ikestate
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strings"
 
 	"ipsecmon/decode/ike"
@@ -14,7 +15,8 @@ func (m Method) String() string {
 	if len(m.Encryption) > 0 {
 		parts = append(parts, strings.Join(m.Encryption, "/"))
 	}
-	if len(m.Integrity) > 0 {
+	// A combined-mode cipher's integrity is itself: said once.
+	if len(m.Integrity) > 0 && !slices.Equal(m.Integrity, m.Encryption) {
 		parts = append(parts, strings.Join(m.Integrity, "/"))
 	}
 	if len(m.PFS) > 0 {

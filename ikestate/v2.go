@@ -518,7 +518,27 @@ func methodV2(p ike.Proposal) Method {
 			}
 		}
 	}
+	if p.Protocol != ike.ProtoISAKMP && len(m.Integrity) == 0 && aeadOnly(p) {
+		// A combined-mode cipher is its own integrity (RFC 4106 §1, RFC
+		// 7296 §3.3: no INTEG transform with it): named as the SA view
+		// names an AEAD SA's ESP Integrity.
+		m.Integrity = m.Encryption
+	}
 	return m
+}
+
+// aeadOnly: every encryption transform of p is a combined-mode cipher.
+func aeadOnly(p ike.Proposal) bool {
+	n := 0
+	for _, tr := range p.Transforms {
+		if tr.Type == ike.TransformENCR {
+			if !algo.EncFromIKEv2(tr.ID).AEAD() {
+				return false
+			}
+			n++
+		}
+	}
+	return n > 0
 }
 
 // childFromV2 creates the pair of a completed IKE_AUTH or CREATE_CHILD_SA:

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -686,14 +687,29 @@ func TestOneVocabulary(t *testing.T) {
 	if !found {
 		t.Errorf("no SA row with spi_in %s", childFact.SPIs["bob"].In)
 	}
+	// The facts' CHILD suite has integ none: AES-GCM is its own integrity,
+	// which policies names as the SA view does.
 	var pols []struct {
 		Chosen []struct {
 			Encryption []string `json:"encryption"`
+			Integrity  []string `json:"integrity"`
 		} `json:"chosen"`
 	}
 	out, _, _ = runCmd(t, "policies", "-r", capture, "-k", keyFile, "-q", "-o", "json")
-	if json.Unmarshal([]byte(out), &pols) != nil || len(pols) == 0 || len(pols[0].Chosen) == 0 || pols[0].Chosen[0].Encryption[0] != wantChild {
-		t.Errorf("policies: chosen %+v, want %s", pols, wantChild)
+	if json.Unmarshal([]byte(out), &pols) != nil || len(pols) == 0 || len(pols[0].Chosen) == 0 ||
+		!slices.Equal(pols[0].Chosen[0].Encryption, []string{wantChild}) || !slices.Equal(pols[0].Chosen[0].Integrity, []string{wantChild}) {
+		t.Errorf("policies: chosen %+v, want encryption and integrity %s", pols, wantChild)
+	}
+	// A configured policy that does not offer it (ikev2-tunnel's offers
+	// AES-CBC-128/SHA-256 only) names what was negotiated outside it in
+	// the same words, the cipher once.
+	var conf []struct {
+		NotOffered []string `json:"negotiated_not_offered"`
+	}
+	out, _, _ = runCmd(t, "policies", "-r", capture, "-k", keyFile, "-q", "-o", "json", "--me", "198.51.100.2",
+		"--policy", labConfig(t, "ikev2-tunnel", "bob"))
+	if json.Unmarshal([]byte(out), &conf) != nil || len(conf) != 1 || !slices.Equal(conf[0].NotOffered, []string{"ESP " + wantChild, "ESP " + wantChild + " PFS ECP-256"}) {
+		t.Errorf("policies --policy ikev2-tunnel: %+v; want ESP %s, and with PFS ECP-256 (the facts' rekeys)", conf, wantChild)
 	}
 }
 
