@@ -270,3 +270,63 @@ func TestKeysRefuseTerminal(t *testing.T) {
 		t.Errorf("to a pipe: exit %d, %q, %s", code, out, stderr2)
 	}
 }
+
+// tsharkIKEDecrypted counts the IKE messages tshark decrypts in a capture
+// with one Wireshark IKE table: IKEv2's "Decrypted Data" subtrees; for
+// IKEv1, which shows the decrypted payloads in place, the Hash payloads
+// (in Main Mode every one is encrypted: messages 5 and 6, Quick Mode,
+// Informational).
+func tsharkIKEDecrypted(t *testing.T, capture, table, file string) int {
+	t.Helper()
+	tshark, err := exec.LookPath("tshark")
+	if err != nil {
+		t.Skip("tshark not installed")
+	}
+	home := t.TempDir()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(home, "wireshark"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "wireshark", table), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(tshark, "-n", "-r", capture, "-V")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+home, "HOME="+home)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("tshark: %v", err)
+	}
+	if table == "ikev1_decryption_table" {
+		return strings.Count(string(out), "Payload: Hash (8)")
+	}
+	return strings.Count(string(out), "Decrypted Data")
+}
+
+// `keys --format ikev1|ikev2` lets tshark decrypt as many IKE messages as
+// the table the lab wrote from charon's own log does (and the lab's
+// Main Mode and IKEv2 recordings have encrypted messages).
+func TestLabKeysIKETablesLetTsharkDecrypt(t *testing.T) {
+	dir, scenarios := labScenarios(t)
+	for _, c := range []struct{ scenario, format, table string }{
+		{"ikev1-rekey", "ikev1", "ikev1_decryption_table"},
+		{"ikev2-rekey", "ikev2", "ikev2_decryption_table"},
+	} {
+		if !slices.Contains(scenarios, c.scenario) {
+			continue
+		}
+		t.Run(c.scenario, func(t *testing.T) {
+			d := filepath.Join(dir, c.scenario)
+			capture := filepath.Join(d, "capture.pcap")
+			keys, _ := pfsKeys(t, d)
+			got := tsharkIKEDecrypted(t, capture, c.table, exportKeys(t, capture, keys, c.format))
+			want := tsharkIKEDecrypted(t, capture, c.table, filepath.Join(d, c.table))
+			none := tsharkIKEDecrypted(t, capture, c.table, writeKeys(t, "empty", "\n"))
+			if got != want || want <= none {
+				t.Errorf("tshark decrypts %d IKE messages with the export, %d with the lab's table, %d with none", got, want, none)
+			}
+		})
+	}
+}
