@@ -77,24 +77,7 @@ type labFacts struct {
 // labScenarios lists the recorded scenarios: $IPSECMON_LAB_DIR, or
 // testdata/pcaps/lab in the repository.
 func labScenarios(t *testing.T) []string {
-	t.Helper()
-	dir := os.Getenv("IPSECMON_LAB_DIR")
-	if dir == "" {
-		root, err := testcorpus.RepoRoot()
-		if err != nil {
-			t.Skip("no repository root")
-		}
-		dir = filepath.Join(root, "testdata", "pcaps", "lab")
-	}
-	facts, _ := filepath.Glob(filepath.Join(dir, "*", "facts.json"))
-	if len(facts) == 0 {
-		t.Skipf("no lab recordings in %s", dir)
-	}
-	var out []string
-	for _, f := range facts {
-		out = append(out, filepath.Dir(f))
-	}
-	return out
+	return testcorpus.LabRecordings(t)
 }
 
 func readFacts(t *testing.T, dir string) *labFacts {
