@@ -47,7 +47,11 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.me, "me", nil, "address or CIDR of this computer (decides sent/received and Me/Peer); repeatable; default: the endpoint of the most SAs")
 	fs.IntVar(&f.replayWindow, "replay-window", analyzer.DefaultReplayWindow, "anti-replay window size in packets (RFC 4303 §3.4.3) of SAs whose key entry gives none")
 	fs.StringVar(&f.replayMemory, "replay-memory", "64MiB", "memory for replay windows over 64 packets (size/4 bytes per SA); packets of SAs beyond it are counted as untracked (0: no cap)")
-	fs.StringVarP(&f.output, "output", "o", "table", "output format: table, json or csv")
+	format, usage := "table", "output format: table, json or csv"
+	if f.html {
+		format, usage = "html", "output format: html (standard output; --html FILE for a file)"
+	}
+	fs.StringVarP(&f.output, "output", "o", format, usage)
 	fs.BoolVarP(&f.quiet, "quiet", "q", false, "no progress bar and no per-packet messages on stderr")
 	fs.StringArrayVar(&f.expect, "expect", nil, "compare the result with a stored '-o json' output and exit 1 on any difference; repeatable")
 	fs.StringVar(&f.events.name, "events", "", "write SA lifecycle events and anomalies as JSON lines (README: event schema) to FILE (- for stdout); a live run appends, SIGHUP reopens FILE")
