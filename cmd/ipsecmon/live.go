@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -382,7 +383,14 @@ func (s *liveSession) stop() {
 		<-s.live.Done()
 	}
 	if s.srv != nil {
-		s.srv.Close()
+		// A scrape already being answered gets its answer; a scraper that
+		// keeps going past that is refused, and the deadline keeps a stuck
+		// client from holding up the exit.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		if s.srv.Shutdown(ctx) != nil {
+			s.srv.Close()
+		}
+		cancel()
 	}
 	if s.writer != nil {
 		if err := s.writer.Close(); err != nil {

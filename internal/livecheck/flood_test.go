@@ -94,3 +94,33 @@ func TestSharedLimitsDiffer(t *testing.T) {
 		t.Errorf("differing hits: %v", p)
 	}
 }
+
+func TestScrapeProblems(t *testing.T) {
+	ok := func(start float64) scrape { return scrape{start, start + 0.1, 200} }
+	every := func(n int) []scrape {
+		var s []scrape
+		for i := range n {
+			s = append(s, ok(float64(i)))
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name    string
+		scrapes []scrape
+		term    float64
+		probs   int
+		excused int
+	}{
+		{"one a second", every(8), 9, 0, 0},
+		{"refused before SIGTERM", append(every(8), scrape{8.2, 8.3, 0}), 9, 1, 0},
+		{"cut by the shutdown", append(every(8), scrape{8.9, 9.05, 0}), 9, 0, 1},
+		{"SIGTERM time unknown", append(every(8), scrape{8.9, 9.05, 0}), 0, 1, 0},
+		{"too few answered", append(every(3), scrape{3, 3.1, 500}), 9, 2, 0},
+		{"slow", append(every(7), scrape{7, 9.5, 200}), 10, 1, 0},
+	} {
+		probs, _, excused := scrapeProblems(tc.scrapes, tc.term, 8, time.Second)
+		if len(probs) != tc.probs || excused != tc.excused {
+			t.Errorf("%s: %v, %d excused; want %d problems, %d excused", tc.name, probs, excused, tc.probs, tc.excused)
+		}
+	}
+}

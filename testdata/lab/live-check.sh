@@ -240,6 +240,7 @@ flood_run() { # NAME IPSECMON-ARGS...
 	ip netns exec "$TX" "$BIN/ipsecmon-lab" replay -i tx0 -rate "$FLOOD_RATE" -loops "$FLOOD_LOOPS" -o "$d/replay.json" "$WORK/flood.pcap"
 	nap 1
 	t=$(date +%s.%N)
+	echo "$t" >"$d/term.txt"
 	kill -TERM "$p"
 	wait "$p" || rc=$?
 	e=$(date +%s.%N)
