@@ -403,6 +403,8 @@ func TestHTMLOnlyForReport(t *testing.T) {
 		{[]string{"stats", "-q", "-r", pcap, "-o", "html"}, exitUsage},
 		{[]string{"findings", "-q", "-r", pcap, "-o", "html"}, exitUsage},
 		{[]string{"report", "-q", "-r", pcap, "-o", "json"}, exitUsage},
+		{[]string{"report", "-q", "-r", pcap, "-o", "table"}, exitUsage},
+		{[]string{"report", "-q", "-r", pcap, "-o", "csv"}, exitUsage},
 		{[]string{"report", "-q", "-r", pcap, "-o", "html"}, exitOK},
 	} {
 		out, stderr, code := runCmd(t, c.args...)

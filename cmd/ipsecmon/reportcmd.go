@@ -27,7 +27,7 @@ var reportCmd = &analysis{
 	own: func(fs *pflag.FlagSet) prepare {
 		file := fs.String("html", "", "write the HTML report to FILE instead of standard output")
 		return func(s *setup) (view, error) {
-			if s.format != report.Table && s.format != report.HTML {
+			if s.format != report.HTML {
 				return nil, flagError(fmt.Errorf("-o %s: the report is HTML (-o html, or --html FILE)", s.format))
 			}
 			rec := record(s.cfg)
