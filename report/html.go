@@ -703,7 +703,9 @@ func (h Page) otherAnomalies(keyOf map[analyzer.SAKey]int, axis chart.Axis) temp
 	return template.HTML(tl.SVG())
 }
 
-// saTable is the SA view's default columns, the busiest rows first.
+// saTable is the SA view's default columns and the SPIs, the busiest rows
+// first: the SPIs name the timeline's lanes and are what a reader takes to
+// Wireshark, ip xfrm or swanctl, so a row must be findable by them.
 func saTable(s *analyzer.Snapshot) ([]string, []bool, [][]string, int) {
 	rows := slices.Clone(s.Rows)
 	slices.SortStableFunc(rows, func(x, y *analyzer.QuickModeSA) int { return cmp.Compare(rowBytes(y), rowBytes(x)) })
@@ -713,7 +715,10 @@ func saTable(s *analyzer.Snapshot) ([]string, []bool, [][]string, int) {
 		rows = rows[:MaxReportSARows]
 	}
 	analyzer.SortRowsByFirstSeen(rows)
-	cols, _ := SAColumns.Select(nil, false)
+	cols, err := SAColumns.Select([]string{"+spi_in", "+spi_out"}, false)
+	if err != nil {
+		panic(err) // the column keys are this package's own
+	}
 	header := make([]string, len(cols))
 	right := make([]bool, len(cols))
 	for i, c := range cols {

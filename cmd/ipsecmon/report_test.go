@@ -168,6 +168,35 @@ func checkReportInChromium(t *testing.T, dir string, screenshot bool) {
 			}
 		}
 	}
+	// Each pair is a row of the SA table with bob's SPIs in its SPI In and
+	// SPI Out cells.
+	i = strings.Index(dom, `<table class="sas">`)
+	if i < 0 {
+		t.Fatal("no SA table")
+	}
+	table := dom[i : i+strings.Index(dom[i:], "</table>")]
+	cell := regexp.MustCompile(`<t[hd][^>]*>([^<]*)</t[hd]>`)
+	var rows [][]string
+	for _, tr := range strings.Split(table, "<tr>")[1:] {
+		var cells []string
+		for _, m := range cell.FindAllStringSubmatch(tr, -1) {
+			cells = append(cells, m[1])
+		}
+		rows = append(rows, cells)
+	}
+	in, out := slices.Index(rows[0], "SPI In"), slices.Index(rows[0], "SPI Out")
+	if in < 0 || out < 0 {
+		t.Fatalf("SA table header %q: no SPI In / SPI Out", rows[0])
+	}
+	for _, id := range f.Tunnels[0].ChildSAs {
+		for _, c := range f.ChildSAs {
+			if c.ID == id && !slices.ContainsFunc(rows[1:], func(r []string) bool {
+				return len(r) > max(in, out) && r[in] == c.SPIs["bob"].In && r[out] == c.SPIs["bob"].Out
+			}) {
+				t.Errorf("%s: no SA table row with SPI In %s and SPI Out %s", id, c.SPIs["bob"].In, c.SPIs["bob"].Out)
+			}
+		}
+	}
 	if !screenshot {
 		return
 	}
