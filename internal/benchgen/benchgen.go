@@ -27,6 +27,12 @@ import (
 type Spec struct {
 	Packets int
 	Pairs   int // SA pairs; the capture has 2*Pairs unidirectional SAs
+	// Host numbers the host whose traffic the capture holds, 0 to 127:
+	// host h is 10.2h.0.1 and its gateways 10.2h+1.x.y, so that captures of
+	// different hosts share no address (issue 18's many files).
+	Host int
+	// Start is the first packet's time (zero: 27 November 2026).
+	Start time.Time
 }
 
 // Default is the size `make bench` uses: 200,000 packets over 400 SAs.
@@ -39,7 +45,7 @@ func Write(path string, s Spec) (frames int, bytes int64, err error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	return writeFrames(path, rng, s, []int{64, 96, 128, 1200, 1400}, func(sa int, seq uint64, n int) []byte {
 		pair := sa / 2
-		src, dst := endpoints(sa)
+		src, dst := endpoints(s.Host, sa)
 		spi := uint32(0xc0000000) | uint32(sa)
 		switch pair % 3 {
 		case 0:
@@ -63,7 +69,7 @@ func WriteKeyed(path, keyPath string, s Spec) (frames int, bytes int64, err erro
 	for sa := range sealers {
 		spi := uint32(0xc0000000) | uint32(sa)
 		pair := sa / 2
-		_, dst := endpoints(sa)
+		_, dst := endpoints(s.Host, sa)
 		key := make([]byte, 20)
 		auth := make([]byte, 32)
 		for i := range key {
@@ -89,7 +95,7 @@ func WriteKeyed(path, keyPath string, s Spec) (frames int, bytes int64, err erro
 	}
 	return writeFrames(path, rng, s, []int{40, 72, 120, 1100, 1300}, func(sa int, seq uint64, n int) []byte {
 		pair := sa / 2
-		src, dst := endpoints(sa)
+		src, dst := endpoints(s.Host, sa)
 		inner := pb.Cat(pb.IPv4(17, [4]byte{192, 168, 1, byte(pair)}, [4]byte{192, 168, 2, 1}, 8+n, 0), pb.UDP(5000, 5001, n), make([]byte, n))
 		esp := sealers[sa].Seal(seq, inner, 4, pb.NoFault)
 		if pair%2 == 1 {
@@ -99,13 +105,13 @@ func WriteKeyed(path, keyPath string, s Spec) (frames int, bytes int64, err erro
 	})
 }
 
-// endpoints gives the outer addresses of unidirectional SA sa: pair sa/2
-// runs between this host, 10.0.0.1, and gateway 10.1.x.y; even SAs are
-// outbound, odd ones inbound.
-func endpoints(sa int) (src, dst [4]byte) {
+// endpoints gives the outer addresses of unidirectional SA sa of host 0:
+// pair sa/2 runs between this host, 10.0.0.1, and gateway 10.1.x.y (host
+// h: 10.2h.0.1 and 10.2h+1.x.y); even SAs are outbound, odd ones inbound.
+func endpoints(host, sa int) (src, dst [4]byte) {
 	pair := sa / 2
-	me := [4]byte{10, 0, 0, 1}
-	gw := [4]byte{10, 1, byte(pair >> 8), byte(pair)}
+	me := [4]byte{10, byte(2 * host), 0, 1}
+	gw := [4]byte{10, byte(2*host + 1), byte(pair >> 8), byte(pair)}
 	if sa%2 == 1 {
 		return gw, me
 	}
@@ -135,6 +141,9 @@ func writeFramesGap(path string, rng *rand.Rand, s Spec, sizes []int, gap time.D
 	}
 	seq := make([]uint64, 2*s.Pairs)
 	t := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC)
+	if !s.Start.IsZero() {
+		t = s.Start
+	}
 	for i := 0; i < s.Packets; i++ {
 		sa := rng.IntN(2 * s.Pairs)
 		seq[sa]++
@@ -200,7 +209,7 @@ func WriteMixed(path, keyPath string, s Spec, gap time.Duration) (frames int, by
 	for sa := range sealers {
 		spi := uint32(0xd0000000) | uint32(sa)
 		pair := sa / 2
-		_, dst := endpoints(sa)
+		_, dst := endpoints(s.Host, sa)
 		su := MixedSuites[pair%len(MixedSuites)]
 		m := &mixedSealer{suite: su, spi: spi, encKey: randBytes(rng, su.EncKey), authKey: randBytes(rng, su.AuthKey), udp: pair%2 == 1 && !su.AH}
 		sealers[sa] = m
@@ -227,7 +236,7 @@ func WriteMixed(path, keyPath string, s Spec, gap time.Duration) (frames int, by
 	}
 	return writeFramesGap(path, rng, s, []int{40, 72, 120, 1100, 1300}, gap, func(sa int, seq uint64, n int) []byte {
 		pair := sa / 2
-		src, dst := endpoints(sa)
+		src, dst := endpoints(s.Host, sa)
 		inner := pb.Cat(pb.IPv4(17, [4]byte{192, 168, 1, byte(pair)}, [4]byte{192, 168, 2, 1}, 8+n, 0), pb.UDP(5000, 5001, n), make([]byte, n))
 		return sealers[sa].packet(src, dst, uint32(seq), inner)
 	})
