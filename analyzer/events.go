@@ -211,12 +211,15 @@ func (a *Analyzer) flushBursts() {
 
 // Finish ends the input: pending anomaly counts are reported, and the IKE
 // tracker closes open negotiations and expires pairs whose lifetime ran out.
-func (a *Analyzer) Finish() {
+func (a *Analyzer) Finish() { a.finish(a.end) }
+
+// finish is Finish with the input ending at end (Unix ns; 0: no packet).
+func (a *Analyzer) finish(endNS int64) {
 	a.flush()
 	a.flushBursts()
 	if a.tracker != nil {
-		end := time.Unix(0, a.end).UTC()
-		if a.end == 0 {
+		end := time.Unix(0, endNS).UTC()
+		if endNS == 0 {
 			end = time.Time{}
 		}
 		a.tracker.Finish(end)
