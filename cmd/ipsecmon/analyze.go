@@ -38,12 +38,15 @@ type inputFlags struct {
 	workers      int
 	numeric      bool
 	pol          policyFlags
+	// concurrentFiles: auto (files whose SAs cannot interact are read at
+	// once), off (in order), verbose (auto, saying which on stderr).
+	concurrentFiles string
 	// html: the command writes HTML (-o html is accepted).
 	html bool
 }
 
 func (f *inputFlags) register(fs *pflag.FlagSet) {
-	fs.StringArrayVarP(&f.reads, "read", "r", nil, "capture file to read (pcap, pcapng, gzip-compressed or not; - for stdin); repeatable, read in order")
+	fs.StringArrayVarP(&f.reads, "read", "r", nil, "capture file to read (pcap, pcapng, gzip-compressed or not; - for stdin); repeatable: figures as if read in order, files of different hosts analysed at once (README: Many files)")
 	fs.StringArrayVar(&f.me, "me", nil, "address or CIDR of this computer (decides sent/received and Me/Peer); repeatable; default: the endpoint of the most SAs")
 	fs.IntVar(&f.replayWindow, "replay-window", analyzer.DefaultReplayWindow, "anti-replay window size in packets (RFC 4303 §3.4.3) of SAs whose key entry gives none")
 	fs.StringVar(&f.replayMemory, "replay-memory", "64MiB", "memory for replay windows over 64 packets (size/4 bytes per SA); packets of SAs beyond it are counted as untracked (0: no cap)")
@@ -63,6 +66,8 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "cores that verify and decrypt (each SA stays on one; the figures do not depend on this)")
 	fs.BoolVarP(&f.numeric, "numeric", "n", false, "addresses and ports as numbers: always so (ipsecmon never resolves names); accepted as tcpdump's -n")
 	f.pol.register(fs)
+	fs.StringVar(&f.concurrentFiles, "concurrent-files", "auto", "auto: analyse -r files of different hosts at once (README: Many files); off: always in order; verbose: auto, saying which on stderr")
+	fs.MarkHidden("concurrent-files")
 }
 
 // loadKeys reads every --keys file. Key bytes never reach a message.
@@ -137,6 +142,11 @@ func (f *inputFlags) config(args []string, live bool) (analyzer.Config, report.F
 		cfg.RekeyedDeleteDelay = f.rekeyedDelay
 	}
 	cfg.Workers = f.workers
+	switch f.concurrentFiles {
+	case "auto", "off", "verbose":
+	default:
+		return cfg, "", nil, fmt.Errorf("--concurrent-files %q: want auto, off or verbose", f.concurrentFiles)
+	}
 	inputs := append(append([]string(nil), f.reads...), args...)
 	switch {
 	case live && len(inputs) > 0:
@@ -222,6 +232,12 @@ func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return report.Run{}, exitUsage
 	}
+	if !lf.live() {
+		if r, ok := in.concurrent(cfg, inputs, lf, stderr); ok {
+			warnIKEKeys(r, stderr)
+			return r, exitOK
+		}
+	}
 	run := in.newRun(cfg, stderr)
 	if !lf.live() {
 		r, status := in.analyse(run, inputs, lf, stderr)
@@ -239,6 +255,52 @@ func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string
 	r.Capture = captureStats(ifs)
 	warnIKEKeys(r, stderr)
 	return r, exitOK
+}
+
+// concurrent analyses the -r files at once when they qualify
+// (pipeline.Files says when): false to read them in order. Only files that
+// can be opened again qualify (the sequential run reads them anew when
+// they turn out to interact), and only runs that write nothing while
+// reading (-w, --events) or select frames (-f, -c).
+func (f *inputFlags) concurrent(cfg analyzer.Config, inputs []string, lf *liveFlags, stderr io.Writer) (report.Run, bool) {
+	why := ""
+	switch {
+	case f.concurrentFiles == "off" || len(inputs) < 2:
+		return report.Run{}, false
+	case lf.write != "" || lf.count > 0 || lf.bpf != nil:
+		why = "-w, -c or -f"
+	case f.log != nil && (f.log.w != nil || f.log.keep > 0) || cfg.OnEvent != nil || cfg.OnAccepted != nil || cfg.OnOpened != nil:
+		// (The log that writes nowhere gets no events: they change no
+		// figure, Frozen leaves the analyzer's events out.)
+		why = "events are written in the order of the run"
+	case cfg.IdleTimeout > 0 || cfg.EvictEnded > 0:
+		why = "--idle-timeout or --evict-ended"
+	}
+	for _, name := range inputs {
+		if why != "" {
+			break
+		}
+		if st, err := os.Stat(name); name == "-" || err != nil || !st.Mode().IsRegular() {
+			why = name + " is not a regular file"
+		}
+	}
+	var r report.Run
+	if why == "" {
+		fz, st, err := pipeline.Files(cfg, inputs, max(cfg.Workers, 1))
+		if err == nil {
+			r = report.Run{Snap: fz.Snapshot(), Input: st}
+		} else {
+			why = strings.TrimPrefix(err.Error(), analyzer.ErrInteract.Error()+": ")
+		}
+	}
+	if f.concurrentFiles == "verbose" {
+		if why == "" {
+			fmt.Fprintf(stderr, "ipsecmon: %d files analysed concurrently\n", len(inputs))
+		} else {
+			fmt.Fprintf(stderr, "ipsecmon: files analysed in order: %s\n", why)
+		}
+	}
+	return r, why == ""
 }
 
 // warnIKEKeys says which IKE SAs' key entries failed on every message: a

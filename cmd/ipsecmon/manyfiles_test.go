@@ -1,0 +1,304 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"ipsecmon/internal/benchgen"
+)
+
+// TestManyFilesConcurrent: -r files of different hosts are analysed at
+// once, and every view's JSON equals the one of the same files read in
+// order (--concurrent-files off: the oracle is the sequential run, which
+// the rest of the suite checks against tshark, the lab's daemons and hand
+// counts). Files of the same hosts fall back to the order, with the same
+// figures. Whether a set really is of different hosts is read from the
+// files with gopacket here, not with ipsecmon; whether the run really went
+// concurrent, from --concurrent-files verbose.
+func TestManyFilesConcurrent(t *testing.T) {
+	dir := t.TempDir()
+	lab := func(name string) string { return filepath.Join("..", "..", "testdata", "pcaps", "lab", name) }
+	host := func(name string, s benchgen.Spec, keyed bool) (string, string) {
+		p := filepath.Join(dir, name+".pcap")
+		if !keyed {
+			if _, _, err := benchgen.Write(p, s); err != nil {
+				t.Fatal(err)
+			}
+			return p, ""
+		}
+		k := filepath.Join(dir, name+".keys")
+		if _, _, err := benchgen.WriteKeyed(p, k, s); err != nil {
+			t.Fatal(err)
+		}
+		return p, k
+	}
+	small := func(h int) benchgen.Spec { return benchgen.Spec{Packets: 2000, Pairs: 12, Host: h} }
+	h1, _ := host("h1", small(1), false)
+	h2, _ := host("h2", small(2), false)
+	h3, _ := host("h3", small(3), false)
+	k1, k1keys := host("k1", small(1), true)
+	k2, k2keys := host("k2", small(2), true)
+	// A day after the lab's recordings: their CHILD and IKE SAs' lifetimes
+	// run out within the run, which a part that ended at its own last
+	// packet would not see.
+	later := small(4)
+	later.Start = time.Date(2026, 12, 8, 0, 0, 0, 0, time.UTC)
+	h4later, _ := host("h4later", later, false)
+	rekey := lab("ikev2-rekey")
+	v1 := lab("ikev1-rekey")
+	halfA, halfB := splitCapture(t, filepath.Join(rekey, "capture.pcap"), filepath.Join(dir, "rekey"))
+	// Its first half ends before the Deletes (at the end of the
+	// recording): its CHILD SAs are still active, their negotiated
+	// lifetimes shorter than a day.
+	v1Half, _ := splitCapture(t, filepath.Join(v1, "capture.pcap"), filepath.Join(dir, "v1"))
+	if out, _, _ := runCmd(t, "sas", "-o", "json", "-r", v1Half, "-k", filepath.Join(v1, "keys.txt")); strings.Count(out, `"state": "active"`) != 2 {
+		t.Fatalf("the first half of ikev1-rekey alone: want its two Quick Mode pairs active:\n%s", out)
+	}
+
+	for _, c := range []struct {
+		name       string
+		files      []string
+		keys       []string
+		concurrent bool   // expected: the run goes concurrent
+		why        string // else: the reason given
+		// expired: rows of the sas view (pairs) expired, when not 0: their
+		// negotiated lifetime ran out before the run's last packet.
+		expired int
+		policy  string // --policy (the filters view too)
+	}{
+		{name: "two hosts", files: []string{h1, h2}, concurrent: true},
+		{name: "four hosts", files: []string{h1, h2, h3, h4later}, concurrent: true},
+		{name: "two hosts keyed", files: []string{k1, k2}, keys: []string{k1keys, k2keys}, concurrent: true},
+		{name: "IKE with keys, then a host", files: []string{filepath.Join(rekey, "capture.pcap"), k1}, keys: []string{filepath.Join(rekey, "keys.txt"), k1keys}, concurrent: true, policy: labConfig(t, "ikev2-rekey", "bob")},
+		{name: "a host, then IKEv1", files: []string{h2, filepath.Join(v1, "capture.pcap")}, keys: []string{filepath.Join(v1, "keys.txt")}, concurrent: true},
+		{name: "IKE, then a host a day later", files: []string{filepath.Join(v1, "capture.pcap"), h4later, h1}, keys: []string{filepath.Join(v1, "keys.txt")}, concurrent: true},
+		{name: "IKE cut before its Deletes, a host a day later", files: []string{v1Half, h4later}, keys: []string{filepath.Join(v1, "keys.txt")}, concurrent: true, expired: 2},
+		{name: "IKE without keys, a day later", files: []string{filepath.Join(rekey, "capture.pcap"), h4later}, concurrent: true},
+		{name: "one capture split in two", files: []string{halfA, halfB}, keys: []string{filepath.Join(rekey, "keys.txt")}, why: "address 198.51.100.", policy: labConfig(t, "ikev2-rekey", "bob")},
+		{name: "two recordings of the same hosts", files: []string{filepath.Join(rekey, "capture.pcap"), filepath.Join(v1, "capture.pcap")}, why: "address 198.51.100."},
+		{name: "same host twice", files: []string{h1, h1}, why: "address 10."},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			disjoint := disjointHosts(t, c.files)
+			if disjoint != c.concurrent {
+				t.Fatalf("the files' addresses are disjoint: %v, the case expects a concurrent run: %v", disjoint, c.concurrent)
+			}
+			var args []string
+			for _, f := range c.files {
+				args = append(args, "-r", f)
+			}
+			if len(c.keys) > 0 {
+				k := filepath.Join(t.TempDir(), "keys")
+				var all []byte
+				for _, f := range c.keys {
+					b, err := os.ReadFile(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					all = append(append(all, b...), '\n')
+				}
+				if err := os.WriteFile(k, all, 0o600); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "-k", k)
+			}
+			cmds := []string{"stats", "sas", "tunnels", "mmsas", "policies", "findings"}
+			if c.policy != "" {
+				args = append(args, "--policy", c.policy)
+				cmds = append(cmds, "filters")
+			}
+			for _, cmd := range cmds {
+				a := append([]string{cmd, "-o", "json"}, args...)
+				want, wantErr, wantCode := runCmd(t, append(a, "--concurrent-files", "off")...)
+				got, gotErr, gotCode := runCmd(t, append(a, "--concurrent-files", "verbose")...)
+				first, rest, _ := strings.Cut(gotErr, "\n")
+				switch {
+				case cmd == "findings":
+					// Findings record events as they come: always in order.
+					if !strings.Contains(first, "in order: events") {
+						t.Errorf("%s: %q", cmd, first)
+					}
+				case c.concurrent && first != fmt.Sprintf("ipsecmon: %d files analysed concurrently", len(c.files)):
+					t.Errorf("%s: not concurrent: %q", cmd, first)
+				case !c.concurrent && !strings.Contains(first, "in order: "+c.why):
+					t.Errorf("%s: want the order, because %q: %q", cmd, c.why, first)
+				}
+				if got != want || rest != wantErr || gotCode != wantCode {
+					t.Errorf("%s: concurrent run (exit %d) differs from the sequential one (exit %d)\nstderr %q\nwant %q\n%s", cmd, gotCode, wantCode, rest, wantErr, firstDiff(got, want))
+				}
+				if n := strings.Count(want, `"state": "expired"`); cmd == "sas" && c.expired > 0 && n != c.expired {
+					t.Errorf("sas: %d SAs expired, want %d", n, c.expired)
+				}
+				if wantCode != exitOK {
+					t.Errorf("%s: exit %d: %s", cmd, wantCode, wantErr)
+				}
+			}
+		})
+	}
+}
+
+// TestManyFilesOrderWhenAsked: what makes a run read its files in order
+// whatever the files hold: standard input, -w, -c, -f, --events.
+func TestManyFilesOrderWhenAsked(t *testing.T) {
+	dir := t.TempDir()
+	var files []string
+	for h := 1; h <= 2; h++ {
+		p := filepath.Join(dir, fmt.Sprintf("h%d.pcap", h))
+		if _, _, err := benchgen.Write(p, benchgen.Spec{Packets: 300, Pairs: 4, Host: h}); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, "-r", p)
+	}
+	for _, c := range []struct {
+		extra []string
+		why   string
+	}{
+		{[]string{"-w", filepath.Join(dir, "out.pcap")}, "-w, -c or -f"},
+		{[]string{"-c", "100"}, "-w, -c or -f"},
+		{[]string{"-f", "esp"}, "-w, -c or -f"},
+		{[]string{"--events", filepath.Join(dir, "ev.jsonl")}, "events are written in the order of the run"},
+		{[]string{"-r", "-"}, "- is not a regular file"},
+		{[]string{"-r", dir}, dir + " is not a regular file"},
+	} {
+		a := append(append([]string{"stats", "-o", "json", "--concurrent-files", "verbose"}, files...), c.extra...)
+		_, stderr, _ := runCmdStdin(t, strings.NewReader(""), a...)
+		if first, _, _ := strings.Cut(stderr, "\n"); first != "ipsecmon: files analysed in order: "+c.why {
+			t.Errorf("%v: %q", c.extra, first)
+		}
+	}
+	if _, stderr, code := runCmd(t, "stats", "-r", files[1], "--concurrent-files", "sometimes"); code != exitUsage || !strings.Contains(stderr, "want auto, off or verbose") {
+		t.Errorf("bad --concurrent-files: exit %d, %q", code, stderr)
+	}
+}
+
+// runCmdStdin is runCmd with standard input from r.
+func runCmdStdin(t *testing.T, r io.Reader, args ...string) (string, string, int) {
+	t.Helper()
+	old := os.Stdin
+	f, err := os.CreateTemp(t.TempDir(), "stdin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		t.Fatal(err)
+	}
+	f.Seek(0, 0)
+	os.Stdin = f
+	defer func() { os.Stdin = old; f.Close() }()
+	return runCmd(t, args...)
+}
+
+// disjointHosts reads every frame's IP addresses with gopacket and reports
+// whether no address is in two of the files.
+func disjointHosts(t *testing.T, files []string) bool {
+	t.Helper()
+	owner := map[netip.Addr]int{}
+	disjoint := true
+	for i, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := gopacket.NewPacketSource(r, r.LinkType())
+		for p := range src.Packets() {
+			nl := p.NetworkLayer()
+			if nl == nil {
+				continue
+			}
+			fl := nl.NetworkFlow()
+			for _, e := range []gopacket.Endpoint{fl.Src(), fl.Dst()} {
+				a, ok := netip.AddrFromSlice(e.Raw())
+				if !ok {
+					continue
+				}
+				if j, seen := owner[a]; seen && j != i {
+					disjoint = false
+				}
+				owner[a] = i
+			}
+		}
+		f.Close()
+	}
+	return disjoint
+}
+
+// splitCapture writes the first half of a capture's frames to one file
+// and the rest to another.
+func splitCapture(t *testing.T, name, dir string) (string, string) {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type frame struct {
+		ci   gopacket.CaptureInfo
+		data []byte
+	}
+	var frames []frame
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, frame{ci, data})
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out [2]string
+	for i, part := range [][]frame{frames[:len(frames)/2], frames[len(frames)/2:]} {
+		out[i] = filepath.Join(dir, fmt.Sprintf("half%d.pcap", i))
+		w, err := os.Create(out[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw := pcapgo.NewWriterNanos(w)
+		if err := pw.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
+			t.Fatal(err)
+		}
+		for _, fr := range part {
+			if err := pw.WritePacket(fr.ci, fr.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out[0], out[1]
+}
+
+// firstDiff shows where two outputs part.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := range min(len(g), len(w)) {
+		if g[i] != w[i] {
+			return fmt.Sprintf("line %d:\n got  %s\n want %s", i+1, g[i], w[i])
+		}
+	}
+	if len(g) != len(w) {
+		return fmt.Sprintf("%d lines, want %d", len(g), len(w))
+	}
+	return ""
+}
