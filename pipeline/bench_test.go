@@ -55,6 +55,9 @@ func TestMain(m *testing.M) {
 	if benchPath != "" {
 		os.RemoveAll(filepath.Dir(benchPath))
 	}
+	if manyFiles.dir != "" {
+		os.RemoveAll(manyFiles.dir)
+	}
 	for _, in := range []*keyedInput{keyedBench, mixedBench} {
 		if in.dir != "" {
 			os.RemoveAll(in.dir)

@@ -3,8 +3,9 @@
 // baseline from the same run (absolute times on shared machines say
 // little), the scaling of keyed verification with workers (measured, and
 // projected from the CPU time of the caller's goroutine and of the
-// workers), and how much of the wall time the machine's other processes
-// took. The summary is meant to be pasted as it is.
+// workers), many files read at once against the same files read in order,
+// and how much of the wall time the machine's other processes took (and
+// the load average at the end). The summary is meant to be pasted as it is.
 package main
 
 import (
@@ -138,14 +139,15 @@ func main() {
 		fmt.Fprintln(os.Stderr, "benchratio:", err)
 		os.Exit(1)
 	}
-	summarise(os.Stdout, p, runtime.NumCPU())
+	load, _ := os.ReadFile("/proc/loadavg")
+	summarise(os.Stdout, p, runtime.NumCPU(), strings.TrimSpace(string(load)))
 }
 
 // target is the goal for keyed verification with two workers: at
 // most this fraction of the single-threaded standard-library floor.
 const target2 = 0.6
 
-func summarise(w io.Writer, p *parsed, cores int) {
+func summarise(w io.Writer, p *parsed, cores int, load string) {
 	fmt.Fprintln(w, "\nSummary (medians):")
 	for _, n := range p.order {
 		r := p.res[n]
@@ -183,12 +185,41 @@ func summarise(w io.Writer, p *parsed, cores int) {
 	} {
 		p.keyedSet(w, set.name, set.what)
 	}
-	for _, pair := range [][2]string{{"ManyFiles/concurrent", "ManyFiles/sequential"}} {
-		if r, ok := p.ratio(pair[0], pair[1], "ns/op"); ok {
-			c, _ := p.ratio(pair[0], pair[1], "cpu-ms/op")
-			busy, _ := p.med(pair[0], "cores-busy")
-			fmt.Fprintf(w, "many files (8 captures of 4 hosts each, disjoint addresses), concurrent / sequential: %s wall, %s CPU, %.2f cores busy\n", r, c, busy)
+	p.manyFiles(w)
+	if load != "" {
+		fmt.Fprintf(w, "\nload average at the end (1, 5, 15 min; running/threads; last pid): %s\n", load)
+	}
+}
+
+// manyFiles prints BenchmarkManyFiles: each set of files read at once
+// (pipeline.Files) against the same files read in order by one run, in the
+// same pass.
+func (p *parsed) manyFiles(w io.Writer) {
+	header := false
+	for _, name := range p.order {
+		set, ok := strings.CutSuffix(name, "/concurrent")
+		if !ok || !strings.HasPrefix(set, "ManyFiles/") {
+			continue
 		}
+		base := set + "/sequential"
+		r, ok := p.ratio(name, base, "ns/op")
+		if !ok {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "\nMany files: captures of different hosts (50,000 packets, 400 SAs each) read at once / in order by one run\n")
+			fmt.Fprintf(w, "  %-24s %-22s %-22s %-22s %s\n", "set", "wall / sequential", "CPU / sequential", "cores busy (seq, at once)", "lost to others (seq, at once)")
+			header = true
+		}
+		c, _ := p.ratio(name, base, "cpu-ms/op")
+		busyS, _ := p.med(base, "cores-busy")
+		busyC, _ := p.med(name, "cores-busy")
+		runqS, _ := p.med(base, "runq-ms/op")
+		runqC, _ := p.med(name, "runq-ms/op")
+		wallS, _ := p.med(base, "ns/op")
+		wallC, _ := p.med(name, "ns/op")
+		fmt.Fprintf(w, "  %-24s %-22s %-22s %-26s %s\n", strings.TrimPrefix(set, "ManyFiles/"), r, c,
+			fmt.Sprintf("%.2f, %.2f", busyS, busyC), fmt.Sprintf("%.0f of %.0f ms, %.0f of %.0f ms", runqS, wallS/1e6, runqC, wallC/1e6))
 	}
 }
 

@@ -28,7 +28,7 @@ func TestSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out strings.Builder
-	summarise(&out, p, 2)
+	summarise(&out, p, 2, "")
 	s := out.String()
 	for _, want := range []string{
 		"2 cores (GOMAXPROCS 2), Test CPU; 2 runs",
@@ -72,10 +72,37 @@ func TestVerdict(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out strings.Builder
-			summarise(&out, p, 2)
+			summarise(&out, p, 2, "")
 			if !strings.Contains(out.String(), tt.want) {
 				t.Errorf("want %q in:\n%s", tt.want, out.String())
 			}
 		})
+	}
+}
+
+// Many files: each set at once against the same set in order, pass by pass.
+func TestManyFiles(t *testing.T) {
+	const in = `BenchmarkManyFiles/keyless/files=2/sequential-2  10  100000000 ns/op  100 cpu-ms/op  1 runq-ms/op  1.0 cores-busy
+BenchmarkManyFiles/keyless/files=2/concurrent-2  10   60000000 ns/op  104 cpu-ms/op  2 runq-ms/op  1.7 cores-busy
+BenchmarkManyFiles/keyless/files=2/sequential-2  10  200000000 ns/op  100 cpu-ms/op  3 runq-ms/op  1.0 cores-busy
+BenchmarkManyFiles/keyless/files=2/concurrent-2  10  100000000 ns/op  110 cpu-ms/op  4 runq-ms/op  1.9 cores-busy
+`
+	p, err := parse(strings.NewReader(in), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	summarise(&out, p, 2, "0.50 0.40 0.30 1/100 42")
+	s := out.String()
+	for _, want := range []string{
+		// 60/100 and 100/200: 0.60, 0.50 → 0.55; CPU 1.04, 1.10 → 1.07.
+		"keyless/files=2          0.55× (0.50–0.60)      1.07× (1.04–1.10)",
+		// Cores busy: medians 1.0 and 1.8; lost: medians 2 of 150 ms, 3 of 80 ms.
+		"1.00, 1.80", "2 of 150 ms, 3 of 80 ms",
+		"load average at the end (1, 5, 15 min; running/threads; last pid): 0.50 0.40 0.30 1/100 42",
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
 	}
 }
