@@ -69,19 +69,24 @@ func manyFilesInputs(b *testing.B) {
 // reads them in order.
 func sequentialFiles(b *testing.B, cfg analyzer.Config, paths []string) *analyzer.Snapshot {
 	an := analyzer.New(cfg)
+	readInOrder(b, an, paths...)
+	return an.Snapshot()
+}
+
+// readInOrder reads the captures into an through one run, and finishes it.
+func readInOrder(tb testing.TB, an *analyzer.Analyzer, paths ...string) {
 	run := pipeline.New(an, pipeline.Options{})
 	for _, p := range paths {
 		src, err := capture.Open(p)
 		if err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		if err := run.Source(src); err != nil {
-			b.Fatal(err)
+			tb.Fatal(err)
 		}
 		src.Close()
 	}
 	run.Finish()
-	return an.Snapshot()
 }
 
 func concurrentFiles(b *testing.B, cfg analyzer.Config, paths []string) *analyzer.Snapshot {

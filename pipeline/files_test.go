@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"ipsecmon/analyzer"
-	"ipsecmon/capture"
 	"ipsecmon/internal/benchgen"
 	"ipsecmon/pipeline"
 )
@@ -55,16 +54,7 @@ func TestMergeTwoIKE(t *testing.T) {
 	var parts []*analyzer.Analyzer
 	for _, name := range []string{"ikev2-rekey", "ikev1-rekey"} {
 		an := analyzer.New(analyzer.Config{})
-		run := pipeline.New(an, pipeline.Options{})
-		src, err := capture.Open(filepath.Join(lab, name, "capture.pcap"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := run.Source(src); err != nil {
-			t.Fatal(err)
-		}
-		src.Close()
-		run.Finish()
+		readInOrder(t, an, filepath.Join(lab, name, "capture.pcap"))
 		parts = append(parts, an)
 	}
 	if _, err := analyzer.Merge(parts); !errors.Is(err, analyzer.ErrInteract) || !strings.Contains(err.Error(), "inputs 1 and 2 both carry IKE") {
