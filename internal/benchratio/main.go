@@ -166,8 +166,8 @@ func summarise(w io.Writer, p *parsed, cores int, load string) {
 		fmt.Fprintf(w, "  %-22s %s\n", n, strings.Join(parts, ", "))
 	}
 	runs := 0
-	if r := p.res["Keyed/baseline"]; r != nil {
-		runs = len(r.nsop)
+	for _, n := range p.order {
+		runs = max(runs, len(p.res[n].nsop))
 	}
 	fmt.Fprintf(w, "\n== make bench: %d cores (GOMAXPROCS %d), %s; %d runs of each; ratios are medians of run-by-run ratios against the baseline of the same run (range min–max)\n",
 		cores, p.procs, p.cpu, runs)
@@ -208,7 +208,7 @@ func (p *parsed) manyFiles(w io.Writer) {
 		}
 		if !header {
 			fmt.Fprintf(w, "\nMany files: captures of different hosts (50,000 packets, 400 SAs each) read at once / in order by one run\n")
-			fmt.Fprintf(w, "  %-24s %-22s %-22s %-22s %s\n", "set", "wall / sequential", "CPU / sequential", "cores busy (seq, at once)", "lost to others (seq, at once)")
+			fmt.Fprintf(w, "  %-24s %-22s %-22s %-26s %s\n", "set", "wall / sequential", "CPU / sequential", "cores busy (seq, at once)", "lost to others (seq, at once)")
 			header = true
 		}
 		c, _ := p.ratio(name, base, "cpu-ms/op")
