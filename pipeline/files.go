@@ -33,17 +33,21 @@ import (
 //     opened: the messages, and their limit per reason, span the run (the
 //     sequential run reports them).
 //
-// Files never writes to stderr; a file that fails stops the others early.
+// Files never writes to stderr. The files are told apart as they are read
+// (an address or IKE met in a second file, a fragment, a damaged frame
+// stops every file at once), so that files which turn out to interact
+// cost little more than reading them in order.
 func Files(cfg analyzer.Config, names []string, parallel int) (*analyzer.Frozen, *InputStats, error) {
 	parallel = max(1, min(parallel, len(names)))
 	pcfg := cfg
 	pcfg.Workers = max(1, cfg.Workers/parallel)
+	sh := &shared{names: names, owner: map[netip.Addr]int{}}
+	sh.ike.Store(-1)
 	parts := make([]*filePart, len(names))
-	var stop atomic.Bool
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
 	for i, name := range names {
-		p := &filePart{addrs: map[netip.Addr]struct{}{}, stop: &stop}
+		p := &filePart{i: i, addrs: map[netip.Addr]struct{}{}, sh: sh}
 		parts[i] = p
 		wg.Add(1)
 		go func() {
@@ -54,10 +58,8 @@ func Files(cfg analyzer.Config, names []string, parallel int) (*analyzer.Frozen,
 		}()
 	}
 	wg.Wait()
-	for i, p := range parts {
-		if p.err != nil {
-			return nil, nil, fmt.Errorf("%w: %s: %v", analyzer.ErrInteract, names[i], p.err)
-		}
+	if err := sh.failed(parts); err != nil {
+		return nil, nil, err
 	}
 	// Each part ends where the whole run does.
 	var end time.Time
@@ -66,16 +68,13 @@ func Files(cfg analyzer.Config, names []string, parallel int) (*analyzer.Frozen,
 			end = last
 		}
 	}
-	owner := map[netip.Addr]int{}
-	for i, p := range parts {
+	for _, p := range parts {
 		p.run.an.FinishAt(end)
+		// The addresses only the state holds (inside decrypted tunnels).
 		p.run.an.Addresses(p.add)
-		for a := range p.addrs {
-			if j, ok := owner[a]; ok && j != i {
-				return nil, nil, fmt.Errorf("%w: address %v is in %s and %s", analyzer.ErrInteract, a, names[j], names[i])
-			}
-			owner[a] = i
-		}
+	}
+	if err := sh.failed(parts); err != nil {
+		return nil, nil, err
 	}
 	ans := make([]*analyzer.Analyzer, len(parts))
 	st := &InputStats{Skipped: map[string]uint64{}}
@@ -96,19 +95,49 @@ func Files(cfg analyzer.Config, names []string, parallel int) (*analyzer.Frozen,
 	return f, st, nil
 }
 
+// shared is what the parts of Files claim: the addresses, by the file
+// that met them first, and the file with IKE.
+type shared struct {
+	names []string
+	stop  atomic.Bool
+	ike   atomic.Int32
+	mu    sync.Mutex
+	owner map[netip.Addr]int
+}
+
+// failed returns the reason why the parts cannot be merged (the first
+// part's that has one other than being stopped), nil when none failed.
+func (sh *shared) failed(parts []*filePart) error {
+	var first error
+	for _, p := range parts {
+		switch {
+		case p.err == nil:
+		case p.err != errStopped:
+			return fmt.Errorf("%w: %v", analyzer.ErrInteract, p.err)
+		case first == nil:
+			first = p.err
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("%w: %v", analyzer.ErrInteract, first)
+	}
+	return nil
+}
+
 // filePart is one file's share of Files.
 type filePart struct {
+	i     int
 	run   *Run
 	addrs map[netip.Addr]struct{}
 	last  [2]netip.Addr // the addresses added last, which most packets repeat
 	n     int
-	stop  *atomic.Bool
+	sh    *shared
 	err   error
 }
 
 func (p *filePart) read(cfg analyzer.Config, name string) {
 	p.run = New(analyzer.New(cfg), Options{OnFrame: p.frame})
-	if p.stop.Load() {
+	if p.sh.stop.Load() {
 		p.err = errStopped
 		return
 	}
@@ -118,48 +147,67 @@ func (p *filePart) read(cfg analyzer.Config, name string) {
 		return
 	}
 	defer src.Close()
-	if err := p.run.Source(stoppable{src, p.stop}); err != nil {
+	if err := p.run.Source(stoppable{src, &p.sh.stop}); err != nil {
 		p.fail(err)
 		return
 	}
 	switch st := p.run.Stats(); {
 	case p.err != nil:
-	case p.stop.Load():
+	case p.sh.stop.Load():
 		p.err = errStopped
 	case len(st.Skipped) > 0 || st.FragmentsReassembled > 0:
-		p.fail(fmt.Errorf("%d frames skipped or reassembled", st.SkippedTotal()+st.FragmentsReassembled))
+		p.fail(fmt.Errorf("%s: %d frames skipped or reassembled", name, st.SkippedTotal()+st.FragmentsReassembled))
 	}
 }
 
 var errStopped = fmt.Errorf("stopped: another file cannot be analysed apart")
 
 func (p *filePart) fail(err error) {
-	if p.err == nil {
+	if p.err == nil || p.err == errStopped {
 		p.err = err
 	}
-	p.stop.Store(true)
+	p.sh.stop.Store(true)
 }
 
 // frame collects the addresses of every frame the run analysed.
-func (p *filePart) frame(_ *capture.Frame, d *decode.Packet, reassembled bool) {
+func (p *filePart) frame(f *capture.Frame, d *decode.Packet, reassembled bool) {
 	switch {
 	case d == nil:
-		p.fail(fmt.Errorf("a frame could not be decoded"))
+		p.fail(fmt.Errorf("%s: packet %d could not be decoded", f.Source, f.Index))
 	case d.Kind == decode.KindFragment || reassembled:
-		p.fail(fmt.Errorf("IP fragments"))
+		p.fail(fmt.Errorf("%s: packet %d is an IP fragment", f.Source, f.Index))
 	default:
 		p.add(d.Src)
 		p.add(d.Dst)
+		if d.Kind == decode.KindIKE && !p.sh.ike.CompareAndSwap(-1, int32(p.i)) {
+			if j := int(p.sh.ike.Load()); j != p.i {
+				p.fail(fmt.Errorf("%s and %s both carry IKE (one IKE tracker numbers and groups the run's negotiations)", p.sh.names[min(p.i, j)], p.sh.names[max(p.i, j)]))
+			}
+		}
 	}
 }
 
+// add claims an address for this file: one that another file claimed
+// stops every file.
 func (p *filePart) add(a netip.Addr) {
 	if !a.IsValid() || a == p.last[0] || a == p.last[1] {
 		return
 	}
-	p.addrs[a] = struct{}{}
 	p.last[p.n] = a
 	p.n ^= 1
+	if _, ok := p.addrs[a]; ok {
+		return
+	}
+	p.addrs[a] = struct{}{}
+	p.sh.mu.Lock()
+	j, ok := p.sh.owner[a]
+	if !ok {
+		p.sh.owner[a] = p.i
+	}
+	p.sh.mu.Unlock()
+	if ok && j != p.i {
+		p.fail(fmt.Errorf("address %v is in %s and %s", a, p.sh.names[min(p.i, j)], p.sh.names[max(p.i, j)]))
+	}
 }
 
 // stoppable ends a source early once another file has failed.

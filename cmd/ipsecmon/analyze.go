@@ -267,6 +267,8 @@ func (f *inputFlags) concurrent(cfg analyzer.Config, inputs []string, lf *liveFl
 	switch {
 	case f.concurrentFiles == "off" || len(inputs) < 2:
 		return report.Run{}, false
+	case cfg.Workers < 2:
+		why = "--workers 1"
 	case lf.write != "" || lf.count > 0 || lf.bpf != nil:
 		why = "-w, -c or -f"
 	case f.log != nil && (f.log.w != nil || f.log.keep > 0) || cfg.OnEvent != nil || cfg.OnAccepted != nil || cfg.OnOpened != nil:

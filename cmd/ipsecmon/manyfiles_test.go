@@ -92,7 +92,7 @@ func TestManyFilesConcurrent(t *testing.T) {
 			if disjoint != c.concurrent {
 				t.Fatalf("the files' addresses are disjoint: %v, the case expects a concurrent run: %v", disjoint, c.concurrent)
 			}
-			var args []string
+			args := []string{"--workers", "2"} // whatever the machine's cores
 			for _, f := range c.files {
 				args = append(args, "-r", f)
 			}
@@ -167,9 +167,10 @@ func TestManyFilesOrderWhenAsked(t *testing.T) {
 		{[]string{"-f", "esp"}, "-w, -c or -f"},
 		{[]string{"--events", filepath.Join(dir, "ev.jsonl")}, "events are written in the order of the run"},
 		{[]string{"-r", "-"}, "- is not a regular file"},
+		{[]string{"--workers", "1"}, "--workers 1"},
 		{[]string{"-r", dir}, dir + " is not a regular file"},
 	} {
-		a := append(append([]string{"stats", "-o", "json", "--concurrent-files", "verbose"}, files...), c.extra...)
+		a := append(append([]string{"stats", "-o", "json", "--concurrent-files", "verbose", "--workers", "2"}, files...), c.extra...)
 		_, stderr, _ := runCmdStdin(t, strings.NewReader(""), a...)
 		if first, _, _ := strings.Cut(stderr, "\n"); first != "ipsecmon: files analysed in order: "+c.why {
 			t.Errorf("%v: %q", c.extra, first)
