@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,9 +37,20 @@ func chromium(t *testing.T, args ...string) string {
 		"--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
 		"--user-data-dir=" + t.TempDir()}
 	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
+	// Chromium's helper processes inherit its stdout: one still alive after
+	// the browser exits (or is killed at the deadline) would keep Run
+	// copying forever. Kill the whole process group at the deadline, and
+	// stop waiting for the pipe shortly after the browser is gone.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 10 * time.Second
 	var out strings.Builder
 	cmd.Stdout = &out
-	if err := cmd.Run(); err != nil {
+	err = cmd.Run()
+	if cmd.Process != nil {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) // helpers it left behind, if any
+	}
+	if err != nil {
 		t.Fatalf("chromium %v: %v", args, err)
 	}
 	return out.String()
