@@ -60,6 +60,8 @@ func TestManyFilesConcurrent(t *testing.T) {
 	// recording): its CHILD SAs are still active, their negotiated
 	// lifetimes shorter than a day.
 	v1Half, _ := splitCapture(t, filepath.Join(v1, "capture.pcap"), filepath.Join(dir, "v1"))
+	// The ikev1-rekey recording as if between two other gateways.
+	v1Moved := moveHosts(t, filepath.Join(v1, "capture.pcap"), filepath.Join(dir, "v1moved.pcap"))
 	if out, _, _ := runCmd(t, "sas", "-o", "json", "-r", v1Half, "-k", filepath.Join(v1, "keys.txt")); strings.Count(out, `"state": "active"`) != 2 {
 		t.Fatalf("the first half of ikev1-rekey alone: want its two Quick Mode pairs active:\n%s", out)
 	}
@@ -74,6 +76,7 @@ func TestManyFilesConcurrent(t *testing.T) {
 		// negotiated lifetime ran out before the run's last packet.
 		expired int
 		policy  string // --policy (the filters view too)
+		apart   bool   // of different hosts, yet read in order
 	}{
 		{name: "two hosts", files: []string{h1, h2}, concurrent: true},
 		{name: "four hosts", files: []string{h1, h2, h3, h4later}, concurrent: true},
@@ -86,11 +89,13 @@ func TestManyFilesConcurrent(t *testing.T) {
 		{name: "one capture split in two", files: []string{halfA, halfB}, keys: []string{filepath.Join(rekey, "keys.txt")}, why: "address 198.51.100.", policy: labConfig(t, "ikev2-rekey", "bob")},
 		{name: "two recordings of the same hosts", files: []string{filepath.Join(rekey, "capture.pcap"), filepath.Join(v1, "capture.pcap")}, why: "address 198.51.100."},
 		{name: "same host twice", files: []string{h1, h1}, why: "address 10."},
+		{name: "two gateways, both with IKE", files: []string{filepath.Join(rekey, "capture.pcap"), v1Moved}, keys: []string{filepath.Join(rekey, "keys.txt"), filepath.Join(v1, "keys.txt")}, apart: true,
+			why: filepath.Join(rekey, "capture.pcap") + " and " + v1Moved + " both carry IKE"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			disjoint := disjointHosts(t, c.files)
-			if disjoint != c.concurrent {
-				t.Fatalf("the files' addresses are disjoint: %v, the case expects a concurrent run: %v", disjoint, c.concurrent)
+			if disjoint != (c.concurrent || c.apart) {
+				t.Fatalf("the files' addresses are disjoint: %v, the case expects different hosts: %v", disjoint, c.concurrent || c.apart)
 			}
 			args := []string{"--workers", "2"} // whatever the machine's cores
 			for _, f := range c.files {
@@ -302,4 +307,70 @@ func firstDiff(got, want string) string {
 		return fmt.Sprintf("%d lines, want %d", len(g), len(w))
 	}
 	return ""
+}
+
+// moveHosts copies a capture of Ethernet, IPv4 and UDP (the lab's:
+// kernel-libipsec encapsulates all ESP) with every address in
+// 198.51.100.0/24 moved to 192.0.2.0/24, the IPv4 header checksum
+// recomputed and the UDP checksum left out (0, RFC 768).
+func moveHosts(t *testing.T, in, out string) string {
+	t.Helper()
+	f, err := os.Open(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.LinkType() != 1 {
+		t.Fatalf("%s: link type %v, want Ethernet", in, r.LinkType())
+	}
+	w, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw := pcapgo.NewWriterNanos(w)
+	if err := pw.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(data) < 34 || data[12] != 0x08 || data[13] != 0 || data[14]>>4 != 4 {
+			t.Fatalf("%s: a frame that is not IPv4 on Ethernet", in)
+		}
+		ip := data[14:]
+		hl := int(ip[0]&15) * 4
+		for _, at := range []int{12, 16} {
+			if ip[at] == 198 && ip[at+1] == 51 && ip[at+2] == 100 {
+				ip[at], ip[at+1], ip[at+2] = 192, 0, 2
+			}
+		}
+		ip[10], ip[11] = 0, 0
+		var sum uint32
+		for i := 0; i < hl; i += 2 {
+			sum += uint32(ip[i])<<8 | uint32(ip[i+1])
+		}
+		for sum > 0xffff {
+			sum = sum&0xffff + sum>>16
+		}
+		ip[10], ip[11] = byte(^sum>>8), byte(^sum)
+		if ip[9] == 17 && len(ip) >= hl+8 && ip[6]&0x1f == 0 && ip[7] == 0 {
+			ip[hl+6], ip[hl+7] = 0, 0
+		}
+		if err := pw.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
