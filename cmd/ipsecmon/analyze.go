@@ -63,7 +63,7 @@ func (f *inputFlags) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&f.keyFiles, "keys", "k", nil, "keys to verify and decrypt with: Wireshark esp_sa / ikev1 / ikev2 tables, 'ip xfrm state' output, tcpdump -E secrets or ipsecmon's native format (detected); repeatable")
 	fs.BoolVar(&f.completeKeys, "complete-keys", false, "the key files list every SA of the hosts they name: packets for other SPIs to those hosts are Bad SPI")
 	fs.DurationVar(&f.rekeyedDelay, "rekeyed-delete-delay", analyzer.DefaultRekeyedDeleteDelay, "how long after its Delete the old SA of an IKEv2 rekey still accepts packets, as peers keep it for packets in flight (strongSwan's delete_rekeyed_delay; 0: none)")
-	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "cores that verify and decrypt (each SA stays on one; the figures do not depend on this)")
+	fs.IntVar(&f.workers, "workers", runtime.NumCPU(), "cores that verify and decrypt (each SA stays on one; the figures do not depend on this); live (-i) the default leaves one core to the kernel")
 	fs.BoolVarP(&f.numeric, "numeric", "n", false, "addresses and ports as numbers: always so (ipsecmon never resolves names); accepted as tcpdump's -n")
 	f.pol.register(fs)
 	fs.StringVar(&f.concurrentFiles, "concurrent-files", "auto", "auto: analyse -r files of different hosts at once (README: Many files); off: always in order; verbose: auto, saying which on stderr")
