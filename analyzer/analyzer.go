@@ -376,14 +376,24 @@ type opened struct {
 // keeps the plaintext (opened.plain).
 func open(tr *espcrypto.Transform, ip []byte, h *decode.IPsecHeader, seqHi uint32, keep bool) opened {
 	var res espcrypto.Result
-	if h.Proto == ipproto.ESP {
-		res = tr.OpenESP(h.Data, seqHi)
-	} else {
+	switch {
+	case h.Proto != ipproto.ESP:
 		res = tr.VerifyAH(ip, h.Offset, seqHi)
+	case keep:
+		res = tr.OpenESP(h.Data, seqHi)
+	default:
+		// Without keep only the inner headers are read: a CBC cipher
+		// need not decrypt the blocks between them and the trailer.
+		res = tr.OpenESPHead(h.Data, seqHi, decode.InnerHead)
 	}
-	o := opened{res: res, seqHi: seqHi, plainLen: len(res.Payload)}
+	o := opened{res: res, seqHi: seqHi, plainLen: len(res.Payload) + res.Skipped}
 	if res.Outcome == espcrypto.Accepted && res.Reason != espcrypto.ReasonDummy && res.NextHeader != ipproto.ESP {
 		in, err := decode.ParseInner(res.NextHeader, res.Payload)
+		if res.Skipped > 0 && (decode.ReadsPastHead(res.NextHeader, res.Payload) || err == nil && in.Tunnel && mayHoldIPsec(in)) {
+			// IPv6 extension headers, or IPsec inside: all of it.
+			res = tr.OpenESP(h.Data, seqHi)
+			in, err = decode.ParseInner(res.NextHeader, res.Payload)
+		}
 		o.inner, o.innerOK = in, err == nil
 		if err == nil && in.Tunnel && mayHoldIPsec(in) {
 			o.nested = append([]byte(nil), res.Payload...)

@@ -404,6 +404,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		if p.Kind == KindIPsec || p.Kind == KindIKE {
 			_, _ = ParseInner(p.IPsec[0].NextHeader, p.IPsec[0].Data)
+			checkInnerHead(t, p.IPsec[0].NextHeader, p.IPsec[0].Data)
 		}
 	})
 }

@@ -77,6 +77,19 @@ func ParseInner(nh uint8, data []byte) (Inner, error) {
 	return in, nil
 }
 
+// InnerHead is how much of a payload ParseInner reads, unless
+// ReadsPastHead says it reads more: the largest IPv4 header (60 bytes)
+// and the ports after it; an IPv6 header (40) and the ports.
+const InnerHead = 64
+
+// ReadsPastHead reports whether ParseInner(nh, data) may read past
+// data[:InnerHead], given those first bytes: an inner IPv6 packet whose
+// fixed header is followed by extension headers (their chain has no bound
+// but the packet's length).
+func ReadsPastHead(nh uint8, head []byte) bool {
+	return nh == protoIPv6 && len(head) >= 40 && isIPv6Ext(head[6])
+}
+
 func isIPv6Ext(nh uint8) bool {
 	return nh == 0 || nh == 43 || nh == 44 || nh == 60
 }

@@ -17,6 +17,23 @@ const espHeaderLen = 8 // SPI and sequence number (RFC 4303 §2)
 // The order is the receiver's (RFC 4303 §3.4.4): the ICV first, then
 // decryption and the trailer. AEAD algorithms check and decrypt in one step.
 func (t *Transform) OpenESP(esp []byte, seqHi uint32) Result {
+	return t.openESP(esp, seqHi, -1)
+}
+
+// OpenESPHead is OpenESP for a caller that reads no more of the plaintext
+// than its first head bytes: the ICV is checked over the whole packet and
+// the padding and trailer are decrypted and checked as ever, but a CBC
+// cipher leaves the blocks between the head and the padding encrypted (in
+// CBC a block decrypts from itself and the block before it, NIST SP
+// 800-38A §6.2). Payload then holds the first head bytes of the plaintext
+// and Skipped the length of the rest; other modes decrypt everything, as
+// OpenESP does (an AEAD's tag covers the whole ciphertext anyway).
+func (t *Transform) OpenESPHead(esp []byte, seqHi uint32, head int) Result {
+	return t.openESP(esp, seqHi, max(head, 0))
+}
+
+// openESP opens esp; head < 0 decrypts the whole plaintext.
+func (t *Transform) openESP(esp []byte, seqHi uint32, head int) Result {
 	if t.proto != ipproto.ESP {
 		return Result{Outcome: Malformed, Reason: ReasonBadHeader}
 	}
@@ -95,9 +112,20 @@ func (t *Transform) OpenESP(esp []byte, seqHi uint32) Result {
 			pt = ct
 		case modeCBC:
 			t.buf = grow(t.buf, len(ct))
-			t.cbcIV.SetIV(esp[espHeaderLen:ctStart])
-			t.cbc.CryptBlocks(t.buf, ct)
 			pt = t.buf
+			if head < 0 || !t.decryptCBCEnds(pt, esp[espHeaderLen:ctStart], ct, head) {
+				t.cbcIV.SetIV(esp[espHeaderLen:ctStart])
+				t.cbc.CryptBlocks(pt, ct)
+			}
+			if head < 0 {
+				break
+			}
+			r := trailer(pt)
+			if r.Outcome == Accepted && len(r.Payload) > head {
+				r.Skipped = len(r.Payload) - head
+				r.Payload = r.Payload[:head]
+			}
+			return r
 		case modeCTR:
 			// RFC 3686 §4: counter block = nonce || IV || 1, incremented per block.
 			t.buf = grow(t.buf, len(ct))
@@ -113,6 +141,46 @@ func (t *Transform) OpenESP(esp []byte, seqHi uint32) Result {
 		return Result{Outcome: NotDecrypted, Reason: ReasonBadLength}
 	}
 	return trailer(pt)
+}
+
+// decryptCBCEnds decrypts into pt the blocks of ct that hold the first
+// head bytes of the plaintext and those of the trailer and padding (RFC
+// 4303 §2.4: pad length and next header last, up to 255 bytes of padding
+// before them), and reports false, having decrypted nothing, when that
+// would leave no block out.
+func (t *Transform) decryptCBCEnds(pt, iv, ct []byte, head int) bool {
+	bs := t.block.BlockSize()
+	n := len(ct) / bs
+	first := (head + bs - 1) / bs // blocks of the head
+	if first+1 >= n {
+		return false
+	}
+	// The last block holds the pad length; the padding may reach further
+	// back. Blocks first..n-1 are those left out, those the padding needs
+	// taken back.
+	t.cbcBlocks(pt, iv, ct, 0, first)
+	t.cbcBlocks(pt, iv, ct, n-1, n)
+	l := len(pt)
+	if padLen := int(pt[l-2]); padLen <= l-2 {
+		if from := (l - 2 - padLen) / bs; from < n-1 {
+			t.cbcBlocks(pt, iv, ct, max(from, first), n-1)
+		}
+	}
+	return true
+}
+
+// cbcBlocks decrypts blocks i to j-1 of ct into pt: the IV of block i is
+// ciphertext block i-1, or iv for the first.
+func (t *Transform) cbcBlocks(pt, iv, ct []byte, i, j int) {
+	if i >= j {
+		return
+	}
+	bs := t.block.BlockSize()
+	if i > 0 {
+		iv = ct[(i-1)*bs : i*bs]
+	}
+	t.cbcIV.SetIV(iv)
+	t.cbc.CryptBlocks(pt[i*bs:j*bs], ct[i*bs:j*bs])
 }
 
 // setNonce lays out salt || IV, the nonce of RFC 4106 §4, RFC 4309 §4 (with

@@ -2,7 +2,6 @@ package espcrypto
 
 import (
 	"crypto/aes"
-	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/binary"
@@ -78,16 +77,8 @@ func sealNullSHA1(key []byte, body []byte) []byte {
 // sealCBCSHA1 encrypts body (which must be whole blocks) with AES-CBC and
 // adds an HMAC-SHA1-96 ICV over SPI, sequence number, IV and ciphertext.
 func sealCBCSHA1(encKey, authKey, iv, body []byte) []byte {
-	pkt := binary.BigEndian.AppendUint32(nil, 0x1234)
-	pkt = binary.BigEndian.AppendUint32(pkt, 7)
-	pkt = append(pkt, iv...)
-	ct := make([]byte, len(body))
 	b, _ := aes.NewCipher(encKey)
-	cipher.NewCBCEncrypter(b, iv).CryptBlocks(ct, body)
-	pkt = append(pkt, ct...)
-	m := hmac.New(sha1.New, authKey)
-	m.Write(pkt)
-	return append(pkt, m.Sum(nil)[:12]...)
+	return sealCBC(b, authKey, iv, body)
 }
 
 // Fault injection: the expected verdicts follow from how each packet was

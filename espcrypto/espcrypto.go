@@ -135,6 +135,9 @@ type Result struct {
 	// data after the AH header. It may alias the input or the Transform's
 	// buffer and is valid until the next call on the Transform.
 	Payload []byte
+	// Skipped is how many bytes of the payload follow Payload, left
+	// encrypted (OpenESPHead only).
+	Skipped int
 }
 
 // ErrUnsupported is wrapped by New for combinations it cannot check.
