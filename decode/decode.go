@@ -148,8 +148,7 @@ type Decoder struct {
 	ah    AH
 	ike   IKEHeader
 
-	// first is each link type's first layer; layers decodes them all.
-	first   map[layers.LinkType]gopacket.LayerType
+	// layers decodes every layer, from each link type's first (firstLayer).
 	layers  gopacket.DecodingLayerContainer
 	decoded []gopacket.LayerType
 	// failed is the layer whose decoding failed and failedData the bytes
@@ -166,25 +165,33 @@ func NewDecoder() *Decoder {
 	for i, t := range []gopacket.LayerType{layers.LayerTypeIPv6HopByHop, layers.LayerTypeIPv6Routing, layers.LayerTypeIPv6Destination, layers.LayerTypeIPv6Fragment} {
 		d.ext[i].headerClass = t
 	}
-	first := map[layers.LinkType]gopacket.LayerType{
-		layers.LinkTypeEthernet:  layers.LayerTypeEthernet,
-		layers.LinkTypeLinuxSLL:  layers.LayerTypeLinuxSLL,
-		layers.LinkTypeLinuxSLL2: layers.LayerTypeLinuxSLL2,
-		layers.LinkTypeNull:      layers.LayerTypeLoopback,
-		layers.LinkTypeLoop:      layers.LayerTypeLoopback,
-		layers.LinkTypeRaw:       LayerTypeRawIP,
-		layers.LinkTypeIPv4:      LayerTypeRawIP,
-		layers.LinkTypeIPv6:      LayerTypeRawIP,
-		12:                       LayerTypeRawIP, // DLT_RAW as some systems write it
-		14:                       LayerTypeRawIP, // DLT_RAW on OpenBSD
-	}
-	d.first = first
 	var c gopacket.DecodingLayerContainer = gopacket.DecodingLayerSparse(nil)
 	for _, l := range d.layerList() {
 		c = c.Put(l)
 	}
 	d.layers = c
 	return d
+}
+
+// firstLayer is a link type's first layer. A switch, not a map: it runs
+// for every packet, and hashing the key cost 1.7% of a live keyed run's
+// CPU (perf record).
+func firstLayer(lt layers.LinkType) (gopacket.LayerType, bool) {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet, true
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL, true
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2, true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback, true
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6,
+		12, // DLT_RAW as some systems write it
+		14: // DLT_RAW on OpenBSD
+		return LayerTypeRawIP, true
+	}
+	return gopacket.LayerTypeZero, false
 }
 
 // SetTruncated is the gopacket.DecodeFeedback a layer calls when its data
@@ -237,7 +244,7 @@ func (d *Decoder) layerList() []gopacket.DecodingLayer {
 
 // SupportsLinkType reports whether Decode understands frames of lt.
 func (d *Decoder) SupportsLinkType(lt layers.LinkType) bool {
-	_, ok := d.first[lt]
+	_, ok := firstLayer(lt)
 	return ok
 }
 
@@ -248,7 +255,7 @@ func (d *Decoder) SupportsLinkType(lt layers.LinkType) bool {
 // was malformed where it mattered; p.Kind is still set as far as decoding got.
 func (d *Decoder) Decode(lt layers.LinkType, data []byte, wireLen int, p *Packet) error {
 	*p = Packet{}
-	first, ok := d.first[lt]
+	first, ok := firstLayer(lt)
 	if !ok {
 		return &Error{Layer: "link", Err: fmt.Errorf("unsupported link type %d (%s)", int(lt), lt)}
 	}
