@@ -54,6 +54,7 @@ func liverateCmd(ctx context.Context, args []string) error {
 	type run struct {
 		name, capture string
 		argv          func(port int) []string
+		profile       bool // one more burst at the best rate with --cpuprofile
 	}
 	tcpdump := func(int) []string {
 		return []string{"tcpdump", "-i", c.rxIf, "-n", "-B", strconv.Itoa(c.bufferKiB), "-w", "/dev/null"}
@@ -69,13 +70,13 @@ func liverateCmd(ctx context.Context, args []string) error {
 		}
 	}
 	runs := []run{
-		{"tcpdump -w /dev/null (keyless capture)", *keyless, tcpdump},
-		{"ipsecmon stats -i (keyless)", *keyless, ipsecmon("")},
+		{"tcpdump -w /dev/null (keyless capture)", *keyless, tcpdump, false},
+		{"ipsecmon stats -i (keyless)", *keyless, ipsecmon(""), true},
 	}
 	if *keyed != "" {
 		runs = append(runs,
-			run{"tcpdump -w /dev/null (keyed capture)", *keyed, tcpdump},
-			run{"ipsecmon stats -i -k (keyed)", *keyed, ipsecmon(*keyFile)})
+			run{"tcpdump -w /dev/null (keyed capture)", *keyed, tcpdump, false},
+			run{"ipsecmon stats -i -k (keyed)", *keyed, ipsecmon(*keyFile), true})
 	}
 	var results []livecheck.RateResult
 	for i, r := range runs {
@@ -84,6 +85,26 @@ func liverateCmd(ctx context.Context, args []string) error {
 			n++
 			return c.trial(ctx, filepath.Join(c.dir, fmt.Sprintf("%d-%d", i, n)), r.capture, pps, r.argv(9480+i))
 		})
+		if pps := res.BestRequested(); r.profile && pps > 0 {
+			// Where the CPU goes: a profile of one more burst, apart from
+			// the search (profiling costs a little CPU itself).
+			dir := filepath.Join(c.dir, fmt.Sprintf("%d-profile", i))
+			prof := filepath.Join(dir, "cpu.pprof")
+			t := c.trial(ctx, dir, r.capture, pps, append(r.argv(9480+i), "--cpuprofile", prof))
+			if t.Err != "" {
+				return fmt.Errorf("%s: the profiled trial at %.0f pps failed: %s", r.name, pps, t.Err)
+			}
+			f, err := os.Open(prof)
+			if err != nil {
+				return err
+			}
+			res.Stages, err = livecheck.CPUByStage(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", prof, err)
+			}
+			res.ProfiledAt = pps
+		}
 		results = append(results, res)
 		fmt.Fprintf(os.Stderr, "liverate: %s: %.0f pps lossless (%s)\n", r.name, res.Best, res.Limit)
 	}

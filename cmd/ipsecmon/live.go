@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"sync"
@@ -48,6 +49,7 @@ type liveFlags struct {
 	maxIKESAs         int
 	idleTimeout       time.Duration
 	evictEnded        time.Duration
+	cpuProfile        string
 
 	// Set by apply from the flags above.
 	bufBytes, rotateBytes uint64
@@ -80,12 +82,16 @@ func (f *liveFlags) register(fs *pflag.FlagSet) {
 	fs.IntVar(&f.maxIKESAs, "max-ike-sas", ikestate.DefaultLimits.IKESAs, "keep at most this many IKE SAs; half-open ones are forgotten first, then the oldest (0: no cap)")
 	fs.DurationVar(&f.idleTimeout, "sa-idle-timeout", 0, "evict SAs idle this long, keeping their totals (0: never; live default 30m)")
 	fs.DurationVar(&f.evictEnded, "evict-ended", 0, "evict deleted and expired SAs this long after their end (0: never; live default 5m)")
+	// For ipsecmon-lab liverate, which says where the CPU of a live run
+	// goes; not for operators.
+	fs.StringVar(&f.cpuProfile, "cpuprofile", "", "write a CPU profile of the live run to FILE (1 kHz)")
+	fs.MarkHidden("cpuprofile")
 }
 
 func (f *liveFlags) live() bool { return len(f.ifaces) > 0 }
 
 // liveOnly are the flags that only a capture on an interface can use.
-var liveOnly = []string{"snaplen", "no-promisc", "immediate", "buffer-size", "duration", "metrics-listen", "metrics-max-tunnels", "metrics-max-sas"}
+var liveOnly = []string{"snaplen", "no-promisc", "immediate", "buffer-size", "duration", "metrics-listen", "metrics-max-tunnels", "metrics-max-sas", "cpuprofile"}
 
 // apply checks the flags before any input is read (a flag that cannot
 // apply to the input is refused, not ignored) and sets the analyzer's
@@ -211,6 +217,7 @@ type liveSession struct {
 	srv     *http.Server
 	writer  *capture.Writer
 	sources []*capture.LiveSource
+	profile *os.File // --cpuprofile
 
 	sampleMu sync.Mutex // one snapshot at a time; the last one is shared
 	last     *metrics.Sample
@@ -239,6 +246,12 @@ func (f *liveFlags) start(run *pipeline.Run, stderr io.Writer) (*liveSession, er
 		return nil, err
 	}
 	s.writer = w
+	if f.cpuProfile != "" {
+		if s.profile, err = startCPUProfile(f.cpuProfile); err != nil {
+			s.stop()
+			return nil, err
+		}
+	}
 	s.live = run.StartLive(s.sources, pipeline.LiveOptions{Count: f.count, Duration: f.duration, Writer: s.writer})
 	if f.metricsListen != "" {
 		addr, err := metricsAddr(f.metricsListen)
@@ -411,6 +424,29 @@ func (s *liveSession) stop() {
 		s.writer = nil
 	}
 	s.closeSources()
+	if s.profile != nil {
+		pprof.StopCPUProfile()
+		if err := s.profile.Close(); err != nil {
+			fmt.Fprintf(os.Stderr, "ipsecmon: --cpuprofile: %v\n", err)
+		}
+		s.profile = nil
+	}
+}
+
+// startCPUProfile profiles at 1 kHz, not pprof's 100 Hz: a burst of a
+// second has too few samples at 100 Hz to say where the CPU went. (The
+// runtime then notes on stderr that pprof could not set its own rate.)
+func startCPUProfile(path string) (*os.File, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", unwrapPathError(err))
+	}
+	runtime.SetCPUProfileRate(1000)
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return f, nil
 }
 
 func (s *liveSession) closeSources() {

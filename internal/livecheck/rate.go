@@ -60,6 +60,21 @@ type RateResult struct {
 	// being one (an estimate when the replay tool is the limit).
 	CPUAtBest float64 `json:"cpu_at_best"`
 	Ceiling   float64 `json:"one_core_ceiling_pps"`
+	// Stages is where the capturer's CPU went in one more burst at
+	// ProfiledAt (requested pps), from its CPU profile (ipsecmon only).
+	ProfiledAt float64      `json:"profiled_at_pps,omitempty"`
+	Stages     []StageShare `json:"cpu_by_stage,omitempty"`
+}
+
+// BestRequested is the requested rate of the trial that reached Best (0:
+// none did).
+func (r RateResult) BestRequested() float64 {
+	for _, t := range r.Trials {
+		if t.Lossless() && t.Achieved == r.Best {
+			return t.Requested
+		}
+	}
+	return 0
 }
 
 // Run searches with trial, which replays one burst at the requested rate.
@@ -170,6 +185,11 @@ func WriteRates(w io.Writer, rs []RateResult) {
 			ts = append(ts, fmt.Sprintf("%.0f→%.0f pps %d/%d dropped %d cpu %.2f wait %.2f", t.Requested, t.Achieved, t.Received, t.Sent, t.Dropped, t.CPU, t.Wait))
 		}
 		fmt.Fprintf(w, "  %s trials: %s\n", r.Name, strings.Join(ts, "; "))
+	}
+	for _, r := range rs {
+		if len(r.Stages) > 0 {
+			fmt.Fprintf(w, "  %s: its CPU by stage in one more burst at %.0f pps (CPU profile): %s\n", r.Name, r.ProfiledAt, FormatStages(r.Stages))
+		}
 	}
 }
 

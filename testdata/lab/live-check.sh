@@ -39,8 +39,10 @@
 #    same veth at doubling rates from RATE_START, then RATE_STEPS bisection
 #    steps (`ipsecmon-lab liverate`). Reported with each capturer's CPU, its
 #    run-queue wait and what limited it (the replay tool, the capturer's
-#    CPU, the machine's other load, or the kernel's delivery); a trial that
-#    cannot run fails the check, a rate does not.
+#    CPU, the machine's other load, or the kernel's delivery), and for
+#    ipsecmon where its CPU goes (capture, decode, verification, analysis,
+#    runtime) by a CPU profile of one more burst at its best rate; a trial
+#    that cannot run fails the check, a rate does not.
 # 5. Fleet (issue 19): the ikev2-rekey scenario once more with
 #    fleet-hooks.sh: an exporter in each gateway's namespace (alice and bob,
 #    keyless stats -i lab0 --metrics-listen --events), forwarded to this
