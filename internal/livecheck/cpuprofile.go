@@ -60,7 +60,7 @@ func stageOf(s *profile.Sample) Stage {
 			}
 			// The compiler's equality and hash functions of a type
 			// belong with the type's package.
-			fn := strings.TrimPrefix(ln.Function.Name, "type:.eq.")
+			fn := strings.TrimPrefix(strings.TrimPrefix(ln.Function.Name, "type:.eq."), "type:.hash.")
 			if runtimeFrame(fn) {
 				continue
 			}
@@ -82,27 +82,29 @@ type StageShare struct {
 	Share   float64 `json:"share"` // of the profile's CPU time
 }
 
-// CPUByStage reads a Go CPU profile (pprof's format) and charges each
+// CPUByStage reads Go CPU profiles (pprof's format) and charges each
 // sample to a stage of the live path; the largest first.
-func CPUByStage(r io.Reader) ([]StageShare, error) {
-	p, err := profile.Parse(r)
-	if err != nil {
-		return nil, fmt.Errorf("cpu profile: %w", err)
-	}
-	vi := -1
-	for i, st := range p.SampleType {
-		if st.Type == "cpu" && st.Unit == "nanoseconds" {
-			vi = i
-		}
-	}
-	if vi < 0 {
-		return nil, fmt.Errorf("cpu profile: no cpu/nanoseconds samples")
-	}
+func CPUByStage(profiles ...io.Reader) ([]StageShare, error) {
 	ns := map[Stage]int64{}
 	var total int64
-	for _, s := range p.Sample {
-		ns[stageOf(s)] += s.Value[vi]
-		total += s.Value[vi]
+	for _, r := range profiles {
+		p, err := profile.Parse(r)
+		if err != nil {
+			return nil, fmt.Errorf("cpu profile: %w", err)
+		}
+		vi := -1
+		for i, st := range p.SampleType {
+			if st.Type == "cpu" && st.Unit == "nanoseconds" {
+				vi = i
+			}
+		}
+		if vi < 0 {
+			return nil, fmt.Errorf("cpu profile: no cpu/nanoseconds samples")
+		}
+		for _, s := range p.Sample {
+			ns[stageOf(s)] += s.Value[vi]
+			total += s.Value[vi]
+		}
 	}
 	var out []StageShare
 	for st, v := range ns {

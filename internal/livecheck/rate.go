@@ -60,7 +60,7 @@ type RateResult struct {
 	// being one (an estimate when the replay tool is the limit).
 	CPUAtBest float64 `json:"cpu_at_best"`
 	Ceiling   float64 `json:"one_core_ceiling_pps"`
-	// Stages is where the capturer's CPU went in one more burst at
+	// Stages is where the capturer's CPU went in more bursts at
 	// ProfiledAt (requested pps), from its CPU profile (ipsecmon only).
 	ProfiledAt float64      `json:"profiled_at_pps,omitempty"`
 	Stages     []StageShare `json:"cpu_by_stage,omitempty"`
@@ -188,7 +188,7 @@ func WriteRates(w io.Writer, rs []RateResult) {
 	}
 	for _, r := range rs {
 		if len(r.Stages) > 0 {
-			fmt.Fprintf(w, "  %s: its CPU by stage in one more burst at %.0f pps (CPU profile): %s\n", r.Name, r.ProfiledAt, FormatStages(r.Stages))
+			fmt.Fprintf(w, "  %s: its CPU by stage in more bursts at %.0f pps (CPU profiles): %s\n", r.Name, r.ProfiledAt, FormatStages(r.Stages))
 		}
 	}
 }

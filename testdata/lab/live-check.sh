@@ -41,7 +41,7 @@
 #    run-queue wait and what limited it (the replay tool, the capturer's
 #    CPU, the machine's other load, or the kernel's delivery), and for
 #    ipsecmon where its CPU goes (capture, decode, verification, analysis,
-#    runtime) by a CPU profile of one more burst at its best rate; a trial
+#    runtime) by CPU profiles of 4 more bursts at its best rate; a trial
 #    that cannot run fails the check, a rate does not.
 # 5. Fleet (issue 19): the ikev2-rekey scenario once more with
 #    fleet-hooks.sh: an exporter in each gateway's namespace (alice and bob,
