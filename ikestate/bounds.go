@@ -69,6 +69,9 @@ func (t *Tracker) Forgotten() Forgotten { return t.forgot }
 type fifo[T any] struct {
 	q    []T
 	head int
+	// popped counts the values popped: none, and the queue still holds
+	// all it was given.
+	popped int
 }
 
 func (f *fifo[T]) push(v T) { f.q = append(f.q, v) }
@@ -79,6 +82,7 @@ func (f *fifo[T]) pop() T {
 	var zero T
 	f.q[f.head] = zero
 	f.head++
+	f.popped++
 	if f.head > len(f.q)/2 && f.head > 64 {
 		f.q = append(f.q[:0], f.q[f.head:]...)
 		f.head = 0
@@ -150,6 +154,7 @@ func (t *Tracker) noteFragment(ex *v2Exchange, side int, num uint16) {
 	}
 	ex.fragsHeld++
 	t.fragsHeld++
+	t.fragsPeak = max(t.fragsPeak, t.fragsHeld)
 	for t.lim.Fragments > 0 && t.fragsHeld > t.lim.Fragments && t.fragExchanges.len() > 0 {
 		o := t.fragExchanges.pop()
 		t.forgot.Fragments += uint64(o.fragsHeld)

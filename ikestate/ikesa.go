@@ -2,6 +2,7 @@ package ikestate
 
 import (
 	"crypto/cipher"
+	"fmt"
 	"net/netip"
 	"slices"
 	"time"
@@ -19,6 +20,7 @@ type ikeSA struct {
 	exchange             ike.ExchangeType
 	state                IKESAState
 	stateReason          string
+	replacedBy           int    // the IKE SA that rekeyed it (IKESARekeyed): the reason names it
 	failReason           string // last error answer while negotiating
 	inferred             bool
 	started              time.Time
@@ -68,7 +70,7 @@ type ikeSA struct {
 }
 
 func (sa *ikeSA) setState(s IKESAState, reason string, now time.Time) {
-	sa.state, sa.stateReason = s, reason
+	sa.state, sa.stateReason, sa.replacedBy = s, reason, 0
 	switch {
 	case s == IKESAEstablished:
 		if sa.established.IsZero() {
@@ -117,6 +119,10 @@ func (sa *ikeSA) snapshot() *IKESA {
 		Started: sa.started, Established: sa.established, Ended: sa.ended, RekeyOf: sa.rekeyOf,
 		Children: len(sa.children), Messages: sa.msgs, KeysMismatch: sa.keysMismatch(),
 		Liveness: sa.liveness(), MultipleChoices: sa.multiChoice,
+	}
+	if sa.replacedBy != 0 {
+		s.ReplacedBy = sa.replacedBy
+		s.StateReason = replacedReason(sa.replacedBy)
 	}
 	s.Suite.Chosen = sa.suiteChosen
 	s.Suite.Exchange = sa.exchange
@@ -245,3 +251,7 @@ func (c *v2Content) errorNotify() (ike.NotifyType, bool) {
 	}
 	return 0, false
 }
+
+// replacedReason is the state reason of an IKE SA rekeyed into IKE SA id,
+// made from the ID when the SA is shown, so that Join can renumber it.
+func replacedReason(id int) string { return fmt.Sprintf("replaced by IKE SA %d", id) }

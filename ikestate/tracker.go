@@ -100,6 +100,7 @@ type Tracker struct {
 	exchanges            fifo[exRef]
 	fragExchanges        fifo[*v2Exchange]
 	fragsHeld            int
+	fragsPeak            int // the most fragsHeld has been
 	sasGone              int // forgotten SAs still in sas
 	halfOpenAt, oldestAt int // where makeRoomForSA's searches resume in sas
 	goneEstablished      int // forgotten SAs that had been established
@@ -290,9 +291,20 @@ func (t *Tracker) ChildSAs() []ChildSA {
 
 // Policies groups the negotiations with identical offer lists (the policies view).
 func (t *Tracker) Policies() []Policy {
+	negs := make([]Negotiation, len(t.negs))
+	for i, n := range t.negs {
+		negs[i] = n.Negotiation
+	}
+	return PoliciesOf(negs)
+}
+
+// PoliciesOf groups negotiations, in the order given, by identical offer
+// lists: the policies view of a tracker that saw them in that order.
+func PoliciesOf(negs []Negotiation) []Policy {
 	var out []Policy
 	index := map[string]int{}
-	for _, n := range t.negs {
+	for i := range negs {
+		n := &negs[i]
 		if len(n.Offered) == 0 || n.Kind == NegotiateIKERekey {
 			continue
 		}
@@ -353,70 +365,123 @@ func (t *Tracker) LookupSPI(proto uint8, spi uint32, src, dst netip.Addr) (Child
 }
 
 // Counters computes the lifecycle figures.
-func (t *Tracker) Counters() Counters {
-	c := Counters{
-		Messages: t.msgs, Retransmissions: t.retrans, MessageErrors: t.msgErrors,
-		Decrypted: t.decrypted, Undecrypted: t.undecrypted, DecryptFailures: t.decryptFailures,
-		IntegrityFailures: t.integFailures, IKESAs: len(t.sas) - t.sasGone + int(t.forgot.IKESAs),
-		IKESAsEstablished: t.goneEstablished,
+func (t *Tracker) Counters() Counters { return t.tally().counters() }
+
+// tally is what the lifecycle figures are computed from: counts, and flags
+// that say whether any message left a figure unknown. Every field is a
+// count or an "any" flag, so that the tallies of trackers that read
+// separate inputs add up to the tally of one tracker reading them all
+// (Join).
+type tally struct {
+	msgs, retrans, msgErrors               int
+	decrypted, undecrypted                 int
+	decryptFailures, integFailures         int
+	ikeSAs, ikeSAsEstablished              int
+	addsKnown, addsInferred, rekeysKnown   int
+	deletions, ikeSADeletions, expirations int
+	v1QMUndecrypted, v2ChildUndecrypted    int
+	v2CreateUndecrypted, infoUndecrypted   int
+	pending, failed                        int // negotiations, the forgotten ones included
+	pendingForgotten                       uint64
+	activePairs, activeForgotten           int
+	pendingInferred, failedInferred        bool
+}
+
+func (t *Tracker) tally() tally {
+	x := tally{
+		msgs: t.msgs, retrans: t.retrans, msgErrors: t.msgErrors,
+		decrypted: t.decrypted, undecrypted: t.undecrypted, decryptFailures: t.decryptFailures, integFailures: t.integFailures,
+		ikeSAs: len(t.sas) - t.sasGone + int(t.forgot.IKESAs), ikeSAsEstablished: t.goneEstablished,
+		addsKnown: t.addsKnown, addsInferred: t.addsInferred, rekeysKnown: t.rekeysKnown,
+		deletions: t.deletions, ikeSADeletions: t.ikeSADeletions, expirations: t.expirations,
+		v1QMUndecrypted: t.v1QMUndecrypted, v2ChildUndecrypted: t.v2ChildUndecrypted,
+		v2CreateUndecrypted: t.v2CreateUndecrypted, infoUndecrypted: t.infoUndecrypted,
+		pendingForgotten: t.forgot.PendingForgotten, activeForgotten: t.activeForgotten,
 	}
 	for _, sa := range t.sas {
 		if !sa.forgotten() && !sa.established.IsZero() {
-			c.IKESAsEstablished++
+			x.ikeSAsEstablished++
 		}
 	}
-	// IKEv1 additions show in the cleartext headers (three Quick Mode
-	// messages); IKEv2 ones and everything about contents need decryption.
-	childKnown := t.v1QMUndecrypted == 0 && t.v2ChildUndecrypted == 0
-	// IKE_AUTH never rekeys (RFC 7296 §1.3): unread IKE_AUTH exchanges leave
-	// the rekey count intact.
-	rekeysKnown := t.v1QMUndecrypted == 0 && t.v2CreateUndecrypted == 0
-	delKnown := t.infoUndecrypted == 0 && t.v2ChildUndecrypted == 0
-	c.KeyAdditions = figure(t.addsKnown+t.addsInferred, t.addsInferred == 0 && t.v2ChildUndecrypted == 0)
-	c.Rekeys = figure(t.rekeysKnown, rekeysKnown)
-	c.Rekeys.Inferred = false
-	// A host deletes an SA's keys whatever the cause: a Delete payload, its
-	// IKE SA's deletion, or its hard lifetime (which needs the negotiated
-	// lifetimes: every Quick Mode read).
-	c.DeletedByPayload = figure(t.deletions, delKnown)
-	c.DeletedWithIKESA = figure(t.ikeSADeletions, delKnown)
-	c.Expirations = figure(t.expirations, delKnown && childKnown)
-	// Known once every Delete was read; lifetimes of Quick Modes read from
-	// their headers only are not (Expirations says so, the view notes it).
-	c.KeyDeletions = figure(t.deletions+t.ikeSADeletions+t.expirations, delKnown)
-	for _, f := range []*Figure{&c.DeletedByPayload, &c.DeletedWithIKESA, &c.Expirations, &c.KeyDeletions} {
-		f.Inferred = false
-	}
-	pending, pendingInferred, failed, failedInferred := 0, false, 0, false
 	for _, n := range t.negs {
 		if n.Kind == NegotiateIKERekey {
 			continue // an IKE SA rekey is not a key operation of the Quick Mode statistics
 		}
 		switch n.State {
 		case NegotiationPending:
-			pending++
-			pendingInferred = pendingInferred || n.Inferred
+			x.pending++
+			x.pendingInferred = x.pendingInferred || n.Inferred
 		case NegotiationFailed:
-			failed++
-			failedInferred = failedInferred || n.Inferred
+			x.failed++
+			x.failedInferred = x.failedInferred || n.Inferred
 		}
 	}
 	// Negotiations the limits forgot are counted as they stood then; a
 	// pending one may have ended since, unseen: the figure is then inferred.
-	pending += int(t.forgot.PendingForgotten)
-	failed += int(t.forgot.FailedForgotten)
-	c.PendingKeyOps = figure(pending, !pendingInferred && t.forgot.PendingForgotten == 0)
-	c.FailedNegotiations = figure(failed, childKnown && t.infoUndecrypted == 0)
-	c.FailedNegotiations.Inferred = !c.FailedNegotiations.Known && failedInferred
-	active := 2 * t.activeForgotten
+	x.pending += int(t.forgot.PendingForgotten)
+	x.failed += int(t.forgot.FailedForgotten)
 	for _, ch := range t.children {
 		if ch.State == ChildActive {
-			active += 2
+			x.activePairs++
 		}
 	}
+	return x
+}
+
+// add sums y into x.
+func (x *tally) add(y tally) {
+	for _, p := range []struct{ a, b *int }{
+		{&x.msgs, &y.msgs}, {&x.retrans, &y.retrans}, {&x.msgErrors, &y.msgErrors},
+		{&x.decrypted, &y.decrypted}, {&x.undecrypted, &y.undecrypted}, {&x.decryptFailures, &y.decryptFailures},
+		{&x.integFailures, &y.integFailures}, {&x.ikeSAs, &y.ikeSAs}, {&x.ikeSAsEstablished, &y.ikeSAsEstablished},
+		{&x.addsKnown, &y.addsKnown}, {&x.addsInferred, &y.addsInferred}, {&x.rekeysKnown, &y.rekeysKnown},
+		{&x.deletions, &y.deletions}, {&x.ikeSADeletions, &y.ikeSADeletions}, {&x.expirations, &y.expirations},
+		{&x.v1QMUndecrypted, &y.v1QMUndecrypted}, {&x.v2ChildUndecrypted, &y.v2ChildUndecrypted},
+		{&x.v2CreateUndecrypted, &y.v2CreateUndecrypted}, {&x.infoUndecrypted, &y.infoUndecrypted},
+		{&x.pending, &y.pending}, {&x.failed, &y.failed}, {&x.activePairs, &y.activePairs}, {&x.activeForgotten, &y.activeForgotten},
+	} {
+		*p.a += *p.b
+	}
+	x.pendingForgotten += y.pendingForgotten
+	x.pendingInferred = x.pendingInferred || y.pendingInferred
+	x.failedInferred = x.failedInferred || y.failedInferred
+}
+
+func (x tally) counters() Counters {
+	c := Counters{
+		Messages: x.msgs, Retransmissions: x.retrans, MessageErrors: x.msgErrors,
+		Decrypted: x.decrypted, Undecrypted: x.undecrypted, DecryptFailures: x.decryptFailures,
+		IntegrityFailures: x.integFailures, IKESAs: x.ikeSAs, IKESAsEstablished: x.ikeSAsEstablished,
+	}
+	// IKEv1 additions show in the cleartext headers (three Quick Mode
+	// messages); IKEv2 ones and everything about contents need decryption.
+	childKnown := x.v1QMUndecrypted == 0 && x.v2ChildUndecrypted == 0
+	// IKE_AUTH never rekeys (RFC 7296 §1.3): unread IKE_AUTH exchanges leave
+	// the rekey count intact.
+	rekeysKnown := x.v1QMUndecrypted == 0 && x.v2CreateUndecrypted == 0
+	delKnown := x.infoUndecrypted == 0 && x.v2ChildUndecrypted == 0
+	c.KeyAdditions = figure(x.addsKnown+x.addsInferred, x.addsInferred == 0 && x.v2ChildUndecrypted == 0)
+	c.Rekeys = figure(x.rekeysKnown, rekeysKnown)
+	c.Rekeys.Inferred = false
+	// A host deletes an SA's keys whatever the cause: a Delete payload, its
+	// IKE SA's deletion, or its hard lifetime (which needs the negotiated
+	// lifetimes: every Quick Mode read).
+	c.DeletedByPayload = figure(x.deletions, delKnown)
+	c.DeletedWithIKESA = figure(x.ikeSADeletions, delKnown)
+	c.Expirations = figure(x.expirations, delKnown && childKnown)
+	// Known once every Delete was read; lifetimes of Quick Modes read from
+	// their headers only are not (Expirations says so, the view notes it).
+	c.KeyDeletions = figure(x.deletions+x.ikeSADeletions+x.expirations, delKnown)
+	for _, f := range []*Figure{&c.DeletedByPayload, &c.DeletedWithIKESA, &c.Expirations, &c.KeyDeletions} {
+		f.Inferred = false
+	}
+	c.PendingKeyOps = figure(x.pending, !x.pendingInferred && x.pendingForgotten == 0)
+	c.FailedNegotiations = figure(x.failed, childKnown && x.infoUndecrypted == 0)
+	c.FailedNegotiations.Inferred = !c.FailedNegotiations.Known && x.failedInferred
+	active := 2 * (x.activeForgotten + x.activePairs)
 	// Live pairs are known when additions and endings are; with additions
 	// only inferred they are an inference; when endings are hidden, unknown.
-	c.ActiveSAs = figure(active, c.KeyAdditions.Known && delKnown && childKnown && t.activeForgotten == 0)
+	c.ActiveSAs = figure(active, c.KeyAdditions.Known && delKnown && childKnown && x.activeForgotten == 0)
 	if !c.ActiveSAs.Known && !delKnown {
 		c.ActiveSAs.Inferred = false
 	}

@@ -133,6 +133,7 @@ type IKESA struct {
 	LifeKilobytes  uint64         `json:"life_kilobytes,omitempty"`
 	State          IKESAState     `json:"state"`
 	StateReason    string         `json:"state_reason,omitempty"`
+	ReplacedBy     int            `json:"-"`                  // IKESARekeyed: the ID of the IKE SA that replaced it
 	Inferred       bool           `json:"inferred,omitempty"` // state read from headers only
 	NATT           bool           `json:"nat_t"`
 	VendorIDs      []string       `json:"vendor_ids,omitempty"`

@@ -727,7 +727,8 @@ func (t *Tracker) rekeyIKESA(old *ikeSA, n *negotiation, req, resp *v2Content, n
 	}
 	old.children = slices.DeleteFunc(old.children, func(c *childSA) bool { return c.sa == sa })
 	sa.setState(IKESAEstablished, "", now)
-	old.setState(IKESARekeyed, fmt.Sprintf("replaced by IKE SA %d", sa.ref.ID), now)
+	old.setState(IKESARekeyed, "", now)
+	old.replacedBy = sa.ref.ID
 	t.emit(Event{Time: now, Kind: event.IKESARekeyed, IKESA: sa.snapshot(), Reason: fmt.Sprintf("replaces IKE SA %d", old.ref.ID)})
 }
 
