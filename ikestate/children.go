@@ -103,7 +103,7 @@ func espSAs(c *childSA, encLen int, kmIR, kmRI []byte) (ir, ri *keys.SA) {
 			Proto: c.Proto, Src: hostPrefix(src.Addr()), Dst: hostPrefix(dst.Addr()), SPI: spi,
 			Enc: c.Enc, Auth: c.Auth, ESN: c.ESN,
 			EncKey: km[:encLen:encLen], AuthKey: km[encLen:],
-			Origin: fmt.Sprintf("IKE SA %d child SA %d", c.sa.ref.ID, c.ID),
+			Origin: ChildKeyOrigin(c.sa.ref.ID, c.ID),
 		}
 		if c.Mode != ModeUnknown {
 			s.Mode = c.Mode.String() // keys' vocabulary: "" when not known

@@ -15,7 +15,9 @@
 // (never marshalled). LookupSPI tells whether an ESP/AH SPI belongs to a
 // pair the tracker rebuilt, was deleted or expired, and whether the tracker
 // saw every negotiation between those peers decrypted (so that an unknown
-// SPI is a Bad SPI).
+// SPI is a Bad SPI). Join joins the trackers of inputs that could not
+// have interacted (capture files of different gateways) into the views of
+// one tracker reading them in order.
 package ikestate
 
 import (
