@@ -168,7 +168,8 @@ func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotia
 		sa.Mode = c.Mode
 	}
 	if sa.key == nil {
-		ki := &KeyInfo{Origin: fmt.Sprintf("IKE SA %d (%s)", c.IKESA.ID, c.Exchange), Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth}
+		o := &ikeKeyOrigin{ikeSA: c.IKESA.ID, child: c.ID, exchange: c.Exchange}
+		ki := &KeyInfo{Origin: o.String(), Enc: c.Enc, EncKeyBits: c.EncKeyBits, Auth: c.Auth, fromIKE: o}
 		sa.key = ki
 		sa.ESN = c.ESN
 	}
@@ -177,7 +178,8 @@ func (a *Analyzer) negotiatedSA(now int64, key SAKey, src netip.Addr, n *Negotia
 			sa.tr = &cipher{t: tr}
 			// A new KeyInfo, not a change to the old: frozen copies share it.
 			ki := *sa.key
-			ki.Origin = fmt.Sprintf("derived from IKE SA %d (%s)", c.IKESA.ID, c.Exchange)
+			ki.fromIKE = &ikeKeyOrigin{ikeSA: c.IKESA.ID, child: c.ID, exchange: c.Exchange, derived: true}
+			ki.Origin = ki.fromIKE.String()
 			ki.material = k
 			sa.key = &ki
 		}
@@ -242,3 +244,18 @@ func (a *Analyzer) ikeBadSPI(key SAKey, src netip.Addr) (bad bool, active *ikest
 
 // Tracker exposes the IKE tracker for the IKE views (nil when IKE is off).
 func (a *Analyzer) Tracker() *ikestate.Tracker { return a.tracker }
+
+// ikeKeyOrigin is where an SA's KeyInfo came from when IKE gave it: the
+// origin text is made from the IDs, so that Merge can shift them.
+type ikeKeyOrigin struct {
+	ikeSA, child int
+	exchange     string
+	derived      bool // keys derived from the negotiation, not only its algorithms
+}
+
+func (o *ikeKeyOrigin) String() string {
+	if o.derived {
+		return fmt.Sprintf("derived from IKE SA %d (%s)", o.ikeSA, o.exchange)
+	}
+	return fmt.Sprintf("IKE SA %d (%s)", o.ikeSA, o.exchange)
+}

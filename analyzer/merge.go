@@ -7,7 +7,10 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
+	"strings"
 	"time"
+
+	"ipsecmon/ikestate"
 )
 
 // Several capture files can be read each by its own analyzer, on its own
@@ -20,8 +23,12 @@ import (
 //     pairs negotiated before the capture, the IKE tracker's peers): the
 //     caller checks that the files' addresses are disjoint (Addresses gives
 //     those the state holds; the caller adds every packet's);
-//   - the IKE tracker: its IDs, policies, history and limits span the run;
-//     at most one file may carry IKE, so that its tracker is the run's;
+//   - the IKE tracker: its IDs, policies, history and limits span the run.
+//     With IKE in one part, that part's tracker is the run's; in several,
+//     the trackers are joined (ikestate.Join: IDs shifted by those of the
+//     parts before, IKE SPIs and rekeyed SPIs disjoint, the limits fit
+//     together), and the IDs the SA table holds (the pairs' negotiations,
+//     the origin of keys IKE gave) are shifted with them;
 //   - time: the tracker ends the run at its last packet (expiries, pending
 //     negotiations): each part finishes at the run's end (FinishAt);
 //     eviction by idle time or end is excluded (Config.IdleTimeout,
@@ -115,7 +122,7 @@ func Merge(parts []*Analyzer) (*Frozen, error) {
 	case cfg.IdleTimeout > 0 || cfg.EvictEnded > 0:
 		return nil, interact("eviction by time depends on the other inputs' clock")
 	}
-	ike := -1
+	ike, ikes := -1, 0 // the part with IKE; 2 when more than one has
 	var sas, learned, pmtu, bursts int
 	var window int64
 	links := map[netip.Addr]linkAddr{}
@@ -133,7 +140,7 @@ func Merge(parts []*Analyzer) (*Frozen, error) {
 		}
 		if p.hasIKE() {
 			if ike >= 0 {
-				return nil, interact("inputs %d and %d both carry IKE (one IKE tracker numbers and groups the run's negotiations)", ike+1, i+1)
+				ikes = 2
 			}
 			ike = i
 		}
@@ -152,7 +159,19 @@ func Merge(parts []*Analyzer) (*Frozen, error) {
 	case len(links) > maxLinkAddrs || learned > maxLearnedDirections || pmtu > maxPathMTU || bursts > maxBursts:
 		return nil, interact("the inputs together exceed a limit of the run")
 	}
-	// The IKE part's tracker is the run's; the others' are empty.
+	var joined *ikestate.Joined
+	if ikes > 1 {
+		ts := make([]*ikestate.Tracker, len(parts))
+		for i, p := range parts {
+			ts[i] = p.tracker
+		}
+		var err error
+		if joined, err = ikestate.Join(ts); err != nil {
+			return nil, interact("%s", strings.TrimPrefix(err.Error(), ikestate.ErrCoupled.Error()+": "))
+		}
+	}
+	// With IKE in one part, its tracker is the run's (the others' are
+	// empty); in several, the trackers joined.
 	src := parts[0]
 	if ike >= 0 {
 		src = parts[ike]
@@ -163,13 +182,48 @@ func Merge(parts []*Analyzer) (*Frozen, error) {
 	}
 	s := frozen[slices.Index(parts, src)].a
 	d := &Analyzer{cfg: s.cfg, covered: s.covered, iv: s.iv} // Freeze's cfg, without OnEvent
+	if joined != nil {
+		d.iv = &ikeView{counters: joined.Counters, history: joined.History, limits: joined.Limits,
+			ikeSAs: joined.IKESAs, negotiations: joined.Negotiations, policies: joined.Policies}
+	}
 	m := &Frozen{a: d}
-	for _, f := range frozen {
+	for i, f := range frozen {
 		add(d, f.a)
+		if joined != nil {
+			renumber(f.a.order, joined.Offsets[i])
+		}
 		d.order = append(d.order, f.a.order...)
 		m.live = append(m.live, f.live...)
 	}
 	return m, nil
+}
+
+// renumber shifts the IKE IDs the frozen SAs of one part name (their
+// negotiation, their key info's origin) to the run's. The copies share
+// those with the part's live SAs: they get copies of their own.
+func renumber(sas []*SA, o ikestate.Offsets) {
+	for _, sa := range sas {
+		if sa.neg != nil {
+			n := *sa.neg
+			c := *n.Child
+			o.ChildSA(&c)
+			n.Child = &c
+			sa.neg = &n
+		}
+		if sa.key != nil && sa.key.fromIKE != nil {
+			ki := *sa.key
+			from := *ki.fromIKE
+			from.ikeSA += o.IKESAs
+			from.child += o.Children
+			ki.fromIKE, ki.Origin = &from, from.String()
+			if ki.material != nil && from.derived {
+				k := *ki.material
+				k.Origin = ikestate.ChildKeyOrigin(from.ikeSA, from.child)
+				ki.material = &k
+			}
+			sa.key = &ki
+		}
+	}
 }
 
 // add sums what part p counted into d; the SAs are joined by the caller.

@@ -164,6 +164,8 @@ type KeyInfo struct {
 	// material is the key entry itself (given, or derived from IKE), for
 	// `ipsecmon keys`, the one place keys are printed.
 	material *keys.SA
+	// fromIKE: IKE gave the key info (Origin names its IDs).
+	fromIKE *ikeKeyOrigin
 }
 
 // Material returns the key entry the SA is keyed with: the one a key file

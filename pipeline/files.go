@@ -34,7 +34,7 @@ import (
 //     sequential run reports them).
 //
 // Files never writes to stderr. The files are told apart as they are read
-// (an address or IKE met in a second file, a fragment, a damaged frame
+// (an address met in a second file, a fragment, a damaged frame
 // stops every file at once), so that files which turn out to interact
 // cost little more than reading them in order.
 func Files(cfg analyzer.Config, names []string, parallel int) (*analyzer.Frozen, *InputStats, error) {
@@ -42,7 +42,6 @@ func Files(cfg analyzer.Config, names []string, parallel int) (*analyzer.Frozen,
 	pcfg := cfg
 	pcfg.Workers = max(1, cfg.Workers/parallel)
 	sh := &shared{names: names, owner: map[netip.Addr]int{}}
-	sh.ike.Store(-1)
 	parts := make([]*filePart, len(names))
 	sem := make(chan struct{}, parallel)
 	var wg sync.WaitGroup
@@ -96,11 +95,10 @@ func Files(cfg analyzer.Config, names []string, parallel int) (*analyzer.Frozen,
 }
 
 // shared is what the parts of Files claim: the addresses, by the file
-// that met them first, and the file with IKE.
+// that met them first.
 type shared struct {
 	names []string
 	stop  atomic.Bool
-	ike   atomic.Int32
 	mu    sync.Mutex
 	owner map[netip.Addr]int
 }
@@ -179,11 +177,6 @@ func (p *filePart) frame(f *capture.Frame, d *decode.Packet, reassembled bool) {
 	default:
 		p.add(d.Src)
 		p.add(d.Dst)
-		if d.Kind == decode.KindIKE && !p.sh.ike.CompareAndSwap(-1, int32(p.i)) {
-			if j := int(p.sh.ike.Load()); j != p.i {
-				p.fail(fmt.Errorf("%s and %s both carry IKE (one IKE tracker numbers and groups the run's negotiations)", p.sh.names[min(p.i, j)], p.sh.names[max(p.i, j)]))
-			}
-		}
 	}
 }
 

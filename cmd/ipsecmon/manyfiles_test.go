@@ -60,8 +60,19 @@ func TestManyFilesConcurrent(t *testing.T) {
 	// recording): its CHILD SAs are still active, their negotiated
 	// lifetimes shorter than a day.
 	v1Half, _ := splitCapture(t, filepath.Join(v1, "capture.pcap"), filepath.Join(dir, "v1"))
-	// The ikev1-rekey recording as if between two other gateways.
-	v1Moved := moveHosts(t, filepath.Join(v1, "capture.pcap"), filepath.Join(dir, "v1moved.pcap"))
+	// Lab recordings as if between other gateways: 198.51.100.0/24 moved
+	// to another /24 (the keys' addresses too), and their keys.
+	moved := func(name string, to [3]byte) (string, string) {
+		base := filepath.Join(dir, fmt.Sprintf("%s-%d.%d.%d", name, to[0], to[1], to[2]))
+		return moveHosts(t, filepath.Join(lab(name), "capture.pcap"), base+".pcap", to), moveKeys(t, filepath.Join(lab(name), "keys.txt"), base+".keys", to)
+	}
+	testNet2, testNet3 := [3]byte{192, 0, 2}, [3]byte{100, 64, 7}
+	v1Moved, v1MovedKeys := moved("ikev1-rekey", testNet2)
+	rekeyMoved, _ := moved("ikev2-rekey", testNet2)
+	mainMoved, mainMovedKeys := moved("ikev1-main", testNet2)
+	pendingMoved, pendingMovedKeys := moved("ikev2-pending", testNet3)
+	failMoved, _ := moved("ikev2-fail-transport", testNet3)
+	labKeys := func(name string) string { return filepath.Join(lab(name), "keys.txt") }
 	if out, _, _ := runCmd(t, "sas", "-o", "json", "-r", v1Half, "-k", filepath.Join(v1, "keys.txt")); strings.Count(out, `"state": "active"`) != 2 {
 		t.Fatalf("the first half of ikev1-rekey alone: want its two Quick Mode pairs active:\n%s", out)
 	}
@@ -89,8 +100,15 @@ func TestManyFilesConcurrent(t *testing.T) {
 		{name: "one capture split in two", files: []string{halfA, halfB}, keys: []string{filepath.Join(rekey, "keys.txt")}, why: "address 198.51.100.", policy: labConfig(t, "ikev2-rekey", "bob")},
 		{name: "two recordings of the same hosts", files: []string{filepath.Join(rekey, "capture.pcap"), filepath.Join(v1, "capture.pcap")}, why: "address 198.51.100."},
 		{name: "same host twice", files: []string{h1, h1}, why: "address 10."},
-		{name: "two gateways, both with IKE", files: []string{filepath.Join(rekey, "capture.pcap"), v1Moved}, keys: []string{filepath.Join(rekey, "keys.txt"), filepath.Join(v1, "keys.txt")}, apart: true,
-			why: filepath.Join(rekey, "capture.pcap") + " and " + v1Moved + " both carry IKE"},
+		// Gateways that each negotiate IKE: one tracker numbers the IKE SAs,
+		// negotiations and pairs across the files (mmsas, sas, policies).
+		{name: "two gateways, both with IKE", files: []string{filepath.Join(rekey, "capture.pcap"), v1Moved}, keys: []string{labKeys("ikev2-rekey"), v1MovedKeys}, concurrent: true},
+		{name: "two gateways, both with IKE, keyless", files: []string{filepath.Join(rekey, "capture.pcap"), v1Moved}, concurrent: true},
+		{name: "three gateways with IKE, one pending", files: []string{filepath.Join(lab("ikev2-child-delete"), "capture.pcap"), mainMoved, pendingMoved},
+			keys: []string{labKeys("ikev2-child-delete"), mainMovedKeys, pendingMovedKeys}, concurrent: true},
+		{name: "three gateways with IKE, keyless, one failed", files: []string{failMoved, filepath.Join(lab("ikev2-weak"), "capture.pcap"), v1Moved}, concurrent: true},
+		// The same gateways' IKE SAs (SPIs) at other addresses.
+		{name: "one recording at two addresses", files: []string{filepath.Join(rekey, "capture.pcap"), rekeyMoved}, apart: true, why: "IKE SPI "},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			disjoint := disjointHosts(t, c.files)
@@ -309,11 +327,26 @@ func firstDiff(got, want string) string {
 	return ""
 }
 
+// moveKeys copies a lab keys.txt with the addresses in 198.51.100.0/24
+// moved to to (as moveHosts moves them).
+func moveKeys(t *testing.T, in, out string, to [3]byte) string {
+	t.Helper()
+	b, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.ReplaceAll(string(b), "198.51.100.", fmt.Sprintf("%d.%d.%d.", to[0], to[1], to[2]))
+	if err := os.WriteFile(out, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
 // moveHosts copies a capture of Ethernet, IPv4 and UDP (the lab's:
 // kernel-libipsec encapsulates all ESP) with every address in
-// 198.51.100.0/24 moved to 192.0.2.0/24, the IPv4 header checksum
+// 198.51.100.0/24 moved to the /24 to, the IPv4 header checksum
 // recomputed and the UDP checksum left out (0, RFC 768).
-func moveHosts(t *testing.T, in, out string) string {
+func moveHosts(t *testing.T, in, out string, to [3]byte) string {
 	t.Helper()
 	f, err := os.Open(in)
 	if err != nil {
@@ -350,7 +383,7 @@ func moveHosts(t *testing.T, in, out string) string {
 		hl := int(ip[0]&15) * 4
 		for _, at := range []int{12, 16} {
 			if ip[at] == 198 && ip[at+1] == 51 && ip[at+2] == 100 {
-				ip[at], ip[at+1], ip[at+2] = 192, 0, 2
+				ip[at], ip[at+1], ip[at+2] = to[0], to[1], to[2]
 			}
 		}
 		ip[10], ip[11] = 0, 0
