@@ -73,6 +73,24 @@ func TestManyFilesConcurrent(t *testing.T) {
 	pendingMoved, pendingMovedKeys := moved("ikev2-pending", testNet3)
 	failMoved, _ := moved("ikev2-fail-transport", testNet3)
 	labKeys := func(name string) string { return filepath.Join(lab(name), "keys.txt") }
+	// Only the IKE keys: every ESP key is derived, its origin names an IKE SA.
+	ikeOnly := func(in string) string {
+		b, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keep []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if !strings.HasPrefix(l, "esp ") {
+				keep = append(keep, l)
+			}
+		}
+		out := filepath.Join(dir, filepath.Base(filepath.Dir(in))+filepath.Base(in)+".ike")
+		if err := os.WriteFile(out, []byte(strings.Join(keep, "\n")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
 	if out, _, _ := runCmd(t, "sas", "-o", "json", "-r", v1Half, "-k", filepath.Join(v1, "keys.txt")); strings.Count(out, `"state": "active"`) != 2 {
 		t.Fatalf("the first half of ikev1-rekey alone: want its two Quick Mode pairs active:\n%s", out)
 	}
@@ -88,6 +106,9 @@ func TestManyFilesConcurrent(t *testing.T) {
 		expired int
 		policy  string // --policy (the filters view too)
 		apart   bool   // of different hosts, yet read in order
+		// derived: a key source the sas view shows (ikev1-rekey's one IKE
+		// SA after ikev2-rekey's two: IKE SA 3).
+		derived string
 	}{
 		{name: "two hosts", files: []string{h1, h2}, concurrent: true},
 		{name: "four hosts", files: []string{h1, h2, h3, h4later}, concurrent: true},
@@ -103,6 +124,8 @@ func TestManyFilesConcurrent(t *testing.T) {
 		// Gateways that each negotiate IKE: one tracker numbers the IKE SAs,
 		// negotiations and pairs across the files (mmsas, sas, policies).
 		{name: "two gateways, both with IKE", files: []string{filepath.Join(rekey, "capture.pcap"), v1Moved}, keys: []string{labKeys("ikev2-rekey"), v1MovedKeys}, concurrent: true},
+		{name: "two gateways, both with IKE, ESP keys derived", files: []string{filepath.Join(rekey, "capture.pcap"), v1Moved}, keys: []string{ikeOnly(labKeys("ikev2-rekey")), ikeOnly(v1MovedKeys)}, concurrent: true,
+			derived: "derived from IKE SA 3 (Quick Mode)"},
 		{name: "two gateways, both with IKE, keyless", files: []string{filepath.Join(rekey, "capture.pcap"), v1Moved}, concurrent: true},
 		{name: "three gateways with IKE, one pending", files: []string{filepath.Join(lab("ikev2-child-delete"), "capture.pcap"), mainMoved, pendingMoved},
 			keys: []string{labKeys("ikev2-child-delete"), mainMovedKeys, pendingMovedKeys}, concurrent: true},
@@ -160,6 +183,9 @@ func TestManyFilesConcurrent(t *testing.T) {
 				}
 				if n := strings.Count(want, `"state": "expired"`); cmd == "sas" && c.expired > 0 && n != c.expired {
 					t.Errorf("sas: %d SAs expired, want %d", n, c.expired)
+				}
+				if cmd == "sas" && c.derived != "" && !strings.Contains(want, `"key_source": "`+c.derived+`"`) {
+					t.Errorf("sas: no key source %q", c.derived)
 				}
 				if wantCode != exitOK {
 					t.Errorf("%s: exit %d: %s", cmd, wantCode, wantErr)
