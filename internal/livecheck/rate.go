@@ -138,6 +138,11 @@ func (s RateSearch) Run(name string, trial func(pps float64) Trial) RateResult {
 // the kernel's delivery.
 func (r RateResult) limit() string {
 	if r.FirstLoss == 0 {
+		if r.SenderBound && r.nearCPU() {
+			// On a machine of few cores the tool and the capturer share
+			// them: the tool's shortfall is the capturer's load too.
+			return fmt.Sprintf("the replay tool, short of the rate asked while the capturer used %.0f%% of a core: near its own CPU limit too", 100*r.CPUAtBest)
+		}
 		if r.SenderBound {
 			return "the replay tool (no loss at its highest rate)"
 		}
@@ -164,6 +169,10 @@ func (r RateResult) limit() string {
 	}
 	return "unknown"
 }
+
+// nearCPU reports a capturer busy 90% of a core or more at its best rate:
+// its reading goroutine, one core, is near full.
+func (r RateResult) nearCPU() bool { return r.CPUAtBest >= 0.9 }
 
 // WriteRates prints the results side by side, as live-check shows them.
 func WriteRates(w io.Writer, rs []RateResult) {
@@ -201,6 +210,8 @@ func Compare(ref, r RateResult) string {
 	switch {
 	case ref.Best == 0 || r.Best == 0:
 		return fmt.Sprintf("%s: no lossless trial to compare (%.0f vs %.0f pps)", r.Name, r.Best, ref.Best)
+	case r.SenderBound && ref.SenderBound && r.nearCPU():
+		return fmt.Sprintf("%s: %.0f pps lossless at %.0f%% of a core, near its CPU limit; %s took all the replay tool sent, %.0f pps: %.2f× it", r.Name, r.Best, 100*r.CPUAtBest, ref.Name, ref.Best, r.Best/ref.Best)
 	case r.SenderBound && ref.SenderBound:
 		return fmt.Sprintf("%s: both took all the replay tool sent (%.0f vs %.0f pps): neither limit reached", r.Name, r.Best, ref.Best)
 	case r.SenderBound:

@@ -36,7 +36,10 @@ func TestRateSearch(t *testing.T) {
 		// 50k, 100k lossless at the requested rate; 200k reaches 150k only,
 		// without loss: the replay tool is the limit.
 		{"sender bound", capturer(1e9, 150000, 0.3, 0), []float64{50000, 100000, 200000},
-			150000, 0, true, "the replay tool"},
+			150000, 0, true, "the replay tool (no loss at its highest rate)"},
+		// The same, the capturer at 95% of a core: near its limit too.
+		{"sender bound, capturer busy", capturer(1e9, 150000, 0.95, 0), []float64{50000, 100000, 200000},
+			150000, 0, true, "the replay tool, short of the rate asked while the capturer used 95% of a core: near its own CPU limit too"},
 		// Lossy from the start: 50k lossy, then 25k and 12.5k; half a core
 		// and no wait for a CPU: neither its CPU nor the machine.
 		{"lossy at once", capturer(20000, 1e9, 0.5, 0.01), []float64{50000, 25000, 12500},
@@ -82,6 +85,8 @@ func TestCompare(t *testing.T) {
 	}{
 		{"both limits", ref, RateResult{Name: "ipsecmon", Best: 150000}, "ipsecmon: 0.75× tcpdump (150000 vs 200000 pps)"},
 		{"both sender", refSender, RateResult{Name: "ipsecmon", Best: 190000, SenderBound: true}, "both took all the replay tool sent (190000 vs 200000 pps)"},
+		{"both sender, ipsecmon busy", refSender, RateResult{Name: "ipsecmon", Best: 150000, SenderBound: true, CPUAtBest: 0.96},
+			"ipsecmon: 150000 pps lossless at 96% of a core, near its CPU limit; tcpdump took all the replay tool sent, 200000 pps: 0.75× it"},
 		{"ipsecmon sender", ref, RateResult{Name: "ipsecmon", Best: 300000, SenderBound: true}, "at least 1.50× tcpdump"},
 		{"tcpdump sender", refSender, RateResult{Name: "ipsecmon", Best: 100000}, "at most 0.50× it"},
 		{"no lossless", ref, RateResult{Name: "ipsecmon"}, "no lossless trial"},
