@@ -447,18 +447,21 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 		}
 		return
 	}
-	var o opened
+	// o points at the worker's result where there is one: copying it
+	// would read and write its cache lines once more, on this core.
+	var fresh opened
+	o := &fresh
 	verified := false
 	if sa.tr != nil && !h.Truncated() {
 		if pre != nil && pre.seqHi == uint32(seq>>32) {
-			o = *pre
+			o = pre
 		} else {
 			if a.par != nil && sa.tr.inflight > 0 {
 				// A worker may hold the transform (an SA seen inside a
 				// tunnel as well as outside).
 				a.par.quiesce()
 			}
-			o = open(sa.tr.t, ip, h, uint32(seq>>32), report)
+			fresh = open(sa.tr.t, ip, h, uint32(seq>>32), report)
 		}
 		switch o.res.Outcome {
 		case espcrypto.NotAuthenticated, espcrypto.Malformed:
@@ -467,7 +470,7 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 			sa.NotAuthenticated++
 			a.anomaly(now, event.AuthenticationFailure, sa.Key, src, ref, o.res.Reason.String())
 			if report {
-				a.reportOpened(OutcomeNotAuthenticated, sa, now, seq, ip, h, ref, depth, &o)
+				a.reportOpened(OutcomeNotAuthenticated, sa, now, seq, ip, h, ref, depth, o)
 			}
 			return
 		}
@@ -480,7 +483,7 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 		sa.NotDecrypted++
 		a.anomaly(now, event.DecryptionFailure, sa.Key, src, ref, o.res.Reason.String())
 		if report {
-			a.reportOpened(OutcomeNotDecrypted, sa, now, seq, ip, h, ref, depth, &o)
+			a.reportOpened(OutcomeNotDecrypted, sa, now, seq, ip, h, ref, depth, o)
 		}
 		return
 	}
@@ -515,11 +518,11 @@ func (a *Analyzer) receive(sa *SA, now int64, src netip.Addr, ip []byte, h *deco
 		if verified {
 			v = OutcomeVerified
 		}
-		a.reportOpened(v, sa, now, seq, ip, h, ref, depth, &o)
+		a.reportOpened(v, sa, now, seq, ip, h, ref, depth, o)
 	}
 	switch {
 	case verified:
-		a.plaintext(now, sa, &o, ref, depth)
+		a.plaintext(now, sa, o, ref, depth)
 	case h.Proto == ipproto.AH:
 		a.ahInner(sa, h)
 	}
