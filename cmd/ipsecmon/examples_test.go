@@ -357,15 +357,7 @@ func (fx *exampleFixtures) write(t *testing.T, name, text string) {
 
 func pcapToPcapng(t *testing.T, in, out string) {
 	t.Helper()
-	f, err := os.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, in)
 	o, err := os.Create(out)
 	if err != nil {
 		t.Fatal(err)

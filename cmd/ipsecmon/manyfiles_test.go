@@ -254,14 +254,7 @@ func disjointHosts(t *testing.T, files []string) bool {
 	owner := map[netip.Addr]int{}
 	disjoint := true
 	for i, name := range files {
-		f, err := os.Open(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := pcapgo.NewReader(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := openPcap(t, name)
 		src := gopacket.NewPacketSource(r, r.LinkType())
 		for p := range src.Packets() {
 			nl := p.NetworkLayer()
@@ -280,7 +273,6 @@ func disjointHosts(t *testing.T, files []string) bool {
 				owner[a] = i
 			}
 		}
-		f.Close()
 	}
 	return disjoint
 }
@@ -289,15 +281,7 @@ func disjointHosts(t *testing.T, files []string) bool {
 // and the rest to another.
 func splitCapture(t *testing.T, name, dir string) (string, string) {
 	t.Helper()
-	f, err := os.Open(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, name)
 	type frame struct {
 		ci   gopacket.CaptureInfo
 		data []byte
@@ -374,15 +358,7 @@ func moveKeys(t *testing.T, in, out string, to [3]byte) string {
 // recomputed and the UDP checksum left out (0, RFC 768).
 func moveHosts(t *testing.T, in, out string, to [3]byte) string {
 	t.Helper()
-	f, err := os.Open(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, in)
 	if r.LinkType() != 1 {
 		t.Fatalf("%s: link type %v, want Ethernet", in, r.LinkType())
 	}
@@ -432,4 +408,19 @@ func moveHosts(t *testing.T, in, out string, to [3]byte) string {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// openPcap opens a pcap file for gopacket's reader, closed at the test's end.
+func openPcap(t *testing.T, name string) *pcapgo.Reader {
+	t.Helper()
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -314,15 +314,7 @@ type espRecord struct {
 
 func readRecords(t *testing.T, path string) ([]espRecord, layers.LinkType) {
 	t.Helper()
-	fh, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	r, err := pcapgo.NewReader(fh)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := openPcap(t, path)
 	var out []espRecord
 	for {
 		data, ci, err := r.ReadPacketData()
