@@ -163,9 +163,7 @@ func New(cfg Config) *Analyzer {
 		cfg.ReplayWindow = DefaultReplayWindow
 	}
 	a := &Analyzer{cfg: cfg, sas: make(map[SAKey]*SA)}
-	if cfg.Workers > 1 {
-		a.par = newParallel(a, cfg.Workers)
-	}
+	a.startWorkers()
 	a.indexKeys()
 	a.tracker = ikestate.New(cfg.Keys)
 	if cfg.MaxIKESAs != 0 {

@@ -191,3 +191,34 @@ func TestParallelEqualsInline(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkersOnlyWithKeys: the verification workers start when there is a
+// key to verify with, at New or at SetKeys (SIGHUP), never for a keyless
+// run, whose packets they would only copy and hand back.
+func TestWorkersOnlyWithKeys(t *testing.T) {
+	one := &keys.Set{SAs: []keys.SA{{SPI: 1}}}
+	for _, c := range []struct {
+		name     string
+		cfg      Config
+		set      *keys.Set
+		atNew    bool
+		afterSet bool
+	}{
+		{"keyless, 2 workers", Config{Workers: 2}, nil, false, false},
+		{"empty key set", Config{Workers: 2, Keys: &keys.Set{}}, &keys.Set{}, false, false},
+		{"keys at New", Config{Workers: 2, Keys: one}, one, true, true},
+		{"keys by SetKeys", Config{Workers: 2}, one, false, true},
+		{"one worker", Config{Workers: 1, Keys: one}, one, false, false},
+	} {
+		a := New(c.cfg)
+		if got := a.par != nil; got != c.atNew {
+			t.Errorf("%s: workers at New: %v, want %v", c.name, got, c.atNew)
+		}
+		if c.set != nil {
+			a.SetKeys(c.set)
+		}
+		if got := a.par != nil; got != c.afterSet {
+			t.Errorf("%s: workers after SetKeys: %v, want %v", c.name, got, c.afterSet)
+		}
+	}
+}

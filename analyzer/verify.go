@@ -116,6 +116,7 @@ func (a *Analyzer) attachKeys(sa *SA) {
 func (a *Analyzer) SetKeys(ks *keys.Set) {
 	a.flush()
 	a.cfg.Keys = ks
+	a.startWorkers() // nothing is in flight: flush applied it all
 	a.covered = nil
 	a.indexKeys()
 	if a.tracker != nil {

@@ -138,13 +138,14 @@ func statsOnce(tb testing.TB, an *analyzer.Analyzer, path string) *analyzer.Snap
 }
 
 // BenchmarkStats is `ipsecmon stats` on the same file, minus process start:
-// open, decode, analyse, snapshot and render.
+// open, decode, analyse, snapshot and render, with the command's default
+// --workers (every core), which a keyless run must not pay for.
 func BenchmarkStats(b *testing.B) {
 	path, frames, size := benchCapture(b)
 	b.SetBytes(size)
 	u := startUsage(b)
 	for i := 0; i < b.N; i++ {
-		an := analyzer.New(analyzer.Config{Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}})
+		an := analyzer.New(analyzer.Config{Me: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}, Workers: runtime.NumCPU()})
 		snap := statsOnce(b, an, path)
 		if snap.SAs != 2*benchgen.Default.Pairs || an.Counts().IPsecPackets != uint64(frames) {
 			b.Fatalf("%d SAs, %d IPsec packets; want %d, %d", snap.SAs, an.Counts().IPsecPackets, 2*benchgen.Default.Pairs, frames)

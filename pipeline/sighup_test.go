@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -17,7 +18,9 @@ import (
 // the reload decrypt. ikev2-rekey: keys arrive after frame 4 (IKE_SA_INIT
 // and IKE_AUTH, read without keys); the daemons report 2 CHILD SAs created
 // after that, both rekeys. The IKE_AUTH child stays unread, so figures it
-// could change (deletions: it ends with its IKE SA) must stay unknown.
+// could change (deletions: it ends with its IKE SA) must stay unknown. With
+// two workers, the verification workers start at the reload: the figures
+// are the same.
 func TestSetKeysReachesIKE(t *testing.T) {
 	root, err := testcorpus.RepoRoot()
 	if err != nil {
@@ -31,7 +34,19 @@ func TestSetKeysReachesIKE(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	an := analyzer.New(analyzer.Config{})
+	var stats [2][analyzer.NumStats]analyzer.Figure
+	for i, workers := range []int{1, 2} {
+		t.Run(fmt.Sprintf("workers=%d", workers), func(t *testing.T) {
+			stats[i] = setKeysAfterFrame4(t, dir, ks, workers)
+		})
+	}
+	if stats[0] != stats[1] {
+		t.Errorf("statistics with 1 worker %+v, with 2 %+v", stats[0], stats[1])
+	}
+}
+
+func setKeysAfterFrame4(t *testing.T, dir string, ks *keys.Set, workers int) [analyzer.NumStats]analyzer.Figure {
+	an := analyzer.New(analyzer.Config{Workers: workers})
 	run := pipeline.New(an, pipeline.Options{})
 	src, err := capture.Open(filepath.Join(dir, "capture.pcap"))
 	if err != nil {
@@ -74,4 +89,5 @@ func TestSetKeysReachesIKE(t *testing.T) {
 	if negotiated != 2 {
 		t.Errorf("%d negotiated SA pairs, want the 2 created after the keys arrived", negotiated)
 	}
+	return s.Stats
 }
