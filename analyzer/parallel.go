@@ -88,8 +88,7 @@ type parallel struct {
 // a batch and handed back for nothing (a keyless stats run on 2 workers
 // took 1.35× the time of one).
 func (a *Analyzer) startWorkers() {
-	ks := a.cfg.Keys
-	if a.par == nil && a.cfg.Workers > 1 && ks != nil && len(ks.SAs)+len(ks.IKEv1)+len(ks.IKEv2) > 0 {
+	if a.par == nil && a.cfg.Workers > 1 && !a.cfg.Keys.Empty() {
 		a.par = newParallel(a, a.cfg.Workers)
 	}
 }

@@ -108,7 +108,7 @@ func Parse(name string, data []byte) (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(p.set.SAs)+len(p.set.IKEv1)+len(p.set.IKEv2) == 0 {
+	if p.set.Empty() {
 		p.warnf(0, "the file gives no keys ipsecmon can use")
 	}
 	p.set.reindex()

@@ -36,6 +36,10 @@ func (s *Set) reindex() {
 	s.idx = ix
 }
 
+// Empty reports whether s (nil included) holds no key at all, neither an
+// SA's nor an IKE SA's.
+func (s *Set) Empty() bool { return s == nil || len(s.SAs)+len(s.IKEv1)+len(s.IKEv2) == 0 }
+
 // Merge adds other's SAs, IKE SAs and warnings to s. The result is
 // authoritative if either is.
 func (s *Set) Merge(other *Set) {
