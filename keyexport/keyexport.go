@@ -74,6 +74,16 @@ func Write(w io.Writer, format string, set keys.Set) (Result, error) {
 
 func hx(b []byte) string { return hex.EncodeToString(b) }
 
+// integrity is the integrity algorithm an entry names beside enc: none
+// for an AEAD, a combined mode algorithm whose own ICV protects the
+// packet (RFC 4303 §3.2.3), whatever integrity the key source named.
+func integrity(enc algo.Enc, a algo.Auth) algo.Auth {
+	if enc.AEAD() {
+		return algo.AuthNone
+	}
+	return a
+}
+
 // name is how a note names an SA (no key).
 func name(sa keys.SA) string {
 	p := "ESP"
@@ -123,10 +133,7 @@ func espSA(b *strings.Builder, r *Result, sas []keys.SA) {
 			r.note("esp_sa: %s left out: Wireshark 4.0 has no %s", name(sa), sa.Enc.Display())
 			continue
 		}
-		auth := sa.Auth
-		if sa.Enc.AEAD() {
-			auth = algo.AuthNone
-		}
+		auth := integrity(sa.Enc, sa.Auth)
 		an, ok := auth.WiresharkESPName()
 		if !ok {
 			r.note("esp_sa: %s left out: Wireshark 4.0 has no %s integrity", name(sa), auth.Display())
@@ -189,10 +196,7 @@ func ikev2(b *strings.Builder, r *Result, sas []keys.IKEv2SA) {
 			r.note("ikev2: %s left out: Wireshark 4.0 has no %s with a %d-byte key", id, sa.Enc.Display(), len(sa.SKei)-sa.Enc.SaltLen())
 			continue
 		}
-		integ := sa.Integ
-		if sa.Enc.AEAD() {
-			integ = algo.AuthNone
-		}
+		integ := integrity(sa.Enc, sa.Integ)
 		in, ok := integ.WiresharkIKEv2Name()
 		if !ok {
 			r.note("ikev2: %s left out: Wireshark 4.0 has no %s integrity", id, integ.Display())
@@ -347,10 +351,7 @@ func native(b *strings.Builder, r *Result, set keys.Set) {
 			r.note("native: IKEv2 SA %s/%s left out: its PRF is not known (Wireshark's table does not say it)", hx(sa.SPIi[:]), hx(sa.SPIr[:]))
 			continue
 		}
-		integ := sa.Integ
-		if sa.Enc.AEAD() {
-			integ = algo.AuthNone
-		}
+		integ := integrity(sa.Enc, sa.Integ)
 		fmt.Fprintf(b, "ikev2 spii=%s spir=%s enc=%s sk-ei=0x%s sk-er=0x%s integ=%s", hx(sa.SPIi[:]), hx(sa.SPIr[:]), sa.Enc, hx(sa.SKei), hx(sa.SKer), integ)
 		if integ != algo.AuthNone {
 			fmt.Fprintf(b, " sk-ai=0x%s sk-ar=0x%s", hx(sa.SKai), hx(sa.SKar))
