@@ -253,7 +253,7 @@ func (d *Defragmenter) Add(f Fragment) Result {
 	if v == 4 {
 		binary.BigEndian.PutUint16(pkt[2:], uint16(len(pkt)))
 		binary.BigEndian.PutUint16(pkt[10:], 0)
-		binary.BigEndian.PutUint16(pkt[10:], checksum(pkt[:len(dg.head)]))
+		binary.BigEndian.PutUint16(pkt[10:], Checksum(pkt[:len(dg.head)]))
 	} else {
 		binary.BigEndian.PutUint16(pkt[4:], uint16(len(pkt)-40))
 	}
@@ -313,16 +313,21 @@ func makeHead(f Fragment, v int) []byte {
 	return h
 }
 
-// checksum is the IPv4 header checksum (RFC 791, RFC 1071).
-func checksum(h []byte) uint16 {
-	var s uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		s += uint32(h[i])<<8 | uint32(h[i+1])
+// Checksum is the Internet checksum (RFC 1071) of b, as an IPv4 header
+// carries it (RFC 791); an odd last byte counts as if padded with a zero.
+// plaintext uses it too, for the transport-mode headers it rebuilds.
+func Checksum(b []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
 	}
-	for s > 0xffff {
-		s = s&0xffff + s>>16
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
 	}
-	return ^uint16(s)
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
 }
 
 // discard drops a datagram after an overlap (the new fragment included)

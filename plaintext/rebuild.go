@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 
+	"ipsecmon/ipdefrag"
 	"ipsecmon/ipproto"
 )
 
@@ -73,7 +74,7 @@ func transport4(header []byte, nh uint8, payload []byte) ([]byte, error) {
 	out[7] = 0
 	out[9] = nh
 	out[10], out[11] = 0, 0
-	binary.BigEndian.PutUint16(out[10:], Checksum(out[:ihl]))
+	binary.BigEndian.PutUint16(out[10:], ipdefrag.Checksum(out[:ihl]))
 	return out, nil
 }
 
@@ -113,19 +114,3 @@ func transport6(header []byte, nh uint8, payload []byte) ([]byte, error) {
 // extension reports the IPv6 extension headers that may come before ESP
 // (RFC 8200 §4.1: Hop-by-Hop, Routing, Fragment, Destination Options).
 func extension(nh uint8) bool { return nh == 0 || nh == 43 || nh == 44 || nh == 60 }
-
-// Checksum is the Internet checksum (RFC 1071) of b, as an IPv4 header
-// carries it.
-func Checksum(b []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(b); i += 2 {
-		sum += uint32(b[i])<<8 | uint32(b[i+1])
-	}
-	if len(b)%2 == 1 {
-		sum += uint32(b[len(b)-1]) << 8
-	}
-	for sum > 0xffff {
-		sum = sum&0xffff + sum>>16
-	}
-	return ^uint16(sum)
-}

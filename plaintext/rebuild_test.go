@@ -122,11 +122,3 @@ func TestTransportHeaderErrors(t *testing.T) {
 		}
 	}
 }
-
-// The checksum of RFC 1071's example (§3: 00 01 f2 03 f4 f5 f6 f7 sums to
-// ddf2, whose complement is 220d).
-func TestChecksumRFC1071(t *testing.T) {
-	if got := Checksum([]byte{0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7}); got != 0x220d {
-		t.Errorf("checksum %04x, want 220d", got)
-	}
-}
