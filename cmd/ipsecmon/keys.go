@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 
 	"golang.org/x/term"
@@ -53,7 +54,7 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case format == "":
 		return fail(fmt.Errorf("give the format with --format (%s)", strings.Join(keyexport.Formats, ", ")))
-	case !validFormat(format):
+	case !slices.Contains(keyexport.Formats, format):
 		return fail(fmt.Errorf("--format %q: one of %s", format, strings.Join(keyexport.Formats, ", ")))
 	case len(in.keyFiles) == 0:
 		return fail(errors.New("keys needs key material (-k FILE): IKE keys to derive the SAs' keys from, or the SAs' own"))
@@ -106,15 +107,6 @@ func runKeys(args []string, stdout, stderr io.Writer) int {
 			res.Written, format, len(known.SAs), len(known.IKEv1)+len(known.IKEv2))
 	}
 	return status
-}
-
-func validFormat(f string) bool {
-	for _, x := range keyexport.Formats {
-		if x == f {
-			return true
-		}
-	}
-	return false
 }
 
 func isTerminal(w io.Writer) bool {
