@@ -116,22 +116,32 @@ func eachFrame(b *testing.B, path string, fn func(data []byte) bool) int {
 	}
 }
 
+// readInOrder reads the captures into an through one run, finishes it,
+// and returns its account of the input.
+func readInOrder(tb testing.TB, an *analyzer.Analyzer, paths ...string) *pipeline.InputStats {
+	tb.Helper()
+	run := pipeline.New(an, pipeline.Options{})
+	for _, p := range paths {
+		src, err := capture.Open(p)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if err := run.Source(src); err != nil {
+			tb.Fatal(err)
+		}
+		src.Close()
+	}
+	run.Finish()
+	return run.Stats()
+}
+
 // statsOnce is one `ipsecmon stats` run of path through an, minus process
 // start: open, decode, analyse, snapshot and render.
 func statsOnce(tb testing.TB, an *analyzer.Analyzer, path string) *analyzer.Snapshot {
 	tb.Helper()
-	run := pipeline.New(an, pipeline.Options{})
-	src, err := capture.Open(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := run.Source(src); err != nil {
-		tb.Fatal(err)
-	}
-	src.Close()
-	run.Finish()
+	input := readInOrder(tb, an, path)
 	snap := an.Snapshot()
-	if err := report.WriteStats(io.Discard, report.Run{Snap: snap, Input: run.Stats()}, report.Table); err != nil {
+	if err := report.WriteStats(io.Discard, report.Run{Snap: snap, Input: input}, report.Table); err != nil {
 		tb.Fatal(err)
 	}
 	return snap

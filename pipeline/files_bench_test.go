@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"ipsecmon/analyzer"
-	"ipsecmon/capture"
 	"ipsecmon/internal/benchgen"
 	"ipsecmon/keys"
 	"ipsecmon/pipeline"
@@ -71,22 +70,6 @@ func sequentialFiles(b *testing.B, cfg analyzer.Config, paths []string) *analyze
 	an := analyzer.New(cfg)
 	readInOrder(b, an, paths...)
 	return an.Snapshot()
-}
-
-// readInOrder reads the captures into an through one run, and finishes it.
-func readInOrder(tb testing.TB, an *analyzer.Analyzer, paths ...string) {
-	run := pipeline.New(an, pipeline.Options{})
-	for _, p := range paths {
-		src, err := capture.Open(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		if err := run.Source(src); err != nil {
-			tb.Fatal(err)
-		}
-		src.Close()
-	}
-	run.Finish()
 }
 
 func concurrentFiles(b *testing.B, cfg analyzer.Config, paths []string) *analyzer.Snapshot {
