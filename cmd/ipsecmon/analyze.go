@@ -222,13 +222,7 @@ func (f *inputFlags) closeLog(stderr io.Writer) int {
 // capture until its stop condition or a signal. It returns exitUsage when an
 // input could not be read at all (the others are still analysed).
 func collect(in *inputFlags, lf *liveFlags, cfg analyzer.Config, inputs []string, stderr io.Writer) (report.Run, int) {
-	ks, err := in.loadKeys(stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
-		return report.Run{}, exitUsage
-	}
-	cfg.Keys = ks
-	if cfg.Filters, err = in.pol.build(cfg.Me, stderr); err != nil {
+	if err := in.keysAndFilters(&cfg, stderr); err != nil {
 		fmt.Fprintf(stderr, "ipsecmon: %v\n", err)
 		return report.Run{}, exitUsage
 	}
