@@ -240,19 +240,22 @@ func add(d, p *Analyzer) {
 	d.ikeBad = d.ikeBad || p.ikeBad
 	d.pmtu = union(d.pmtu, p.pmtu)
 	d.links = union(d.links, p.links)
-	for k, n := range p.badSPIs {
-		if d.badSPIs == nil {
-			d.badSPIs = map[netip.Addr]uint64{}
-		}
-		d.badSPIs[k] += n
+	d.badSPIs = sum(d.badSPIs, p.badSPIs)
+	d.filterHits = sum(d.filterHits, p.filterHits)
+}
+
+// sum adds the counts of b to a's.
+func sum[K comparable](a, b map[K]uint64) map[K]uint64 {
+	if len(b) == 0 {
+		return a
 	}
-	for k, n := range p.filterHits {
-		if d.filterHits == nil {
-			d.filterHits = maps.Clone(p.filterHits)
-			clear(d.filterHits)
-		}
-		d.filterHits[k] += n
+	if a == nil {
+		a = make(map[K]uint64, len(b))
 	}
+	for k, n := range b {
+		a[k] += n
+	}
+	return a
 }
 
 // union adds the entries of b to a (the parts' keys are disjoint).
