@@ -47,7 +47,7 @@ fleet_get() {
 # fleet_start PEER: the exporter on the peer's end of the link, and the
 # forwarder Prometheus scrapes.
 fleet_start() {
-	local peer=$1 me i port
+	local peer=$1 me port
 	me=$(ip -n "$(ns "$peer")" -4 -o addr show dev lab0 | awk '{print $4}' | cut -d/ -f1)
 	ip netns exec "$(ns "$peer")" "$FLEET_IPSECMON" stats -i lab0 -q -o json --me "$me" \
 		--metrics-listen "$FLEET_EXPORTER" --events "$FLEET_OUT/$peer-events.jsonl" \
@@ -57,20 +57,13 @@ fleet_start() {
 	port=FLEET_PORT_$peer
 	"$LAB_BIN" nsproxy -listen "127.0.0.1:${!port}" -netns "$(ns "$peer")" -to "$FLEET_EXPORTER" 2>"$FLEET_OUT/$peer-nsproxy.stderr" &
 	LAB_PIDS+=("$!")
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'metrics on' "$FLEET_OUT/$peer.stderr" 2>/dev/null && return 0
-		kill -0 "${FLEET_PID[$peer]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "fleet: ipsecmon in $peer did not start: $(cat "$FLEET_OUT/$peer.stderr")"
+	wait_metrics "${FLEET_PID[$peer]}" "$FLEET_OUT/$peer.stderr" "fleet: ipsecmon in $peer"
 }
 
 fleet_stop() {
-	local peer=$1 rc=0
+	local peer=$1
 	[ -n "${FLEET_PID[$peer]:-}" ] || return 0
-	kill -INT "${FLEET_PID[$peer]}" 2>/dev/null || true
-	wait "${FLEET_PID[$peer]}" || rc=$?
-	echo "$rc" >"$FLEET_OUT/$peer.rc"
+	stop_int "${FLEET_PID[$peer]}" "$FLEET_OUT/$peer.rc"
 	FLEET_PID[$peer]=""
 }
 

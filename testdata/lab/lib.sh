@@ -559,6 +559,28 @@ signal_peer() {
 	esac
 }
 
+# wait_metrics PID STDERR WHAT: wait (up to 5 s) until an ipsecmon started
+# in the background says its metrics server listens, which also tells that
+# its capture is open; die with its stderr if it exits or does not say so.
+wait_metrics() {
+	local pid=$1 errf=$2 what=$3 i
+	for ((i = 0; i < 100; i++)); do
+		grep -q 'metrics on' "$errf" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "$what did not start: $(cat "$errf")"
+}
+
+# stop_int PID RCFILE: SIGINT, as an operator's Ctrl-C; the exit status is
+# written to RCFILE.
+stop_int() {
+	local pid=$1 rcf=$2 rc=0
+	kill -INT "$pid" 2>/dev/null || true
+	wait "$pid" || rc=$?
+	echo "$rc" >"$rcf"
+}
+
 # ---- cleanup: only what this scenario created ----
 cleanup() {
 	local rc=$?

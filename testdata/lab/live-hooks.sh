@@ -39,26 +39,19 @@ LIVE_RELOADS=0
 
 # live_start NAME ARGS...: one ipsecmon in bob's namespace, capturing on lab0.
 live_start() {
-	local name=$1 i; shift
+	local name=$1; shift
 	ip netns exec "$(ns bob)" "$LIVE_IPSECMON" "$@" -i lab0 -q -o json --me "$LIVE_ME" \
 		--metrics-listen "127.0.0.1:${LIVE_PORT[$name]}" >"$LO/$name.json" 2>"$LO/$name.stderr" &
 	LIVE_PID[$name]=$!
 	LAB_PIDS+=("$!")
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'metrics on' "$LO/$name.stderr" 2>/dev/null && return 0
-		kill -0 "${LIVE_PID[$name]}" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "live ipsecmon $name did not start: $(cat "$LO/$name.stderr")"
+	wait_metrics "${LIVE_PID[$name]}" "$LO/$name.stderr" "live ipsecmon $name"
 }
 
 # live_stop NAME: SIGINT, as an operator's Ctrl-C; the exit status is kept.
 live_stop() {
-	local name=$1 rc=0
+	local name=$1
 	[ -n "${LIVE_PID[$name]:-}" ] || return 0
-	kill -INT "${LIVE_PID[$name]}" 2>/dev/null || true
-	wait "${LIVE_PID[$name]}" || rc=$?
-	echo "$rc" >"$LO/$name.rc"
+	stop_int "${LIVE_PID[$name]}" "$LO/$name.rc"
 	LIVE_PID[$name]=""
 }
 
