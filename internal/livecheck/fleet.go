@@ -496,12 +496,7 @@ func checkRules(ctx context.Context, rep *Report, prom promv1.API, c FleetConfig
 
 // frames is a stats JSON's input.frames.
 func frames(stats []byte) (uint64, error) {
-	var st struct {
-		Input struct {
-			Frames uint64 `json:"frames"`
-		} `json:"input"`
-	}
-	err := json.Unmarshal(stats, &st)
+	st, err := parseCapture(stats)
 	return st.Input.Frames, err
 }
 
