@@ -38,7 +38,9 @@ const batchSize = 256
 const inflightPerWorker = 3
 
 // job is one IPsec header waiting in a batch. Its bytes are copied into the
-// batch's arena: the capture's buffer is reused for the next frame.
+// batch's arena (the capture's buffer is reused for the next frame) unless
+// the packet is Kept: then the job points at the capture's bytes, and the
+// worker reads them where the page cache holds them.
 type job struct {
 	sa      *SA
 	tr      *espcrypto.Transform // set for packets a worker verifies
@@ -49,18 +51,30 @@ type job struct {
 	ref     Ref
 	off, n  int  // the copied bytes: arena[off:off+n]
 	wholeIP bool // the copy is the IP packet (AH), not the header onwards
+	kept    bool // no copy: ip and h point at the packet's own bytes
 	worker  int32
-	pre     opened
 	events  []deferred // raised while the packet's SA was looked up
-	// For Config.OnOpened: the IP header in front of an ESP header, and the
-	// plaintext, copied on the worker (the transform's buffer is the next
-	// packet's). Both keep their arrays from batch to batch.
-	hdr, plain []byte
+	// For Config.OnOpened: the IP header in front of an ESP header. It
+	// keeps its array from batch to batch.
+	hdr []byte
+}
+
+// outcome is what a worker found of a job. Outcomes are kept apart from the
+// jobs so that the lines a worker writes are not the lines the caller
+// fills with the next jobs: sharing them moved every job's lines from one
+// core to the other and back.
+type outcome struct {
+	pre opened
+	// plain is the plaintext for Config.OnOpened, copied on the worker
+	// (the transform's buffer is the next packet's); it keeps its array
+	// from batch to batch.
+	plain []byte
 }
 
 // batch is a run of consecutive IPsec headers.
 type batch struct {
 	jobs  []job
+	out   []outcome // out[i] is jobs[i]'s
 	n     int
 	arena []byte
 	// mine[w] lists the jobs worker w verifies.
@@ -68,6 +82,7 @@ type batch struct {
 	pending atomic.Int32 // workers not finished with the batch
 	done    bool         // every worker finished (set by the caller's goroutine)
 	keep    bool         // keep each plaintext (Config.OnOpened)
+	next    int          // jobs before it are applied (Holding)
 }
 
 // parallel is the caller's side: a ring of batches, the oldest dispatched
@@ -103,7 +118,7 @@ func newParallel(a *Analyzer, workers int) *parallel {
 		load:     make([]int, workers),
 	}
 	for i := range pl.ring {
-		b := &batch{jobs: make([]job, batchSize), mine: make([][]int32, workers)}
+		b := &batch{jobs: make([]job, batchSize), out: make([]outcome, batchSize), mine: make([][]int32, workers)}
 		for w := range b.mine {
 			b.mine[w] = make([]int32, 0, batchSize)
 		}
@@ -126,11 +141,12 @@ func newParallel(a *Analyzer, workers int) *parallel {
 func work(w int32, q <-chan *batch, finished chan<- *batch) {
 	for b := range q {
 		for _, i := range b.mine[w] {
-			j := &b.jobs[i]
-			j.pre = open(j.tr, j.ip, &j.h, 0, b.keep)
-			if j.pre.plain != nil {
-				j.plain = append(j.plain[:0], j.pre.plain...)
-				j.pre.plain = j.plain
+			j, o := &b.jobs[i], &b.out[i]
+			ip, h := b.view(j)
+			o.pre = open(j.tr, ip, &h, 0, b.keep)
+			if o.pre.plain != nil {
+				o.plain = append(o.plain[:0], o.pre.plain...)
+				o.pre.plain = o.plain
 			}
 		}
 		if b.pending.Add(-1) == 0 {
@@ -158,10 +174,16 @@ func (a *Analyzer) enqueue(sa *SA, now int64, p *decode.Packet, h *decode.IPsecH
 		if j.wholeIP {
 			in = p.IP // AH's ICV covers the whole IP packet
 		}
-		j.off, j.n = len(b.arena), len(in)
-		b.arena = append(b.arena, in...)
+		j.kept, j.ip = p.Kept, nil
+		if !j.kept {
+			j.off, j.n = len(b.arena), len(in)
+			b.arena = append(b.arena, in...)
+		} else if j.wholeIP {
+			j.ip = p.IP
+		}
 		if a.cfg.OnOpened != nil && !j.wholeIP {
 			j.hdr = append(j.hdr[:0], p.IP[:min(h.Offset, len(p.IP))]...)
+			j.ip = j.hdr // ESP ignores it; OnOpened gets the header in front
 		}
 		// ESN SAs need the window's state to know the high bits: they are
 		// verified when applied.
@@ -172,6 +194,7 @@ func (a *Analyzer) enqueue(sa *SA, now int64, p *decode.Packet, h *decode.IPsecH
 			c.inflight++
 			pl.load[c.worker]++
 			j.tr, j.worker = c.t, c.worker
+			b.mine[c.worker] = append(b.mine[c.worker], int32(b.n-1))
 		}
 	}
 	if b.n == len(b.jobs) {
@@ -189,37 +212,33 @@ func (pl *parallel) leastLoaded() int32 {
 	return int32(w)
 }
 
+// view is a job's bytes: the packet's own when it is kept, else the
+// arena's copy, which stops moving once the batch is full. It leaves the
+// job as it is: a worker writing to the job's lines would move them to its
+// core, and the caller's next write back.
+func (b *batch) view(j *job) (ip []byte, h decode.IPsecHeader) {
+	ip, h = j.ip, j.h
+	if j.kept {
+		return ip, h
+	}
+	d := b.arena[j.off : j.off+j.n : j.off+j.n]
+	if j.wholeIP {
+		ip = d
+		h.Data = d[min(h.Offset, len(d)):]
+		if icv := 12 + len(h.ICV); icv <= len(h.Data) {
+			h.ICV = h.Data[12:icv]
+		}
+	} else {
+		h.Data = d
+	}
+	return ip, h
+}
+
 // dispatch hands the batch being filled to the workers, applies the
 // batches they have finished, and waits only when every batch is in flight.
 func (a *Analyzer) dispatch() {
 	pl := a.par
 	b := pl.filling()
-	for w := range b.mine {
-		b.mine[w] = b.mine[w][:0]
-	}
-	// The arena has stopped growing: the jobs' slices can point into it.
-	for i := range b.jobs[:b.n] {
-		j := &b.jobs[i]
-		if j.sa == nil {
-			continue
-		}
-		d := b.arena[j.off : j.off+j.n : j.off+j.n]
-		if j.wholeIP {
-			j.ip = d
-			j.h.Data = d[min(j.h.Offset, len(d)):]
-			if icv := 12 + len(j.h.ICV); icv <= len(j.h.Data) {
-				j.h.ICV = j.h.Data[12:icv]
-			}
-		} else {
-			j.ip, j.h.Data = nil, d
-			if a.cfg.OnOpened != nil {
-				j.ip = j.hdr // ESP ignores it; OnOpened gets the header in front
-			}
-		}
-		if j.tr != nil {
-			b.mine[j.worker] = append(b.mine[j.worker], int32(i))
-		}
-	}
 	n := int32(0)
 	for _, m := range b.mine {
 		if len(m) > 0 {
@@ -283,10 +302,30 @@ func (a *Analyzer) applyDone() {
 	for pl.inflight > 0 && pl.ring[pl.head].done {
 		b := pl.ring[pl.head]
 		a.apply(b)
-		b.n, b.arena, b.done = 0, b.arena[:0], false
+		b.n, b.arena, b.done, b.next = 0, b.arena[:0], false, 0
+		for w := range b.mine {
+			b.mine[w] = b.mine[w][:0]
+		}
 		pl.head = (pl.head + 1) % len(pl.ring)
 		pl.inflight--
 	}
+}
+
+// Holding reports the oldest packet whose bytes a worker may still read,
+// or ok false when no packet waits: the bytes of packets handed to Packet
+// before it are no longer held (see decode.Packet.Kept).
+func (a *Analyzer) Holding() (ref Ref, ok bool) {
+	pl := a.par
+	if pl == nil {
+		return Ref{}, false
+	}
+	for i := 0; i <= pl.inflight; i++ {
+		b := pl.ring[(pl.head+i)%len(pl.ring)]
+		if b.next < b.n {
+			return b.jobs[b.next].ref, true
+		}
+	}
+	return Ref{}, false
 }
 
 // Flush verifies and applies every packet waiting for a worker, so that
@@ -327,17 +366,21 @@ func (a *Analyzer) flush() {
 // apply runs the receiver's checks of b in capture order.
 func (a *Analyzer) apply(b *batch) {
 	pl := a.par
-	for i := range b.jobs[:b.n] {
+	for i := b.next; i < b.n; i++ {
 		j := &b.jobs[i]
+		b.next = i + 1
 		for k := range j.events {
 			a.undefer(&j.events[k])
 		}
 		if j.sa == nil {
 			continue
 		}
+		if !j.kept {
+			j.ip, j.h = b.view(j)
+		}
 		var pre *opened
 		if j.tr != nil {
-			pre = &j.pre
+			pre = &b.out[i].pre
 			j.sa.tr.inflight--
 			pl.load[j.worker]--
 		}

@@ -20,13 +20,25 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// Frame is one captured packet. Data is valid until the next call to Next.
+// Frame is one captured packet. Data is valid until the next call to Next,
+// or, when Kept, until the consumer releases it (Releaser).
 type Frame struct {
 	Data     []byte
 	CI       gopacket.CaptureInfo
 	LinkType layers.LinkType
 	Source   string // file name or interface
 	Index    int    // 1-based position in Source, as Wireshark numbers frames
+	// Kept: Data stays valid until the source's Release covers Index, so
+	// a consumer may hold it instead of copying it.
+	Kept bool
+}
+
+// Releaser is a source whose frames can outlive the next call to Next: a
+// consumer that calls Release gets Kept frames, and must call it again as
+// it lets them go, or the source allocates anew for every chunk it reads.
+type Releaser interface {
+	// Release says that the frames up to index are no longer held.
+	Release(index int)
 }
 
 // Source yields frames until io.EOF.
@@ -82,6 +94,7 @@ type fileSource struct {
 	r        packetReader
 	linkType layers.LinkType // pcap: the file's; pcapng: per interface
 	ng       *pcapgo.NgReader
+	pc       *pcapReader // r, for classic pcap
 	n        int
 	done     bool
 }
@@ -152,11 +165,11 @@ func newReaderSource(name string, r io.Reader, total int64) (*fileSource, error)
 	}
 	switch m := binary.LittleEndian.Uint32(head); {
 	case m == magicPcapMicro || m == magicPcapNano || binary.BigEndian.Uint32(head) == magicPcapMicro || binary.BigEndian.Uint32(head) == magicPcapNano:
-		pr, err := pcapgo.NewReader(in)
+		pr, err := newPcapReader(in)
 		if err != nil {
 			return nil, &FormatError{Source: name, Err: fmt.Errorf("pcap header: %w", err)}
 		}
-		src.r, src.linkType = pr, pr.LinkType()
+		src.r, src.pc, src.linkType = pr, pr, pr.LinkType()
 	case m == magicPcapngBlock:
 		nr, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
 		if err != nil {
@@ -213,8 +226,15 @@ func (s *fileSource) Next(f *Frame) error {
 			lt = s.ng.LinkType()
 		}
 	}
-	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n}
+	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n, Kept: s.pc != nil && s.pc.kept()}
 	return nil
+}
+
+// Release lets classic pcap frames be Kept (pcapng frames never are).
+func (s *fileSource) Release(index int) {
+	if s.pc != nil {
+		s.pc.Release(index)
+	}
 }
 
 // unwrapPath drops the operation and path a read error repeats (the

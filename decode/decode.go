@@ -110,6 +110,10 @@ type Packet struct {
 	// Fragments is the number of IP fragments the packet was reassembled
 	// from (set by the caller that reassembled it; 0 when it came whole).
 	Fragments int
+	// Kept: IP and every slice into it stay valid after the packet has been
+	// handed on (its frame lies in a mapped file), so a consumer may hold
+	// them instead of copying. Set by the caller, like Fragments.
+	Kept bool
 
 	VLANs int
 	// LinkSrc is the Ethernet source address, when the frame has one: it

@@ -209,6 +209,12 @@ type stoppable struct {
 	stop *atomic.Bool
 }
 
+func (s stoppable) Release(index int) {
+	if r, ok := s.Source.(capture.Releaser); ok {
+		r.Release(index)
+	}
+}
+
 func (s stoppable) Next(f *capture.Frame) error {
 	if s.stop.Load() {
 		return errStopped

@@ -110,6 +110,7 @@ func (r *Run) Source(src capture.Source) error {
 	r.stats.Files = append(r.stats.Files, FileStats{Name: src.Name()})
 	fs := &r.stats.Files[len(r.stats.Files)-1]
 	var f capture.Frame
+	rel, _ := src.(capture.Releaser)
 	for {
 		err := src.Next(&f)
 		if err == io.EOF {
@@ -128,6 +129,23 @@ func (r *Run) Source(src capture.Source) error {
 		}
 		fs.Frames++
 		r.Frame(&f)
+		if rel != nil {
+			r.release(rel, &f)
+		}
+	}
+}
+
+// release tells the source which of its frames the analyzer no longer
+// holds: verification workers read Kept frames where the source read them.
+func (r *Run) release(rel capture.Releaser, f *capture.Frame) {
+	held, ok := r.an.Holding()
+	switch {
+	case !ok:
+		rel.Release(f.Index)
+	case held.Source == f.Source:
+		rel.Release(held.Index - 1)
+	default:
+		rel.Release(0) // held since an earlier file: all of this one is
 	}
 }
 
@@ -137,6 +155,7 @@ func (r *Run) Frame(f *capture.Frame) decode.Kind {
 	r.stats.Frames++
 	r.stats.Bytes += uint64(len(f.Data))
 	err := r.dec.Decode(f.LinkType, f.Data, f.CI.Length, &r.pkt)
+	r.pkt.Kept = f.Kept // a reassembled datagram, decoded again, is not
 	if err != nil {
 		reason := "malformed packet"
 		var de *decode.Error
