@@ -56,13 +56,16 @@ func TestSummary(t *testing.T) {
 }
 
 // A miss while other processes held the CPU is called the machine's; one
-// that the projection shares is called the design's.
+// that the projection shares is called the design's; one the projection
+// does not share, with no load, is the idle cores'.
 func TestVerdict(t *testing.T) {
 	for _, tt := range []struct {
 		name, runq, main, want string
 	}{
 		{"load", "900", "20", "missed on this machine by its load"},
 		{"design", "0", "70", "missed by design (projection 0.70×)"},
+		// max(20, 80/2) / 100 = 0.40 ≤ 0.6, no load: the cores idled.
+		{"waits", "0", "20", "missed by waits (the CPU spent projects 0.40×, but the cores were busy 50% of the time)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			in := "BenchmarkKeyed/baseline-2 10 100000000 ns/op 100 cpu-ms/op\n" +
