@@ -32,8 +32,8 @@ type pcapReader struct {
 
 	buf  []byte // the chunk being read: buf[r:w] is read and not yet parsed
 	r, w int
-	size int // of a chunk (chunkSize; tests use small ones)
-	min  int // minRead, or less for small chunks
+	size int   // of a chunk (chunkSize; tests use small ones)
+	min  int   // minRead, or less for small chunks
 	err  error // what in said after the bytes at w (io.EOF at the end)
 
 	index     int     // records returned
