@@ -12,7 +12,8 @@ import (
 )
 
 // pcapReader reads classic pcap the way pcapgo.Reader does, answers and
-// errors alike (FuzzPcapReader compares them), but reads the file into
+// errors alike (FuzzPcapReader compares them; its header errors start in
+// lower case), but reads the file into
 // chunks that frames point into instead of copying each record into one
 // reused buffer. A chunk is used again only once its frames are released
 // (Release): until then a frame's data stays where it was read, and a
@@ -83,13 +84,13 @@ func newPcapReaderSize(in io.Reader, size int) (*pcapReader, error) {
 	case 0xd4c3b2a1:
 		p.order, p.factor = binary.BigEndian, 1000
 	default:
-		return nil, fmt.Errorf("Unknown magic %x", magic)
+		return nil, fmt.Errorf("unknown magic %x", magic)
 	}
 	if v := p.order.Uint16(h[4:]); v != 2 {
-		return nil, fmt.Errorf("Unknown major version %d", v)
+		return nil, fmt.Errorf("unknown major version %d", v)
 	}
 	if v := p.order.Uint16(h[6:]); v != 4 {
-		return nil, fmt.Errorf("Unknown minor version %d", v)
+		return nil, fmt.Errorf("unknown minor version %d", v)
 	}
 	p.snaplen = p.order.Uint32(h[16:])
 	p.linkType = layers.LinkType(p.order.Uint32(h[20:]))
