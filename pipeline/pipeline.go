@@ -111,6 +111,12 @@ func (r *Run) Source(src capture.Source) error {
 	fs := &r.stats.Files[len(r.stats.Files)-1]
 	var f capture.Frame
 	rel, _ := src.(capture.Releaser)
+	if _, ok := r.an.Holding(); ok && rel != nil {
+		// The analyzer still holds frames of an earlier source, which may
+		// have had the same name: apply them, so that what it holds from
+		// here on is this source's alone.
+		r.an.Flush()
+	}
 	for {
 		err := src.Next(&f)
 		if err == io.EOF {
@@ -138,14 +144,10 @@ func (r *Run) Source(src capture.Source) error {
 // release tells the source which of its frames the analyzer no longer
 // holds: verification workers read Kept frames where the source read them.
 func (r *Run) release(rel capture.Releaser, f *capture.Frame) {
-	held, ok := r.an.Holding()
-	switch {
-	case !ok:
-		rel.Release(f.Index)
-	case held.Source == f.Source:
+	if held, ok := r.an.Holding(); ok {
 		rel.Release(held.Index - 1)
-	default:
-		rel.Release(0) // held since an earlier file: all of this one is
+	} else {
+		rel.Release(f.Index)
 	}
 }
 
