@@ -38,8 +38,9 @@ func NewWriter(path string, maxSize int64) (*Writer, error) {
 }
 
 // NewWriterMode is NewWriter with the permissions new files get (less the
-// umask); an existing file keeps its own. Decrypted traffic is written
-// with 0600: it is what the encryption protected.
+// umask); an existing file keeps its own, unless perm gives the group and
+// others nothing: then it is made perm too, as it is about to hold what
+// the encryption protected (decrypted traffic is written with 0600).
 func NewWriterMode(path string, maxSize int64, perm os.FileMode) (*Writer, error) {
 	w := &Writer{path: path, maxSize: maxSize, perm: perm}
 	if err := w.open(); err != nil {
@@ -62,6 +63,12 @@ func (w *Writer) open() error {
 	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, w.perm)
 	if err != nil {
 		return err
+	}
+	if w.perm&0o077 == 0 {
+		if err := f.Chmod(w.perm); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	w.cw = &countingWriter{w: f}
 	w.f, w.bw = f, bufio.NewWriterSize(w.cw, 1<<16)

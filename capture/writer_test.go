@@ -85,3 +85,38 @@ func TestWriterEmptyFileIsValid(t *testing.T) {
 		t.Fatalf("got %v, want EOF", err)
 	}
 }
+
+// A writer for secrets (no permission for group or others) leaves no file
+// others can read, also when the file was there before: a new file gets
+// the mode, an existing one is made to have it. An ordinary writer keeps
+// an existing file's mode, as tcpdump -w does.
+func TestWriterModeOfExistingFile(t *testing.T) {
+	for _, tt := range []struct {
+		perm, want os.FileMode
+	}{
+		{0o600, 0o600},
+		{0o666, 0o644},
+	} {
+		path := filepath.Join(t.TempDir(), "out.pcapng")
+		if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(path, 0o644); err != nil { // whatever the umask
+			t.Fatal(err)
+		}
+		w, err := NewWriterMode(path, 0, tt.perm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != tt.want {
+			t.Errorf("writer mode %04o over a 0644 file: file is %04o, want %04o", tt.perm, st.Mode().Perm(), tt.want)
+		}
+	}
+}

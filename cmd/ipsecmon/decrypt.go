@@ -21,7 +21,8 @@ verify, its inner IP packet (tunnel mode) or its payload behind a rebuilt IP hea
 nested SAs unwrapped, with the original timestamp and a packet comment naming SPI, sequence number
 and direction. The plaintext comes from the same verification as every other view's figures.
 Packets that cannot be decrypted are counted and left out unless --keep-undecrypted; frames that are
-not IPsec (IKE, cleartext) are left out unless --all. The file is created with mode 0600.`
+not IPsec (IKE, cleartext) are left out unless --all. The file is created with mode 0600
+(an existing file is truncated and made 0600).`
 
 const decryptExamples = `  ipsecmon decrypt -r gw.pcap -k keys.txt -w plain.pcapng
   ipsecmon decrypt -r gw.pcap -k ikev2_decryption_table -k esp_sa -w plain.pcapng --all --keep-undecrypted
