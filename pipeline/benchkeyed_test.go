@@ -237,6 +237,10 @@ func benchAnalyzer(b *testing.B, in *keyedInput, workers int) {
 		b.Fatal(err)
 	}
 	b.SetBytes(size)
+	var rtt time.Duration
+	if workers > 1 {
+		rtt, _ = crossCoreRTT() // reported after the timer's reset
+	}
 	var prof bytes.Buffer
 	profiling := workers > 1 && pprof.StartCPUProfile(&prof) == nil
 	// Under -trace, internal/tracestat reads the passes between these marks.
@@ -261,6 +265,9 @@ func benchAnalyzer(b *testing.B, in *keyedInput, workers int) {
 		}
 	}
 	u.report(b, frames)
+	if rtt > 0 {
+		b.ReportMetric(float64(rtt.Nanoseconds()), "xcore-rtt-ns")
+	}
 	if profiling {
 		pprof.StopCPUProfile()
 		roles, err := cpuByLabel(&prof, "role")

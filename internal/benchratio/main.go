@@ -280,6 +280,11 @@ func (p *parsed) keyedSet(w io.Writer, set, what string) {
 		fmt.Fprintf(w, "  per pass with 2 workers: caller's goroutine (read, decode, look up, apply) %.0f ms CPU, workers (verify, decrypt) %.0f ms, runtime %.0f ms;\n", prof.main, prof.verify, prof.runtime)
 		fmt.Fprintf(w, "  projected wall on P cores = max(caller, all / P): the caller's share bounds it at %.2f× the floor\n", prof.main/floorCPU)
 	}
+	if r := p.res[set+"/workers=2"]; r != nil && len(r.metric("xcore-rtt-ns")) > 0 {
+		rtt := r.metric("xcore-rtt-ns")
+		lo, hi := slices.Min(rtt), slices.Max(rtt)
+		fmt.Fprintf(w, "  a cache line's round trip between two cores, before each 2-worker run: %.0f ns (%.0f–%.0f); handing packets over costs mostly such trips\n", median(rtt), lo, hi)
+	}
 	fmt.Fprintf(w, "  (lost to others: time the run's threads were runnable while the kernel ran other processes, summed over threads, per pass of that wall time)\n")
 	if measured2.n > 0 {
 		proj := project(prof.main, prof.verify, prof.runtime, 2) / floorCPU
