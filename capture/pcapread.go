@@ -69,6 +69,14 @@ func newPcapReader(in io.Reader) (*pcapReader, error) {
 
 func newPcapReaderSize(in io.Reader, size int) (*pcapReader, error) {
 	p := &pcapReader{in: in, buf: make([]byte, size), size: size, min: min(minRead, size/4)}
+	// pcapgo first peeks at two bytes (for a gzip magic, which Open has
+	// dealt with before this reader): shorter than that is io.EOF to it.
+	if err := p.need(2); err != nil {
+		if err == io.ErrUnexpectedEOF {
+			err = io.EOF
+		}
+		return nil, err
+	}
 	if err := p.need(24); err != nil {
 		return nil, err
 	}

@@ -63,6 +63,9 @@ func pcapFile(payloads ...[]byte) []byte {
 // bytes at the end.
 func samePcap(t *testing.T, file, cuts []byte, size int, hold bool) {
 	t.Helper()
+	if bytes.HasPrefix(file, []byte{0x1f, 0x8b}) {
+		return // pcapgo gunzips; Open does that before pcapReader reads
+	}
 	want, werr := pcapgo.NewReader(bytes.NewReader(file))
 	got, gerr := newPcapReaderSize(&chopped{b: file, cuts: cuts}, size)
 	// pcapgo's header errors start with a capital; ours do not (Go style).
@@ -216,6 +219,8 @@ func TestPcapKept(t *testing.T) {
 func FuzzPcapReader(f *testing.F) {
 	f.Add(pcapFile([]byte("one"), bytes.Repeat([]byte{1}, 70), nil), []byte{3, 17}, uint8(0), true)
 	f.Add(pcapFile(bytes.Repeat([]byte{2}, 300)), []byte(nil), uint8(1), false)
+	f.Add([]byte("0"), []byte(nil), uint8(0), false) // shorter than pcapgo's peek
+	f.Add(pcapFile()[:10], []byte(nil), uint8(0), false)
 	f.Fuzz(func(t *testing.T, file, cuts []byte, size uint8, hold bool) {
 		samePcap(t, file, cuts, 64<<(size%6), hold)
 	})
