@@ -41,6 +41,14 @@ type Releaser interface {
 	Release(index int)
 }
 
+// Release passes a release on to src when it is a Releaser: what a source
+// wrapping another does with its Release.
+func Release(src Source, index int) {
+	if r, ok := src.(Releaser); ok {
+		r.Release(index)
+	}
+}
+
 // Source yields frames until io.EOF.
 type Source interface {
 	// Next fills f with the next frame. Any error other than io.EOF names the
@@ -226,7 +234,7 @@ func (s *fileSource) Next(f *Frame) error {
 			lt = s.ng.LinkType()
 		}
 	}
-	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n, Kept: s.pc != nil && s.pc.kept()}
+	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n, Kept: s.pc != nil && s.pc.releasing}
 	return nil
 }
 

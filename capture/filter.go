@@ -105,11 +105,7 @@ func (b *BPF) String() string { return b.expr }
 // for the progress bar.
 type wrapped struct{ Source }
 
-func (s wrapped) Release(index int) {
-	if r, ok := s.Source.(Releaser); ok {
-		r.Release(index)
-	}
-}
+func (s wrapped) Release(index int) { Release(s.Source, index) }
 
 func (s wrapped) Position() (int64, int64) {
 	if p, ok := s.Source.(Progress); ok {

@@ -13,9 +13,8 @@ import (
 
 // pcapReader reads classic pcap the way pcapgo.Reader does, answers and
 // errors alike (FuzzPcapReader compares them; its header errors start in
-// lower case), but reads the file into
-// chunks that frames point into instead of copying each record into one
-// reused buffer. A chunk is used again only once its frames are released
+// lower case), but reads the file into chunks that frames point into
+// instead of copying each record into one reused buffer. A chunk is used again only once its frames are released
 // (Release): until then a frame's data stays where it was read, and a
 // verification worker on another core reads it there. Copying every packet
 // out of the read buffer, and again into a batch for the worker, was most
@@ -118,9 +117,6 @@ func (p *pcapReader) Release(index int) {
 		p.held = p.held[1:]
 	}
 }
-
-// kept reports whether the frames returned stay valid after the next one.
-func (p *pcapReader) kept() bool { return p.releasing }
 
 // need makes n unparsed bytes available at buf[r:], moving them to another
 // chunk when this one has no room, with io.ReadFull's errors: io.EOF when

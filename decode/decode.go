@@ -111,8 +111,9 @@ type Packet struct {
 	// from (set by the caller that reassembled it; 0 when it came whole).
 	Fragments int
 	// Kept: IP and every slice into it stay valid after the packet has been
-	// handed on (its frame lies in a mapped file), so a consumer may hold
-	// them instead of copying. Set by the caller, like Fragments.
+	// handed on (its frame's source keeps the bytes until it is told they
+	// are released), so a consumer may hold them instead of copying. Set
+	// by the caller, like Fragments.
 	Kept bool
 
 	VLANs int

@@ -209,11 +209,7 @@ type stoppable struct {
 	stop *atomic.Bool
 }
 
-func (s stoppable) Release(index int) {
-	if r, ok := s.Source.(capture.Releaser); ok {
-		r.Release(index)
-	}
-}
+func (s stoppable) Release(index int) { capture.Release(s.Source, index) }
 
 func (s stoppable) Next(f *capture.Frame) error {
 	if s.stop.Load() {
