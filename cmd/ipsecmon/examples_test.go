@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"compress/gzip"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -13,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
@@ -367,19 +367,12 @@ func pcapToPcapng(t *testing.T, in, out string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachPcapFrame(t, r, func(ci gopacket.CaptureInfo, data []byte) {
 		ci.InterfaceIndex = 0
 		if err := w.WritePacket(ci, data); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}

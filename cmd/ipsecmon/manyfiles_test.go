@@ -287,16 +287,9 @@ func splitCapture(t *testing.T, name, dir string) (string, string) {
 		data []byte
 	}
 	var frames []frame
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachPcapFrame(t, r, func(ci gopacket.CaptureInfo, data []byte) {
 		frames = append(frames, frame{ci, data})
-	}
+	})
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -370,14 +363,7 @@ func moveHosts(t *testing.T, in, out string, to [3]byte) string {
 	if err := pw.WriteFileHeader(r.Snaplen(), r.LinkType()); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		data, ci, err := r.ReadPacketData()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachPcapFrame(t, r, func(ci gopacket.CaptureInfo, data []byte) {
 		if len(data) < 34 || data[12] != 0x08 || data[13] != 0 || data[14]>>4 != 4 {
 			t.Fatalf("%s: a frame that is not IPv4 on Ethernet", in)
 		}
@@ -403,11 +389,27 @@ func moveHosts(t *testing.T, in, out string, to [3]byte) string {
 		if err := pw.WritePacket(ci, data); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// eachPcapFrame calls fn on every frame r reads, failing the test on a
+// read error.
+func eachPcapFrame(t *testing.T, r *pcapgo.Reader, fn func(ci gopacket.CaptureInfo, data []byte)) {
+	t.Helper()
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		fn(ci, data)
+	}
 }
 
 // openPcap opens a pcap file for gopacket's reader, closed at the test's end.
