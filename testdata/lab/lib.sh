@@ -264,18 +264,13 @@ start_servers() {
 # PID goes to CAPTURE_PIDS. Stopped by stop_capture, it writes every packet the kernel
 # had captured before the stop, which tcpdump does not (see capture.go).
 capture_start() {
-	local peer=$1 ifc=$2 file=$3 filter=${4:-} err i
+	local peer=$1 ifc=$2 file=$3 filter=${4:-} err
 	err="$W/capture-$peer-$ifc.stderr"
 	ip netns exec "$(ns "$peer")" "$LAB_BIN" capture -i "$ifc" -w "$file" ${filter:+-f "$filter"} 2>"$err" &
 	CAPTURE_PIDS+=("$!")
 	CAPTURE_ERR+=("$err")
 	LAB_PIDS+=("$!")
-	for ((i = 0; i < 200; i++)); do
-		grep -q 'listening on' "$err" 2>/dev/null && return 0
-		kill -0 "$!" 2>/dev/null || break
-		sleep 0.05
-	done
-	die "capture on $peer $ifc did not start: $(cat "$err")"
+	wait_said "$!" "$err" 'listening on' 200 || die "capture on $peer $ifc did not start: $(cat "$err")"
 }
 
 # start_capture: the link capture on bob's lab0 (capture.pcap) and, on
@@ -563,13 +558,20 @@ signal_peer() {
 # in the background says its metrics server listens, which also tells that
 # its capture is open; die with its stderr if it exits or does not say so.
 wait_metrics() {
-	local pid=$1 errf=$2 what=$3 i
-	for ((i = 0; i < 100; i++)); do
-		grep -q 'metrics on' "$errf" 2>/dev/null && return 0
-		kill -0 "$pid" 2>/dev/null || break
+	wait_said "$1" "$2" 'metrics on' 100 || die "$3 did not start: $(cat "$2")"
+}
+
+# wait_said PID FILE TEXT TRIES: wait, TRIES times 50 ms at most, until FILE
+# (a background process's stderr) holds TEXT; fails at once when PID exits
+# first, or when the time is up.
+wait_said() {
+	local pid=$1 file=$2 text=$3 tries=$4 i
+	for ((i = 0; i < tries; i++)); do
+		grep -q "$text" "$file" 2>/dev/null && return 0
+		kill -0 "$pid" 2>/dev/null || return 1
 		sleep 0.05
 	done
-	die "$what did not start: $(cat "$errf")"
+	return 1
 }
 
 # stop_int PID RCFILE: SIGINT, as an operator's Ctrl-C; the exit status is
