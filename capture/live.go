@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcap"
 )
@@ -35,6 +36,7 @@ type Stats struct {
 // LiveSource captures from one interface.
 type LiveSource struct {
 	h       *pcap.Handle
+	batch   *batchReader // nil: a packet at a time through gopacket
 	name    string
 	lt      layers.LinkType
 	n       int
@@ -90,14 +92,21 @@ func OpenLive(o LiveOptions) (*LiveSource, error) {
 	if filter == "" && !o.AllFrames {
 		filter = DefaultFilterFor(h.LinkType())
 	}
-	if filter == "" {
-		return &LiveSource{h: h, name: o.Interface, lt: h.LinkType()}, nil
+	if filter != "" {
+		if err := h.SetBPFFilter(filter); err != nil {
+			h.Close()
+			return nil, fmt.Errorf("interface %s: filter %q: %w", o.Interface, filter, err)
+		}
 	}
-	if err := h.SetBPFFilter(filter); err != nil {
-		h.Close()
-		return nil, fmt.Errorf("interface %s: filter %q: %w", o.Interface, filter, err)
+	return &LiveSource{h: h, batch: newBatchReader(h), name: o.Interface, lt: h.LinkType()}, nil
+}
+
+// read is the next packet, from the batch when there is one.
+func (s *LiveSource) read() ([]byte, gopacket.CaptureInfo, error) {
+	if s.batch != nil {
+		return s.batch.read()
 	}
-	return &LiveSource{h: h, name: o.Interface, lt: h.LinkType()}, nil
+	return s.h.ZeroCopyReadPacketData()
 }
 
 func (s *LiveSource) Name() string { return s.name }
@@ -119,7 +128,7 @@ func (s *LiveSource) Next(f *Frame) error {
 			s.unread.Store(uint64(max(s.left, 0)))
 			return io.EOF
 		}
-		data, ci, err := s.h.ZeroCopyReadPacketData()
+		data, ci, err := s.read()
 		switch {
 		case err == nil:
 			s.n++
@@ -170,6 +179,10 @@ func (s *LiveSource) Stats() (Stats, error) {
 }
 
 func (s *LiveSource) Close() error {
+	if s.batch != nil {
+		s.batch.close(s.h)
+		return nil
+	}
 	s.h.Close()
 	return nil
 }

@@ -1,8 +1,11 @@
 package capture
 
 import (
+	"io"
 	"net"
 	"os"
+	"runtime"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -91,5 +94,156 @@ func TestLiveDrainOnStop(t *testing.T) {
 	}
 	if d := time.Since(start); d > DrainTimeout {
 		t.Errorf("draining took %v, more than %v", d, DrainTimeout)
+	}
+}
+
+// TestLiveBatches reads loopback datagrams large enough that a batch's
+// arena fills after a few dozen of them, so batches end early (libpcap is
+// told to stop mid ring block) as well as at the frame limit: every
+// datagram must come through once, whole, in order, with its lengths and
+// a timestamp of this moment.
+func TestLiveBatches(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root")
+	}
+	const port, sent, size = 4500, 120, 60000
+	src, err := OpenLive(LiveOptions{Interface: "lo", Filter: "udp dst port 4500 and host 127.0.0.5", BufferSize: 64 << 20})
+	if err != nil {
+		t.Skipf("no live capture here: %v", err)
+	}
+	defer src.Close()
+	if src.batch == nil && runtime.GOOS == "linux" {
+		t.Fatal("live capture reads a packet at a time: gopacket's Handle no longer has the pcap_t the batched reader needs")
+	}
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 5), Port: port})
+	if err != nil {
+		t.Skipf("UDP %d on loopback: %v", port, err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	payload := make([]byte, size)
+	for i := range sent {
+		for j := range payload {
+			payload[j] = byte(i + j)
+		}
+		if _, err := conn.WriteToUDP(payload, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 5), Port: port}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.AfterFunc(10*time.Second, src.Stop)
+	defer deadline.Stop()
+	// Ethernet 14 + IPv4 20 + UDP 8 in front of the payload on lo.
+	const wire = 14 + 20 + 8 + size
+	var f Frame
+	for i := range sent {
+		if err := src.Next(&f); err != nil {
+			t.Fatalf("datagram %d: %v", i, err)
+		}
+		if f.CI.Length != wire || f.CI.CaptureLength != wire || len(f.Data) != wire {
+			t.Fatalf("datagram %d: length %d, captured %d, %d bytes; want %d each", i, f.CI.Length, f.CI.CaptureLength, len(f.Data), wire)
+		}
+		got := f.Data[wire-size:]
+		for j := range got {
+			if got[j] != byte(i+j) {
+				t.Fatalf("datagram %d: byte %d is %d, want %d (a datagram lost, repeated or overwritten)", i, j, got[j], byte(i+j))
+			}
+		}
+		if d := f.CI.Timestamp.Sub(start); d < -time.Second || d > 10*time.Second {
+			t.Fatalf("datagram %d: timestamp %v, %v from when it was sent", i, f.CI.Timestamp, d)
+		}
+	}
+}
+
+// TestLiveSnaplen: a packet longer than the snapshot length comes with its
+// wire length and the snapshot's worth of bytes.
+func TestLiveSnaplen(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root")
+	}
+	src, err := OpenLive(LiveOptions{Interface: "lo", Snaplen: 128, Immediate: true, Filter: "udp dst port 4500 and host 127.0.0.6"})
+	if err != nil {
+		t.Skipf("no live capture here: %v", err)
+	}
+	defer src.Close()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 6), Port: 4500})
+	if err != nil {
+		t.Skipf("UDP 4500 on loopback: %v", err)
+	}
+	defer conn.Close()
+	if _, err := conn.WriteToUDP(make([]byte, 1000), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 6), Port: 4500}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.AfterFunc(5*time.Second, src.Stop)
+	defer deadline.Stop()
+	var f Frame
+	if err := src.Next(&f); err != nil {
+		t.Fatal(err)
+	}
+	if f.CI.Length != 14+20+8+1000 || f.CI.CaptureLength != 128 || len(f.Data) != 128 {
+		t.Errorf("length %d, captured %d, %d bytes; want 1042, 128, 128", f.CI.Length, f.CI.CaptureLength, len(f.Data))
+	}
+}
+
+// TestLiveCloseWhileReading: Close from another goroutine while Next waits
+// in libpcap ends the reads with an error, not a crash in freed memory.
+func TestLiveCloseWhileReading(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root")
+	}
+	src, err := OpenLive(LiveOptions{Interface: "lo", Filter: "udp dst port 4500 and host 127.0.0.7"})
+	if err != nil {
+		t.Skipf("no live capture here: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		var f Frame
+		for {
+			if err := src.Next(&f); err != nil {
+				done <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(250 * time.Millisecond) // Next is waiting in libpcap
+	src.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("Next after Close returned no error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Next still waiting 5 s after Close")
+	}
+}
+
+// TestLiveIdleWaits: with nothing to read, Next waits in the kernel. (The
+// handle is non-blocking; a batched read that did not poll for the next
+// packet turned a quiet link into a core at 100%.) A second of waiting
+// must cost far less than a second of CPU.
+func TestLiveIdleWaits(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("live capture needs root")
+	}
+	src, err := OpenLive(LiveOptions{Interface: "lo", Filter: "udp dst port 4500 and host 127.0.0.8"})
+	if err != nil {
+		t.Skipf("no live capture here: %v", err)
+	}
+	defer src.Close()
+	cpu := func() time.Duration {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+			t.Fatal(err)
+		}
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	before := cpu()
+	stop := time.AfterFunc(time.Second, src.Stop)
+	defer stop.Stop()
+	var f Frame
+	if err := src.Next(&f); err != io.EOF {
+		t.Fatalf("Next on an idle link: %v, want io.EOF after Stop", err)
+	}
+	if used := cpu() - before; used > 500*time.Millisecond {
+		t.Errorf("a second of waiting for packets used %v of CPU", used)
 	}
 }
