@@ -92,9 +92,12 @@ type Ref struct {
 
 // Analyzer accumulates what the packets show. It is not safe for concurrent use.
 type Analyzer struct {
-	cfg   Config
-	sas   map[SAKey]*SA
-	order []*SA // first-seen order, for stable output
+	cfg Config
+	// reports says events go somewhere (Config.OnEvent was set); a frozen
+	// copy keeps it without the callback, for the limits it shows.
+	reports bool
+	sas     map[SAKey]*SA
+	order   []*SA // first-seen order, for stable output
 
 	counts     Counts
 	first, end int64

@@ -87,7 +87,7 @@ func (a *Analyzer) Limits() []bounds.Limit {
 			bounds.Limit{Name: "evicted_totals", Cap: maxEvictedTallies, Unit: "totals of evicted SAs by endpoints", Hits: a.hits.evictedTotals,
 				Discarded: "evicted SAs whose totals were kept without their endpoints: counted as between other hosts (transit), neither sent nor received"})
 	}
-	if a.cfg.OnEvent != nil {
+	if a.cfg.OnEvent != nil || a.reports {
 		ls = append(ls, bounds.Limit{Name: "anomaly_events", Cap: maxBursts, Unit: "SAs with anomalies within a second", Hits: a.hits.anomalies, Discarded: "anomalies reported per kind without their SA"})
 	}
 	return ls

@@ -102,7 +102,7 @@ func (a *Analyzer) Freeze() *Frozen {
 	a.flush()
 	d := &Analyzer{cfg: a.cfg, counts: a.counts, first: a.first, end: a.end, hits: a.hits, pmtu: maps.Clone(a.pmtu),
 		covered: a.covered, ikeBad: a.ikeBad, badSPIs: maps.Clone(a.badSPIs), filterHits: maps.Clone(a.filterHits), links: maps.Clone(a.links)}
-	d.cfg.OnEvent = nil
+	d.cfg.OnEvent, d.reports = nil, a.cfg.OnEvent != nil || a.reports
 	if len(a.evicted) > 0 {
 		d.evicted = make(map[tallyKey]*tally, len(a.evicted))
 		for k, t := range a.evicted {

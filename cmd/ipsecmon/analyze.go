@@ -193,7 +193,7 @@ func (f *inputFlags) newRunOpts(cfg analyzer.Config, stderr io.Writer, o pipelin
 	if !f.quiet {
 		o.Messages = stderr
 	}
-	if f.log != nil {
+	if f.log.wanted() {
 		cfg.OnEvent = chainEvents(cfg.OnEvent, f.log.add)
 	}
 	o.Damage = stderr
@@ -265,9 +265,7 @@ func (f *inputFlags) concurrent(cfg analyzer.Config, inputs []string, lf *liveFl
 		why = "--workers 1"
 	case lf.write != "" || lf.count > 0 || lf.bpf != nil:
 		why = "-w, -c or -f"
-	case f.log != nil && (f.log.w != nil || f.log.keep > 0) || cfg.OnEvent != nil || cfg.OnAccepted != nil || cfg.OnOpened != nil:
-		// (The log that writes nowhere gets no events: they change no
-		// figure, Frozen leaves the analyzer's events out.)
+	case f.log.wanted() || cfg.OnEvent != nil || cfg.OnAccepted != nil || cfg.OnOpened != nil:
 		why = "events are written in the order of the run"
 	case cfg.IdleTimeout > 0 || cfg.EvictEnded > 0:
 		why = "--idle-timeout or --evict-ended"

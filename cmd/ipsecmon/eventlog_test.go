@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -60,5 +61,43 @@ func TestEventsRotateSize(t *testing.T) {
 	if _, errOut, code := runCmd(t, "events", "-q", "-r", filepath.Join(dir, "capture.pcap"), "--events", "-", "--events-rotate-size", "1MB"); code != exitUsage ||
 		!strings.Contains(errOut, "--events-rotate-size applies to an --events FILE") {
 		t.Errorf("--events - with rotation: exit %d, %s", code, errOut)
+	}
+}
+
+// TestAnomalyEventsLimitWithEvents: the anomaly_events limit bounds which
+// SAs events name, so a run shows it when events are written (--events)
+// and not when they go nowhere; it does not depend on how the run is
+// read (before, a run without --events subscribed a log that wrote
+// nowhere and showed the limit, files read at once did not).
+func TestAnomalyEventsLimitWithEvents(t *testing.T) {
+	capture := rekeyCapture(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want bool
+	}{
+		{"no events", nil, false},
+		{"events to a file", []string{"--events", filepath.Join(t.TempDir(), "ev.jsonl")}, true},
+	} {
+		out, stderr, code := runCmd(t, append([]string{"stats", "-q", "-o", "json", "-r", capture}, tc.args...)...)
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", tc.name, code, stderr)
+		}
+		var v struct {
+			Limits []struct{ Name string } `json:"limits"`
+		}
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(v.Limits) == 0 {
+			t.Fatalf("%s: no limits in the JSON", tc.name)
+		}
+		got := false
+		for _, l := range v.Limits {
+			got = got || l.Name == "anomaly_events"
+		}
+		if got != tc.want {
+			t.Errorf("%s: anomaly_events among the limits: %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }

@@ -58,6 +58,12 @@ func openEventLog(o eventFlags, live bool, stdout, stderr io.Writer, keep int) (
 	return l, nil
 }
 
+// wanted says whether the log takes events at all: without --events and
+// without a view of recent events it writes nowhere, and the analyzer is
+// then run as without a log (the anomaly_events limit, which bounds what
+// events name, is not shown, as when files are read at once).
+func (l *eventLog) wanted() bool { return l != nil && (l.w != nil || l.keep > 0) }
+
 func (l *eventLog) add(e analyzer.Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
