@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	"ipsecmon/ikestate"
@@ -45,11 +44,18 @@ import (
 // When in doubt the caller reads the files in order.
 
 // ErrInteract says the parts' inputs may have interacted: read them in
-// order instead. The message says why.
+// order instead. The error is an *InteractError, which says why.
 var ErrInteract = errors.New("the inputs may interact")
 
+// InteractError is ErrInteract with its reason, for a caller that tells
+// the user why the inputs are read in order.
+type InteractError struct{ Reason string }
+
+func (e *InteractError) Error() string        { return ErrInteract.Error() + ": " + e.Reason }
+func (e *InteractError) Is(target error) bool { return target == ErrInteract }
+
 func interact(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrInteract, fmt.Sprintf(format, a...))
+	return &InteractError{Reason: fmt.Sprintf(format, a...)}
 }
 
 // FinishAt is Finish for one part of a run over several inputs: the IKE
@@ -167,7 +173,11 @@ func Merge(parts []*Analyzer) (*Frozen, error) {
 		}
 		var err error
 		if joined, err = ikestate.Join(ts); err != nil {
-			return nil, interact("%s", strings.TrimPrefix(err.Error(), ikestate.ErrCoupled.Error()+": "))
+			var c *ikestate.CoupledError
+			if errors.As(err, &c) {
+				return nil, interact("%s", c.Reason)
+			}
+			return nil, err
 		}
 	}
 	// With IKE in one part, its tracker is the run's (the others' are
@@ -181,7 +191,7 @@ func Merge(parts []*Analyzer) (*Frozen, error) {
 		frozen[i] = p.Freeze()
 	}
 	s := frozen[slices.Index(parts, src)].a
-	d := &Analyzer{cfg: s.cfg, covered: s.covered, iv: s.iv} // Freeze's cfg, without OnEvent
+	d := &Analyzer{cfg: s.cfg, reports: s.reports, covered: s.covered, iv: s.iv} // Freeze's cfg, without OnEvent
 	if joined != nil {
 		d.iv = &ikeView{counters: joined.Counters, history: joined.History, limits: joined.Limits,
 			ikeSAs: joined.IKESAs, negotiations: joined.Negotiations, policies: joined.Policies}

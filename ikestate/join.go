@@ -89,11 +89,17 @@ type Joined struct {
 }
 
 // ErrCoupled says the trackers' inputs may have interacted: read them
-// with one tracker, in order. The message says why.
+// with one tracker, in order. The error is a *CoupledError, which says why.
 var ErrCoupled = errors.New("ikestate: the inputs may interact")
 
+// CoupledError is ErrCoupled with its reason.
+type CoupledError struct{ Reason string }
+
+func (e *CoupledError) Error() string        { return ErrCoupled.Error() + ": " + e.Reason }
+func (e *CoupledError) Is(target error) bool { return target == ErrCoupled }
+
 func coupled(format string, a ...any) error {
-	return fmt.Errorf("%w: %s", ErrCoupled, fmt.Sprintf(format, a...))
+	return &CoupledError{Reason: fmt.Sprintf(format, a...)}
 }
 
 // Join joins finished trackers, each of which read one input, in the order

@@ -111,13 +111,13 @@ func (sh *shared) failed(parts []*filePart) error {
 		switch {
 		case p.err == nil:
 		case p.err != errStopped:
-			return fmt.Errorf("%w: %v", analyzer.ErrInteract, p.err)
+			return &analyzer.InteractError{Reason: p.err.Error()}
 		case first == nil:
 			first = p.err
 		}
 	}
 	if first != nil {
-		return fmt.Errorf("%w: %v", analyzer.ErrInteract, first)
+		return &analyzer.InteractError{Reason: first.Error()}
 	}
 	return nil
 }

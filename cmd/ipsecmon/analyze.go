@@ -283,8 +283,10 @@ func (f *inputFlags) concurrent(cfg analyzer.Config, inputs []string, lf *liveFl
 		fz, st, err := pipeline.Files(cfg, inputs, max(cfg.Workers, 1))
 		if err == nil {
 			r = report.Run{Snap: fz.Snapshot(), Input: st}
+		} else if ie := (*analyzer.InteractError)(nil); errors.As(err, &ie) {
+			why = ie.Reason
 		} else {
-			why = strings.TrimPrefix(err.Error(), analyzer.ErrInteract.Error()+": ")
+			why = err.Error()
 		}
 	}
 	if f.concurrentFiles == "verbose" {
