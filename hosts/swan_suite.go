@@ -28,8 +28,14 @@ func swanSuite(s string) (e algo.Enc, keyBits int, a algo.Auth) {
 			a = x
 		}
 	}
+	return e, keyBits, swanIntegrity(e, a)
+}
+
+// swanIntegrity is the integrity of a strongSwan SA: strongSwan names none
+// for an AEAD cipher, which is its own (RFC 4106), so none besides it.
+func swanIntegrity(e algo.Enc, a algo.Auth) algo.Auth {
 	if a == algo.AuthUnknown && e.AEAD() {
-		a = algo.AuthNone
+		return algo.AuthNone
 	}
-	return
+	return a
 }

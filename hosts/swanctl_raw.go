@@ -88,10 +88,7 @@ func viciListSA(s *Snapshot, ev *viciSection, file string, line int) error {
 			}
 			base.Enc = algo.EncFromStrongSwan(c.str("encr-alg"))
 			base.EncKeyBits, _ = atoi(c.str("encr-keysize"))
-			base.Auth = algo.AuthFromStrongSwan(c.str("integ-alg"))
-			if base.Auth == algo.AuthUnknown && base.Enc.AEAD() {
-				base.Auth = algo.AuthNone
-			}
+			base.Auth = swanIntegrity(base.Enc, algo.AuthFromStrongSwan(c.str("integ-alg")))
 			base.AlgText = strings.Trim(c.str("encr-alg")+"-"+c.str("encr-keysize")+"/"+c.str("integ-alg"), "-/")
 			base.ESN = c.str("esn") == "1"
 			base.LocalTS = parseTSList(c.list("local-ts"))
