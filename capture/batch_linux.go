@@ -24,12 +24,17 @@ struct ipm_batch {
 	size_t cap, used;
 	size_t room;       // the most one packet can take: the snapshot length
 	int wait_ms;       // the read timeout
+	uint64_t excess;   // packets handed over beyond max (dropped; an error)
 };
 
 // ipm_copy keeps a packet libpcap hands over: its bytes are valid only
 // during the callback (the ring block goes back to the kernel once read).
 static void ipm_copy(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes) {
 	struct ipm_batch *b = (struct ipm_batch *)user;
+	if (b->n >= b->max) { // libpcap was asked for at most max: never
+		b->excess++;
+		return;
+	}
 	struct ipm_frame *f = &b->frames[b->n++];
 	size_t n = h->caplen;
 	if (n > b->room) // libpcap trims to the snapshot; never trust it to
@@ -98,6 +103,7 @@ import "C"
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"runtime"
@@ -188,8 +194,14 @@ func (r *batchReader) read() ([]byte, gopacket.CaptureInfo, error) {
 			r.mu.Unlock()
 			return nil, gopacket.CaptureInfo{}, err
 		}
+		excess := uint64(r.b.excess)
+		r.b.excess = 0
 		r.mu.Unlock()
 		r.n, r.next = n, 0
+		if excess > 0 {
+			// The batch's packets come with the next reads.
+			return nil, gopacket.CaptureInfo{}, fmt.Errorf("libpcap handed over %d packets more than the %d asked for (not analysed)", excess, len(r.frames))
+		}
 		if n == 0 {
 			return nil, gopacket.CaptureInfo{}, errTimeout
 		}
