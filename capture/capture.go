@@ -17,7 +17,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Frame is one captured packet. Data is valid until the next call to Next,
@@ -101,8 +100,8 @@ type fileSource struct {
 	total    int64
 	r        packetReader
 	linkType layers.LinkType // pcap: the file's; pcapng: per interface
-	ng       *pcapgo.NgReader
-	pc       *pcapReader // r, for classic pcap
+	ng       *pcapngReader   // r, for pcapng
+	pc       *pcapReader     // r, for classic pcap
 	n        int
 	done     bool
 }
@@ -179,7 +178,7 @@ func newReaderSource(name string, r io.Reader, total int64) (*fileSource, error)
 		}
 		src.r, src.pc, src.linkType = pr, pr, pr.LinkType()
 	case m == magicPcapngBlock:
-		nr, err := pcapgo.NewNgReader(in, pcapgo.NgReaderOptions{WantMixedLinkType: true, SkipUnknownVersion: true})
+		nr, err := newPcapngReader(in)
 		if err != nil {
 			return nil, &FormatError{Source: name, Err: fmt.Errorf("pcapng header: %w", err)}
 		}
@@ -225,23 +224,25 @@ func (s *fileSource) Next(f *Frame) error {
 	}
 	s.n++
 	lt := s.linkType
-	if s.ng != nil {
-		if len(ci.AncillaryData) > 0 {
-			if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				lt = l
-			}
-		} else {
-			lt = s.ng.LinkType()
+	if s.ng != nil && len(ci.AncillaryData) > 0 {
+		// pcapgo (after a failover) and pcapngReader both give it.
+		if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+			lt = l
 		}
 	}
-	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n, Kept: s.pc != nil && s.pc.releasing}
+	kept := s.pc != nil && s.pc.releasing || s.ng != nil && s.ng.kept()
+	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n, Kept: kept}
 	return nil
 }
 
-// Release lets classic pcap frames be Kept (pcapng frames never are).
+// Release lets frames be Kept (pcapng's only until a block that pcapgo
+// reads for pcapngReader: see failover).
 func (s *fileSource) Release(index int) {
-	if s.pc != nil {
+	switch {
+	case s.pc != nil:
 		s.pc.Release(index)
+	case s.ng != nil:
+		s.ng.Release(index)
 	}
 }
 

@@ -20,6 +20,7 @@ type chunks struct {
 	err  error // what in said after the bytes at w (io.EOF at the end)
 
 	index     int     // records returned
+	pinned    bool    // the record being read, in buf, is to be returned: buf must not be read into again
 	releasing bool    // Release was called: frames are Kept
 	released  int     // records up to this index are released
 	held      []chunk // chunks left behind with frames in them, oldest first
@@ -91,18 +92,22 @@ func (p *chunks) next() {
 	var c []byte
 	if n := len(p.free); n > 0 {
 		c, p.free = p.free[n-1], p.free[:n-1]
-	} else if !p.releasing {
+	} else if !p.releasing && !p.pinned {
 		c = p.buf // frames are not kept: reuse it in place
 	} else {
 		c = make([]byte, p.size)
 	}
-	if p.releasing && p.index > p.released {
+	switch {
+	case p.releasing && p.index > p.released:
 		// Frames in the old chunk may still be held.
 		if len(p.held) == maxHeld {
 			p.held = p.held[1:]
 		}
 		p.held = append(p.held, chunk{buf: p.buf, last: p.index})
-	} else if &c[0] != &p.buf[0] {
+	case p.pinned:
+		// The record about to be returned is in it: it is left to the
+		// garbage collector, as a held chunk beyond maxHeld is.
+	case &c[0] != &p.buf[0]:
 		p.free = append(p.free, p.buf)
 	}
 	p.w = copy(c, p.buf[p.r:p.w])

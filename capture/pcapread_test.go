@@ -78,35 +78,7 @@ func samePcap(t *testing.T, file, cuts []byte, size int, hold bool) {
 	if want.LinkType() != got.LinkType() {
 		t.Fatalf("link type %v, want %v", got.LinkType(), want.LinkType())
 	}
-	var kept, copies [][]byte
-	for i := 1; ; i++ {
-		wd, wci, werr := want.ZeroCopyReadPacketData()
-		gd, gci, gerr := got.ZeroCopyReadPacketData()
-		if (werr == nil) != (gerr == nil) || werr != nil && werr.Error() != gerr.Error() {
-			t.Fatalf("record %d: pcapgo says %v, pcapReader %v", i, werr, gerr)
-		}
-		if !wci.Timestamp.Equal(gci.Timestamp) || wci.CaptureLength != gci.CaptureLength || wci.Length != gci.Length {
-			t.Fatalf("record %d: capture info %+v, want %+v", i, gci, wci)
-		}
-		if werr != nil {
-			break
-		}
-		if !bytes.Equal(wd, gd) {
-			t.Fatalf("record %d: data differs", i)
-		}
-		if hold {
-			if i == 1 {
-				got.Release(0)
-			} else {
-				kept, copies = append(kept, gd), append(copies, bytes.Clone(gd))
-			}
-		}
-	}
-	for i := range kept {
-		if !bytes.Equal(kept[i], copies[i]) {
-			t.Fatalf("kept record %d was overwritten", i+2)
-		}
-	}
+	sameRecords(t, want, got, got, func() bool { return got.releasing }, hold)
 }
 
 func TestPcapReaderAsPcapgo(t *testing.T) {
