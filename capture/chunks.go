@@ -114,6 +114,20 @@ func (p *chunks) next() {
 	p.buf, p.r = c, 0
 }
 
+// record returns a record's n bytes: in the chunk, or in a buffer of its
+// own when longer than half a chunk. Its errors are need's.
+func (p *chunks) record(n int) ([]byte, error) {
+	if n > p.size/2 {
+		return p.large(n)
+	}
+	if err := p.need(n); err != nil {
+		return nil, err
+	}
+	data := p.buf[p.r : p.r+n : p.r+n]
+	p.r += n
+	return data, nil
+}
+
 // large reads a record too long for a chunk into its own buffer, which
 // grows with the bytes actually read: a header cannot make the reader
 // allocate what the file does not hold.

@@ -509,13 +509,7 @@ func (p *pcapngReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.Captur
 	ci = p.ci
 	ci.AncillaryData = p.ancil[:]
 	n := ci.CaptureLength
-	if n > p.size/2 {
-		data, err = p.large(n)
-	} else if err = p.need(n); err == nil {
-		data = p.buf[p.r : p.r+n : p.r+n]
-		p.r += n
-	}
-	if err == io.EOF {
+	if data, err = p.record(n); err == io.EOF {
 		err = io.ErrUnexpectedEOF
 	}
 	if err != nil {

@@ -96,14 +96,7 @@ func (p *pcapReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureI
 	if ci.CaptureLength > ci.Length {
 		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
 	}
-	n := ci.CaptureLength
-	if n > p.size/2 {
-		data, err = p.large(n)
-	} else if err = p.need(n); err == nil {
-		data = p.buf[p.r : p.r+n : p.r+n]
-		p.r += n
-	}
-	if err != nil {
+	if data, err = p.record(ci.CaptureLength); err != nil {
 		return nil, ci, err
 	}
 	p.index++
