@@ -73,11 +73,13 @@ lint: deps-build
 # against baselines of the same run, with the core count, the scaling of
 # keyed verification with workers (projected from the CPU time of the
 # caller's goroutine and of the workers for 4 and 8) and the time other
-# processes took. Hold the lock: flock /tmp/ipsecmon-lab.lock make bench.
+# processes took; as root also live capture's read of a filled kernel ring,
+# in batches against a packet per gopacket call (loopback datagrams).
+# Hold the lock: flock /tmp/ipsecmon-lab.lock make bench.
 # Why cores idle, whatever the load: add -trace t.out to one benchmark, then
 # go run ./internal/tracestat t.out.
 bench: deps-build
-	$(GO) test -run '^$$' -bench . $(BENCHFLAGS) ./pipeline | $(GO) run ./internal/benchratio
+	$(GO) test -run '^$$' -bench . $(BENCHFLAGS) ./pipeline ./capture | $(GO) run ./internal/benchratio
 
 # Hostile inputs (spoofed SA pairs, IKE floods, fragment floods, random
 # SPIs, a huge replay window) at two sizes each: peak memory and CPU time

@@ -62,15 +62,7 @@ static int ipm_dispatch(struct ipm_batch *b) {
 	return b->n;
 }
 
-// ipm_read fills the batch with what libpcap has, waiting at most the read
-// timeout when it has nothing: the number of packets, or a PCAP_ERROR.
-// gopacket puts the handle in non-blocking mode, so the wait is a poll of
-// its descriptor, as gopacket's own reads do it (libpcap's ring makes the
-// descriptor readable when a block is handed over, at the latest at the
-// read timeout).
-static int ipm_read(struct ipm_batch *b) {
-	b->n = 0;
-	b->used = 0;
+static int ipm_fill(struct ipm_batch *b) {
 	int r = ipm_dispatch(b);
 	if (r != 0)
 		return r;
@@ -83,16 +75,32 @@ static int ipm_read(struct ipm_batch *b) {
 	return ipm_dispatch(b);
 }
 
-// ipm_new sets up a batch over frames and arena, which are pinned Go
-// memory: the Go side reads them without a cgo call.
-static struct ipm_batch *ipm_new(pcap_t *p, struct ipm_frame *frames, int max, unsigned char *arena, size_t cap, int wait_ms) {
+// ipm_read fills frames and arena (Go memory, held for this call only:
+// the batch forgets them before returning, as cgo's rules ask) with what
+// libpcap has, waiting at most the read timeout when it has nothing: the
+// number of packets, or a PCAP_ERROR. gopacket puts the handle in
+// non-blocking mode, so the wait is a poll of its descriptor, as gopacket's
+// own reads do it (libpcap's ring makes the descriptor readable when a
+// block is handed over, at the latest at the read timeout).
+static int ipm_read(struct ipm_batch *b, struct ipm_frame *frames, unsigned char *arena) {
+	b->frames = frames;
+	b->arena = arena;
+	b->n = 0;
+	b->used = 0;
+	int r = ipm_fill(b);
+	b->frames = NULL;
+	b->arena = NULL;
+	return r;
+}
+
+// ipm_new sets up a batch of max frames and cap bytes; ipm_read is given
+// them (Go memory, which the Go side reads without a cgo call).
+static struct ipm_batch *ipm_new(pcap_t *p, int max, size_t cap, int wait_ms) {
 	struct ipm_batch *b = calloc(1, sizeof *b);
 	if (b == NULL)
 		return NULL;
 	b->p = p;
-	b->frames = frames;
 	b->max = max;
-	b->arena = arena;
 	b->cap = cap;
 	b->room = (size_t)pcap_snapshot(p);
 	b->wait_ms = wait_ms;
@@ -106,7 +114,6 @@ import (
 	"fmt"
 	"io"
 	"reflect"
-	"runtime"
 	"sync"
 	"time"
 	"unsafe"
@@ -123,8 +130,11 @@ import (
 // libpcap's per-call set-up, around each packet's copy). The copy
 // stays: pcap_next_ex made the same one into libpcap's own buffer.
 //
-// The frames and their bytes are Go memory, pinned while libpcap writes
-// into them: a packet read before Close stays readable after it.
+// The frames and their bytes are Go memory, which libpcap's callback
+// writes into during the call that reads a batch: a packet read before
+// Close stays readable after it, and nothing needs freeing but the C side.
+// (Pinning them for the reader's life instead made a reader dropped without
+// Close a panic of the runtime's.)
 type batchReader struct {
 	frames []C.struct_ipm_frame
 	arena  []byte
@@ -132,9 +142,8 @@ type batchReader struct {
 	next   int
 	nano   bool
 
-	mu     sync.Mutex // a read in libpcap against closing the handle under it
-	b      *C.struct_ipm_batch
-	pinner runtime.Pinner
+	mu sync.Mutex // a read in libpcap against closing the handle under it
+	b  *C.struct_ipm_batch
 }
 
 const (
@@ -165,11 +174,8 @@ func newBatchReader(h *pcap.Handle) *batchReader {
 		arena:  make([]byte, max(batchArena, 2*h.SnapLen())),
 		nano:   h.Resolution() == gopacket.TimestampResolutionNanosecond,
 	}
-	r.pinner.Pin(&r.frames[0])
-	r.pinner.Pin(&r.arena[0])
-	r.b = C.ipm_new((*C.pcap_t)(p), &r.frames[0], C.int(len(r.frames)), (*C.uchar)(&r.arena[0]), C.size_t(len(r.arena)), C.int(readTimeout.Milliseconds()))
+	r.b = C.ipm_new((*C.pcap_t)(p), C.int(len(r.frames)), C.size_t(len(r.arena)), C.int(readTimeout.Milliseconds()))
 	if r.b == nil {
-		r.pinner.Unpin()
 		return nil
 	}
 	return r
@@ -188,7 +194,7 @@ func (r *batchReader) read() ([]byte, gopacket.CaptureInfo, error) {
 			r.mu.Unlock()
 			return nil, gopacket.CaptureInfo{}, io.EOF
 		}
-		n := int(C.ipm_read(r.b))
+		n := int(C.ipm_read(r.b, &r.frames[0], (*C.uchar)(&r.arena[0])))
 		if n < 0 {
 			err := errors.New(C.GoString(C.pcap_geterr(r.b.p)))
 			r.mu.Unlock()
@@ -231,5 +237,4 @@ func (r *batchReader) close(h *pcap.Handle) {
 	h.Close()
 	C.free(unsafe.Pointer(r.b))
 	r.b = nil
-	r.pinner.Unpin()
 }

@@ -179,6 +179,11 @@ func summarise(w io.Writer, p *parsed, cores int, load string) {
 		}
 		fmt.Fprintln(w)
 	}
+	if r, ok := p.ratio("LiveRead/batched", "LiveRead/gopacket", "ns/op"); ok {
+		g, _ := p.med("LiveRead/gopacket", "ns/pkt")
+		b, _ := p.med("LiveRead/batched", "ns/pkt")
+		fmt.Fprintf(w, "live capture, reading a filled kernel ring (root): batches / a packet per gopacket call: %s wall (%.0f and %.0f ns a packet)\n", r, b, g)
+	}
 	for _, set := range []struct{ name, what string }{
 		{"Keyed", "bench capture (AES-GCM, AES-CBC+HMAC-SHA2-256; 400 SAs, 200,000 packets 5–54 µs apart)"},
 		{"Mixed", "mixed suite (AES-CBC+SHA1/SHA2, AES-GCM, AES-CTR, 3DES, ESP-NULL, AH; 400 SAs, 200,000 packets 1 ms apart)"},
