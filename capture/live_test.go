@@ -13,25 +13,13 @@ import (
 // TestLiveLoopback captures UDP 4500 datagrams this test sends to itself on
 // the loopback interface. Capturing needs root (CI runs as root).
 func TestLiveLoopback(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("live capture needs root")
-	}
-	src, err := OpenLive(LiveOptions{Interface: "lo", Immediate: true, Filter: "udp port 4500 and host 127.0.0.1"})
-	if err != nil {
-		t.Skipf("no live capture here: %v", err)
-	}
-	defer src.Close()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4500})
-	if err != nil {
-		t.Skipf("UDP 4500 on loopback: %v", err)
-	}
-	defer conn.Close()
+	src, conn, to := onLoopback(t, 1, LiveOptions{Immediate: true})
 	// Three ESP-in-UDP datagrams (SPI 0x01020304, seq 1..3) and one keepalive.
 	payloads := [][]byte{{1, 2, 3, 4, 0, 0, 0, 1, 9, 9}, {1, 2, 3, 4, 0, 0, 0, 2, 9, 9}, {1, 2, 3, 4, 0, 0, 0, 3, 9, 9}, {0xff}}
 	go func() {
 		time.Sleep(100 * time.Millisecond)
 		for _, p := range payloads {
-			conn.WriteToUDP(p, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 4500})
+			conn.WriteToUDP(p, to)
 		}
 	}()
 	deadline := time.AfterFunc(5*time.Second, src.Stop)
@@ -60,22 +48,10 @@ func TestLiveLoopback(t *testing.T) {
 // nothing is counted as unread. 200 datagrams are sent and left unread
 // until after Stop.
 func TestLiveDrainOnStop(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("live capture needs root")
-	}
-	const port, sent = 4500, 200
-	src, err := OpenLive(LiveOptions{Interface: "lo", Filter: "udp dst port 4500 and host 127.0.0.4"})
-	if err != nil {
-		t.Skipf("no live capture here: %v", err)
-	}
-	defer src.Close()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 4), Port: port})
-	if err != nil {
-		t.Skipf("UDP %d on loopback: %v", port, err)
-	}
-	defer conn.Close()
+	const sent = 200
+	src, conn, to := onLoopback(t, 4, LiveOptions{})
 	for i := range sent {
-		conn.WriteToUDP([]byte{1, 2, 3, 4, 0, 0, 0, byte(i + 1), 9, 9}, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 4), Port: port})
+		conn.WriteToUDP([]byte{1, 2, 3, 4, 0, 0, 0, byte(i + 1), 9, 9}, to)
 	}
 	time.Sleep(300 * time.Millisecond) // in the kernel's buffer, not read
 	src.Stop()
@@ -103,30 +79,18 @@ func TestLiveDrainOnStop(t *testing.T) {
 // datagram must come through once, whole, in order, with its lengths and
 // a timestamp of this moment.
 func TestLiveBatches(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("live capture needs root")
-	}
-	const port, sent, size = 4500, 120, 60000
-	src, err := OpenLive(LiveOptions{Interface: "lo", Filter: "udp dst port 4500 and host 127.0.0.5", BufferSize: 64 << 20})
-	if err != nil {
-		t.Skipf("no live capture here: %v", err)
-	}
-	defer src.Close()
+	const sent, size = 120, 60000
+	src, conn, to := onLoopback(t, 5, LiveOptions{BufferSize: 64 << 20})
 	if src.batch == nil && runtime.GOOS == "linux" {
 		t.Fatal("live capture reads a packet at a time: gopacket's Handle no longer has the pcap_t the batched reader needs")
 	}
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 5), Port: port})
-	if err != nil {
-		t.Skipf("UDP %d on loopback: %v", port, err)
-	}
-	defer conn.Close()
 	start := time.Now()
 	payload := make([]byte, size)
 	for i := range sent {
 		for j := range payload {
 			payload[j] = byte(i + j)
 		}
-		if _, err := conn.WriteToUDP(payload, &net.UDPAddr{IP: net.IPv4(127, 0, 0, 5), Port: port}); err != nil {
+		if _, err := conn.WriteToUDP(payload, to); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,20 +121,8 @@ func TestLiveBatches(t *testing.T) {
 // TestLiveSnaplen: a packet longer than the snapshot length comes with its
 // wire length and the snapshot's worth of bytes.
 func TestLiveSnaplen(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("live capture needs root")
-	}
-	src, err := OpenLive(LiveOptions{Interface: "lo", Snaplen: 128, Immediate: true, Filter: "udp dst port 4500 and host 127.0.0.6"})
-	if err != nil {
-		t.Skipf("no live capture here: %v", err)
-	}
-	defer src.Close()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 6), Port: 4500})
-	if err != nil {
-		t.Skipf("UDP 4500 on loopback: %v", err)
-	}
-	defer conn.Close()
-	if _, err := conn.WriteToUDP(make([]byte, 1000), &net.UDPAddr{IP: net.IPv4(127, 0, 0, 6), Port: 4500}); err != nil {
+	src, conn, to := onLoopback(t, 6, LiveOptions{Snaplen: 128, Immediate: true})
+	if _, err := conn.WriteToUDP(make([]byte, 1000), to); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.AfterFunc(5*time.Second, src.Stop)
@@ -187,13 +139,7 @@ func TestLiveSnaplen(t *testing.T) {
 // TestLiveCloseWhileReading: Close from another goroutine while Next waits
 // in libpcap ends the reads with an error, not a crash in freed memory.
 func TestLiveCloseWhileReading(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("live capture needs root")
-	}
-	src, err := OpenLive(LiveOptions{Interface: "lo", Filter: "udp dst port 4500 and host 127.0.0.7"})
-	if err != nil {
-		t.Skipf("no live capture here: %v", err)
-	}
+	src, _, _ := onLoopback(t, 7, LiveOptions{})
 	done := make(chan error, 1)
 	go func() {
 		var f Frame
@@ -221,14 +167,7 @@ func TestLiveCloseWhileReading(t *testing.T) {
 // packet turned a quiet link into a core at 100%.) A second of waiting
 // must cost far less than a second of CPU.
 func TestLiveIdleWaits(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("live capture needs root")
-	}
-	src, err := OpenLive(LiveOptions{Interface: "lo", Filter: "udp dst port 4500 and host 127.0.0.8"})
-	if err != nil {
-		t.Skipf("no live capture here: %v", err)
-	}
-	defer src.Close()
+	src, _, _ := onLoopback(t, 8, LiveOptions{})
 	cpu := func() time.Duration {
 		var ru syscall.Rusage
 		if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -246,4 +185,28 @@ func TestLiveIdleWaits(t *testing.T) {
 	if used := cpu() - before; used > 500*time.Millisecond {
 		t.Errorf("a second of waiting for packets used %v of CPU", used)
 	}
+}
+
+// onLoopback opens a live source on lo for UDP datagrams to 127.0.0.last
+// port 4500 (o's interface and filter are set here) and the socket they
+// are sent to; both close when the test ends. It skips where live capture
+// cannot run (not root, no libpcap).
+func onLoopback(tb testing.TB, last byte, o LiveOptions) (*LiveSource, *net.UDPConn, *net.UDPAddr) {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Skip("live capture needs root")
+	}
+	to := &net.UDPAddr{IP: net.IPv4(127, 0, 0, last), Port: 4500}
+	o.Interface, o.Filter = "lo", "udp dst port 4500 and dst host "+to.IP.String()
+	src, err := OpenLive(o)
+	if err != nil {
+		tb.Skipf("no live capture here: %v", err)
+	}
+	tb.Cleanup(func() { src.Close() })
+	conn, err := net.ListenUDP("udp", to)
+	if err != nil {
+		tb.Skipf("UDP 4500 on loopback: %v", err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	return src, conn, to
 }
