@@ -93,15 +93,22 @@ type packetReader interface {
 	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 }
 
+// chunkReader is what a file is read with, pcapReader or pcapngReader:
+// its frames are Kept once Release has been called, while kept says so.
+type chunkReader interface {
+	packetReader
+	Release(index int)
+	kept() bool
+}
+
 type fileSource struct {
 	name     string
 	closer   io.Closer
 	counter  *countingReader
 	total    int64
-	r        packetReader
+	r        chunkReader
 	linkType layers.LinkType // pcap: the file's; pcapng: per interface
-	ng       *pcapngReader   // r, for pcapng
-	pc       *pcapReader     // r, for classic pcap
+	pcapng   bool
 	n        int
 	done     bool
 }
@@ -176,13 +183,13 @@ func newReaderSource(name string, r io.Reader, total int64) (*fileSource, error)
 		if err != nil {
 			return nil, &FormatError{Source: name, Err: fmt.Errorf("pcap header: %w", err)}
 		}
-		src.r, src.pc, src.linkType = pr, pr, pr.LinkType()
+		src.r, src.linkType = pr, pr.LinkType()
 	case m == magicPcapngBlock:
 		nr, err := newPcapngReader(in)
 		if err != nil {
 			return nil, &FormatError{Source: name, Err: fmt.Errorf("pcapng header: %w", err)}
 		}
-		src.r, src.ng = nr, nr
+		src.r, src.pcapng = nr, true
 	default:
 		return nil, &FormatError{Source: name, Err: fmt.Errorf("not a pcap or pcapng file (magic %08x)", binary.BigEndian.Uint32(head))}
 	}
@@ -207,7 +214,7 @@ func (s *fileSource) Next(f *Frame) error {
 	data, ci, err := s.r.ZeroCopyReadPacketData()
 	if err != nil {
 		s.done = true
-		if err == io.EOF && s.ng == nil && ci.CaptureLength > 0 {
+		if err == io.EOF && !s.pcapng && ci.CaptureLength > 0 {
 			// pcapgo reads a record's data with io.ReadFull, which says
 			// io.EOF, not io.ErrUnexpectedEOF, when none of it is there;
 			// the header it did read is in ci (a clean end leaves ci empty).
@@ -224,27 +231,19 @@ func (s *fileSource) Next(f *Frame) error {
 	}
 	s.n++
 	lt := s.linkType
-	if s.ng != nil && len(ci.AncillaryData) > 0 {
-		// pcapgo (after a failover) and pcapngReader both give it.
+	if len(ci.AncillaryData) > 0 {
+		// pcapng's, from pcapngReader or pcapgo after a failover.
 		if l, ok := ci.AncillaryData[0].(layers.LinkType); ok {
 			lt = l
 		}
 	}
-	kept := s.pc != nil && s.pc.releasing || s.ng != nil && s.ng.kept()
-	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n, Kept: kept}
+	*f = Frame{Data: data, CI: ci, LinkType: lt, Source: s.name, Index: s.n, Kept: s.r.kept()}
 	return nil
 }
 
 // Release lets frames be Kept (pcapng's only until a block that pcapgo
 // reads for pcapngReader: see failover).
-func (s *fileSource) Release(index int) {
-	switch {
-	case s.pc != nil:
-		s.pc.Release(index)
-	case s.ng != nil:
-		s.ng.Release(index)
-	}
-}
+func (s *fileSource) Release(index int) { s.r.Release(index) }
 
 // unwrapPath drops the operation and path a read error repeats (the
 // message names the file already).
@@ -267,13 +266,13 @@ func (s *fileSource) damage(err error) error {
 		return fmt.Errorf("the gzip checksum, checked after the data, does not match: all %d packets were read and analysed, but the file is damaged and any of them may be corrupt", s.n)
 	case errors.As(err, &corrupt):
 		return fmt.Errorf("damaged gzip data at byte %d of the decompressed stream", int64(corrupt))
-	case errors.Is(err, io.ErrUnexpectedEOF) && s.ng != nil:
+	case errors.Is(err, io.ErrUnexpectedEOF) && s.pcapng:
 		// A pcapng block's length is not checked against the file before
 		// its body is read: a damaged length and a cut file look alike.
 		return errors.New("a block runs past the end of the file: the capture was cut short or the block's length field is damaged")
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("file ends in the middle of a packet record (truncated capture)")
-	case s.ng != nil:
+	case s.pcapng:
 		return fmt.Errorf("damaged block: %w", err)
 	}
 	return fmt.Errorf("damaged record: %w", err)

@@ -59,6 +59,10 @@ func (p *chunks) Release(index int) {
 	}
 }
 
+// kept says whether the frames returned are Kept: once Release has been
+// called.
+func (p *chunks) kept() bool { return p.releasing }
+
 // need makes n unparsed bytes available at buf[r:], moving them to another
 // chunk when this one has no room, with io.ReadFull's errors: io.EOF when
 // none are left, io.ErrUnexpectedEOF when some are.

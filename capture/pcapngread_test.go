@@ -172,9 +172,9 @@ func failover(at int) []byte {
 // sameRecords reads want (pcapgo) and got side by side and fails on the
 // first difference in a record, its capture info (link type in
 // AncillaryData included) or the error. With hold, got's frames after the
-// first are held while kept says they are Kept, none released, and must
+// first are held while got.kept says they are Kept, none released, and must
 // all still hold their bytes at the end.
-func sameRecords(t *testing.T, want, got packetReader, rel Releaser, kept func() bool, hold bool) {
+func sameRecords(t *testing.T, want packetReader, got chunkReader, hold bool) {
 	t.Helper()
 	var held, copies [][]byte
 	for i := 1; ; i++ {
@@ -196,8 +196,8 @@ func sameRecords(t *testing.T, want, got packetReader, rel Releaser, kept func()
 		}
 		if hold {
 			if i == 1 {
-				rel.Release(0)
-			} else if kept() {
+				got.Release(0)
+			} else if got.kept() {
 				held, copies = append(held, gd), append(copies, bytes.Clone(gd))
 			}
 		}
@@ -224,7 +224,7 @@ func samePcapng(t *testing.T, file, cuts []byte, size int, hold bool) {
 	if werr != nil {
 		return
 	}
-	sameRecords(t, want, got, got, got.kept, hold)
+	sameRecords(t, want, got, hold)
 }
 
 // eachNgConfig runs check for chunk sizes from tiny (records straddle
@@ -428,7 +428,7 @@ func TestPcapngKept(t *testing.T) {
 	if fr.Index != 3001 {
 		t.Fatalf("%d frames, want 3001", fr.Index)
 	}
-	ng := src.(*fileSource).ng
+	ng := src.(*fileSource).r.(*pcapngReader)
 	if n := len(ng.free) + len(ng.held) + 1; n > 3 {
 		t.Errorf("%d chunks made for 2.4 MB with 0.4 MB held at a time, want at most 3", n)
 	}

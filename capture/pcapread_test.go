@@ -78,7 +78,7 @@ func samePcap(t *testing.T, file, cuts []byte, size int, hold bool) {
 	if want.LinkType() != got.LinkType() {
 		t.Fatalf("link type %v, want %v", got.LinkType(), want.LinkType())
 	}
-	sameRecords(t, want, got, got, func() bool { return got.releasing }, hold)
+	sameRecords(t, want, got, hold)
 }
 
 func TestPcapReaderAsPcapgo(t *testing.T) {
@@ -180,7 +180,7 @@ func TestPcapKept(t *testing.T) {
 	}
 	// ~2.4 MB read in 1 MiB chunks, at most 500 frames (~0.4 MB) held:
 	// released chunks are reused.
-	pc := src.(*fileSource).pc
+	pc := src.(*fileSource).r.(*pcapReader)
 	if n := len(pc.free) + len(pc.held) + 1; n > 3 {
 		t.Errorf("%d chunks made for 2.4 MB with 0.4 MB held at a time, want at most 3", n)
 	}
