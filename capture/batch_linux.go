@@ -7,7 +7,6 @@ package capture
 #include <pcap.h>
 #include <poll.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 struct ipm_frame {
@@ -23,7 +22,6 @@ struct ipm_batch {
 	unsigned char *arena;
 	size_t cap, used;
 	size_t room;       // the most one packet can take: the snapshot length
-	int wait_ms;       // the read timeout
 	uint64_t excess;   // packets handed over beyond max (dropped; an error)
 };
 
@@ -53,58 +51,31 @@ static void ipm_copy(u_char *user, const struct pcap_pkthdr *h, const u_char *by
 		pcap_breakloop(b->p);
 }
 
+// ipm_dispatch: the packets copied, or a PCAP_ERROR (PCAP_ERROR_BREAK is
+// ipm_copy's own stop).
 static int ipm_dispatch(struct ipm_batch *b) {
 	int r = pcap_dispatch(b->p, b->max, ipm_copy, (u_char *)b);
-	if (r == PCAP_ERROR_BREAK) // our own stop, the arena being full
-		return b->n;
-	if (r < 0)
-		return r;
-	return b->n;
+	return r < 0 && r != PCAP_ERROR_BREAK ? r : b->n;
 }
 
-static int ipm_fill(struct ipm_batch *b) {
-	int r = ipm_dispatch(b);
-	if (r != 0)
-		return r;
-	int fd = pcap_get_selectable_fd(b->p);
-	if (fd < 0)
-		return 0;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
-	if (poll(&pfd, 1, b->wait_ms) <= 0)
-		return 0;
-	return ipm_dispatch(b);
-}
-
-// ipm_read fills frames and arena (Go memory, held for this call only:
-// the batch forgets them before returning, as cgo's rules ask) with what
-// libpcap has, waiting at most the read timeout when it has nothing: the
-// number of packets, or a PCAP_ERROR. gopacket puts the handle in
-// non-blocking mode, so the wait is a poll of its descriptor, as gopacket's
-// own reads do it (libpcap's ring makes the descriptor readable when a
-// block is handed over, at the latest at the read timeout).
-static int ipm_read(struct ipm_batch *b, struct ipm_frame *frames, unsigned char *arena) {
-	b->frames = frames;
-	b->arena = arena;
-	b->n = 0;
-	b->used = 0;
-	int r = ipm_fill(b);
-	b->frames = NULL;
-	b->arena = NULL;
+// ipm_read fills frames (max of them) and arena (cap bytes) with what
+// libpcap has, waiting at most wait_ms when it has nothing: the number of
+// packets, or a PCAP_ERROR. Both are Go memory, held for this call only,
+// as cgo's rules ask. gopacket puts the handle in non-blocking mode, so the
+// wait is a poll of its descriptor, as gopacket's own reads do it
+// (libpcap's ring makes the descriptor readable when a block is handed
+// over, at the latest at the read timeout).
+static int ipm_read(pcap_t *p, struct ipm_frame *frames, int max, unsigned char *arena, size_t cap, int wait_ms, uint64_t *excess) {
+	struct ipm_batch b = { .p = p, .frames = frames, .max = max, .arena = arena, .cap = cap, .room = (size_t)pcap_snapshot(p) };
+	int r = ipm_dispatch(&b);
+	if (r == 0) {
+		int fd = pcap_get_selectable_fd(p);
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		if (fd >= 0 && poll(&pfd, 1, wait_ms) > 0)
+			r = ipm_dispatch(&b);
+	}
+	*excess = b.excess;
 	return r;
-}
-
-// ipm_new sets up a batch of max frames and cap bytes; ipm_read is given
-// them (Go memory, which the Go side reads without a cgo call).
-static struct ipm_batch *ipm_new(pcap_t *p, int max, size_t cap, int wait_ms) {
-	struct ipm_batch *b = calloc(1, sizeof *b);
-	if (b == NULL)
-		return NULL;
-	b->p = p;
-	b->max = max;
-	b->cap = cap;
-	b->room = (size_t)pcap_snapshot(p);
-	b->wait_ms = wait_ms;
-	return b;
 }
 */
 import "C"
@@ -125,25 +96,26 @@ import (
 // batchReader reads a live handle a batch at a time: one pcap_dispatch
 // (one cgo call) hands over everything libpcap has ready, up to
 // batchFrames packets, instead of one pcap_next_ex per packet through
-// gopacket, which on a keyed live run cost a quarter of ipsecmon's CPU
-// (ipsecmon-lab liverate's profile: the cgo call, gopacket's locks and
-// libpcap's per-call set-up, around each packet's copy). The copy
-// stays: pcap_next_ex made the same one into libpcap's own buffer.
+// gopacket, with its cgo call, its locks and libpcap's per-call set-up
+// around each packet's copy (in ipsecmon-lab liverate's trials batches
+// took about a tenth off the CPU of a keyed packet). The copy stays:
+// pcap_next_ex made the same one into libpcap's own buffer.
 //
 // The frames and their bytes are Go memory, which libpcap's callback
 // writes into during the call that reads a batch: a packet read before
-// Close stays readable after it, and nothing needs freeing but the C side.
-// (Pinning them for the reader's life instead made a reader dropped without
-// Close a panic of the runtime's.)
+// Close stays readable after it, and the C side keeps nothing between
+// calls. (Pinning them for the reader's life instead made a reader
+// dropped without Close a panic of the runtime's.)
 type batchReader struct {
 	frames []C.struct_ipm_frame
 	arena  []byte
 	n      int // frames in the batch
 	next   int
 	nano   bool
+	excess C.uint64_t // what the last read counted beyond the frames
 
 	mu sync.Mutex // a read in libpcap against closing the handle under it
-	b  *C.struct_ipm_batch
+	p  *C.pcap_t  // nil once closed
 }
 
 const (
@@ -169,47 +141,40 @@ func newBatchReader(h *pcap.Handle) *batchReader {
 	if p == nil {
 		return nil
 	}
-	r := &batchReader{
+	return &batchReader{
 		frames: make([]C.struct_ipm_frame, batchFrames),
 		arena:  make([]byte, max(batchArena, 2*h.SnapLen())),
 		nano:   h.Resolution() == gopacket.TimestampResolutionNanosecond,
+		p:      (*C.pcap_t)(p),
 	}
-	r.b = C.ipm_new((*C.pcap_t)(p), C.int(len(r.frames)), C.size_t(len(r.arena)), C.int(readTimeout.Milliseconds()))
-	if r.b == nil {
-		return nil
-	}
-	return r
 }
-
-// errTimeout is what a read that waited the read timeout for nothing
-// returns, as gopacket's own reads do.
-var errTimeout error = pcap.NextErrorTimeoutExpired
 
 // read returns the next packet; its bytes are valid until the batch after
 // the current one is read, which is longer than the Source contract asks.
+// A read that waited the read timeout for nothing says so as gopacket's
+// own reads do.
 func (r *batchReader) read() ([]byte, gopacket.CaptureInfo, error) {
 	if r.next >= r.n {
 		r.mu.Lock()
-		if r.b == nil {
+		if r.p == nil {
 			r.mu.Unlock()
 			return nil, gopacket.CaptureInfo{}, io.EOF
 		}
-		n := int(C.ipm_read(r.b, &r.frames[0], (*C.uchar)(&r.arena[0])))
+		n := int(C.ipm_read(r.p, &r.frames[0], C.int(len(r.frames)), (*C.uchar)(&r.arena[0]), C.size_t(len(r.arena)),
+			C.int(readTimeout.Milliseconds()), &r.excess))
 		if n < 0 {
-			err := errors.New(C.GoString(C.pcap_geterr(r.b.p)))
+			err := errors.New(C.GoString(C.pcap_geterr(r.p)))
 			r.mu.Unlock()
 			return nil, gopacket.CaptureInfo{}, err
 		}
-		excess := uint64(r.b.excess)
-		r.b.excess = 0
 		r.mu.Unlock()
 		r.n, r.next = n, 0
-		if excess > 0 {
+		if r.excess > 0 {
 			// The batch's packets come with the next reads.
-			return nil, gopacket.CaptureInfo{}, fmt.Errorf("libpcap handed over %d packets more than the %d asked for (not analysed)", excess, len(r.frames))
+			return nil, gopacket.CaptureInfo{}, fmt.Errorf("libpcap handed over %d packets more than the %d asked for (not analysed)", r.excess, len(r.frames))
 		}
 		if n == 0 {
-			return nil, gopacket.CaptureInfo{}, errTimeout
+			return nil, gopacket.CaptureInfo{}, pcap.NextErrorTimeoutExpired
 		}
 	}
 	f := &r.frames[r.next]
@@ -226,15 +191,13 @@ func (r *batchReader) read() ([]byte, gopacket.CaptureInfo, error) {
 	return r.arena[f.off : f.off+C.size_t(f.caplen) : f.off+C.size_t(f.caplen)], ci, nil
 }
 
-// close closes the handle and frees libpcap's side of the batch once no
-// read is in libpcap; reads after it return io.EOF.
+// close closes the handle once no read is in libpcap; reads after it
+// return io.EOF.
 func (r *batchReader) close(h *pcap.Handle) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.b == nil {
-		return
+	if r.p != nil {
+		h.Close()
+		r.p = nil
 	}
-	h.Close()
-	C.free(unsafe.Pointer(r.b))
-	r.b = nil
 }
