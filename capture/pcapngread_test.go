@@ -337,6 +337,11 @@ func TestPcapngReaderCaptures(t *testing.T) {
 // by its magic, once gunzipped if need be, and returns how many.
 func eachPcapng(t *testing.T, dir string) int {
 	n := 0
+	// The corpus may be a symbolic link (../shared/corpus beside a clone),
+	// which WalkDir would take for a file.
+	if d, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = d
+	}
 	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
